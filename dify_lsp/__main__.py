@@ -1,0 +1,3 @@
+from dify_lsp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,389 @@
+"""The plugin index: which files make up a plugin and how they refer to each other.
+
+From any file, :meth:`PluginIndex.plugin_for` finds the plugin root (the
+nearest folder above holding ``manifest.yaml``) and loads the chain
+manifest -> provider YAMLs -> tool (strategy, endpoint, ...) YAMLs -> Python
+sources, keeping the exact span of every reference.  Editor text wins over
+disk.  Parsed files are cached by content, so re-indexing after one edit
+re-parses only the edited file.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from dify_lsp.schema.references import (
+    ICON,
+    ICON_FOLDER,
+    MANIFEST,
+    PYTHON,
+    REFERENCE_KEYS,
+    TOOL,
+    ReferenceKey,
+)
+from dify_lsp.textpos import Pos, Span
+from dify_lsp.yamlpos import YamlDocument, YMap, YNode, YScalar, YSeq, parse_yaml
+
+MANIFEST_NAME = "manifest.yaml"
+MAX_FILE_BYTES = 8 * 1024 * 1024
+SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".tox", "dist", "build"}
+
+
+def norm(path: str | os.PathLike[str]) -> Path:
+    """A path's identity in the index: absolute, symlinks left alone."""
+    return Path(os.path.abspath(os.fspath(path)))
+
+
+@dataclass(slots=True)
+class FileText:
+    path: Path
+    text: str | None
+    problem: str | None = None  # why text is None: missing, binary, too large, not UTF-8
+    from_editor: bool = False
+
+    @property
+    def exists(self) -> bool:
+        return self.text is not None or (self.problem is not None and self.problem != "missing")
+
+
+class TextSource:
+    """Reads files, preferring the editor's unsaved text."""
+
+    def __init__(self) -> None:
+        self._overlays: dict[Path, str] = {}
+        self._lock = threading.Lock()
+
+    def set_overlay(self, path: Path, text: str) -> None:
+        with self._lock:
+            self._overlays[norm(path)] = text
+
+    def drop_overlay(self, path: Path) -> None:
+        with self._lock:
+            self._overlays.pop(norm(path), None)
+
+    def overlay(self, path: Path) -> str | None:
+        return self._overlays.get(norm(path))
+
+    def is_file(self, path: Path) -> bool:
+        return norm(path) in self._overlays or path.is_file()
+
+    def read(self, path: Path) -> FileText:
+        path = norm(path)
+        text = self._overlays.get(path)
+        if text is not None:
+            return FileText(path, text, None, True)
+        return read_disk_text(path)
+
+
+def read_disk_text(path: Path) -> FileText:
+    try:
+        if not path.is_file():
+            return FileText(path, None, "missing")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return FileText(path, None, f"the file is too large to check ({size} bytes; limit {MAX_FILE_BYTES})")
+        data = path.read_bytes()
+    except OSError as exc:
+        return FileText(path, None, f"the file cannot be read: {exc.strerror or exc}")
+    if b"\x00" in data[:8192]:
+        return FileText(path, None, "the file is binary, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return FileText(path, None, f"the file is not valid UTF-8 (byte {exc.start})")
+    return FileText(path, text.replace("\r\n", "\n"))
+
+
+@dataclass(slots=True)
+class YamlFile:
+    path: Path
+    kind: str
+    text: str | None
+    doc: YamlDocument | None
+    problem: str | None = None
+
+    @property
+    def root(self) -> YMap | None:
+        r = self.doc.root if self.doc else None
+        return r if isinstance(r, YMap) else None
+
+
+@dataclass(slots=True)
+class PythonFile:
+    path: Path
+    text: str | None
+    problem: str | None = None
+
+
+@dataclass(slots=True)
+class PathRef:
+    """A path named in a YAML file, e.g. ``extra.python.source: tools/a.py``."""
+
+    owner: Path  # the YAML file that names it
+    key: tuple[str, ...]
+    span: Span  # the value's span
+    raw: str
+    target_kind: str
+    target: Path | None  # None when the path is not a usable relative path
+    escapes: bool = False  # the path climbs out of the plugin root
+    exists: bool = False
+
+
+@dataclass(slots=True)
+class Plugin:
+    root: Path
+    manifest: YamlFile
+    yaml_files: dict[Path, YamlFile] = field(default_factory=dict)
+    python_files: dict[Path, PythonFile] = field(default_factory=dict)
+    refs: list[PathRef] = field(default_factory=list)
+    # YAML files under the root that nothing references but look like tool YAMLs.
+    loose_tools: list[YamlFile] = field(default_factory=list)
+
+    def yaml_of_kind(self, *kinds: str) -> list[YamlFile]:
+        return [f for f in self.yaml_files.values() if f.kind in kinds]
+
+    def refs_to(self, path: Path) -> list[PathRef]:
+        path = norm(path)
+        return [r for r in self.refs if r.target == path]
+
+    def refs_from(self, path: Path) -> list[PathRef]:
+        path = norm(path)
+        return [r for r in self.refs if r.owner == path]
+
+    def kind_of(self, path: Path) -> str | None:
+        path = norm(path)
+        if path in self.yaml_files:
+            return self.yaml_files[path].kind
+        if path in self.python_files:
+            return PYTHON
+        return None
+
+    def files(self) -> list[Path]:
+        return [*self.yaml_files, *self.python_files]
+
+    def relative(self, path: Path) -> str:
+        try:
+            return norm(path).relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+
+def lookup(root: YNode | None, keys: Iterable[str]) -> tuple[YNode | None, YMap | None]:
+    """Follow keys down nested maps: (value node, the map holding the last key)."""
+    node, parent = root, None
+    for key in keys:
+        if not isinstance(node, YMap):
+            return None, None
+        parent = node
+        node = node.get(key)
+    return node, parent
+
+
+def _within(root: Path, path: Path) -> bool:
+    try:
+        real_root = root.resolve()
+        real = path.resolve()
+    except (OSError, RuntimeError):  # symlink loops
+        return False
+    return real == real_root or real_root in real.parents
+
+
+class PluginIndex:
+    """All plugins seen so far, rebuilt lazily when their files change."""
+
+    def __init__(self, source: TextSource | None = None) -> None:
+        self.source = source or TextSource()
+        self._plugins: dict[Path, Plugin] = {}
+        self._parse_cache: dict[Path, tuple[str, YamlDocument]] = {}
+        self._lock = threading.RLock()
+
+    # -- finding roots -------------------------------------------------
+    def root_for(self, path: Path) -> Path | None:
+        path = norm(path)
+        folder = path if path.is_dir() else path.parent
+        for candidate in (folder, *folder.parents):
+            if self.source.is_file(candidate / MANIFEST_NAME):
+                return candidate
+        return None
+
+    def plugin_for(self, path: Path) -> Plugin | None:
+        root = self.root_for(path)
+        return self.plugin_at(root) if root else None
+
+    def plugin_at(self, root: Path) -> Plugin:
+        root = norm(root)
+        with self._lock:
+            plugin = self._plugins.get(root)
+            if plugin is None:
+                plugin = self._load(root)
+                self._plugins[root] = plugin
+            return plugin
+
+    def invalidate(self, path: Path) -> list[Path]:
+        """Forget plugins that hold ``path``; returns their roots."""
+        path = norm(path)
+        dropped = []
+        with self._lock:
+            for root in list(self._plugins):
+                if path == root or root in path.parents:
+                    del self._plugins[root]
+                    dropped.append(root)
+        return dropped
+
+    def known_roots(self) -> list[Path]:
+        return list(self._plugins)
+
+    # -- loading -------------------------------------------------------
+    def parse_yaml_text(self, path: Path, text: str) -> YamlDocument:
+        cached = self._parse_cache.get(path)
+        if cached is not None and (cached[0] is text or cached[0] == text):
+            return cached[1]
+        doc = parse_yaml(text)
+        self._parse_cache[path] = (text, doc)
+        return doc
+
+    def _read_yaml(self, path: Path, kind: str) -> YamlFile:
+        ft = self.source.read(path)
+        if ft.text is None:
+            return YamlFile(path, kind, None, None, ft.problem)
+        return YamlFile(path, kind, ft.text, self.parse_yaml_text(path, ft.text))
+
+    def _load(self, root: Path) -> Plugin:
+        manifest = self._read_yaml(root / MANIFEST_NAME, MANIFEST)
+        plugin = Plugin(root, manifest, {manifest.path: manifest})
+        queue = [manifest]
+        while queue:
+            yf = queue.pop(0)
+            for ref in self._refs_in(plugin, yf):
+                plugin.refs.append(ref)
+                if ref.target is None or ref.escapes:
+                    continue
+                if ref.target_kind == ICON:
+                    ref.exists = self.source.is_file(ref.target)
+                elif ref.target_kind == PYTHON:
+                    if ref.target not in plugin.python_files:
+                        ft = self.source.read(ref.target)
+                        plugin.python_files[ref.target] = PythonFile(ref.target, ft.text, ft.problem)
+                    ref.exists = plugin.python_files[ref.target].problem != "missing"
+                else:
+                    child = plugin.yaml_files.get(ref.target)
+                    if child is None:
+                        child = self._read_yaml(ref.target, ref.target_kind)
+                        plugin.yaml_files[ref.target] = child
+                        if child.problem != "missing":
+                            queue.append(child)
+                    ref.exists = child.problem != "missing"
+        plugin.loose_tools = self._loose_tools(plugin)
+        return plugin
+
+    def _loose_tools(self, plugin: Plugin) -> list[YamlFile]:
+        loose = []
+        for path in _yaml_files_under(plugin.root, max_depth=4, limit=2000):
+            if path in plugin.yaml_files:
+                continue
+            yf = self._read_yaml(path, TOOL)
+            root = yf.root
+            if root is None:
+                continue
+            desc = root.get("description")
+            if isinstance(root.get("identity"), YMap) and isinstance(desc, YMap) and desc.get("llm") is not None:
+                loose.append(yf)
+        return loose
+
+    def _refs_in(self, plugin: Plugin, yf: YamlFile) -> Iterator[PathRef]:
+        if yf.root is None:
+            return
+        for rk in REFERENCE_KEYS.get(yf.kind, ()):
+            node, _ = lookup(yf.root, rk.path)
+            if node is None:
+                continue
+            items: list[YNode] = node.items if (rk.is_list and isinstance(node, YSeq)) else [node]
+            for item in items:
+                if isinstance(item, YScalar) and isinstance(item.value, str) and item.value.strip():
+                    yield self._make_ref(plugin, yf, rk, item)
+
+    def _make_ref(self, plugin: Plugin, yf: YamlFile, rk: ReferenceKey, item: YScalar) -> PathRef:
+        raw = item.value.strip()
+        base = plugin.root / ICON_FOLDER if rk.target_kind == ICON else plugin.root
+        ref = PathRef(yf.path, rk.path, item.span, raw, rk.target_kind, None)
+        if os.path.isabs(raw) or raw.startswith("~") or "\x00" in raw:
+            ref.escapes = True
+            return ref
+        target = norm(base / raw)
+        ref.target = target
+        if not (target == plugin.root or plugin.root in target.parents) or not _within(plugin.root, target.parent if not target.exists() else target):
+            ref.escapes = True
+        return ref
+
+
+def find_plugin_roots(start: Path, max_depth: int = 6) -> list[Path]:
+    """Plugin roots at or below ``start`` (a folder holding manifest.yaml stops the descent)."""
+    start = norm(start)
+    if start.is_file():
+        start = start.parent
+    found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+
+    def walk(folder: Path, depth: int) -> None:
+        try:
+            st = folder.stat()
+        except OSError:
+            return
+        if (st.st_dev, st.st_ino) in seen:
+            return
+        seen.add((st.st_dev, st.st_ino))
+        if (folder / MANIFEST_NAME).is_file():
+            found.append(folder)
+            return
+        if depth >= max_depth:
+            return
+        try:
+            children = sorted(p for p in folder.iterdir() if p.is_dir())
+        except OSError:
+            return
+        for child in children:
+            if child.name in SKIP_DIRS or child.name.startswith("."):
+                continue
+            walk(child, depth + 1)
+
+    walk(start, 0)
+    return found
+
+
+def _yaml_files_under(root: Path, max_depth: int, limit: int) -> list[Path]:
+    out: list[Path] = []
+
+    def walk(folder: Path, depth: int) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if len(out) >= limit:
+                return
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if depth < max_depth and entry.name not in SKIP_DIRS and not entry.name.startswith("."):
+                        walk(Path(entry.path), depth + 1)
+                elif entry.name.endswith((".yaml", ".yml")) and entry.is_file(follow_symlinks=False):
+                    out.append(norm(entry.path))
+            except OSError:
+                continue
+
+    walk(root, 0)
+    return out
+
+
+def span_of_key(yf: YamlFile, keys: tuple[str, ...]) -> Span | None:
+    node, parent = lookup(yf.root, keys)
+    if parent is None:
+        return None
+    pair = parent.pair(keys[-1])
+    return pair.key.span if pair else None
+
+
+ZERO_SPAN = Span(Pos(0, 0), Pos(0, 0))

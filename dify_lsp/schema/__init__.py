@@ -1,0 +1,1 @@
+"""Knowledge about Dify plugin YAML files, kept as data."""

@@ -1,0 +1,85 @@
+"""Positions inside the engine.
+
+The engine counts columns in code points (Python string indices), 0-based,
+exactly like pygls' internal "server" positions.  Conversion to the client's
+encoding (UTF-16 by default, UTF-8 or UTF-32 when negotiated) happens only at
+the LSP edge (see :mod:`dify_lsp.server`) and in ``check --format json``.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Pos:
+    line: int
+    col: int
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: Pos
+    end: Pos
+
+    @classmethod
+    def at(cls, line: int, col: int, end_line: int | None = None, end_col: int | None = None) -> "Span":
+        return cls(Pos(line, col), Pos(line if end_line is None else end_line, col if end_col is None else end_col))
+
+    def contains(self, pos: Pos) -> bool:
+        return self.start <= pos <= self.end
+
+
+class LineIndex:
+    """Maps string offsets to (line, col) and back for one text."""
+
+    __slots__ = ("text", "_starts")
+
+    def __init__(self, text: str):
+        self.text = text
+        starts = [0]
+        find = text.find
+        i = find("\n")
+        while i != -1:
+            starts.append(i + 1)
+            i = find("\n", i + 1)
+        self._starts = starts
+
+    @property
+    def line_count(self) -> int:
+        return len(self._starts)
+
+    def pos(self, offset: int) -> Pos:
+        offset = max(0, min(offset, len(self.text)))
+        line = bisect.bisect_right(self._starts, offset) - 1
+        return Pos(line, offset - self._starts[line])
+
+    def offset(self, pos: Pos) -> int:
+        if pos.line >= len(self._starts):
+            return len(self.text)
+        start = self._starts[pos.line]
+        end = self._starts[pos.line + 1] - 1 if pos.line + 1 < len(self._starts) else len(self.text)
+        return min(start + pos.col, end)
+
+    def span(self, start: int, end: int) -> Span:
+        return Span(self.pos(start), self.pos(end))
+
+    def line_text(self, line: int) -> str:
+        if line >= len(self._starts):
+            return ""
+        start = self._starts[line]
+        end = self._starts[line + 1] - 1 if line + 1 < len(self._starts) else len(self.text)
+        return self.text[start:end]
+
+    def lines(self) -> list[str]:
+        return self.text.split("\n")
+
+
+def utf16_len(s: str) -> int:
+    return len(s) + sum(1 for ch in s if ord(ch) > 0xFFFF)
+
+
+def utf16_col(line_text: str, col: int) -> int:
+    """Code-point column -> UTF-16 code-unit column on one line."""
+    return utf16_len(line_text[:col])

@@ -1,0 +1,254 @@
+"""YAML with an exact span for every key and value.
+
+``parse_yaml(text)`` never raises: broken YAML gives a :class:`YamlDocument`
+whose ``error`` says where and why, and whose ``root`` is ``None``.
+Aliases are kept as shared nodes (never expanded), so alias bombs cost
+nothing until someone asks for :meth:`YNode.to_python`, which is bounded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import yaml
+
+from dify_lsp.textpos import Pos, Span
+
+try:  # libyaml is ~10x faster; both give the same marks (code points).
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - pure-Python PyYAML
+    _Loader = yaml.SafeLoader
+
+MAX_DEPTH = 200
+MAX_EXPANDED_NODES = 100_000
+
+_constructor = yaml.constructor.SafeConstructor()
+
+
+class YamlTooLarge(ValueError):
+    pass
+
+
+def _span(node: yaml.Node) -> Span:
+    s, e = node.start_mark, node.end_mark
+    return Span(Pos(s.line, s.column), Pos(e.line, e.column))
+
+
+@dataclass(eq=False, slots=True)
+class YNode:
+    span: Span
+    tag: str
+
+    def to_python(self, budget: list[int] | None = None) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def walk(self) -> Iterator["YNode"]:
+        yield self
+
+
+@dataclass(eq=False, slots=True)
+class YScalar(YNode):
+    value: Any
+    raw: str
+    style: str | None = None
+
+    def to_python(self, budget: list[int] | None = None) -> Any:
+        _spend(budget)
+        return self.value
+
+    @property
+    def text(self) -> str:
+        """The scalar as a string, whatever YAML resolved it to."""
+        return self.raw
+
+
+@dataclass(eq=False, slots=True)
+class YPair:
+    key: YNode
+    value: YNode
+
+    @property
+    def key_text(self) -> str | None:
+        return self.key.raw if isinstance(self.key, YScalar) else None
+
+
+@dataclass(eq=False, slots=True)
+class YMap(YNode):
+    pairs: list[YPair] = field(default_factory=list)
+
+    def pair(self, key: str) -> YPair | None:
+        for p in self.pairs:
+            if p.key_text == key:
+                return p
+        return None
+
+    def get(self, key: str) -> YNode | None:
+        p = self.pair(key)
+        return p.value if p else None
+
+    def keys(self) -> list[str]:
+        return [k for p in self.pairs if (k := p.key_text) is not None]
+
+    def to_python(self, budget: list[int] | None = None) -> Any:
+        budget = _spend(budget)
+        return {p.key.to_python(budget) if isinstance(p.key, YScalar) else str(p.key.span): p.value.to_python(budget) for p in self.pairs}
+
+    def walk(self) -> Iterator[YNode]:
+        yield self
+        for p in self.pairs:
+            yield from p.key.walk()
+            yield from p.value.walk()
+
+
+@dataclass(eq=False, slots=True)
+class YSeq(YNode):
+    items: list[YNode] = field(default_factory=list)
+
+    def to_python(self, budget: list[int] | None = None) -> Any:
+        budget = _spend(budget)
+        return [i.to_python(budget) for i in self.items]
+
+    def walk(self) -> Iterator[YNode]:
+        yield self
+        for i in self.items:
+            yield from i.walk()
+
+
+def _spend(budget: list[int] | None) -> list[int]:
+    if budget is None:
+        budget = [MAX_EXPANDED_NODES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise YamlTooLarge("the YAML expands to too many nodes (alias bomb?)")
+    return budget
+
+
+@dataclass(slots=True)
+class YamlError:
+    span: Span
+    message: str
+
+
+@dataclass(slots=True)
+class YamlDocument:
+    root: YNode | None
+    error: YamlError | None = None
+    duplicate_keys: list[tuple[YPair, YPair]] = field(default_factory=list)  # (first, repeat)
+    alias_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_python(self) -> Any:
+        return None if self.root is None else self.root.to_python()
+
+
+def _error_from(exc: Exception, text: str) -> YamlError:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        problem = exc.problem or "invalid YAML"
+        context = f" ({exc.context})" if exc.context else ""
+        line, col = mark.line, mark.column
+        lines = text.split("\n")
+        if line >= len(lines):
+            line, col = max(0, len(lines) - 1), len(lines[-1]) if lines else 0
+        line_text = lines[line] if lines else ""
+        end = col + 1 if col < len(line_text) else col
+        return YamlError(Span(Pos(line, col), Pos(line, end)), f"YAML syntax error: {problem}{context}")
+    return YamlError(Span(Pos(0, 0), Pos(0, 0)), f"YAML could not be read: {exc}")
+
+
+class _Converter:
+    def __init__(self) -> None:
+        self.memo: dict[int, YNode] = {}
+        self.duplicates: list[tuple[YPair, YPair]] = []
+        self.aliases = 0
+
+    def convert(self, node: yaml.Node, depth: int = 0) -> YNode:
+        known = self.memo.get(id(node))
+        if known is not None:
+            self.aliases += 1
+            return known
+        if depth > MAX_DEPTH:
+            raise YamlTooLarge(f"the YAML is nested deeper than {MAX_DEPTH} levels")
+        span = _span(node)
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                value = _constructor.construct_scalar(node) if node.tag == "tag:yaml.org,2002:str" else _constructor.construct_object(node, deep=True)
+            except Exception:  # bad timestamps and the like: keep the text
+                value = node.value
+            if node.tag == "tag:yaml.org,2002:timestamp":
+                value = node.value
+            out: YNode = YScalar(span, node.tag, value, node.value, node.style)
+        elif isinstance(node, yaml.SequenceNode):
+            seq = YSeq(span, node.tag)
+            self.memo[id(node)] = seq
+            seq.items = [self.convert(n, depth + 1) for n in node.value]
+            return seq
+        else:
+            mapping = YMap(span, node.tag)
+            self.memo[id(node)] = mapping
+            seen: dict[str, YPair] = {}
+            for k, v in node.value:
+                pair = YPair(self.convert(k, depth + 1), self.convert(v, depth + 1))
+                mapping.pairs.append(pair)
+                key = pair.key_text
+                if key is not None:
+                    if key in seen:
+                        self.duplicates.append((seen[key], pair))
+                    else:
+                        seen[key] = pair
+            return mapping
+        self.memo[id(node)] = out
+        return out
+
+
+def parse_yaml(text: str) -> YamlDocument:
+    """Parse one YAML document with positions; never raises."""
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        return YamlDocument(None, _error_from(exc, text))
+    except (RecursionError, MemoryError, ValueError) as exc:
+        return YamlDocument(None, YamlError(Span(Pos(0, 0), Pos(0, 0)), f"YAML could not be read: {exc}"))
+    if node is None:
+        return YamlDocument(None)
+    conv = _Converter()
+    try:
+        root = conv.convert(node)
+    except (YamlTooLarge, RecursionError) as exc:
+        return YamlDocument(None, YamlError(_span(node), f"YAML could not be read: {exc}"))
+    return YamlDocument(root, None, conv.duplicates, conv.aliases)
+
+
+def node_at(root: YNode | None, pos: Pos) -> list[YNode | YPair]:
+    """The chain of nodes (outermost first) whose span holds ``pos``.
+
+    Mapping pairs appear in the chain so callers can tell key from value.
+    """
+    chain: list[YNode | YPair] = []
+    node = root
+    while node is not None:
+        chain.append(node)
+        nxt: YNode | None = None
+        if isinstance(node, YMap):
+            for p in node.pairs:
+                if p.key.span.start <= pos <= p.value.span.end or p.key.span.contains(pos):
+                    chain.append(p)
+                    nxt = p.key if p.key.span.contains(pos) else p.value
+                    break
+        elif isinstance(node, YSeq):
+            for item in node.items:
+                if item.span.contains(pos):
+                    nxt = item
+                    break
+        if nxt is node:
+            break
+        node = nxt
+    return chain
