@@ -1,0 +1,132 @@
+"""Editor features: one module per feature, registered in one place.
+
+The server has exactly one pygls handler per LSP method (see
+:mod:`dify_lsp.server`).  Each handler converts the client's position to an
+engine :class:`~dify_lsp.textpos.Pos` (code points), builds a
+:class:`RequestContext`, and asks every *provider* registered for that method
+(and for the document's kind) in turn; results are merged.  A provider that
+raises is logged and skipped, so one broken feature never breaks a request.
+
+A feature module registers providers with :func:`provides`, and may define
+``register(server)`` for anything else (commands, extra handlers).  Add new
+modules to ``FEATURE_MODULES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from lsprotocol import types
+
+from dify_lsp.index import Plugin, PluginIndex
+from dify_lsp.textpos import Pos, Span
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dify_lsp.server import DifyLanguageServer
+
+# Feature modules, imported (and their register(server) called) at start-up.
+FEATURE_MODULES: tuple[str, ...] = (
+    "dify_lsp.features.diagnostics",
+    "dify_lsp.features.code_actions",
+)
+
+# Methods that providers can serve, and how results merge.
+COMPLETION = "completion"  # -> list[types.CompletionItem]; lists are concatenated
+HOVER = "hover"  # -> types.Hover | None; first non-None wins
+SIGNATURE_HELP = "signature_help"  # -> types.SignatureHelp | None; first wins
+DEFINITION = "definition"  # -> list[types.Location | types.LocationLink]; concatenated
+DOCUMENT_LINK = "document_link"  # (ctx) -> list[types.DocumentLink]; concatenated
+DOCUMENT_SYMBOL = "document_symbol"  # (ctx) -> list[types.DocumentSymbol]; concatenated
+CODE_ACTION = "code_action"  # (ctx, span, diagnostics) -> list[types.CodeAction]; concatenated
+CODE_LENS = "code_lens"  # (ctx) -> list[types.CodeLens]; concatenated
+
+
+@dataclass
+class RequestContext:
+    """One request on one document, in engine coordinates."""
+
+    server: "DifyLanguageServer"
+    path: Path
+    uri: str
+    text: str
+    kind: str | None  # manifest, tool_provider, tool, python, ... (schema.references) or None
+    plugin: Plugin | None
+    index: PluginIndex
+    settings: dict[str, Any] = field(default_factory=dict)
+    _lines: list[str] | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        return self._lines
+
+    # Client capabilities worth asking about.
+    @property
+    def snippets(self) -> bool:
+        return self.server.client_supports_snippets
+
+    @property
+    def markdown(self) -> bool:
+        return self.server.client_supports_markdown
+
+    # Engine <-> LSP positions for this or another document.
+    def range(self, span: Span, path: Path | None = None) -> types.Range:
+        return self.server.to_lsp_range(path or self.path, span)
+
+    def position(self, pos: Pos, path: Path | None = None) -> types.Position:
+        return self.server.to_lsp_range(path or self.path, Span(pos, pos)).start
+
+    def uri_for(self, path: Path) -> str:
+        return path.as_uri()
+
+    def markup(self, markdown_text: str) -> types.MarkupContent:
+        if self.markdown:
+            return types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown_text)
+        return types.MarkupContent(kind=types.MarkupKind.PlainText, value=markdown_text)
+
+
+@dataclass(frozen=True)
+class Provider:
+    method: str
+    fn: Callable[..., Any]
+    kinds: tuple[str, ...] | None  # None: every document
+
+    @property
+    def name(self) -> str:
+        return f"{self.fn.__module__}.{self.fn.__qualname__}"
+
+
+PROVIDERS: dict[str, list[Provider]] = {}
+
+
+def provides(method: str, kinds: tuple[str, ...] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``fn`` as a provider of ``method`` for documents of ``kinds``.
+
+    Signatures: completion/hover/signature_help/definition take (ctx, pos);
+    document_link/document_symbol/code_lens take (ctx); code_action takes
+    (ctx, span, diagnostics).
+    """
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        PROVIDERS.setdefault(method, []).append(Provider(method, fn, kinds))
+        return fn
+
+    return register
+
+
+def providers_for(method: str, kind: str | None) -> list[Provider]:
+    return [p for p in PROVIDERS.get(method, []) if p.kinds is None or (kind is not None and kind in p.kinds)]
+
+
+_loaded: list[Any] = []
+
+
+def load_features() -> list[Any]:
+    if not _loaded:
+        for name in FEATURE_MODULES:
+            _loaded.append(importlib.import_module(name))
+    return _loaded
