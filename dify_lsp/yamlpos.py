@@ -149,7 +149,11 @@ def _error_from(exc: Exception, text: str) -> YamlError:
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
         problem = exc.problem or "invalid YAML"
-        context = f" ({exc.context})" if exc.context else ""
+        context = ""
+        if exc.context:
+            cm = exc.context_mark
+            where = f" started on line {cm.line + 1}" if cm is not None and cm.line != exc.problem_mark.line else ""
+            context = f" ({exc.context}{where})"
         line, col = mark.line, mark.column
         lines = text.split("\n")
         if line >= len(lines):

@@ -1,0 +1,161 @@
+"""Diagnostics: run the rules per plugin, debounced, and publish or serve them.
+
+Push (textDocument/publishDiagnostics) for clients without pull support;
+pull (textDocument/diagnostic) for clients that have it.  Only documents
+open in the editor get diagnostics; closing a document clears them.  The
+rules run on a worker thread so typing, completion and hover never wait on
+them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from dify_lsp.checker import PluginReport, check_plugin
+from dify_lsp.findings import Finding
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dify_lsp.server import DifyLanguageServer
+
+log = logging.getLogger(__name__)
+
+DEBOUNCE_SECONDS = 0.2
+SOURCE = "dify-lsp"
+_TAGS = {"unnecessary": types.DiagnosticTag.Unnecessary, "deprecated": types.DiagnosticTag.Deprecated}
+
+
+def to_diagnostic(server: "DifyLanguageServer", finding: Finding, lines: list[str]) -> types.Diagnostic:
+    related = [
+        types.DiagnosticRelatedInformation(
+            location=types.Location(uri=r.path.as_uri(), range=server.to_lsp_range(r.path, r.span)),
+            message=r.message,
+        )
+        for r in finding.related
+    ]
+    return types.Diagnostic(
+        range=server.to_lsp_range(finding.path, finding.span, lines),
+        severity=types.DiagnosticSeverity(int(finding.severity)),
+        code=finding.code,
+        source=SOURCE,
+        message=finding.message,
+        related_information=related or None,
+        tags=[_TAGS[t] for t in finding.tags if t in _TAGS] or None,
+    )
+
+
+class DiagnosticsService:
+    def __init__(self, server: "DifyLanguageServer"):
+        self.server = server
+        self.reports: dict[Path, PluginReport] = {}
+        self.generation: dict[Path, int] = {}
+        self.pending: dict[Path, asyncio.Task[None]] = {}
+        self.pushed: set[Path] = set()
+
+    # -- scheduling ---------------------------------------------------------
+    def schedule(self, root: Path, delay: float = DEBOUNCE_SECONDS) -> None:
+        self.generation[root] = self.generation.get(root, 0) + 1
+        old = self.pending.get(root)
+        if old is not None and not old.done():
+            old.cancel()
+        self.pending[root] = asyncio.ensure_future(self._run(root, self.generation[root], delay))
+
+    def refresh_all(self) -> None:
+        for root in {*self.reports, *self.pending}:
+            self.server.index.invalidate(root / "manifest.yaml")
+            self.schedule(root, 0)
+
+    async def _run(self, root: Path, generation: int, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        loop = asyncio.get_running_loop()
+        settings = dict(self.server.settings)
+        try:
+            report = await loop.run_in_executor(self.server.thread_pool, check_plugin, self.server.index, root, settings)
+        except Exception:
+            log.exception("checking plugin %s failed", root)
+            return
+        for crash in report.crashes:
+            log.error("a rule crashed (other rules still reported): %s", crash.splitlines()[0])
+        if self.generation.get(root) != generation:
+            return  # a newer edit is on its way
+        self.reports[root] = report
+        if self.server.client_supports_pull_diagnostics:
+            if self.server.client_supports_diagnostic_refresh:
+                try:
+                    self.server.workspace_diagnostic_refresh(None)
+                except Exception:  # pragma: no cover - client went away
+                    pass
+        else:
+            self.publish(report)
+
+    async def fresh_report(self, root: Path) -> PluginReport | None:
+        task = self.pending.get(root)
+        if task is not None and not task.done():
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                # superseded by a newer edit: wait for that one instead
+                newer = self.pending.get(root)
+                if newer is not None and newer is not task:
+                    return await self.fresh_report(root)
+        if root not in self.reports:
+            self.schedule(root, 0)
+            task = self.pending[root]
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                pass
+        return self.reports.get(root)
+
+    # -- push ----------------------------------------------------------------
+    def publish(self, report: PluginReport) -> None:
+        by_path: dict[Path, list[Finding]] = {}
+        for f in report.findings:
+            by_path.setdefault(f.path, []).append(f)
+        paths = {p for p in self.server.open_paths if p == report.plugin.root or report.plugin.root in p.parents}
+        for path in paths:
+            uri = self.server.open_paths[path]
+            lines = self.server.lines_of(path)
+            diagnostics = [to_diagnostic(self.server, f, lines) for f in by_path.get(path, [])]
+            doc = self.server.workspace.get_text_document(uri)
+            self.server.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=doc.version)
+            )
+            if diagnostics:
+                self.pushed.add(path)
+            else:
+                self.pushed.discard(path)
+
+    def document_closed(self, path: Path, uri: str) -> None:
+        if not self.server.client_supports_pull_diagnostics:
+            self.server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+        self.pushed.discard(path)
+        root = self.server.index.root_for(path)
+        if root is not None:
+            self.schedule(root)
+
+    # -- pull -----------------------------------------------------------------
+    async def pull(self, uri: str, previous_result_id: str | None):
+        from dify_lsp.server import uri_to_path
+
+        path = uri_to_path(uri)
+        root = self.server.index.root_for(path) if path else None
+        if path is None or root is None:
+            return types.RelatedFullDocumentDiagnosticReport(items=[], result_id="none")
+        report = await self.fresh_report(root)
+        result_id = f"{root}#{self.generation.get(root, 0)}"
+        if previous_result_id == result_id:
+            return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+        lines = self.server.lines_of(path)
+        items = [to_diagnostic(self.server, f, lines) for f in (report.findings if report else []) if f.path == path]
+        return types.RelatedFullDocumentDiagnosticReport(items=items, result_id=result_id)
+
+    def findings_for(self, path: Path) -> list[Finding]:
+        root = self.server.index.root_for(path)
+        report = self.reports.get(root) if root else None
+        return [f for f in report.findings if f.path == path] if report else []

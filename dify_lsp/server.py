@@ -1,0 +1,495 @@
+"""The language server: pygls handlers that translate LSP to engine calls.
+
+One handler per LSP method.  Document sync keeps the editor's text in the
+index (unsaved text wins over disk); diagnostics are computed per plugin by
+:mod:`dify_lsp.features.diagnostics`; every other request fans out to the
+providers registered in :mod:`dify_lsp.features`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from dify_lsp import __version__
+from dify_lsp.features import (
+    CODE_ACTION,
+    CODE_LENS,
+    COMPLETION,
+    DEFINITION,
+    DOCUMENT_LINK,
+    DOCUMENT_SYMBOL,
+    HOVER,
+    SIGNATURE_HELP,
+    RequestContext,
+    load_features,
+    providers_for,
+)
+from dify_lsp.index import PluginIndex, TextSource, norm
+from dify_lsp.schema.references import PYTHON, TOOL
+from dify_lsp.textpos import Pos, Span
+
+log = logging.getLogger("dify_lsp")
+
+# How long an async provider (jedi) may take before the request answers without it.
+ASYNC_PROVIDER_TIMEOUT = 2.0
+
+
+def uri_to_path(uri: str) -> Path | None:
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    return norm(unquote(parsed.path))
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in (extra or {}).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+class ClientLogHandler(logging.Handler):
+    """Forwards log records to the client as window/logMessage (thread-safe)."""
+
+    LEVELS = {
+        logging.ERROR: types.MessageType.Error,
+        logging.WARNING: types.MessageType.Warning,
+        logging.INFO: types.MessageType.Info,
+        logging.DEBUG: types.MessageType.Log,
+    }
+
+    def __init__(self, server: "DifyLanguageServer"):
+        super().__init__(logging.INFO)
+        self.server = server
+
+    def emit(self, record: logging.LogRecord) -> None:
+        loop = self.server.loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            msg = self.format(record)
+        except Exception:  # pragma: no cover
+            return
+        kind = self.LEVELS.get(record.levelno, types.MessageType.Log)
+        params = types.LogMessageParams(type=kind, message=msg)
+        try:
+            loop.call_soon_threadsafe(self.server.window_log_message, params)
+        except RuntimeError:  # loop closed during shutdown
+            pass
+
+
+class DifyLanguageServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("dify-lsp", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.source = TextSource()
+        self.index = PluginIndex(self.source)
+        self.settings: dict[str, Any] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.open_paths: dict[Path, str] = {}  # path -> uri of documents open in the editor
+        from dify_lsp.features.diagnostics import DiagnosticsService
+
+        self.diagnostics = DiagnosticsService(self)
+
+    # -- client capabilities ------------------------------------------------
+    def _caps(self) -> types.ClientCapabilities | None:
+        try:
+            return self.client_capabilities
+        except Exception:
+            return None
+
+    @property
+    def client_supports_snippets(self) -> bool:
+        caps = self._caps()
+        try:
+            return bool(caps.text_document.completion.completion_item.snippet_support)  # type: ignore[union-attr]
+        except AttributeError:
+            return False
+
+    @property
+    def client_supports_markdown(self) -> bool:
+        caps = self._caps()
+        try:
+            formats = caps.text_document.hover.content_format or []  # type: ignore[union-attr]
+        except AttributeError:
+            return False
+        return types.MarkupKind.Markdown in formats
+
+    @property
+    def client_supports_pull_diagnostics(self) -> bool:
+        caps = self._caps()
+        return bool(caps and caps.text_document and caps.text_document.diagnostic is not None)
+
+    @property
+    def client_supports_diagnostic_refresh(self) -> bool:
+        caps = self._caps()
+        try:
+            return bool(caps.workspace.diagnostics.refresh_support)  # type: ignore[union-attr]
+        except AttributeError:
+            return False
+
+    @property
+    def client_supports_code_lens_refresh(self) -> bool:
+        caps = self._caps()
+        try:
+            return bool(caps.workspace.code_lens.refresh_support)  # type: ignore[union-attr]
+        except AttributeError:
+            return False
+
+    # -- positions ------------------------------------------------------------
+    def lines_of(self, path: Path) -> list[str]:
+        uri = self.open_paths.get(path)
+        if uri is not None:
+            return self.workspace.get_text_document(uri).source.split("\n")
+        ft = self.source.read(path)
+        return (ft.text or "").split("\n")
+
+    def to_lsp_range(self, path: Path, span: Span, lines: list[str] | None = None) -> types.Range:
+        if lines is None:
+            lines = self.lines_of(path)
+        codec = self.workspace.position_codec
+        rng = types.Range(
+            start=types.Position(line=span.start.line, character=span.start.col),
+            end=types.Position(line=span.end.line, character=span.end.col),
+        )
+        if span.start.line >= len(lines) or span.end.line >= len(lines):
+            return rng
+        return codec.range_to_client_units(lines, rng)
+
+    def from_lsp_position(self, uri: str, position: types.Position) -> Pos:
+        doc = self.workspace.get_text_document(uri)
+        lines = doc.source.split("\n")
+        if position.line >= len(lines):
+            return Pos(max(0, len(lines) - 1), len(lines[-1]) if lines else 0)
+        pos = self.workspace.position_codec.position_from_client_units(
+            lines, types.Position(line=position.line, character=position.character)
+        )
+        return Pos(pos.line, min(pos.character, len(lines[pos.line])))
+
+    # -- documents and contexts -------------------------------------------------
+    def kind_of(self, path: Path) -> tuple[str | None, Any]:
+        plugin = self.index.plugin_for(path)
+        if plugin is None:
+            return (PYTHON if path.suffix == ".py" else None), None
+        kind = plugin.kind_of(path)
+        if kind is None:
+            if path.suffix == ".py":
+                kind = PYTHON
+            elif any(yf.path == path for yf in plugin.loose_tools):
+                kind = TOOL
+        return kind, plugin
+
+    def request_context(self, uri: str) -> RequestContext | None:
+        path = uri_to_path(uri)
+        if path is None:
+            return None
+        doc = self.workspace.get_text_document(uri)
+        kind, plugin = self.kind_of(path)
+        return RequestContext(self, path, uri, doc.source, kind, plugin, self.index, self.settings)
+
+    # -- settings -------------------------------------------------------------------
+    def apply_settings(self, settings: dict[str, Any] | None) -> None:
+        if isinstance(settings, dict):
+            self.settings = deep_merge(self.settings, settings)
+
+    async def pull_configuration(self) -> None:
+        caps = self._caps()
+        if not (caps and caps.workspace and caps.workspace.configuration):
+            return
+        try:
+            result = await asyncio.wait_for(
+                self.workspace_configuration_async(
+                    types.ConfigurationParams(items=[types.ConfigurationItem(section="dify")])
+                ),
+                timeout=5,
+            )
+        except Exception as exc:  # the client may not answer; settings stay as they are
+            log.debug("workspace/configuration failed: %s", exc)
+            return
+        if result and isinstance(result[0], dict):
+            self.apply_settings(result[0])
+
+
+async def _call_provider(fn: Callable[..., Any], *args: Any) -> Any:
+    """Call a provider; await it (bounded) when it returns an awaitable."""
+    try:
+        result = fn(*args)
+        if inspect.isawaitable(result):
+            result = await asyncio.wait_for(result, timeout=ASYNC_PROVIDER_TIMEOUT)
+        return result
+    except asyncio.TimeoutError:
+        log.info("provider %s timed out", getattr(fn, "__qualname__", fn))
+    except Exception:
+        log.exception("provider %s failed", getattr(fn, "__qualname__", fn))
+    return None
+
+
+async def _collect(method: str, ctx: RequestContext, *args: Any) -> list[Any]:
+    """Results of every provider for ``method``, sync ones first, async ones together."""
+    results: list[Any] = []
+    pending: list[Awaitable[Any]] = []
+    for provider in providers_for(method, ctx.kind):
+        try:
+            out = provider.fn(ctx, *args)
+        except Exception:
+            log.exception("provider %s failed", provider.name)
+            continue
+        if inspect.isawaitable(out):
+            pending.append(asyncio.wait_for(out, timeout=ASYNC_PROVIDER_TIMEOUT))
+        elif out is not None:
+            results.append(out)
+    if pending:
+        for out in await asyncio.gather(*pending, return_exceptions=True):
+            if isinstance(out, BaseException):
+                if not isinstance(out, asyncio.TimeoutError):
+                    log.error("async provider for %s failed: %r", method, out)
+            elif out is not None:
+                results.append(out)
+    return results
+
+
+async def _first(method: str, ctx: RequestContext, *args: Any) -> Any:
+    for out in await _collect(method, ctx, *args):
+        return out
+    return None
+
+
+async def _concat(method: str, ctx: RequestContext, *args: Any) -> list[Any]:
+    items: list[Any] = []
+    for out in await _collect(method, ctx, *args):
+        if isinstance(out, types.CompletionList):
+            items.extend(out.items)
+        elif isinstance(out, list):
+            items.extend(out)
+        else:
+            items.append(out)
+    return items
+
+
+def _watch_parent(pid: int, stop: Callable[[], None]) -> None:
+    """Exit when the editor that started us is gone."""
+
+    def alive() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def loop() -> None:
+        while True:
+            time.sleep(2)
+            if not alive():
+                log.warning("parent process %s is gone; exiting", pid)
+                stop()
+                return
+
+    threading.Thread(target=loop, name="dify-lsp-parent-watch", daemon=True).start()
+
+
+def create_server() -> DifyLanguageServer:
+    server = DifyLanguageServer()
+    handler = ClientLogHandler(server)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    logging.getLogger("dify_lsp").addHandler(handler)
+    logging.getLogger("dify_lsp").setLevel(logging.INFO)
+    modules = load_features()
+
+    @server.feature(types.INITIALIZE)
+    def on_initialize(ls: DifyLanguageServer, params: types.InitializeParams) -> None:
+        ls.loop = asyncio.get_running_loop()
+        opts = params.initialization_options
+        if isinstance(opts, dict):
+            ls.apply_settings(opts.get("dify", opts) if isinstance(opts.get("dify"), dict) else opts)
+        if params.process_id:
+            _watch_parent(params.process_id, lambda: os._exit(0))
+
+    @server.feature(types.INITIALIZED)
+    async def on_initialized(ls: DifyLanguageServer, params: types.InitializedParams) -> None:
+        await ls.pull_configuration()
+        await _register_watchers(ls)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def on_configuration(ls: DifyLanguageServer, params: types.DidChangeConfigurationParams) -> None:
+        settings = params.settings
+        if isinstance(settings, dict) and isinstance(settings.get("dify"), dict):
+            ls.apply_settings(settings["dify"])
+        else:
+            await ls.pull_configuration()
+        ls.diagnostics.refresh_all()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def on_open(ls: DifyLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+        _sync(ls, params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def on_change(ls: DifyLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+        _sync(ls, params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def on_save(ls: DifyLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
+        _sync(ls, params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def on_close(ls: DifyLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+        path = uri_to_path(params.text_document.uri)
+        if path is None:
+            return
+        ls.open_paths.pop(path, None)
+        ls.source.drop_overlay(path)
+        ls.index.invalidate(path)
+        ls.diagnostics.document_closed(path, params.text_document.uri)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def on_watched(ls: DifyLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
+        for change in params.changes:
+            path = uri_to_path(change.uri)
+            if path is None or path in ls.open_paths:
+                continue  # the editor's text wins over disk
+            roots = ls.index.invalidate(path)
+            if path.name == "manifest.yaml":
+                roots.append(path.parent)
+            for root in roots:
+                ls.diagnostics.schedule(root)
+
+    @server.feature(
+        types.TEXT_DOCUMENT_DIAGNOSTIC,
+        types.DiagnosticOptions(identifier="dify-lsp", inter_file_dependencies=True, workspace_diagnostics=False),
+    )
+    async def on_pull_diagnostics(ls: DifyLanguageServer, params: types.DocumentDiagnosticParams):
+        return await ls.diagnostics.pull(params.text_document.uri, params.previous_result_id)
+
+    @server.feature(
+        types.TEXT_DOCUMENT_COMPLETION,
+        types.CompletionOptions(trigger_characters=[".", ":", " ", "-", "/", "'", '"', "(", ","], resolve_provider=False),
+    )
+    async def on_completion(ls: DifyLanguageServer, params: types.CompletionParams):
+        ctx = ls.request_context(params.text_document.uri)
+        if ctx is None:
+            return None
+        pos = ls.from_lsp_position(params.text_document.uri, params.position)
+        items = await _concat(COMPLETION, ctx, pos)
+        return types.CompletionList(is_incomplete=False, items=items)
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    async def on_hover(ls: DifyLanguageServer, params: types.HoverParams):
+        ctx = ls.request_context(params.text_document.uri)
+        if ctx is None:
+            return None
+        return await _first(HOVER, ctx, ls.from_lsp_position(params.text_document.uri, params.position))
+
+    @server.feature(
+        types.TEXT_DOCUMENT_SIGNATURE_HELP,
+        types.SignatureHelpOptions(trigger_characters=["(", ","], retrigger_characters=[",", "="]),
+    )
+    async def on_signature_help(ls: DifyLanguageServer, params: types.SignatureHelpParams):
+        ctx = ls.request_context(params.text_document.uri)
+        if ctx is None:
+            return None
+        return await _first(SIGNATURE_HELP, ctx, ls.from_lsp_position(params.text_document.uri, params.position))
+
+    @server.feature(types.TEXT_DOCUMENT_DEFINITION)
+    async def on_definition(ls: DifyLanguageServer, params: types.DefinitionParams):
+        ctx = ls.request_context(params.text_document.uri)
+        if ctx is None:
+            return None
+        found = await _concat(DEFINITION, ctx, ls.from_lsp_position(params.text_document.uri, params.position))
+        return found or None
+
+    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_LINK, types.DocumentLinkOptions(resolve_provider=False))
+    async def on_document_link(ls: DifyLanguageServer, params: types.DocumentLinkParams):
+        ctx = ls.request_context(params.text_document.uri)
+        return await _concat(DOCUMENT_LINK, ctx) if ctx else []
+
+    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    async def on_document_symbol(ls: DifyLanguageServer, params: types.DocumentSymbolParams):
+        ctx = ls.request_context(params.text_document.uri)
+        return await _concat(DOCUMENT_SYMBOL, ctx) if ctx else []
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.Empty], resolve_provider=False),
+    )
+    async def on_code_action(ls: DifyLanguageServer, params: types.CodeActionParams):
+        ctx = ls.request_context(params.text_document.uri)
+        if ctx is None:
+            return None
+        doc_lines = ctx.lines
+        codec = ls.workspace.position_codec
+        rng = codec.range_from_client_units(doc_lines, params.range) if doc_lines else None
+        span = Span(Pos(rng.start.line, rng.start.character), Pos(rng.end.line, rng.end.character)) if rng else Span(Pos(0, 0), Pos(0, 0))
+        return await _concat(CODE_ACTION, ctx, span, list(params.context.diagnostics))
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
+    async def on_code_lens(ls: DifyLanguageServer, params: types.CodeLensParams):
+        ctx = ls.request_context(params.text_document.uri)
+        return await _concat(CODE_LENS, ctx) if ctx else []
+
+    for module in modules:
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(server)
+    return server
+
+
+def _sync(ls: DifyLanguageServer, uri: str) -> None:
+    path = uri_to_path(uri)
+    if path is None:
+        return
+    doc = ls.workspace.get_text_document(uri)
+    ls.open_paths[path] = uri
+    ls.source.set_overlay(path, doc.source)
+    roots = ls.index.invalidate(path)
+    root = ls.index.root_for(path)
+    if path.name == "manifest.yaml":
+        root = path.parent
+    if root is not None and root not in roots:
+        roots.append(root)
+    for r in roots:
+        ls.diagnostics.schedule(r)
+
+
+async def _register_watchers(ls: DifyLanguageServer) -> None:
+    caps = ls._caps()
+    try:
+        dynamic = caps.workspace.did_change_watched_files.dynamic_registration  # type: ignore[union-attr]
+    except AttributeError:
+        dynamic = False
+    if not dynamic:
+        return
+    watchers = [
+        types.FileSystemWatcher(glob_pattern=pattern)
+        for pattern in ("**/*.yaml", "**/*.yml", "**/*.py", "**/requirements.txt", "**/pyproject.toml", "**/_assets/**")
+    ]
+    try:
+        await asyncio.wait_for(
+            ls.client_register_capability_async(
+                types.RegistrationParams(
+                    registrations=[
+                        types.Registration(
+                            id="dify-lsp-watch",
+                            method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                            register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=watchers),
+                        )
+                    ]
+                )
+            ),
+            timeout=5,
+        )
+    except Exception as exc:
+        log.debug("file watcher registration failed: %s", exc)
