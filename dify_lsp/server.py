@@ -448,6 +448,13 @@ def create_server() -> DifyLanguageServer:
 
 
 def _sync(ls: DifyLanguageServer, uri: str) -> None:
+    try:
+        _sync_document(ls, uri)
+    except Exception:
+        log.exception("syncing %s failed", uri)
+
+
+def _sync_document(ls: DifyLanguageServer, uri: str) -> None:
     path = uri_to_path(uri)
     if path is None:
         return

@@ -57,7 +57,17 @@ class DiagnosticsService:
         self.pushed: set[Path] = set()
 
     # -- scheduling ---------------------------------------------------------
-    def schedule(self, root: Path, delay: float = DEBOUNCE_SECONDS) -> None:
+    @property
+    def debounce(self) -> float:
+        """Seconds to wait after an edit (setting `debounceMs`, default 200)."""
+        value = self.server.settings.get("debounceMs")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 5000:
+            return value / 1000
+        return DEBOUNCE_SECONDS
+
+    def schedule(self, root: Path, delay: float | None = None) -> None:
+        if delay is None:
+            delay = self.debounce
         self.generation[root] = self.generation.get(root, 0) + 1
         old = self.pending.get(root)
         if old is not None and not old.done():

@@ -1,0 +1,153 @@
+"""Bad input never crashes the server or hangs the editor (issue: robustness)."""
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+
+from lsp_session import LspSession
+
+BOMB = "\n".join(
+    ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    + [f"a{i}: &a{i} [{', '.join([f'*a{i-1}'] * 9)}]" for i in range(1, 10)]
+) + "\n"
+
+
+async def still_answers(session: LspSession, path: Path) -> None:
+    """Hover and completion keep answering (well-formed, possibly empty)."""
+    pos = types.Position(line=0, character=0)
+    hover = await asyncio.wait_for(session.hover(path, pos), 10)
+    assert hover is None or isinstance(hover, types.Hover)
+    items = await asyncio.wait_for(session.completion(path, pos), 10)
+    assert isinstance(items, list)
+
+
+async def test_yaml_bomb_in_manifest(session: LspSession, llm_tool: Path):
+    manifest = llm_tool / "manifest.yaml"
+    session.open(manifest, manifest.read_text() + BOMB)
+    diags = await session.diagnostics(manifest)
+    assert all(d.source == "dify-lsp" for d in diags)
+    await still_answers(session, manifest)
+
+
+async def test_tabs_and_duplicate_keys(session: LspSession, llm_tool: Path):
+    tool = llm_tool / "tools" / "llm.yaml"
+    session.open(tool, tool.read_text().replace("  name: llm\n", "\tname: llm\n", 1))
+    assert [d.code for d in await session.diagnostics(tool)] .count("DL001") == 1
+    session.set_text(tool, tool.read_text() + "identity:\n  name: again\n")
+    assert "DL006" in [d.code for d in await session.diagnostics(tool)]
+    await still_answers(session, tool)
+
+
+async def test_fifty_thousand_line_yaml(session: LspSession, llm_tool: Path):
+    tool = llm_tool / "tools" / "llm.yaml"
+    big = tool.read_text() + "output_schema:\n" + "".join(f"  field_{i}: {{type: string}}\n" for i in range(50_000))
+    session.open(tool, big)
+    diags = await session.diagnostics(tool, timeout=60)
+    assert isinstance(diags, list)
+    await still_answers(session, tool)
+
+
+async def test_deeply_nested_yaml(session: LspSession, llm_tool: Path):
+    tool = llm_tool / "tools" / "llm.yaml"
+    session.open(tool, tool.read_text() + "output_schema: " + "[" * 1000 + "]" * 1000 + "\n")
+    diags = await session.diagnostics(tool)
+    (d,) = [d for d in diags if d.code == "DL001"]
+    assert "nested" in d.message or "YAML" in d.message
+    await still_answers(session, tool)
+
+
+async def test_python_with_syntax_error_at_cursor(session: LspSession, llm_tool: Path):
+    code = llm_tool / "tools" / "llm.py"
+    text = code.read_text().replace("        for chunk in response:", "        x = self.session.model.\n        for chunk in response(:")
+    session.open(code, text)
+    pos = session.find(code, "self.session.model.", offset=len("self.session.model."))
+    items = await asyncio.wait_for(session.completion(code, pos), 10)
+    assert isinstance(items, list)
+    hover = await asyncio.wait_for(session.hover(code, pos), 10)
+    assert hover is None or isinstance(hover, types.Hover)
+    assert isinstance(await session.diagnostics(code), list)
+
+
+async def test_binary_and_non_utf8_files_on_disk(session: LspSession, llm_tool: Path):
+    (llm_tool / "provider" / "llm.py").write_bytes(b"\xff\xfe\x00\x00garbage")
+    (llm_tool / "tools" / "llm.yaml").write_bytes(b"identity: \xc3\x28\n")
+    manifest = llm_tool / "manifest.yaml"
+    session.open(manifest)
+    await session.diagnostics(manifest)
+    await still_answers(session, manifest)
+
+
+async def test_reference_out_of_the_plugin_is_reported_never_read(session: LspSession, llm_tool: Path):
+    tool = llm_tool / "tools" / "llm.yaml"
+    text = tool.read_text().replace("source: tools/llm.py", "source: ../../etc/passwd")
+    session.open(tool, text)
+    (d,) = [d for d in await session.diagnostics(tool) if d.code == "DL004"]
+    assert "outside the plugin" in d.message
+
+
+def _frame(payload: dict) -> bytes:
+    body = json.dumps(payload).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def _initialize(pid: int) -> bytes:
+    return _frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": pid, "rootUri": None, "capabilities": {}}})
+
+
+def test_server_exits_when_the_editor_process_dies(tmp_path: Path):
+    editor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    server = subprocess.Popen([sys.executable, "-m", "dify_lsp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        server.stdin.write(_initialize(editor.pid))
+        server.stdin.flush()
+        time.sleep(1.0)
+        assert server.poll() is None
+        editor.kill()
+        editor.wait()
+        # the stdin pipe stays open: only the parent watch can notice
+        server.wait(timeout=15)
+    finally:
+        for p in (editor, server):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def test_server_exits_when_stdin_closes():
+    server = subprocess.Popen([sys.executable, "-m", "dify_lsp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        server.stdin.write(_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}}))
+        server.stdin.flush()
+        time.sleep(0.5)
+        server.stdin.close()
+        assert server.wait(timeout=15) is not None
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+def test_idle_server_does_not_spin():
+    server = subprocess.Popen([sys.executable, "-m", "dify_lsp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        server.stdin.write(_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}}))
+        server.stdin.flush()
+        time.sleep(1.0)
+
+        def cpu_seconds() -> float:
+            fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, clock ticks
+
+        before = cpu_seconds()
+        time.sleep(3.0)
+        used = cpu_seconds() - before
+        assert used < 0.5, f"idle server used {used:.2f}s of CPU in 3s"
+    finally:
+        server.kill()
+        server.wait()
