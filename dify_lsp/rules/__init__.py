@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 # Family modules, imported in this order by load_rules().
 RULE_MODULES = (
     "dify_lsp.rules.files",
+    "dify_lsp.rules.yaml_schema",
+    "dify_lsp.rules.scopes",
 )
 
 

@@ -1,0 +1,447 @@
+"""Schema of plugin YAML files (family "schema", DL1xx).
+
+One walker follows each YAML file alongside its schema from
+:mod:`dify_lsp.schema.plugin_files` and reports what the SDK 0.10.2 or the
+daemon rejects.  Results are cached per parsed document, so an edit
+re-validates only the edited file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
+from dify_lsp.index import YamlFile
+from dify_lsp.rules import CheckContext, check, define_rule
+from dify_lsp.schema import plugin_files as pf
+from dify_lsp.schema.model import (
+    ANY,
+    BOOLEAN,
+    DATETIME,
+    INTEGER,
+    NUMBER,
+    SCALAR,
+    STRING,
+    Either,
+    Field,
+    ListOf,
+    MapOf,
+    Obj,
+    Scalar,
+    SchemaType,
+    type_title,
+)
+from dify_lsp.schema.references import MANIFEST
+from dify_lsp.textpos import Pos, Span
+from dify_lsp.yamlpos import YamlDocument, YMap, YNode, YPair, YScalar, YSeq
+
+FAMILY = "schema"
+
+MISSING = define_rule("DL101", "missing-required-field", "A required key is missing from a plugin YAML mapping.", Severity.ERROR, FAMILY)
+WRONG_TYPE = define_rule("DL102", "wrong-type", "A value has the wrong type (e.g. a list where a mapping is expected, a number where text is expected).", Severity.ERROR, FAMILY)
+PATTERN = define_rule("DL103", "pattern-mismatch", "A value does not match the required format (lowercase author, plugin name, three-part version, identity name).", Severity.ERROR, FAMILY)
+ENUM = define_rule("DL104", "invalid-value", "A value is not one of the allowed values (parameter type, form, tags, arch, runner language, ...).", Severity.ERROR, FAMILY)
+UNKNOWN_KEY = define_rule("DL105", "unknown-key", "A key that the schema does not define (often a typo; it is ignored).", Severity.WARNING, FAMILY)
+BOUNDS = define_rule("DL106", "out-of-bounds", "A number or length is outside its allowed range (storage size, icon path length, option count, ...).", Severity.ERROR, FAMILY)
+MULTIPLE = define_rule("DL107", "multiple-default", "`multiple` on a type other than select/dynamic-select, or `default` not a list exactly when `multiple` is true.", Severity.ERROR, FAMILY)
+PLUGIN_KINDS = define_rule("DL108", "plugin-kinds", "The manifest declares no plugin kind, or combines kinds the daemon refuses to combine.", Severity.ERROR, FAMILY)
+RENAMED = define_rule("DL109", "renamed-value", "A value that the SDK renamed (date-picker is date-range since 0.10.2).", Severity.ERROR, FAMILY)
+I18N_EN_US = define_rule("DL110", "i18n-en-us", "A translated text (label, description, ...) without its required `en_US` entry.", Severity.ERROR, FAMILY)
+
+
+@dataclass(slots=True)
+class ParamSite:
+    """A parameter / credential / setting mapping found while validating."""
+
+    node: YMap
+    schema: Obj
+    path: tuple[str | int, ...]
+
+    def value(self, key: str) -> YNode | None:
+        return self.node.get(key)
+
+    def text(self, key: str) -> str | None:
+        v = self.node.get(key)
+        return v.value if isinstance(v, YScalar) and isinstance(v.value, str) else None
+
+
+@dataclass(slots=True)
+class SchemaResult:
+    findings: list[Finding] = field(default_factory=list)
+    params: list[ParamSite] = field(default_factory=list)
+
+
+_cache: dict[tuple[Path, str], tuple[YamlDocument, SchemaResult]] = {}
+_cache_lock = threading.Lock()
+_CACHE_LIMIT = 4096
+
+
+def schema_result(yf: YamlFile) -> SchemaResult:
+    """Validate one YAML file against its kind's schema (cached per parsed document)."""
+    doc = yf.doc
+    if doc is None or doc.root is None:
+        return SchemaResult()
+    key = (yf.path, yf.kind)
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is not None and hit[0] is doc:
+        return hit[1]
+    result = validate_document(yf.path, yf.kind, doc)
+    with _cache_lock:
+        if len(_cache) >= _CACHE_LIMIT:
+            _cache.clear()
+        _cache[key] = (doc, result)
+    return result
+
+
+def validate_document(path: Path, kind: str, doc: YamlDocument) -> SchemaResult:
+    schema = pf.schema_for(kind)
+    result = SchemaResult()
+    if schema is None or doc.root is None:
+        return result
+    walker = _Walker(path, result)
+    root = doc.root
+    anchor = root.pairs[0].key.span if isinstance(root, YMap) and root.pairs else root.span
+    walker.walk(root, schema, None, (), anchor)
+    if kind == MANIFEST and isinstance(root, YMap):
+        walker.plugin_kinds(root)
+    return result
+
+
+# -- helpers -----------------------------------------------------------------
+
+def suggest(word: str, candidates: list[str] | tuple[str, ...]) -> list[str]:
+    lowered = {c.lower(): c for c in candidates}
+    if word.lower() in lowered:
+        return [lowered[word.lower()]]
+    return difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
+
+
+def _did_you_mean(options: list[str]) -> str:
+    if not options:
+        return ""
+    return " (did you mean " + " or ".join(f"'{o}'" for o in options) + "?)"
+
+
+def _is_null(node: YNode) -> bool:
+    return isinstance(node, YScalar) and node.value is None and node.tag.endswith(":null")
+
+
+def _shape(node: YNode) -> str:
+    if isinstance(node, YMap):
+        return "a mapping"
+    if isinstance(node, YSeq):
+        return "a list"
+    if isinstance(node, YScalar):
+        v = node.value
+        if v is None:
+            return "an empty value"
+        if isinstance(v, bool):
+            return f"the boolean {node.raw}"
+        if isinstance(v, (int, float)):
+            return f"the number {node.raw}"
+        return f"the text '{node.raw}'" if len(node.raw) <= 40 else "text"
+    return "a value"
+
+
+_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)?)?$")
+
+
+def _scalar_ok(kind: str, node: YScalar) -> bool:
+    v = node.value
+    if kind in (ANY, SCALAR):
+        return True
+    if kind == STRING:
+        return isinstance(v, str)
+    if kind == BOOLEAN:
+        return isinstance(v, bool)
+    if kind == INTEGER:
+        return isinstance(v, int) and not isinstance(v, bool)
+    if kind == NUMBER:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if kind == DATETIME:
+        return isinstance(v, str) and bool(_DATETIME_RE.match(v.strip()))
+    return True
+
+
+def _matches(t: SchemaType, node: YNode) -> bool:
+    if isinstance(t, (Obj, MapOf)):
+        return isinstance(node, YMap)
+    if isinstance(t, ListOf):
+        return isinstance(node, YSeq)
+    if isinstance(t, Scalar):
+        return t.kind == ANY or isinstance(node, YScalar)
+    return any(_matches(o, node) for o in t.options)
+
+
+def _key_fix(path: Path, pair: YPair, new: str) -> Fix:
+    return Fix(f"Rename '{pair.key_text}' to '{new}'", (TextEdit(path, pair.key.span, new),))
+
+
+def _value_fix(path: Path, node: YScalar, new: str, title: str, preferred: bool = True) -> Fix:
+    return Fix(title, (TextEdit(path, node.span, new),), preferred)
+
+
+def _version_fix(raw: str) -> str | None:
+    m = re.fullmatch(r"(\d{1,4})(?:\.(\d{1,4}))?", raw.strip())
+    if not m:
+        return None
+    return f"{m.group(1)}.{m.group(2) or 0}.0"
+
+
+class _Walker:
+    def __init__(self, path: Path, result: SchemaResult) -> None:
+        self.path = path
+        self.result = result
+        self.out = result.findings
+
+    # -- dispatch ----------------------------------------------------------
+    def walk(self, node: YNode, t: SchemaType, fld: Field | None, where: tuple[str | int, ...], anchor: Span) -> None:
+        if isinstance(t, Either):
+            for opt in t.options:
+                if _matches(opt, node):
+                    self.walk(node, opt, fld, where, anchor)
+                    return
+            self._wrong_type(node, t, fld, where)
+            return
+        if isinstance(t, Obj):
+            if not isinstance(node, YMap):
+                self._wrong_type(node, t, fld, where)
+                return
+            self.obj(node, t, where, anchor)
+        elif isinstance(t, ListOf):
+            if not isinstance(node, YSeq):
+                self._wrong_type(node, t, fld, where)
+                return
+            self.seq(node, t, fld, where)
+        elif isinstance(t, MapOf):
+            if not isinstance(node, YMap):
+                self._wrong_type(node, t, fld, where)
+                return
+            for pair in node.pairs:
+                name = pair.key_text
+                if name is None or _is_null(pair.value):
+                    continue
+                self.walk(pair.value, t.value, None, (*where, name), pair.key.span)
+        else:
+            self.scalar(node, t, fld, where)
+
+    def _label(self, where: tuple[str | int, ...]) -> str:
+        parts: list[str] = []
+        for w in where:
+            if isinstance(w, int):
+                parts.append(f"[{w}]")
+            else:
+                parts.append(("." if parts else "") + w)
+        return "".join(parts) or "document"
+
+    def _wrong_type(self, node: YNode, t: SchemaType, fld: Field | None, where: tuple[str | int, ...]) -> None:
+        name = self._label(where)
+        self.out.append(WRONG_TYPE.at(self.path, node.span, f"`{name}` must be {_article(type_title(t))}, not {_shape(node)}"))
+
+    # -- mappings ----------------------------------------------------------
+    def obj(self, node: YMap, t: Obj, where: tuple[str | int, ...], anchor: Span) -> None:
+        present: set[str] = set()
+        for pair in node.pairs:
+            key = pair.key_text
+            if key is None:
+                continue
+            fld = t.field(key)
+            if fld is None and key in t.aliases:
+                fld = t.field(t.aliases[key])
+            if fld is None:
+                if not t.open:
+                    self._unknown_key(pair, t, node, where)
+                continue
+            present.add(fld.name)
+            if _is_null(pair.value):
+                if fld.required and not fld.nullable:
+                    self.out.append(WRONG_TYPE.at(self.path, pair.key.span, f"`{self._label((*where, key))}` is required and must be {_article(fld.type_title)}, but it is empty"))
+                continue
+            self.walk(pair.value, fld.type, fld, (*where, key), pair.key.span)
+        for name in t.required_names:
+            if name in present:
+                continue
+            if t is pf.I18N:
+                self.out.append(I18N_EN_US.at(self.path, anchor, f"`{self._label(where)}` needs an `en_US` text (the required language; others fall back to it)"))
+                continue
+            fld = t.by_name[name]
+            what = f"`{name}` ({fld.doc})" if fld.doc else f"`{name}`"
+            location = f"`{self._label(where)}`" if where else f"the {t.title}"
+            self.out.append(MISSING.at(self.path, anchor, f"missing required key {what} in {location}"))
+        if t.role is not None:
+            self.result.params.append(ParamSite(node, t, where))
+            self.param_rules(node, t, where)
+
+    def _unknown_key(self, pair: YPair, t: Obj, node: YMap, where: tuple[str | int, ...]) -> None:
+        key = pair.key_text or ""
+        taken = set(node.keys())
+        candidates = [f.name for f in t.fields if f.name not in taken] + [a for a in t.aliases if a not in taken]
+        options = suggest(key, candidates)
+        fixes = [_key_fix(self.path, pair, o) for o in options[:1]] if len(options) >= 1 else []
+        known = ", ".join(f.name for f in t.fields if not f.ignored)
+        msg = f"unknown key `{key}` in {('`' + self._label(where) + '`') if where else 'the ' + t.title}{_did_you_mean(options)}; it is ignored. Known keys: {known}"
+        self.out.append(UNKNOWN_KEY.at(self.path, pair.key.span, msg, fixes=fixes, suggestions=options))
+
+    # -- lists -------------------------------------------------------------
+    def seq(self, node: YSeq, t: ListOf, fld: Field | None, where: tuple[str | int, ...]) -> None:
+        if fld is not None and fld.max_items is not None and len(node.items) > fld.max_items:
+            self.out.append(BOUNDS.at(self.path, node.span, f"`{self._label(where)}` has {len(node.items)} items; at most {fld.max_items} are allowed"))
+        for i, item in enumerate(node.items):
+            anchor = item.pairs[0].key.span if isinstance(item, YMap) and item.pairs else item.span
+            if isinstance(item, YMap) and isinstance(t.item, Obj) and t.item.role:
+                name = item.get("name")
+                if isinstance(name, YScalar):
+                    anchor = name.span
+            self.walk(item, t.item, fld, (*where, i), anchor)
+
+    # -- scalars -----------------------------------------------------------
+    def scalar(self, node: YNode, t: Scalar, fld: Field | None, where: tuple[str | int, ...]) -> None:
+        name = self._label(where)
+        if t.kind == ANY:
+            return
+        if not isinstance(node, YScalar):
+            self._wrong_type(node, t, fld, where)
+            return
+        if _is_null(node):
+            return
+        ok = _scalar_ok(t.kind, node)
+        if not ok:
+            if t.kind == STRING and fld is not None and fld.regex is not None and not fld.regex.match(node.raw):
+                self.pattern(node, fld, name)
+                return
+            fixes = []
+            if t.kind == STRING and node.style is None:
+                fixes.append(_value_fix(self.path, node, f'"{node.raw}"', f'Quote the value: "{node.raw}"'))
+            hint = " (quote it to keep it as text)" if t.kind == STRING else ""
+            self.out.append(WRONG_TYPE.at(self.path, node.span, f"`{name}` must be {_article(t.title)}, not {_shape(node)}{hint}", fixes=fixes))
+            return
+        if fld is None:
+            return
+        text = node.value if isinstance(node.value, str) else node.raw
+        if fld.enum is not None and isinstance(node.value, str):
+            if not self.enum(node, fld, name):
+                return
+        if fld.regex is not None and isinstance(node.value, str) and not fld.regex.match(text):
+            self.pattern(node, fld, name)
+            return
+        if fld.max_length is not None and len(text) > fld.max_length:
+            self.out.append(BOUNDS.at(self.path, node.span, f"`{name}` is {len(text)} characters long; at most {fld.max_length} are allowed"))
+        if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            v = node.value
+            if fld.minimum is not None and v < fld.minimum or fld.maximum is not None and v > fld.maximum:
+                self.out.append(BOUNDS.at(self.path, node.span, f"`{name}` is {node.raw}; it must be between {fld.minimum:g} and {fld.maximum:g} ({fld.doc})"))
+
+    def enum(self, node: YScalar, fld: Field, name: str) -> bool:
+        value = node.value
+        assert fld.enum is not None
+        if value in fld.enum:
+            return True
+        if value in fld.renamed_values:
+            new = fld.renamed_values[value]
+            since = fld.removed_in.get(value)
+            when = f" in SDK {since}" if since else ""
+            self.out.append(
+                RENAMED.at(self.path, node.span, f"`{value}` was renamed to `{new}`{when}; use `{new}`", fixes=[_value_fix(self.path, node, new, f"Rename '{value}' to '{new}'")])
+            )
+            return False
+        if fld.suggest_only:
+            return True
+        options = suggest(value, list(fld.enum))
+        fixes = [_value_fix(self.path, node, options[0], f"Change to '{options[0]}'", preferred=len(options) == 1)] if options else []
+        allowed = ", ".join(fld.enum)
+        self.out.append(ENUM.at(self.path, node.span, f"`{name}` cannot be '{value}'{_did_you_mean(options)}: allowed values are {allowed}", fixes=fixes))
+        return False
+
+    def pattern(self, node: YScalar, fld: Field, name: str) -> None:
+        raw = node.value if isinstance(node.value, str) else node.raw
+        fixes: list[Fix] = []
+        if fld.pattern == pf.AUTHOR_PATTERN and raw.lower() != raw and fld.regex and fld.regex.match(raw.lower()):
+            fixes.append(_value_fix(self.path, node, raw.lower(), f"Lowercase the author: {raw.lower()}"))
+        if fld.pattern == pf.VERSION_PATTERN:
+            fixed = _version_fix(raw)
+            if fixed:
+                fixes.append(_value_fix(self.path, node, fixed, f"Use the three-part version {fixed}"))
+        self.out.append(PATTERN.at(self.path, node.span, f"`{name}` is '{raw}' but must be {fld.pattern_doc}", fixes=fixes))
+
+    # -- cross-key rules -----------------------------------------------------
+    def param_rules(self, node: YMap, t: Obj, where: tuple[str | int, ...]) -> None:
+        type_node = node.get("type")
+        ptype = type_node.value if isinstance(type_node, YScalar) and isinstance(type_node.value, str) else None
+        if ptype is None:
+            return
+        mpair = node.pair("multiple")
+        multiple = isinstance(mpair.value, YScalar) and mpair.value.value is True if mpair else False
+        supports = ptype in pf.MULTIPLE_TYPES
+        label = self._label(where)
+        if t.role == "parameter" and t.field("multiple") is not None:
+            if multiple and not supports:
+                self.out.append(
+                    MULTIPLE.at(
+                        self.path,
+                        mpair.key.span,
+                        f"`multiple` is only valid for select and dynamic-select parameters, not `{ptype}` ({label})",
+                        related=[Related(self.path, type_node.span, "the parameter type")],
+                    )
+                )
+                return
+            dpair = node.pair("default")
+            if supports and dpair is not None and not _is_null(dpair.value):
+                is_list = isinstance(dpair.value, YSeq)
+                if is_list != multiple:
+                    msg = (
+                        "`default` must be a list because `multiple` is true"
+                        if multiple
+                        else "`default` must be a single value, not a list, because `multiple` is not true"
+                    )
+                    self.out.append(MULTIPLE.at(self.path, dpair.value.span, f"{msg} ({label})"))
+
+    def plugin_kinds(self, root: YMap) -> None:
+        ppair = root.pair("plugins")
+        if ppair is None or not isinstance(ppair.value, YMap):
+            return
+        declared: list[YPair] = []
+        for pair in ppair.value.pairs:
+            if pair.key_text in pf.PLUGIN_KINDS and isinstance(pair.value, YSeq) and pair.value.items:
+                declared.append(pair)
+        if not declared:
+            kinds = ", ".join(pf.PLUGIN_KINDS)
+            self.out.append(PLUGIN_KINDS.at(self.path, ppair.key.span, f"`plugins` must list at least one provider file under one of: {kinds}"))
+            return
+        if len(declared) < 2:
+            return
+        names = [p.key_text for p in declared]
+        for pair in declared:
+            key = pair.key_text
+            if key in pf.EXCLUSIVE_PLUGIN_KINDS:
+                others = [n for n in names if n != key]
+                self.out.append(
+                    PLUGIN_KINDS.at(
+                        self.path,
+                        pair.key.span,
+                        f"`plugins.{key}` cannot be combined with {', '.join(others)}: a plugin with {key} declares nothing else (only tools + endpoints may be combined)",
+                        related=[Related(self.path, p.key.span, f"also declared: {p.key_text}") for p in declared if p is not pair],
+                    )
+                )
+
+
+def _article(title: str) -> str:
+    if title.startswith(("list", "mapping")):
+        return "a " + title
+    return ("an " if title[:1].lower() in "aeiou" else "a ") + title
+
+
+SCHEMA_RULES = (MISSING, WRONG_TYPE, PATTERN, ENUM, UNKNOWN_KEY, BOUNDS, MULTIPLE, PLUGIN_KINDS, RENAMED, I18N_EN_US)
+
+
+@check(*SCHEMA_RULES)
+def yaml_files_match_schema(ctx: CheckContext) -> Iterator[Finding]:
+    for yf in ctx.plugin.yaml_files.values():
+        if yf.doc is None or yf.doc.root is None:
+            continue
+        yield from schema_result(yf).findings
