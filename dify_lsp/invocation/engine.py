@@ -1,0 +1,679 @@
+"""The daemon side of the Dify plugin stdio protocol.
+
+:class:`PluginProcess` runs ``<python> -m <meta.runner.entrypoint>`` in the plugin
+root with ``INSTALL_METHOD=local``, as the Dify plugin daemon does, reads the
+manifest line, heartbeats, logs and session messages from its stdout, and
+multiplexes requests by session id.  Reverse invocations (``invoke`` session
+messages) are checked against the manifest's permissions and answered by a
+backend with ``backwards_response`` events (``response``... then ``end``, or
+``error``).  Blob chunks are reassembled; a line on stdout that is not protocol
+JSON is reported as a warning (``print()`` breaks the real daemon).
+
+:func:`run_invocation` is the one entry point shared by the CLI and the LSP
+command: it resolves the tool, the interpreter and the parameters, runs one
+``invoke_tool`` request under a timeout and an optional cancel event, always
+kills the whole process tree afterwards, and returns a :class:`RunResult`
+whose JSON never contains credentials or secret-input values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import signal
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from dify_lsp.interpreters import ENV_VAR, find_python
+from dify_lsp.invocation.backends import Backend, BackendError, InvokeContext, create_backend
+from dify_lsp.invocation.masking import SecretMasker
+from dify_lsp.invocation.parameters import (
+    InvocationError,
+    InvocationFile,
+    credential_secrets,
+    discover_tools,
+    entrypoint,
+    load_manifest,
+    load_saved_invocation,
+    prepare_parameters,
+    select_tool,
+)
+from dify_lsp.invocation.permissions import permission_error
+from dify_lsp.invocation.sdkenv import how_to_create_venv, sdk_venv_dir, venv_bin_python
+
+DEFAULT_TIMEOUT = 60.0
+LINE_LIMIT = 64 * 1024 * 1024  # a single protocol line (blob chunks are ~11 KB, LLM answers can be large)
+BLOB_INLINE_LIMIT = 1024 * 1024  # blobs up to this size are returned base64-encoded
+TRANSCRIPT_STRING_LIMIT = 4000
+PRINT_WARNING = (
+    "the plugin wrote a line that is not protocol JSON to stdout: {line!r}. The Dify daemon reads stdout as "
+    "the protocol stream, so print() breaks a real installation; use logging or self.create_log_message()"
+)
+
+ProgressFn = Callable[[str, str], None]  # (kind, text); kinds: status, log, text, invoke, warning
+
+
+class PluginStartError(Exception):
+    """The plugin process exited or stalled before it declared its manifest."""
+
+
+def _now_ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 3)
+
+
+def _trim(value: Any, limit: int = TRANSCRIPT_STRING_LIMIT) -> Any:
+    """Long strings (hex audio, base64 files) cut for the transcript."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + f"…({len(value)} chars)"
+    if isinstance(value, dict):
+        return {k: _trim(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_trim(v, limit) for v in value]
+    return value
+
+
+# -- sessions -------------------------------------------------------------------
+
+
+@dataclass
+class Session:
+    """One request to the plugin and what came back on its session id."""
+
+    session_id: str
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    blobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ended: bool = False  # the plugin sent `end` (not just: its process went away)
+    on_invoke: Callable[[dict[str, Any]], None] | None = None
+    on_message: Callable[[dict[str, Any]], None] | None = None
+
+    def add_stream(self, data: dict[str, Any]) -> None:
+        mtype = data.get("type")
+        message = data.get("message") if isinstance(data.get("message"), dict) else {}
+        meta = data.get("meta")
+        if mtype == "blob_chunk":
+            self._add_chunk(message, meta)
+            return
+        out: dict[str, Any] = {"type": mtype, **message}
+        if meta:
+            out["meta"] = meta
+        self._append(out)
+
+    def _add_chunk(self, chunk: dict[str, Any], meta: Any) -> None:
+        blob_id = str(chunk.get("id"))
+        entry = self.blobs.setdefault(blob_id, {"parts": {}, "total": chunk.get("total_length"), "meta": meta})
+        try:
+            entry["parts"][int(chunk.get("sequence", 0))] = base64.b64decode(chunk.get("blob") or "")
+        except (ValueError, TypeError):
+            entry["parts"][int(chunk.get("sequence", 0))] = b""
+        if not chunk.get("end"):
+            return
+        del self.blobs[blob_id]
+        data = b"".join(entry["parts"][k] for k in sorted(entry["parts"]))
+        out: dict[str, Any] = {"type": "blob", "id": blob_id, "size": len(data)}
+        meta = entry["meta"] or {}
+        if isinstance(meta, dict) and meta.get("mime_type"):
+            out["mime_type"] = meta["mime_type"]
+        if entry["total"] is not None and entry["total"] != len(data):
+            out["warning"] = f"expected {entry['total']} bytes, got {len(data)}"
+        if len(data) <= BLOB_INLINE_LIMIT:
+            out["data_base64"] = base64.b64encode(data).decode()
+        else:
+            out["truncated"] = True
+        if meta:
+            out["meta"] = meta
+        self._append(out)
+
+    def _append(self, out: dict[str, Any]) -> None:
+        self.messages.append(out)
+        if self.on_message is not None:
+            self.on_message(out)
+
+
+class PluginProcess:
+    """A running plugin, spoken to over stdin/stdout as the daemon does."""
+
+    def __init__(
+        self,
+        plugin_root: Path,
+        python: Path,
+        module: str,
+        on_log: Callable[[str], None] | None = None,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> None:
+        self.plugin_root = plugin_root
+        self.python = python
+        self.module = module
+        self.on_log = on_log
+        self.on_warning = on_warning
+        self.proc: asyncio.subprocess.Process | None = None
+        self.declaration: dict[str, Any] | None = None
+        self.sessions: dict[str, Session] = {}
+        self.heartbeats = 0
+        self.warnings: list[str] = []
+        self.stderr_tail: deque[str] = deque(maxlen=200)
+        self._ready = asyncio.Event()
+        self._exited = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._write_lock = asyncio.Lock()
+        self.started_at = 0.0
+        self.ready_ms: float | None = None
+
+    # process lifetime --------------------------------------------------------
+    async def start(self, timeout: float) -> dict[str, Any]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REMOTE_INSTALL_")}
+        env["INSTALL_METHOD"] = "local"
+        self.started_at = time.perf_counter()
+        kwargs: dict[str, Any] = {}
+        if os.name == "posix":
+            kwargs["start_new_session"] = True  # own process group: the whole tree can be killed
+        self.proc = await asyncio.create_subprocess_exec(
+            str(self.python), "-m", self.module,
+            cwd=str(self.plugin_root), env=env,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            limit=LINE_LIMIT, **kwargs,
+        )
+        self._tasks.append(asyncio.create_task(self._read_stdout()))
+        self._tasks.append(asyncio.create_task(self._read_stderr()))
+        ready = asyncio.create_task(self._ready.wait())
+        exited = asyncio.create_task(self._exited.wait())
+        try:
+            await asyncio.wait({ready, exited}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+            exited.cancel()
+        if not self._ready.is_set():
+            if self._exited.is_set():
+                await self._drain_stderr()
+                code = self.proc.returncode if self.proc.returncode is not None else await self.proc.wait()
+                raise PluginStartError(f"the plugin exited with code {code} before it was ready")
+            raise PluginStartError(f"the plugin did not declare its manifest within {timeout:g} s")
+        self.ready_ms = _now_ms(self.started_at)
+        assert self.declaration is not None
+        return self.declaration
+
+    async def _drain_stderr(self) -> None:
+        # give the stderr reader a moment to collect the traceback of a crashed plugin
+        for task in self._tasks[1:2]:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), 2.0)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                pass
+
+    @property
+    def stderr_text(self) -> str:
+        return "".join(self.stderr_tail)
+
+    async def kill(self) -> int | None:
+        """Kill the plugin's whole process tree and reap it (no zombie)."""
+        proc = self.proc
+        if proc is None:
+            return None
+        if proc.returncode is None:
+            try:
+                if os.name == "posix":
+                    os.killpg(proc.pid, signal.SIGKILL)
+                else:  # pragma: no cover - not tested on Windows
+                    proc.kill()
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            code = await asyncio.wait_for(proc.wait(), 10)
+        except asyncio.TimeoutError:  # pragma: no cover - SIGKILL does not fail
+            code = None
+        if os.name == "posix":
+            # grandchildren that left the group are not ours; those still in it die with it
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        return code
+
+    # protocol ------------------------------------------------------------------
+    async def send(self, payload: dict[str, Any]) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        line = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+        async with self._write_lock:
+            self.proc.stdin.write(line)
+            await self.proc.stdin.drain()
+
+    async def request(self, data: dict[str, Any], session: Session | None = None, **context: Any) -> Session:
+        session = session or Session(uuid.uuid4().hex)
+        self.sessions[session.session_id] = session
+        await self.send({
+            "session_id": session.session_id, "event": "request", "data": data,
+            "conversation_id": context.get("conversation_id"), "message_id": context.get("message_id"),
+            "app_id": context.get("app_id"), "endpoint_id": context.get("endpoint_id"),
+            "context": context.get("context") or {},
+        })
+        return session
+
+    async def respond(self, session_id: str, request_id: str, event: str, data: dict[str, Any] | None, message: str = "") -> None:
+        await self.send({
+            "session_id": session_id, "event": "backwards_response",
+            "data": {"backwards_request_id": request_id, "event": event, "message": message, "data": data},
+        })
+
+    def _warn(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
+            if self.on_warning is not None:
+                self.on_warning(text)
+
+    async def _read_stdout(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        stream = self.proc.stdout
+        try:
+            while True:
+                try:
+                    raw = await stream.readline()
+                except ValueError:  # a line longer than LINE_LIMIT
+                    self._warn(f"the plugin wrote a line longer than {LINE_LIMIT} bytes; it was dropped")
+                    await stream.read(LINE_LIMIT)
+                    continue
+                if not raw:
+                    break
+                line = raw.decode("utf-8", errors="replace").strip()
+                if line:
+                    self._handle_line(line)
+        finally:
+            self._exited.set()
+            for session in self.sessions.values():
+                if not session.done.is_set():
+                    session.done.set()
+
+    async def _read_stderr(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        while True:
+            raw = await self.proc.stderr.readline()
+            if not raw:
+                break
+            self.stderr_tail.append(raw.decode("utf-8", errors="replace"))
+
+    def _handle_line(self, line: str) -> None:
+        obj: Any = None
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            # print() without a newline glues its text to the next protocol line
+            start = line.find('{"event"')
+            if start > 0:
+                self._warn(PRINT_WARNING.format(line=line[:start][:200]))
+                try:
+                    obj = json.loads(line[start:])
+                except ValueError:
+                    obj = None
+            else:
+                self._warn(PRINT_WARNING.format(line=line[:200]))
+                return
+        if not isinstance(obj, dict):
+            self._warn(PRINT_WARNING.format(line=line[:200]))
+            return
+        event = obj.get("event")
+        if event is None and not self._ready.is_set():
+            self.declaration = obj
+            self._ready.set()
+            return
+        if event == "heartbeat":
+            self.heartbeats += 1
+            return
+        if event == "log":
+            data = obj.get("data") or {}
+            if self.on_log is not None:
+                self.on_log(f"{data.get('level', 'INFO')} {data.get('message', '')}")
+            return
+        session = self.sessions.get(obj.get("session_id") or "")
+        if event == "error":
+            data = obj.get("data") or {}
+            text = data.get("error") or data.get("message") or json.dumps(data)
+            if session is not None:
+                session.error = {"type": data.get("error_type") or "PluginError", "message": text, "traceback": None}
+                session.done.set()
+            else:
+                self._warn(f"the plugin reported an error outside a session: {text}")
+            return
+        if event != "session":
+            self._warn(f"unknown event from the plugin: {event!r}")
+            return
+        if session is None:
+            self._warn(f"a message for an unknown session {obj.get('session_id')!r}")
+            return
+        data = obj.get("data") or {}
+        kind = data.get("type")
+        payload = data.get("data") if isinstance(data.get("data"), dict) else {}
+        if kind == "stream":
+            session.add_stream(payload)
+        elif kind == "invoke":
+            if session.on_invoke is not None:
+                session.on_invoke(payload)
+        elif kind == "error":
+            args = payload.get("args") if isinstance(payload.get("args"), dict) else {}
+            session.error = {
+                "type": payload.get("error_type") or "Exception",
+                "message": payload.get("message") or "",
+                "traceback": args.get("traceback"),
+            }
+        elif kind == "end":
+            session.ended = True
+            session.done.set()
+        else:
+            self._warn(f"unknown session message type {kind!r}")
+
+
+# -- reverse invocations ----------------------------------------------------------
+
+
+def summarize_responses(invoke_type: str, responses: list[dict[str, Any]]) -> Any:
+    """What the transcript shows of a reverse call's answers."""
+    if invoke_type in ("llm", "llm_structured_output") and responses:
+        content = "".join(
+            r.get("delta", {}).get("message", {}).get("content") or ""
+            for r in responses if isinstance(r.get("delta", {}).get("message", {}).get("content"), (str, type(None)))
+        )
+        last = responses[-1].get("delta", {})
+        out = {"model": responses[-1].get("model"), "content": content, "chunks": len(responses),
+               "usage": next((r["delta"]["usage"] for r in reversed(responses) if r.get("delta", {}).get("usage")), None),
+               "finish_reason": last.get("finish_reason")}
+        tool_calls = [c for r in responses for c in r.get("delta", {}).get("message", {}).get("tool_calls") or []]
+        if tool_calls:
+            out["tool_calls"] = tool_calls
+        if invoke_type == "llm_structured_output":
+            out["structured_output"] = next((r.get("structured_output") for r in reversed(responses) if r.get("structured_output") is not None), None)
+        return out
+    if invoke_type == "tts":
+        return {"chunks": len(responses), "bytes": sum(len(r.get("result") or "") // 2 for r in responses),
+                "mime_type": responses[0].get("mime_type") if responses else None}
+    if len(responses) == 1:
+        return _trim(responses[0])
+    return _trim(responses)
+
+
+class ReverseInvoker:
+    """Answers one session's reverse invocations with a backend, recording a transcript."""
+
+    def __init__(self, process: PluginProcess, session: Session, backend: Backend, ctx: InvokeContext,
+                 manifest: Mapping[str, Any], progress: ProgressFn | None = None) -> None:
+        self.process = process
+        self.session = session
+        self.backend = backend
+        self.ctx = ctx
+        self.manifest = manifest
+        self.progress = progress
+        self.transcript: list[dict[str, Any]] = []
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def __call__(self, payload: dict[str, Any]) -> None:
+        task = asyncio.create_task(self.answer(payload))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def answer(self, payload: dict[str, Any]) -> None:
+        start = time.perf_counter()
+        invoke_type = str(payload.get("type"))
+        request_id = str(payload.get("backwards_request_id"))
+        request = payload.get("request") if isinstance(payload.get("request"), dict) else {}
+        entry: dict[str, Any] = {"type": invoke_type, "backend": self.backend.name, "request": _trim(request),
+                                 "response": None, "error": None, "duration_ms": None}
+        self.transcript.append(entry)
+        if self.progress:
+            self.progress("invoke", f"{invoke_type} …")
+        responses: list[dict[str, Any]] = []
+        sid = self.session.session_id
+        try:
+            denied = permission_error(self.manifest, invoke_type)
+            if denied:
+                raise BackendError(denied)
+            async for item in self.backend.invoke(invoke_type, request, self.ctx):
+                responses.append(item)
+                await self.process.respond(sid, request_id, "response", item)
+            await self.process.respond(sid, request_id, "end", None)
+        except BackendError as exc:
+            entry["error"] = str(exc)
+            await self._send_error(sid, request_id, str(exc))
+        except Exception as exc:  # a bug in a backend must not hang the plugin
+            entry["error"] = f"{type(exc).__name__}: {exc}"
+            await self._send_error(sid, request_id, entry["error"])
+        entry["response"] = summarize_responses(invoke_type, responses) if responses else None
+        entry["duration_ms"] = _now_ms(start)
+        if self.progress:
+            self.progress("invoke", f"{invoke_type} {'failed: ' + entry['error'] if entry['error'] else 'answered'} in {entry['duration_ms']:.1f} ms")
+
+    async def _send_error(self, sid: str, request_id: str, message: str) -> None:
+        try:
+            await self.process.respond(sid, request_id, "error", None, message)
+        except (ConnectionError, RuntimeError):
+            pass
+
+    async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+# -- one run ----------------------------------------------------------------------
+
+
+@dataclass
+class RunSpec:
+    plugin_root: Path
+    tool: str | None = None
+    provider: str | None = None
+    path: Path | None = None  # a tool YAML or Python file, when ``tool`` is not given
+    parameters: dict[str, Any] = field(default_factory=dict)
+    credentials: dict[str, Any] = field(default_factory=dict)
+    invocation: InvocationFile | None = None  # an explicit params/invocation file
+    use_saved: bool = True  # read <plugin>/.dify/invocations/<tool>.yaml
+    backend: str | None = None  # else the invocation file, else settings, else mock
+    timeout: float | None = None
+    python: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)  # the "run" settings section
+    user_id: str = "dify-lsp"
+
+
+@dataclass
+class RunResult:
+    status: str  # success | error | timeout | cancelled
+    tool: str | None
+    provider: str | None
+    backend: str | None
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    duration_ms: float = 0.0
+    startup_ms: float | None = None
+    python: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return "".join(m.get("text") or "" for m in self.messages if m.get("type") == "text")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status, "tool": self.tool, "provider": self.provider, "backend": self.backend,
+            "messages": self.messages, "text": self.text, "transcript": self.transcript,
+            "warnings": self.warnings, "logs": self.logs, "error": self.error, "duration_ms": self.duration_ms,
+            "startup_ms": self.startup_ms, "python": self.python, "parameters": self.parameters,
+        }
+
+
+def coalesce_text(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Adjacent plain text messages (a streamed answer) joined into one."""
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m.get("type") == "text" and "meta" not in m and out and out[-1].get("type") == "text" and "meta" not in out[-1]:
+            out[-1] = {**out[-1], "text": (out[-1].get("text") or "") + (m.get("text") or "")}
+        else:
+            out.append(dict(m))
+    return out
+
+
+def resolve_python(plugin_root: Path, configured: str | None) -> tuple[Path, str]:
+    """The interpreter for a plugin: its .venv, the setting, DIFY_LSP_PYTHON, the cached SDK venv, PATH."""
+    from dify_lsp.interpreters import venv_python
+
+    if venv_python(plugin_root) is None and not configured and not os.environ.get(ENV_VAR):
+        cached = venv_bin_python(sdk_venv_dir())
+        if cached is not None:
+            return cached, "cached SDK venv"
+    interp = find_python(plugin_root, configured)
+    if interp is None:
+        raise InvocationError(how_to_create_venv(plugin_root))
+    return interp.path, interp.source
+
+
+async def run_invocation(
+    spec: RunSpec,
+    progress: ProgressFn | None = None,
+    cancel: asyncio.Event | None = None,
+) -> RunResult:
+    """Run one tool invocation end to end.  Raises InvocationError for usage problems."""
+    t0 = time.perf_counter()
+    root = spec.plugin_root.resolve()
+    manifest = load_manifest(root)
+    tools = discover_tools(root, manifest)
+    tool = select_tool(tools, spec.tool, spec.provider, spec.path)
+    invocation = load_saved_invocation(root, tool.tool) if spec.use_saved else InvocationFile()
+    if spec.invocation is not None:
+        invocation = invocation.merged(spec.invocation)
+    run_settings = spec.settings or {}
+    backend_name = spec.backend or invocation.backend or run_settings.get("backend") or "mock"
+    timeout = spec.timeout or invocation.timeout or run_settings.get("timeout") or DEFAULT_TIMEOUT
+    try:
+        backend = create_backend(backend_name, run_settings, root)
+    except ValueError as exc:
+        raise InvocationError(str(exc)) from None
+    try:
+        given = {**invocation.parameters, **spec.parameters}
+        prepared = prepare_parameters(tool, given, invocation.models, backend.default_model)
+        credentials = {**invocation.credentials, **spec.credentials}
+        masker = SecretMasker([*prepared.secrets, *credential_secrets(tool, credentials)])
+        python, python_source = resolve_python(root, spec.python)
+    except BaseException:
+        await backend.aclose()
+        raise
+
+    result = RunResult(status="error", tool=tool.tool, provider=tool.provider, backend=backend.name,
+                       python=str(python), parameters=masker(prepared.values))
+    result.warnings.extend(masker(prepared.warnings))
+
+    def report(kind: str, text: str) -> None:
+        if progress is not None:
+            progress(kind, masker.text(text))
+
+    def on_log(line: str) -> None:
+        result.logs.append(masker.text(line))
+        report("log", line)
+
+    def on_message(message: dict[str, Any]) -> None:
+        if message.get("type") == "text":
+            report("text", str(message.get("text") or ""))
+        else:
+            report("message", json.dumps(masker(message), ensure_ascii=False)[:500])
+
+    process = PluginProcess(root, python, entrypoint(manifest), on_log=on_log,
+                            on_warning=lambda w: report("warning", w))
+    ctx = InvokeContext(root, manifest, invocation.responses)
+    invoker: ReverseInvoker | None = None
+    deadline = t0 + float(timeout)
+    report("status", f"starting {tool.provider}/{tool.tool} with {python} ({python_source})")
+    try:
+        try:
+            await process.start(max(0.1, deadline - time.perf_counter()))
+        except PluginStartError as exc:
+            stderr = process.stderr_text
+            hint = ""
+            if "No module named 'dify_plugin'" in stderr:
+                hint = f"; {python} cannot import dify_plugin - " + how_to_create_venv(root)
+            elif "timed out" in str(exc) or "within" in str(exc):
+                result.status = "timeout"
+            result.error = {"type": "PluginStartError", "message": str(exc) + hint, "traceback": stderr[-8000:] or None}
+            return result
+        result.startup_ms = process.ready_ms
+        report("status", f"plugin ready in {process.ready_ms:.0f} ms; invoking {tool.tool}")
+        session = Session(uuid.uuid4().hex, on_message=on_message)
+        invoker = ReverseInvoker(process, session, backend, ctx, manifest, report)
+        session.on_invoke = invoker
+        await process.request({
+            "user_id": spec.user_id, "type": "tool", "action": "invoke_tool",
+            "provider": tool.provider, "tool": tool.tool,
+            "credentials": credentials, "credential_type": "api-key",
+            "tool_parameters": prepared.values,
+        }, session)
+        waiters = {asyncio.create_task(session.done.wait())}
+        if cancel is not None:
+            waiters.add(asyncio.create_task(cancel.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=max(0.0, deadline - time.perf_counter()),
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+        if session.done.is_set():
+            if session.error is not None:
+                result.error = session.error
+            elif not session.ended:
+                result.error = {"type": "PluginExited",
+                                "message": f"the plugin exited with code {await _exit_code(process)} during the invocation",
+                                "traceback": process.stderr_text[-8000:] or None}
+            else:
+                result.status = "success"
+        elif cancel is not None and cancel.is_set():
+            result.status = "cancelled"
+            result.error = {"type": "Cancelled", "message": "the run was cancelled; the plugin's process tree was killed", "traceback": None}
+        else:
+            result.status = "timeout"
+            result.error = {"type": "Timeout",
+                            "message": f"the tool did not finish within {float(timeout):g} s; the plugin's process tree was killed",
+                            "traceback": None}
+        result.messages = coalesce_text(session.messages)
+        for blob_id in session.blobs:
+            result.warnings.append(f"blob {blob_id} was not finished (no end chunk)")
+    except asyncio.CancelledError:
+        result.status = "cancelled"
+        raise
+    finally:
+        if invoker is not None:
+            await invoker.close()
+            result.transcript = invoker.transcript
+        await process.kill()
+        await backend.aclose()
+        result.warnings.extend(w for w in process.warnings if w not in result.warnings)
+        result.warnings.extend(w for w in ctx.warnings if w not in result.warnings)
+        result.duration_ms = _now_ms(t0)
+    return _masked(result, masker)
+
+
+async def _exit_code(process: PluginProcess) -> int | None:
+    if process.proc is None:
+        return None
+    try:
+        return await asyncio.wait_for(process.proc.wait(), 2)
+    except asyncio.TimeoutError:
+        return None
+
+
+def _masked(result: RunResult, masker: SecretMasker) -> RunResult:
+    result.messages = masker(result.messages)
+    result.transcript = masker(result.transcript)
+    result.warnings = masker(result.warnings)
+    result.logs = masker(result.logs)
+    result.error = masker(result.error)
+    return result
+
+
+def run_invocation_sync(spec: RunSpec, progress: ProgressFn | None = None) -> RunResult:
+    return asyncio.run(run_invocation(spec, progress))
+
