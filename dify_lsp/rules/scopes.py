@@ -46,7 +46,7 @@ def suggest_scope(part: str, valid: dict[str, str]) -> list[str]:
 
 def _part_span(node: YScalar, offset: int, length: int) -> Span:
     # Only plain one-line scalars map text offsets to columns exactly.
-    if node.style is None and node.span.start.line == node.span.end.line and node.raw == node.value:
+    if not node.style and node.span.start.line == node.span.end.line and node.raw == node.value:
         start = node.span.start.col + offset
         return Span(Pos(node.span.start.line, start), Pos(node.span.start.line, start + length))
     return node.span

@@ -316,7 +316,7 @@ class _Walker:
                 self.pattern(node, fld, name)
                 return
             fixes = []
-            if t.kind == STRING and node.style is None:
+            if t.kind == STRING and not node.style:
                 fixes.append(_value_fix(self.path, node, f'"{node.raw}"', f'Quote the value: "{node.raw}"'))
             hint = " (quote it to keep it as text)" if t.kind == STRING else ""
             self.out.append(WRONG_TYPE.at(self.path, node.span, f"`{name}` must be {_article(t.title)}, not {_shape(node)}{hint}", fixes=fixes))
@@ -335,7 +335,7 @@ class _Walker:
         if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
             v = node.value
             if fld.minimum is not None and v < fld.minimum or fld.maximum is not None and v > fld.maximum:
-                self.out.append(BOUNDS.at(self.path, node.span, f"`{name}` is {node.raw}; it must be between {fld.minimum:g} and {fld.maximum:g} ({fld.doc})"))
+                self.out.append(BOUNDS.at(self.path, node.span, f"`{name}` is {node.raw}; it must be between {_num(fld.minimum)} and {_num(fld.maximum)} ({fld.doc})"))
 
     def enum(self, node: YScalar, fld: Field, name: str) -> bool:
         value = node.value
@@ -428,6 +428,12 @@ class _Walker:
                         related=[Related(self.path, p.key.span, f"also declared: {p.key_text}") for p in declared if p is not pair],
                     )
                 )
+
+
+def _num(v: float | None) -> str:
+    if v is None:
+        return "any"
+    return str(int(v)) if float(v).is_integer() else str(v)
 
 
 def _article(title: str) -> str:
