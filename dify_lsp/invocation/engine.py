@@ -390,6 +390,11 @@ def summarize_responses(invoke_type: str, responses: list[dict[str, Any]]) -> An
         if invoke_type == "llm_structured_output":
             out["structured_output"] = next((r.get("structured_output") for r in reversed(responses) if r.get("structured_output") is not None), None)
         return out
+    if invoke_type in ("text_embedding", "multimodal_embedding") and len(responses) == 1:
+        r = responses[0]
+        vectors = r.get("embeddings") or []
+        return {"model": r.get("model"), "count": len(vectors), "dims": sorted({len(v) for v in vectors}),
+                "first": (vectors[0][:4] if vectors else None), "usage": r.get("usage")}
     if invoke_type == "tts":
         return {"chunks": len(responses), "bytes": sum(len(r.get("result") or "") // 2 for r in responses),
                 "mime_type": responses[0].get("mime_type") if responses else None}
@@ -581,7 +586,8 @@ async def run_invocation(
         if message.get("type") == "text":
             report("text", str(message.get("text") or ""))
         else:
-            report("message", json.dumps(masker(message), ensure_ascii=False)[:500])
+            shown = {k: (f"<{len(v) * 3 // 4} bytes base64>" if k == "data_base64" else v) for k, v in message.items()}
+            report("message", json.dumps(masker(shown), ensure_ascii=False)[:1000])
 
     process = PluginProcess(root, python, entrypoint(manifest), on_log=on_log,
                             on_warning=lambda w: report("warning", w))
@@ -589,6 +595,8 @@ async def run_invocation(
     invoker: ReverseInvoker | None = None
     deadline = t0 + float(timeout)
     report("status", f"starting {tool.provider}/{tool.tool} with {python} ({python_source})")
+    for w in prepared.warnings:
+        report("warning", w)
     try:
         try:
             await process.start(max(0.1, deadline - time.perf_counter()))

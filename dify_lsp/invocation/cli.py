@@ -1,0 +1,173 @@
+"""`dify-lsp run PLUGIN_DIR --tool NAME ...`: one test invocation from the command line.
+
+Exit codes: 0 the tool succeeded, 1 the tool failed (error, timeout, plugin crash),
+2 usage errors (unknown tool, invalid parameters, no interpreter, bad files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from dify_lsp.invocation.backends import BACKENDS
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Run a tool of a Dify plugin as the Dify daemon would: the plugin runs over the SDK's stdio protocol and "
+        "its reverse invocations (models, storage, apps, tools) are answered by a backend."
+    )
+    parser.add_argument("plugin_dir", metavar="PLUGIN_DIR", help="the plugin folder (with manifest.yaml)")
+    parser.add_argument("--tool", help="tool name (identity.name of the tool YAML); optional when the plugin has one tool")
+    parser.add_argument("--provider", help="tool provider name, when several providers have the tool")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a tool parameter (repeatable); values are converted to the declared type")
+    parser.add_argument("--params-file", metavar="FILE",
+                        help="JSON/YAML: a mapping of parameters, or an invocation file (parameters, credentials, models, responses)")
+    parser.add_argument("--credential", action="append", default=[], metavar="NAME=VALUE",
+                        help="a provider credential (repeatable); never printed")
+    parser.add_argument("--no-saved", action="store_true",
+                        help="ignore the saved invocation file <plugin>/.dify/invocations/<tool>.yaml")
+    parser.add_argument("--backend", choices=BACKENDS, help="who answers reverse invocations (default: mock)")
+    parser.add_argument("--openai-base-url", help="openai backend: base URL (default https://api.openai.com/v1)")
+    parser.add_argument("--openai-api-key-env", help="openai backend: NAME of the env var holding the API key (default OPENAI_API_KEY)")
+    parser.add_argument("--model", action="append", default=[], metavar="TYPE=MODEL",
+                        help="openai backend model mapping, e.g. llm=gpt-4o-mini (repeatable)")
+    parser.add_argument("--timeout", type=float, help="seconds before the plugin's process tree is killed (default 60)")
+    parser.add_argument("--format", choices=["text", "json"], default="text", dest="output_format")
+    parser.add_argument("--python", help="interpreter with the plugin's requirements (default: the plugin's .venv, ...)")
+
+
+def _pairs(values: list[str], flag: str) -> dict[str, str]:
+    from dify_lsp.invocation.parameters import InvocationError
+
+    out: dict[str, str] = {}
+    for pair in values:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise InvocationError(f"{flag} {pair.split('=')[0]!r}: expected NAME=VALUE")
+        out[name.strip()] = value
+    return out
+
+
+def build_spec(args: argparse.Namespace):
+    from dify_lsp.invocation.engine import RunSpec
+    from dify_lsp.invocation.parameters import InvocationError, read_invocation_file
+
+    root = Path(args.plugin_dir)
+    if not (root / "manifest.yaml").is_file():
+        raise InvocationError(f"{args.plugin_dir}: no manifest.yaml (not a Dify plugin folder)")
+    invocation = read_invocation_file(Path(args.params_file), plain_parameters=True) if args.params_file else None
+    settings: dict[str, Any] = {}
+    openai: dict[str, Any] = {}
+    if args.openai_base_url:
+        openai["baseUrl"] = args.openai_base_url
+    if args.openai_api_key_env:
+        openai["apiKeyEnv"] = args.openai_api_key_env
+    if args.model:
+        openai["models"] = _pairs(args.model, "--model")
+    if openai:
+        settings["openai"] = openai
+    return RunSpec(
+        plugin_root=root, tool=args.tool, provider=args.provider,
+        parameters=_pairs(args.param, "--param"), credentials=_pairs(args.credential, "--credential"),
+        invocation=invocation, use_saved=not args.no_saved, backend=args.backend, timeout=args.timeout,
+        python=args.python, settings=settings,
+    )
+
+
+def _default_tool(spec) -> None:
+    """With no --tool, a plugin with exactly one tool runs that tool."""
+    from dify_lsp.invocation.parameters import discover_tools
+
+    if spec.tool is None:
+        tools = discover_tools(spec.plugin_root.resolve())
+        if len(tools) == 1:
+            spec.tool = tools[0].tool
+
+
+def command(args: argparse.Namespace) -> int:
+    from dify_lsp.invocation.engine import run_invocation
+    from dify_lsp.invocation.parameters import InvocationError
+
+    fmt = getattr(args, "output_format", "text")
+    try:
+        spec = build_spec(args)
+        _default_tool(spec)
+        if spec.tool is None:
+            raise InvocationError("the plugin has several tools; pass --tool NAME")
+    except InvocationError as exc:
+        print(f"dify-lsp run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    streamed = {"text": False}
+
+    def progress(kind: str, text: str) -> None:
+        if fmt != "text":
+            return
+        if kind == "text":
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            streamed["text"] = True
+        elif kind == "message":
+            print(("\n" if streamed["text"] else "") + text)
+            streamed["text"] = False
+        elif kind in ("log", "warning"):
+            print(f"[{kind}] {text}", file=sys.stderr)
+
+    async def main() -> Any:
+        task = asyncio.ensure_future(run_invocation(spec, progress))
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGINT, task.cancel)
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
+            pass
+        return await task
+
+    try:
+        result = asyncio.run(main())
+    except InvocationError as exc:
+        print(f"dify-lsp run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except asyncio.CancelledError:
+        print("\ndify-lsp run: cancelled; the plugin's process tree was killed", file=sys.stderr)
+        return EXIT_FAILED
+    if fmt == "json":
+        json.dump(result.to_json(), sys.stdout, ensure_ascii=False, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        if streamed["text"]:
+            sys.stdout.write("\n")
+        print_summary(result)
+    return EXIT_OK if result.status == "success" else EXIT_FAILED
+
+
+def print_summary(result, out=sys.stderr) -> None:
+    if result.transcript:
+        print(f"--- reverse invocations ({len(result.transcript)})", file=out)
+        for entry in result.transcript:
+            outcome = f"error: {entry['error']}" if entry.get("error") else _short(entry.get("response"))
+            print(f"{entry['type']} [{entry['backend']}] {entry.get('duration_ms') or 0:.1f} ms", file=out)
+            print(f"  request:  {_short(entry.get('request'))}", file=out)
+            print(f"  response: {outcome}", file=out)
+    if result.warnings:
+        print(f"--- {len(result.warnings)} warning{'s' if len(result.warnings) != 1 else ''} (shown above)", file=out)
+    if result.error:
+        print(f"--- {result.status}: {result.error.get('type')}: {result.error.get('message')}", file=out)
+        if result.error.get("traceback"):
+            print(result.error["traceback"].rstrip(), file=out)
+    else:
+        print(f"--- {result.status} in {result.duration_ms:.0f} ms (plugin start {result.startup_ms or 0:.0f} ms)", file=out)
+
+
+def _short(value: Any, limit: int = 600) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[:limit] + "…"
