@@ -12,6 +12,7 @@ import asyncio
 import inspect
 import logging
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.workspace import text_document as _pygls_text_document
 
 from dify_lsp import __version__
 from dify_lsp.features import (
@@ -40,6 +42,21 @@ from dify_lsp.schema.references import PYTHON, TOOL
 from dify_lsp.textpos import Pos, Span
 
 log = logging.getLogger("dify_lsp")
+
+_LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def _lsp_lines(self: Any) -> tuple[str, ...]:
+    """Lines as LSP counts them: only \\n, \\r\\n and \\r end a line.
+
+    pygls splits with str.splitlines(), which also breaks at form feeds,
+    \\x1c-\\x1e, NEL and the Unicode separators; incremental edits on text
+    holding those would then land in the wrong place (found by the fuzz test).
+    """
+    return tuple(m.group(0) for m in _LSP_LINE.finditer(self.source))
+
+
+_pygls_text_document.TextDocument.lines = property(_lsp_lines)  # type: ignore[assignment]
 
 # How long an async provider (jedi) may take before the request answers without it.
 ASYNC_PROVIDER_TIMEOUT = 2.0
