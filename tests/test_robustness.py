@@ -151,3 +151,23 @@ def test_idle_server_does_not_spin():
     finally:
         server.kill()
         server.wait()
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+async def test_server_never_writes_user_files(session: LspSession, llm_tool: Path):
+    """Opening, editing, asking for every feature and for quick fixes leaves the disk untouched."""
+    before = _snapshot(llm_tool)
+    manifest, tool, code = llm_tool / "manifest.yaml", llm_tool / "tools" / "llm.yaml", llm_tool / "tools" / "llm.py"
+    for path in (manifest, tool, code):
+        session.open(path)
+    session.set_text(manifest, manifest.read_text().replace("author: langgenius", "author: LangGenius"))
+    for path in (manifest, tool, code):
+        diags = await session.diagnostics(path)
+        for d in diags:
+            await session.code_actions(path, d.range, [d])
+        await still_answers(session, path)
+    await session.definition(tool, types.Position(line=0, character=1))
+    assert _snapshot(llm_tool) == before

@@ -93,7 +93,9 @@ class DiagnosticsService:
             log.error("a rule crashed (other rules still reported): %s", crash.splitlines()[0])
         if self.generation.get(root) != generation:
             return  # a newer edit is on its way
+        previous = self.reports.get(root)
         self.reports[root] = report
+        self._refresh_code_lenses_if_tools_changed(previous, report)
         if self.server.client_supports_pull_diagnostics:
             if self.server.client_supports_diagnostic_refresh:
                 try:
@@ -102,6 +104,18 @@ class DiagnosticsService:
                     pass
         else:
             self.publish(report)
+
+    def _refresh_code_lenses_if_tools_changed(self, previous: PluginReport | None, report: PluginReport) -> None:
+        """Code lenses ("Run invocation") follow the plugin's tools and Python files."""
+
+        def shape(r: PluginReport | None) -> object:
+            return None if r is None else (sorted(map(str, r.plugin.yaml_files)), sorted(map(str, r.plugin.python_files)))
+
+        if previous is not None and shape(previous) != shape(report) and self.server.client_supports_code_lens_refresh:
+            try:
+                self.server.workspace_code_lens_refresh(None)
+            except Exception:  # pragma: no cover - client went away
+                pass
 
     async def fresh_report(self, root: Path) -> PluginReport | None:
         task = self.pending.get(root)
