@@ -547,10 +547,8 @@ async def run_invocation(
     """Run one tool invocation end to end.  Raises InvocationError for usage problems."""
     t0 = time.perf_counter()
     root = spec.plugin_root.resolve()
-    manifest = load_manifest(root)
-    tools = discover_tools(root, manifest)
-    tool = select_tool(tools, spec.tool, spec.provider, spec.path)
-    invocation = load_saved_invocation(root, tool.tool) if spec.use_saved else InvocationFile()
+    # file reads and interpreter probes run in a thread: the LSP event loop must not block
+    manifest, tool, invocation = await asyncio.to_thread(_load_tool, spec, root)
     if spec.invocation is not None:
         invocation = invocation.merged(spec.invocation)
     run_settings = spec.settings or {}
@@ -565,7 +563,7 @@ async def run_invocation(
         prepared = prepare_parameters(tool, given, invocation.models, backend.default_model)
         credentials = {**invocation.credentials, **spec.credentials}
         masker = SecretMasker([*prepared.secrets, *credential_secrets(tool, credentials)])
-        python, python_source = resolve_python(root, spec.python)
+        python, python_source = await asyncio.to_thread(resolve_python, root, spec.python)
     except BaseException:
         await backend.aclose()
         raise
@@ -662,6 +660,13 @@ async def run_invocation(
         result.warnings.extend(w for w in ctx.warnings if w not in result.warnings)
         result.duration_ms = _now_ms(t0)
     return _masked(result, masker)
+
+
+def _load_tool(spec: RunSpec, root: Path):
+    manifest = load_manifest(root)
+    tool = select_tool(discover_tools(root, manifest), spec.tool, spec.provider, spec.path)
+    invocation = load_saved_invocation(root, tool.tool) if spec.use_saved else InvocationFile()
+    return manifest, tool, invocation
 
 
 async def _exit_code(process: PluginProcess) -> int | None:

@@ -1,0 +1,62 @@
+"""Shared fixtures for the Run invocation tests: a cached SDK venv and copies of fixture plugins."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dify_lsp.interpreters import find_python
+from dify_lsp.invocation.sdkenv import SdkEnvError, ensure_sdk_venv
+
+FIXTURES = Path(__file__).parent / "fixtures" / "run_plugins"
+EXAMPLE = Path(__file__).parent.parent / "examples" / "llm-tool"
+
+_python: Path | None = None
+
+
+def sdk_python() -> Path:
+    """The python of the cached dify-plugin==0.10.2 venv (created once); skips without Python 3.12."""
+    global _python
+    if _python is not None:
+        return _python
+    if find_python() is None:
+        pytest.skip("no Python >= 3.12 on this machine: real plugin runs need one (dify-plugin >= 0.8 requires it)")
+    try:
+        _python = ensure_sdk_venv()
+    except SdkEnvError as exc:
+        pytest.fail(f"could not create the SDK venv: {exc}")
+    return _python
+
+
+def plugin_copy(tmp_path: Path, name: str) -> Path:
+    """A private copy of a fixture plugin (runs write .dify/ into the plugin folder)."""
+    src = EXAMPLE if name == "llm-tool" else FIXTURES / name
+    dst = tmp_path / name
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".dify", "__pycache__", ".venv"))
+    return dst
+
+
+def zombie_children(pid: int | None = None) -> list[int]:
+    """Children of ``pid`` (default: this process) that are zombies."""
+    pid = pid or os.getpid()
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def alive(pid: int) -> bool:
+    """True when ``pid`` runs (a zombie does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
