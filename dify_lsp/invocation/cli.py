@@ -108,6 +108,7 @@ def command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     streamed = {"text": False}
+    shown_warnings: set[str] = set()
 
     def progress(kind: str, text: str) -> None:
         if fmt != "text":
@@ -120,6 +121,8 @@ def command(args: argparse.Namespace) -> int:
             print(("\n" if streamed["text"] else "") + text)
             streamed["text"] = False
         elif kind in ("log", "warning"):
+            if kind == "warning":
+                shown_warnings.add(text)
             print(f"[{kind}] {text}", file=sys.stderr)
 
     async def main() -> Any:
@@ -146,11 +149,12 @@ def command(args: argparse.Namespace) -> int:
     else:
         if streamed["text"]:
             sys.stdout.write("\n")
-        print_summary(result)
+        print_summary(result, shown_warnings)
     return EXIT_OK if result.status == "success" else EXIT_FAILED
 
 
-def print_summary(result, out=sys.stderr) -> None:
+def print_summary(result, shown_warnings: set[str] = frozenset(), out=None) -> None:
+    out = out or sys.stderr
     if result.transcript:
         print(f"--- reverse invocations ({len(result.transcript)})", file=out)
         for entry in result.transcript:
@@ -158,8 +162,9 @@ def print_summary(result, out=sys.stderr) -> None:
             print(f"{entry['type']} [{entry['backend']}] {entry.get('duration_ms') or 0:.1f} ms", file=out)
             print(f"  request:  {_short(entry.get('request'))}", file=out)
             print(f"  response: {outcome}", file=out)
-    if result.warnings:
-        print(f"--- {len(result.warnings)} warning{'s' if len(result.warnings) != 1 else ''} (shown above)", file=out)
+    for w in result.warnings:
+        if w not in shown_warnings:
+            print(f"warning: {w}", file=out)
     if result.error:
         print(f"--- {result.status}: {result.error.get('type')}: {result.error.get('message')}", file=out)
         if result.error.get("traceback"):
