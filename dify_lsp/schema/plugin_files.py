@@ -688,7 +688,9 @@ def resolve(kind: str | None, path: list[str | int]) -> tuple[SchemaType | None,
     for step in path:
         if t is None:
             return None, None
-        t, fld = step_into(t, step)
+        t, found = step_into(t, step)
+        # A list item keeps the list's field (its enum, path kind and docs apply to each item).
+        fld = found if (found is not None or not isinstance(step, int)) else fld
     return t, fld
 
 

@@ -1,0 +1,75 @@
+"""Hover in plugin YAML files: what a key means, and what an enum value or scope means."""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from dify_lsp.features import HOVER, RequestContext, provides
+from dify_lsp.features.yaml_completion import field_markdown
+from dify_lsp.schema import plugin_files as pf
+from dify_lsp.schema.cursor import cursor_at, word_at
+from dify_lsp.schema.model import Field
+from dify_lsp.schema.references import KIND_TITLES, YAML_KINDS
+from dify_lsp.textpos import Pos, Span
+
+
+def value_markdown(fld: Field, value: str, siblings: dict[str, str]) -> str | None:
+    if fld.name == "scope":
+        ptype = siblings.get("type", "").strip("\"'")
+        scopes = pf.SCOPES.get(ptype)
+        if not scopes:
+            return None
+        parts = []
+        for part in value.split("&"):
+            part = part.strip()
+            if part in scopes:
+                parts.append(f"- `{part}`: {scopes[part]}")
+            else:
+                parts.append(f"- `{part}`: not a {ptype} scope")
+        return f"**scope** of a `{ptype}`\n\n" + "\n".join(parts) + f"\n\nValid: {', '.join(scopes)}; join several with `&`."
+    if fld.enum and value in fld.enum:
+        others = ", ".join(f"`{v}`" for v in fld.enum)
+        return f"**`{value}`** ({fld.name}): {fld.enum[value]}\n\nAllowed values: {others}"
+    if value in fld.renamed_values:
+        new = fld.renamed_values[value]
+        return f"**`{value}`** was renamed to `{new}` in SDK {fld.removed_in.get(value, pf.SDK_VERSION)}."
+    return None
+
+
+@provides(HOVER, kinds=YAML_KINDS)
+def yaml_hover(ctx: RequestContext, pos: Pos) -> types.Hover | None:
+    lines = ctx.lines
+    if pos.line >= len(lines):
+        return None
+    line = lines[pos.line]
+    word = word_at(line, pos.col)
+    if word is None:
+        return None
+    start, end = word
+    colon = line.find(":", start)
+    is_key = colon == end and line[:start].strip() in ("", "-")
+    rng = ctx.range(Span(Pos(pos.line, start), Pos(pos.line, end)))
+    if is_key:
+        cur = cursor_at(lines, pos.line, start)
+        _, fld = pf.resolve(ctx.kind, [*cur.path, line[start:end]])
+        if fld is None:
+            return None
+        title = KIND_TITLES.get(ctx.kind or "", "")
+        text = field_markdown(fld) + (f"\n\n_{title}_" if title else "")
+        return types.Hover(contents=ctx.markup(text), range=rng)
+    # A value: `key: value` or a list item `- value`.
+    cur = cursor_at(lines, pos.line, start)
+    if cur.in_key:
+        _, fld = pf.resolve(ctx.kind, cur.path)  # a scalar list item
+    else:
+        _, fld = pf.resolve(ctx.kind, [*cur.path, cur.key or ""])
+    if fld is None:
+        return None
+    raw_value = line[start:end]
+    if fld.name == "scope":
+        raw_value = line[cur.prefix_col:].split("#")[0].strip().strip("\"'")
+        rng = ctx.range(Span(Pos(pos.line, cur.prefix_col), Pos(pos.line, cur.prefix_col + len(raw_value))))
+    text = value_markdown(fld, raw_value, cur.siblings)
+    if text is None:
+        return None
+    return types.Hover(contents=ctx.markup(text), range=rng)

@@ -1,0 +1,203 @@
+"""Links and go-to-definition between plugin files.
+
+- Every path named in a plugin YAML (providers, tools, Python sources,
+  icons) is a document link and a definition.
+- From a YAML's ``extra.python.source`` or its ``identity.name``, definition
+  jumps to the implementing class in the Python file.
+- From that class's name in Python, definition jumps back to the YAML.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from lsprotocol import types
+
+from dify_lsp.features import DEFINITION, DOCUMENT_LINK, RequestContext, provides
+from dify_lsp.index import Plugin, PathRef, YamlFile, lookup, norm
+from dify_lsp.schema.references import (
+    AGENT_PROVIDER,
+    AGENT_STRATEGY,
+    DATASOURCE,
+    DATASOURCE_PROVIDER,
+    ENDPOINT,
+    ICON,
+    MODEL_PROVIDER,
+    PYTHON,
+    TOOL,
+    TOOL_PROVIDER,
+    TRIGGER_EVENT,
+    TRIGGER_PROVIDER,
+    YAML_KINDS,
+)
+from dify_lsp.textpos import Pos, Span
+from dify_lsp.yamlpos import YScalar
+
+# The SDK base class a YAML kind's Python class derives from.
+BASE_CLASSES = {
+    TOOL: ("Tool",),
+    TOOL_PROVIDER: ("ToolProvider",),
+    AGENT_STRATEGY: ("AgentStrategy",),
+    AGENT_PROVIDER: ("AgentProvider", "AgentStrategyProvider"),
+    ENDPOINT: ("Endpoint",),
+    MODEL_PROVIDER: ("ModelProvider",),
+    DATASOURCE: ("OnlineDocumentDatasource", "WebsiteCrawlDatasource", "OnlineDriveDatasource"),
+    DATASOURCE_PROVIDER: ("DatasourceProvider",),
+    TRIGGER_PROVIDER: ("Trigger", "TriggerProvider"),
+    TRIGGER_EVENT: ("Event",),
+}
+
+
+def _class_nodes(text: str) -> list[ast.ClassDef]:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    return [n for n in tree.body if isinstance(n, ast.ClassDef)]
+
+
+def _base_names(node: ast.ClassDef) -> set[str]:
+    names = set()
+    for b in node.bases:
+        if isinstance(b, ast.Name):
+            names.add(b.id)
+        elif isinstance(b, ast.Attribute):
+            names.add(b.attr)
+    return names
+
+
+def implementing_class(text: str, yaml_kind: str) -> ast.ClassDef | None:
+    """The class the SDK would load for a YAML of ``yaml_kind`` (first subclass of its base)."""
+    classes = _class_nodes(text)
+    bases = set(BASE_CLASSES.get(yaml_kind, ()))
+    for node in classes:
+        if _base_names(node) & bases:
+            return node
+    return classes[0] if len(classes) == 1 else None
+
+
+def class_name_span(text: str, node: ast.ClassDef) -> Span:
+    line = text.split("\n")[node.lineno - 1]
+    col = line.find(node.name, node.col_offset)
+    col = col if col >= 0 else node.col_offset
+    return Span(Pos(node.lineno - 1, col), Pos(node.lineno - 1, col + len(node.name)))
+
+
+def _python_text(ctx: RequestContext, path: Path) -> str | None:
+    return ctx.index.source.read(path).text
+
+
+def _ref_at(plugin: Plugin, path: Path, pos: Pos) -> PathRef | None:
+    for ref in plugin.refs_from(path):
+        if ref.span.contains(pos):
+            return ref
+    return None
+
+
+def _python_source_ref(plugin: Plugin, yaml_path: Path) -> PathRef | None:
+    for ref in plugin.refs_from(yaml_path):
+        if ref.target_kind == PYTHON and ref.key[-1] == "source" and ref.target is not None and ref.exists:
+            return ref
+    return None
+
+
+def _tooltip_support(ctx: RequestContext) -> bool:
+    try:
+        return bool(ctx.server.client_capabilities.text_document.document_link.tooltip_support)  # type: ignore[union-attr]
+    except Exception:
+        return False
+
+
+@provides(DOCUMENT_LINK, kinds=YAML_KINDS)
+def yaml_document_links(ctx: RequestContext) -> list[types.DocumentLink]:
+    if ctx.plugin is None:
+        return []
+    out = []
+    tooltips = _tooltip_support(ctx)
+    for ref in ctx.plugin.refs_from(ctx.path):
+        if ref.target is None or ref.escapes or not ref.exists:
+            continue
+        what = "icon" if ref.target_kind == ICON else ref.target_kind.replace("_", " ")
+        tip = f"Open {what} {ctx.plugin.relative(ref.target)}" if tooltips else None
+        out.append(types.DocumentLink(range=ctx.range(ref.span), target=ref.target.as_uri(), tooltip=tip))
+    return out
+
+
+def _class_location(ctx: RequestContext, py_path: Path, yaml_kind: str) -> types.Location | None:
+    text = _python_text(ctx, py_path)
+    if text is None:
+        return None
+    node = implementing_class(text, yaml_kind)
+    if node is None:
+        return None
+    return types.Location(uri=py_path.as_uri(), range=ctx.range(class_name_span(text, node), py_path))
+
+
+@provides(DEFINITION, kinds=YAML_KINDS)
+def yaml_definition(ctx: RequestContext, pos: Pos) -> list[types.Location]:
+    plugin = ctx.plugin
+    if plugin is None:
+        return []
+    ref = _ref_at(plugin, ctx.path, pos)
+    if ref is not None:
+        if ref.target is None or ref.escapes or not ref.exists:
+            return []
+        if ref.target_kind == PYTHON and ctx.kind is not None:
+            loc = _class_location(ctx, ref.target, ctx.kind)
+            if loc is not None:
+                return [loc]
+        return [types.Location(uri=ref.target.as_uri(), range=ctx.range(Span(Pos(0, 0), Pos(0, 0)), ref.target))]
+    # identity.name -> the implementing class.
+    yf = plugin.yaml_files.get(norm(ctx.path))
+    if yf is None or yf.root is None or ctx.kind is None:
+        return []
+    name_node, _ = lookup(yf.root, ("identity", "name"))
+    if isinstance(name_node, YScalar) and name_node.span.contains(pos):
+        src = _python_source_ref(plugin, ctx.path)
+        if src is not None and src.target is not None:
+            loc = _class_location(ctx, src.target, ctx.kind)
+            return [loc] if loc else []
+    return []
+
+
+def _yaml_anchor(yf: YamlFile) -> Span:
+    root = yf.root
+    if root is not None:
+        ident = root.pair("identity")
+        if ident is not None:
+            name, _ = lookup(root, ("identity", "name"))
+            return name.span if isinstance(name, YScalar) else ident.key.span
+        if root.pairs:
+            return root.pairs[0].key.span
+    return Span(Pos(0, 0), Pos(0, 0))
+
+
+@provides(DEFINITION, kinds=(PYTHON,))
+def python_class_to_yaml(ctx: RequestContext, pos: Pos) -> list[types.Location]:
+    """From the class name of a Tool (or provider, strategy, endpoint) back to the YAML that names its file."""
+    plugin = ctx.plugin
+    if plugin is None:
+        return []
+    refs = [r for r in plugin.refs_to(ctx.path) if r.target_kind == PYTHON and r.key[-1] == "source"]
+    if not refs:
+        return []
+    classes = _class_nodes(ctx.text)
+    hit = None
+    for node in classes:
+        span = class_name_span(ctx.text, node)
+        if span.contains(pos):
+            hit = node
+            break
+    if hit is None:
+        return []
+    out = []
+    for ref in refs:
+        yf = plugin.yaml_files.get(ref.owner)
+        if yf is None:
+            continue
+        chosen = implementing_class(ctx.text, yf.kind)
+        if chosen is None or chosen.name != hit.name:
+            continue
+        out.append(types.Location(uri=yf.path.as_uri(), range=ctx.range(_yaml_anchor(yf), yf.path)))
+    return out

@@ -1,0 +1,174 @@
+"""Where the cursor is in a plugin YAML file, guessed from the text lines.
+
+Completion must work on half-typed YAML that does not parse (the user is
+typing ``  ty`` on a new line), so the key path at the cursor is derived
+from indentation alone: walk up from the cursor's line to the lines with
+less indentation that open a mapping (``key:``) or a list item (``- ``).
+The same guess serves hover, so both agree on what a key means.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_KEY_RE = re.compile(r"""^(?P<key>[A-Za-z0-9_\-\[\]&.$]+|"[^"]*"|'[^']*')\s*:(?:\s+(?P<value>.*?))?\s*$""")
+
+
+@dataclass(slots=True)
+class Cursor:
+    path: list[str | int]  # keys (str) and list items (int) from the root to the mapping / list at the cursor
+    in_key: bool  # typing a key (else a value)
+    key: str | None  # the key whose value is being typed
+    prefix: str  # the text typed so far (key or value)
+    prefix_col: int  # column where ``prefix`` starts
+    indent: int  # column of keys in the mapping at the cursor
+    list_item: bool  # the cursor's line is a ``- `` list item
+    siblings: dict[str, str] = field(default_factory=dict)  # key -> raw value of the mapping at the cursor
+
+
+def _strip_comment(s: str) -> str:
+    if "#" not in s:
+        return s
+    out, quote = [], None
+    for i, ch in enumerate(s):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or s[i - 1] in " \t"):
+            break
+        out.append(ch)
+    return "".join(out)
+
+
+def _split(line: str) -> tuple[int, bool, int, str]:
+    """(indent, is_dash, content column, content) of one line."""
+    stripped = line.lstrip(" ")
+    indent = len(line) - len(stripped)
+    dash = stripped.startswith("- ") or stripped == "-"
+    if dash:
+        rest = stripped[1:]
+        content = rest.lstrip(" ")
+        return indent, True, indent + 1 + (len(rest) - len(content)), content
+    return indent, False, indent, stripped
+
+
+def _key_of(content: str) -> tuple[str, str | None] | None:
+    m = _KEY_RE.match(_strip_comment(content).rstrip())
+    if not m:
+        return None
+    key = m.group("key").strip("\"'")
+    return key, m.group("value")
+
+
+def cursor_at(lines: list[str], line: int, col: int) -> Cursor:
+    text = lines[line][:col] if line < len(lines) else ""
+    indent, dash, ccol, content = _split(text)
+    path: list[str | int] = []
+    in_key = True
+    key: str | None = None
+    prefix = content
+    prefix_col = ccol
+    if ":" in _strip_comment(content):
+        k, _, rest = content.partition(":")
+        if k.strip() and (rest == "" or rest[0] in " \t"):
+            in_key = False
+            key = k.strip().strip("\"'")
+            stripped_rest = rest.lstrip()
+            prefix = stripped_rest
+            prefix_col = col - len(stripped_rest)
+    if not text.strip() and line < len(lines):
+        # An empty line: the mapping is given by the cursor column.
+        indent, ccol = col, col
+    target = ccol
+    need_owner = False
+    if dash:
+        path.append(0)
+        target = indent
+        need_owner = True
+    siblings: dict[str, str] = {}
+    collect = not dash
+    for i in range(line - 1, -1, -1):
+        raw = lines[i]
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        li, is_dash, lcol, lcontent = _split(raw)
+        kv = _key_of(lcontent)
+        if collect and lcol == target and kv is not None:
+            siblings.setdefault(kv[0], (kv[1] or "").strip())
+        if is_dash and lcol == target and not need_owner:
+            # The mapping we are in is a list item.
+            path.append(0)
+            target = li
+            need_owner = True
+            collect = False
+            continue
+        if need_owner:
+            if (lcol < target or (lcol == target and not is_dash)) and kv is not None and not kv[1]:
+                path.append(kv[0])
+                target = lcol
+                need_owner = False
+                if is_dash:
+                    path.append(0)
+                    target = li
+                    need_owner = True
+                continue
+            if lcol < target:
+                break  # not valid YAML structure; stop guessing
+            continue
+        if lcol < target:
+            if kv is not None and not kv[1]:
+                path.append(kv[0])
+                target = lcol
+                collect = False
+                if is_dash:
+                    path.append(0)
+                    target = li
+                    need_owner = True
+                continue
+            break
+    # Siblings below the cursor, until the mapping ends.
+    if not dash:
+        for raw in lines[line + 1 :]:
+            if not raw.strip() or raw.lstrip().startswith("#"):
+                continue
+            li, is_dash, lcol, lcontent = _split(raw)
+            if lcol < ccol or (is_dash and li < ccol):
+                break
+            if lcol == ccol and not is_dash:
+                kv = _key_of(lcontent)
+                if kv is not None:
+                    siblings.setdefault(kv[0], (kv[1] or "").strip())
+    else:
+        # A list item's own mapping: keys on the same item below.
+        for raw in lines[line + 1 :]:
+            if not raw.strip():
+                continue
+            li, is_dash, lcol, lcontent = _split(raw)
+            if lcol != ccol or is_dash:
+                break
+            kv = _key_of(lcontent)
+            if kv is not None:
+                siblings.setdefault(kv[0], (kv[1] or "").strip())
+    path.reverse()
+    if in_key and prefix and _key_of(prefix) is None and prefix.endswith(":"):
+        prefix = prefix[:-1]
+    return Cursor(path, in_key, key, prefix, prefix_col, ccol, dash, siblings)
+
+
+def word_at(line_text: str, col: int) -> tuple[int, int] | None:
+    """The span (start, end columns) of the YAML word under the cursor."""
+    allowed = re.compile(r"[A-Za-z0-9_\-\[\]&./$]")
+    if not line_text:
+        return None
+    start = col
+    while start > 0 and allowed.match(line_text[start - 1]):
+        start -= 1
+    end = col
+    while end < len(line_text) and allowed.match(line_text[end]):
+        end += 1
+    if start == end:
+        return None
+    return start, end
