@@ -31,6 +31,10 @@ if TYPE_CHECKING:  # pragma: no cover
 FEATURE_MODULES: tuple[str, ...] = (
     "dify_lsp.features.diagnostics",
     "dify_lsp.features.code_actions",
+    "dify_lsp.features.yaml_completion",
+    "dify_lsp.features.yaml_hover",
+    "dify_lsp.features.yaml_links",
+    "dify_lsp.features.yaml_symbols",
 )
 
 # Methods that providers can serve, and how results merge.
