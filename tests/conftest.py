@@ -49,6 +49,10 @@ async def lsp(request, client: LanguageClient, tmp_path: Path):
     def register_capability(params: types.RegistrationParams) -> None:
         client.registrations = [*getattr(client, "registrations", []), *params.registrations]
 
+    @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+    def code_lens_refresh(params: None) -> None:
+        client.code_lens_refreshes = getattr(client, "code_lens_refreshes", 0) + 1
+
     await client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities,

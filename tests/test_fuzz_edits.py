@@ -67,6 +67,10 @@ class Server:
         def _register(params):
             return None
 
+        @self.client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+        def _refresh_code_lenses(params):
+            return None
+
     async def start(self) -> None:
         await self.client.start_io(sys.executable, "-m", "dify_lsp")
         caps = client_capabilities("visual-studio-code")
