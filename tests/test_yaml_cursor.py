@@ -1,0 +1,110 @@
+"""The indentation-based key path guess behind YAML completion and hover, and its robustness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lsprotocol import types
+
+from dify_lsp.features import RequestContext
+from dify_lsp.features.yaml_completion import yaml_completion
+from dify_lsp.features.yaml_hover import yaml_hover
+from dify_lsp.index import PluginIndex
+from dify_lsp.schema.cursor import cursor_at
+from dify_lsp.textpos import Pos, Span
+
+TOOL = """identity:
+  name: x
+parameters:
+  - name: q
+    ty
+    label:
+      en_US: Q
+  - name: m
+    type: model-selector
+    scope: tool-call&
+    label:
+      en
+tags:
+  - ut
+"""
+
+
+def test_half_typed_key_inside_a_list_item():
+    cur = cursor_at(TOOL.split("\n"), 4, 6)
+    assert cur.path == ["parameters", 0]
+    assert cur.in_key and cur.prefix == "ty" and cur.prefix_col == 4
+    assert set(cur.siblings) == {"name", "label"}
+
+
+def test_value_position_knows_sibling_type():
+    cur = cursor_at(TOOL.split("\n"), 9, 21)
+    assert cur.path == ["parameters", 0] and cur.key == "scope" and not cur.in_key
+    assert cur.prefix == "tool-call&"
+    assert cur.siblings["type"] == "model-selector"
+
+
+def test_nested_mapping_and_scalar_list_item():
+    lines = TOOL.split("\n")
+    assert cursor_at(lines, 11, 8).path == ["parameters", 0, "label"]
+    cur = cursor_at(lines, 13, 6)
+    assert cur.path == ["tags", 0] and cur.list_item and cur.prefix == "ut"
+
+
+def test_blank_line_at_root_offers_root_keys():
+    cur = cursor_at(["identity:", "  name: x", ""], 2, 0)
+    assert cur.path == [] and cur.in_key and cur.prefix == ""
+    assert "identity" in cur.siblings
+
+
+class _StubServer:
+    client_supports_snippets = True
+    client_supports_markdown = True
+
+    def to_lsp_range(self, path: Path, span: Span) -> types.Range:
+        return types.Range(
+            start=types.Position(line=span.start.line, character=span.start.col),
+            end=types.Position(line=span.end.line, character=span.end.col),
+        )
+
+
+def _ctx(text: str, kind: str = "tool") -> RequestContext:
+    return RequestContext(_StubServer(), Path("/nowhere/tool.yaml"), "file:///nowhere/tool.yaml", text, kind, None, PluginIndex())
+
+
+def test_completion_without_a_plugin_still_offers_keys_and_scopes():
+    ctx = _ctx(TOOL)
+    items = yaml_completion(ctx, Pos(4, 6))
+    assert "type" in [i.label for i in items] and "name" not in [i.label for i in items]
+    scopes = [i.label for i in yaml_completion(ctx, Pos(9, 21))]
+    assert "llm" in scopes and "tool-call" not in scopes
+    # A tool YAML has no `tags`; a manifest does.
+    assert yaml_completion(ctx, Pos(13, 6)) == []
+    tags = [i.label for i in yaml_completion(_ctx(TOOL, "manifest"), Pos(13, 6))]
+    assert "utilities" in tags and "trigger" in tags
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab:- \n\t#'\"&[]{}é😀")), max_size=120), st.integers(0, 10), st.integers(0, 40))
+def test_completion_and_hover_never_raise(text: str, line: int, col: int):
+    lines = text.split("\n")
+    line = min(line, len(lines) - 1)
+    col = min(col, len(lines[line]))
+    for kind in ("tool", "manifest", "tool_provider", "agent_strategy"):
+        ctx = _ctx(text, kind)
+        yaml_completion(ctx, Pos(line, col))
+        yaml_hover(ctx, Pos(line, col))
+
+
+@pytest.mark.parametrize("kind", ["tool", "manifest"])
+def test_every_position_of_a_real_file_completes(kind: str):
+    path = Path(__file__).parent.parent / "examples" / "llm-tool" / ("tools/llm.yaml" if kind == "tool" else "manifest.yaml")
+    text = path.read_text()
+    ctx = _ctx(text, kind)
+    for n, line in enumerate(text.split("\n")):
+        for c in range(len(line) + 1):
+            yaml_completion(ctx, Pos(n, c))
+            yaml_hover(ctx, Pos(n, c))
