@@ -35,6 +35,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "dify_lsp.features.yaml_hover",
     "dify_lsp.features.yaml_links",
     "dify_lsp.features.yaml_symbols",
+    "dify_lsp.features.run_invocation",
 )
 
 # Methods that providers can serve, and how results merge.

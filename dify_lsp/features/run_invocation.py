@@ -123,18 +123,17 @@ def run_lenses(ctx: RequestContext) -> list[types.CodeLens]:
 
 
 @provides(CODE_ACTION, kinds=("python", "tool"))
-def run_actions(ctx: RequestContext, span: Span, diagnostics: list[Any]) -> list[types.CodeAction]:
+def run_actions(ctx: RequestContext, span: Span, diagnostics: list[Any]) -> list[types.Command]:
+    """A bare Command (allowed in a code action result): clients built on lsprotocol
+    decode any item that has a ``command`` key as a Command, so a CodeAction carrying
+    one would not survive the trip."""
     targets = _targets(ctx)
     if ctx.kind == "python":
         # the class under the cursor (or any, when the cursor is elsewhere in a one-tool file)
         near = [t for t in targets if t[0].start.line <= span.start.line]
         targets = near[-1:] or targets[:1]
     return [
-        types.CodeAction(
-            title=f"Run invocation of {label}",
-            kind=types.CodeActionKind.Empty,
-            command=types.Command(title=f"Run invocation of {label}", command=RUN_COMMAND, arguments=[args]),
-        )
+        types.Command(title=f"Run invocation of {label}", command=RUN_COMMAND, arguments=[args])
         for _, args, label in targets
     ]
 
