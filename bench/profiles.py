@@ -1,0 +1,128 @@
+"""Profiles that explain the benchmark's numbers (used for bench/RESULTS.md).
+
+    python bench/profiles.py startup      # where server start-up time goes (-X importtime, create_server)
+    python bench/profiles.py check        # cProfile of the rules on the 100-tool plugin: cold, then after a one-file edit
+    python bench/profiles.py corpus       # cProfile of `dify-lsp check` over the 200-plugin corpus
+    python bench/profiles.py all
+
+Each prints the top entries by cumulative time.  The workloads are the
+benchmark's own (bench/workloads.py), generated into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import workloads as wl  # noqa: E402
+
+
+def top(prof: cProfile.Profile, n: int = 25, sort: str = "cumulative") -> str:
+    out = io.StringIO()
+    stats = pstats.Stats(prof, stream=out)
+    stats.strip_dirs().sort_stats(sort).print_stats(n)
+    text = out.getvalue()
+    # keep the table, drop pstats' preamble
+    return text[text.find("   ncalls"):] if "   ncalls" in text else text
+
+
+def profile_startup() -> None:
+    """Import and construction cost of the server, next to the floor (pygls alone)."""
+    code_dify = "from dify_lsp.server import create_server; create_server()"
+    code_floor = "import lsprotocol.types, pygls.lsp.server"
+    for name, code in (("dify-lsp", code_dify), ("floor (pygls)", code_floor)):
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            times.append(time.perf_counter() - t0)
+        print(f"{name}: python -c '{code}': best {min(times) * 1000:.0f} ms, median {sorted(times)[2] * 1000:.0f} ms")
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code_dify], capture_output=True, text=True, check=True)
+    rows = []
+    for line in proc.stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
+        if m:
+            rows.append((int(m.group(2)), len(m.group(3)), m.group(4)))
+    print("\nimports by cumulative time (us), top level packages and the heaviest modules:")
+    for cum, depth, mod in sorted(rows, reverse=True)[:30]:
+        print(f"  {cum / 1000:8.1f} ms  {'  ' * min(depth // 2, 6)}{mod}")
+
+
+def profile_check(base: Path) -> None:
+    from dify_lsp.checker import check_plugin
+    from dify_lsp.index import PluginIndex, TextSource
+
+    work = wl.large(base)
+    source = TextSource()
+    index = PluginIndex(source)
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    prof.enable()
+    report = check_plugin(index, work.root, {})
+    prof.disable()
+    cold = time.perf_counter() - t0
+    print(f"check_plugin, 100-tool plugin, cold index: {cold * 1000:.1f} ms, {len(report.findings)} findings")
+    print(top(prof))
+
+    # An edit of the 2,000-line Python file, as the server sees it: overlay, invalidate, re-check.
+    text = work.python_file.read_text(encoding="utf-8")
+    times = []
+    prof = cProfile.Profile()
+    for i in range(20):
+        source.set_overlay(work.python_file, text.replace('get("prompt"', 'get("prompz"') if i % 2 else text)
+        index.invalidate(work.python_file)
+        t0 = time.perf_counter()
+        prof.enable()
+        check_plugin(index, work.root, {})
+        prof.disable()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    print(f"check_plugin after a Python edit: median {times[len(times) // 2] * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms (20 edits)")
+    print(top(prof))
+
+
+def profile_corpus(base: Path) -> None:
+    from dify_lsp import cli
+
+    folder = wl.corpus(base)
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    prof.enable()
+    import contextlib
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        cli.cmd_check([str(folder)], "json")
+    prof.disable()
+    elapsed = time.perf_counter() - t0
+    print(f"dify-lsp check (in-process) on 200 plugins: {elapsed:.2f} s = {200 / elapsed:.0f} plugins/s")
+    print(top(prof))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("what", choices=["startup", "check", "corpus", "all"])
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="dify-lsp-profile-") as tmp:
+        base = Path(tmp)
+        if args.what in ("startup", "all"):
+            profile_startup()
+        if args.what in ("check", "all"):
+            profile_check(base / "check")
+        if args.what in ("corpus", "all"):
+            profile_corpus(base / "corpus")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
