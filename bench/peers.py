@@ -141,15 +141,20 @@ def ensure_yaml_ls(log=print) -> tuple[list[str], str]:
     return [node, str(entry), "--stdio"], f"{version} (node {node_version})"
 
 
-def dify_spec(python_for_plugins: Path | None) -> ServerSpec:
+def dify_spec(python_for_plugins: Path | None, profile_dir: Path | None = None) -> ServerSpec:
+    """dify-lsp with the benchmark's Python; under cProfile (a wrapper writing one .prof per process) when profiling."""
     from dify_lsp import __version__
+
+    command = [sys.executable, "-m", "dify_lsp"]
+    if profile_dir is not None:
+        command = [sys.executable, str(HERE / "profiled_server.py"), str(profile_dir)]
 
     options: dict[str, Any] = {}
     if python_for_plugins is not None:
         options["python"] = str(python_for_plugins)
     return ServerSpec(
         name=DIFY,
-        command=[sys.executable, "-m", "dify_lsp"],
+        command=command,
         languages=(PYTHON, YAML),
         version=f"{__version__} (Python {'.'.join(map(str, sys.version_info[:3]))})",
         initialization_options=options,

@@ -534,10 +534,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--servers", default="dify,jedi,yaml,floor", help="comma-separated subset of dify,jedi,yaml,floor")
     p.add_argument("--workloads", default="example,large", help="comma-separated subset of example,large")
     p.add_argument("--keep", action="store_true", help="keep the generated workloads and server logs")
+    p.add_argument("--profile", metavar="DIR", help="run dify-lsp under cProfile; one .prof per server process in DIR (main thread only)")
     return p.parse_args(argv)
 
 
-def build_specs(names: list[str], unavailable: dict[str, str], versions: dict[str, str], schema_dir: Path) -> list[ServerSpec]:
+def build_specs(
+    names: list[str], unavailable: dict[str, str], versions: dict[str, str], schema_dir: Path, profile_dir: Path | None = None
+) -> list[ServerSpec]:
     specs: list[ServerSpec] = []
     jedi_python: Path | None = None
     if JEDI in names:  # dify-lsp then gets the same interpreter (with the SDK) for its own jedi use
@@ -547,7 +550,7 @@ def build_specs(names: list[str], unavailable: dict[str, str], versions: dict[st
         except (PeerUnavailable, OSError, subprocess.SubprocessError) as exc:
             unavailable[JEDI] = str(exc)
     if DIFY in names:
-        specs.insert(0, peers_mod.dify_spec(jedi_python))
+        specs.insert(0, peers_mod.dify_spec(jedi_python, profile_dir))
     if YAMLLS in names:
         try:
             command, version = peers_mod.ensure_yaml_ls(log=lambda m: print(m, file=sys.stderr))
@@ -578,7 +581,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         generated = wl.generate(base / "work", quick=quick)
         unavailable: dict[str, str] = {}
         versions: dict[str, str] = {}
-        specs = build_specs(names, unavailable, versions, base / "schemas")
+        profile_dir = Path(args.profile).resolve() if args.profile else None
+        if profile_dir:
+            profile_dir.mkdir(parents=True, exist_ok=True)
+        specs = build_specs(names, unavailable, versions, base / "schemas", profile_dir)
         results = Results()
         rss: dict[str, Any] = {}
         workloads_meta: dict[str, Any] = {}
