@@ -26,6 +26,7 @@ RULE_MODULES = (
     "dify_lsp.rules.files",
     "dify_lsp.rules.yaml_schema",
     "dify_lsp.rules.scopes",
+    "dify_lsp.rules.python_session",
 )
 
 

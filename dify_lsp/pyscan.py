@@ -1,0 +1,768 @@
+"""What plugin Python code does with the SDK, found by reading it (never importing it).
+
+Two strategies:
+
+* :func:`scan` parses a whole file (tolerantly: lines that do not parse are
+  blanked or replaced until the rest does) and finds every session chain
+  (``self.session.model.llm.invoke(...)``, also through simple aliases such as
+  ``m = self.session.model``), every call into the catalog with its arguments,
+  the ``tool_parameters`` reads of each ``_invoke``, ``print()`` calls, the
+  classes with their bases and the imports.  Results are cached per content.
+  Rules (and issue 5's permission / data-flow checks) read :class:`Scan`.
+* :func:`chain_at` and :func:`call_at` look only at the text around the cursor
+  (the line before it, aliases found with a line regex), so completion, hover
+  and signature help answer in well under a millisecond whatever the file's
+  size or state.
+
+Positions are engine positions (code points); ``ast`` byte offsets are converted.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from dify_lsp.sdk import catalog
+from dify_lsp.sdk.catalog import Method, Resolved
+from dify_lsp.textpos import Pos, Span
+
+# -- data -----------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SessionRef:
+    """An attribute chain rooted at a session: ``self.session.model.llm`` -> names ('model', 'llm')."""
+
+    names: tuple[str, ...]
+    name_spans: tuple[Span | None, ...]  # the span of each name in ``names`` (None: written in an alias's definition)
+    span: Span  # the whole expression
+    root_text: str  # "self.session", "self.runtime.session" or an alias name
+    class_name: str | None
+    node: ast.expr = field(repr=False)
+
+
+@dataclass(slots=True)
+class Arg:
+    keyword: str | None  # None: positional
+    span: Span  # the value expression
+    keyword_span: Span | None  # the keyword's name
+    text: str  # the value's source text
+    node: ast.expr = field(repr=False)
+    starred: bool = False  # *args
+    double_starred: bool = False  # **kwargs
+    param_key: str | None = None  # the value is tool_parameters[<key>] (directly or via a local variable)
+
+
+@dataclass(slots=True)
+class SessionCall:
+    """A call of something reached from the session."""
+
+    ref: SessionRef  # the callee chain
+    args: list[Arg]
+    span: Span
+    resolved: Resolved | None  # what the callee is in the catalog (None: unknown)
+
+    @property
+    def method(self) -> Method | None:
+        return self.resolved.member if self.resolved is not None and isinstance(self.resolved.member, Method) else None
+
+    @property
+    def wire(self) -> str | None:
+        m = self.method
+        return m.wire if m is not None else None
+
+    def bind(self) -> dict[str, Arg]:
+        """Arguments by parameter name (positional ones mapped in order)."""
+        m = self.method
+        out: dict[str, Arg] = {}
+        if m is None:
+            return out
+        positional = m.positional
+        i = 0
+        for a in self.args:
+            if a.starred or a.double_starred:
+                continue
+            if a.keyword is None:
+                if i < len(positional):
+                    out[positional[i].name] = a
+                i += 1
+            else:
+                out.setdefault(a.keyword, a)
+        return out
+
+
+@dataclass(slots=True)
+class ParamRead:
+    key: str
+    span: Span  # the string literal, quotes included
+    inner: Span | None  # the text inside the quotes, when it maps 1:1 to the source
+    how: str  # "get", "subscript" or "in"
+
+
+@dataclass(slots=True)
+class InvokeParams:
+    """How one ``_invoke`` method uses its parameters dict."""
+
+    class_name: str
+    param: str  # the parameter's name (tool_parameters, parameters, ...)
+    param_span: Span
+    name_span: Span  # the method's name
+    reads: list[ParamRead] = field(default_factory=list)
+    escapes: bool = False  # passed on / iterated / read with a non-constant key: reads are not all known
+
+
+@dataclass(slots=True)
+class ClassInfo:
+    name: str
+    name_span: Span
+    bases: list[str]  # dotted source text of each base
+    base_spans: list[Span]
+    methods: list[str]
+    assigns_session: bool  # assigns self.session itself
+
+
+@dataclass(slots=True)
+class Scan:
+    text: str
+    tree: ast.Module | None
+    syntax_error: tuple[int, str] | None  # (0-based line, message) of the first error
+    patched_lines: frozenset[int]  # lines blanked to get a parse
+    classes: list[ClassInfo] = field(default_factory=list)
+    imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
+    refs: list[SessionRef] = field(default_factory=list)
+    calls: list[SessionCall] = field(default_factory=list)
+    invokes: list[InvokeParams] = field(default_factory=list)
+    prints: list[Span] = field(default_factory=list)
+    import_insert_line: int = 0  # where a new import line goes
+
+    def class_named(self, name: str) -> ClassInfo | None:
+        for c in self.classes:
+            if c.name == name:
+                return c
+        return None
+
+
+# -- positions ---------------------------------------------------------------------------------------
+
+
+class _Cols:
+    def __init__(self, lines: list[str]):
+        self.lines = lines
+
+    def pos(self, lineno: int, byte_col: int) -> Pos:
+        line = self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else ""
+        if line.isascii():
+            return Pos(lineno - 1, byte_col)
+        return Pos(lineno - 1, len(line.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore")))
+
+    def span(self, node: ast.AST) -> Span:
+        return Span(self.pos(node.lineno, node.col_offset), self.pos(node.end_lineno, node.end_col_offset))  # type: ignore[attr-defined]
+
+    def text(self, span: Span) -> str:
+        if span.start.line == span.end.line:
+            return self.lines[span.start.line][span.start.col : span.end.col]
+        parts = [self.lines[span.start.line][span.start.col :]]
+        parts.extend(self.lines[span.start.line + 1 : span.end.line])
+        parts.append(self.lines[span.end.line][: span.end.col])
+        return "\n".join(parts)
+
+
+# -- tolerant parsing -----------------------------------------------------------------------------------
+
+_MAX_REPAIRS = 60
+_HEADER_RE = re.compile(r"^\s*(async\s+)?(def|class|if|elif|else|for|while|with|try|except|finally|match|case)\b")
+
+
+def tolerant_parse(text: str) -> tuple[ast.Module | None, tuple[int, str] | None, frozenset[int], str]:
+    """Parse, repairing broken lines one at a time: (tree, first error, patched lines, patched text)."""
+    lines = text.split("\n")
+    first: tuple[int, str] | None = None
+    patched: dict[int, int] = {}
+    for _ in range(_MAX_REPAIRS):
+        source = "\n".join(lines)
+        try:
+            return ast.parse(source), first, frozenset(patched), source
+        except SyntaxError as exc:
+            line = (exc.lineno or len(lines)) - 1
+            line = max(0, min(line, len(lines) - 1))
+            if first is None:
+                first = (line, exc.msg)
+            # a line already repaired twice: the trouble started earlier (e.g. an unclosed bracket)
+            while patched.get(line, 0) >= 2 and line > 0:
+                line -= 1
+            count = patched.get(line, 0)
+            if count >= 2:
+                break
+            original = lines[line]
+            indent = original[: len(original) - len(original.lstrip())]
+            stripped = original.strip()
+            if count == 0 and stripped and not stripped.startswith("#"):
+                is_header = bool(_HEADER_RE.match(original)) or stripped.rstrip().endswith(":")
+                lines[line] = indent + ("if True:" if is_header else "pass")
+            else:
+                lines[line] = ""
+            patched[line] = count + 1
+        except (ValueError, RecursionError, MemoryError):
+            break
+    return None, first, frozenset(patched), "\n".join(lines)
+
+
+# -- whole-file scan ------------------------------------------------------------------------------------
+
+_cache: OrderedDict[str, Scan] = OrderedDict()
+_cache_lock = threading.Lock()
+_CACHE_SIZE = 64
+
+
+def scan(text: str) -> Scan:
+    """The analysis of one file's text (cached by content)."""
+    with _cache_lock:
+        hit = _cache.get(text)
+        if hit is not None:
+            _cache.move_to_end(text)
+            return hit
+    result = _scan(text)
+    with _cache_lock:
+        _cache[text] = result
+        if len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return result
+
+
+def _scan(text: str) -> Scan:
+    tree, error, patched, source = tolerant_parse(text)
+    out = Scan(text, tree, error, patched)
+    if tree is None:
+        return out
+    _Scanner(out, _Cols(source.split("\n"))).run(tree)
+    return out
+
+
+def _dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = _dotted(node.value)
+        return f"{inner}.{node.attr}" if inner else None
+    if isinstance(node, ast.Subscript):  # Generic[T] bases
+        return _dotted(node.value)
+    return None
+
+
+def _session_root(node: ast.expr) -> str | None:
+    """'self.session' / 'self.runtime.session' when ``node`` is one."""
+    if isinstance(node, ast.Attribute) and node.attr == "session":
+        v = node.value
+        if isinstance(v, ast.Name) and v.id == "self":
+            return "self.session"
+        if isinstance(v, ast.Attribute) and v.attr == "runtime" and isinstance(v.value, ast.Name) and v.value.id == "self":
+            return "self.runtime.session"
+    return None
+
+
+def _str_const(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+class _Scanner:
+    def __init__(self, out: Scan, cols: _Cols):
+        self.out = out
+        self.cols = cols
+
+    # ---- entry
+    def run(self, tree: ast.Module) -> None:
+        shadowed_print = False
+        last_import_end = 0
+        for stmt in tree.body:
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                last_import_end = stmt.end_lineno or stmt.lineno
+            elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and last_import_end == 0:
+                last_import_end = stmt.end_lineno or stmt.lineno  # after the module docstring
+        self.out.import_insert_line = last_import_end
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    self.out.imports[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    self.out.imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                    if (alias.asname or alias.name) == "print":
+                        shadowed_print = True
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "print":
+                shadowed_print = True
+        self._visit_body(tree.body, None)
+        if not shadowed_print:
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+                    self.out.prints.append(self.cols.span(node.func))
+
+    def _visit_body(self, body: list[ast.stmt], cls: ast.ClassDef | None) -> None:
+        for stmt in body:
+            if isinstance(stmt, ast.ClassDef):
+                self._class(stmt)
+            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._function(stmt, cls)
+            else:
+                # definitions under module-level if / try / with blocks
+                for node in self._own_nodes(stmt):
+                    if isinstance(node, ast.ClassDef):
+                        self._class(node)
+                    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        self._function(node, cls)
+
+    def _class(self, node: ast.ClassDef) -> None:
+        line = self.cols.lines[node.lineno - 1] if node.lineno - 1 < len(self.cols.lines) else ""
+        m = re.search(r"\bclass\s+", line)
+        start = self.cols.pos(node.lineno, 0)
+        if m:
+            start = Pos(node.lineno - 1, m.end())
+        name_span = Span(start, Pos(start.line, start.col + len(node.name)))
+        assigns = False
+        for sub in ast.walk(node):
+            if isinstance(sub, (ast.Assign, ast.AnnAssign)):
+                targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
+                if any(_session_root(t) == "self.session" for t in targets):
+                    assigns = True
+        bases = [b for b in node.bases]
+        self.out.classes.append(ClassInfo(
+            node.name, name_span, [(_dotted(b) or "") for b in bases], [self.cols.span(b) for b in bases],
+            [s.name for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))], assigns,
+        ))
+        session_ok = not assigns
+        for stmt in node.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._function(stmt, node if session_ok else None, class_name=node.name)
+            elif isinstance(stmt, ast.ClassDef):
+                self._class(stmt)
+
+    # ---- functions
+    def _function(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, cls: ast.ClassDef | None, class_name: str | None = None) -> None:
+        own_nodes = list(self._own_nodes(fn))
+        aliases = self._aliases(fn, own_nodes, cls is not None)
+        first_call = len(self.out.calls)
+        self._chains(own_nodes, aliases, class_name if cls is not None else None, cls is not None)
+        if fn.name == "_invoke" and class_name is not None and len(fn.args.args) >= 2:
+            names, value_vars = self._invoke_params(fn, own_nodes, class_name)
+            # arguments of this function's session calls that come from a tool parameter
+            for call in self.out.calls[first_call:]:
+                for a in call.args:
+                    a.param_key = _param_key_of(a.node, names, value_vars)
+        for node in own_nodes:
+            if isinstance(node, ast.ClassDef):
+                self._class(node)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node is not fn:
+                self._function(node, cls, class_name)
+
+    @staticmethod
+    def _own_nodes(fn: ast.AST):
+        """Nodes of a function body, not descending into nested functions / classes (which are yielded)."""
+        stack = list(ast.iter_child_nodes(fn))
+        while stack:
+            node = stack.pop()
+            yield node
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            stack.extend(ast.iter_child_nodes(node))
+
+    def _path(self, node: ast.expr, aliases: dict[str, tuple[tuple[str, ...], str]], self_ok: bool) -> tuple[tuple[str, ...], str, list[ast.Attribute]] | None:
+        """(names after the session, root text, the Attribute node of each name) when ``node`` is a session chain."""
+        attrs: list[ast.Attribute] = []
+        cur = node
+        while True:
+            root = _session_root(cur) if self_ok else None
+            if root is not None:
+                attrs.reverse()
+                return tuple(a.attr for a in attrs), root, attrs
+            if isinstance(cur, ast.Name):
+                hit = aliases.get(cur.id)
+                if hit is None:
+                    return None
+                attrs.reverse()
+                return (*hit[0], *(a.attr for a in attrs)), cur.id, attrs
+            if isinstance(cur, ast.Attribute):
+                attrs.append(cur)
+                cur = cur.value
+                continue
+            return None
+
+    def _aliases(self, fn, own_nodes, self_ok: bool) -> dict[str, tuple[tuple[str, ...], str]]:
+        aliases: dict[str, tuple[tuple[str, ...], str]] = {}
+        banned: set[str] = set()
+        args = [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]
+        for a in args:
+            ann = _dotted(a.annotation) if a.annotation is not None else None
+            if ann is not None and ann.split(".")[-1] == "Session":
+                aliases[a.arg] = ((), a.arg)
+            else:
+                banned.add(a.arg)
+        assigns = sorted(
+            (n for n in own_nodes if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.For, ast.With))),
+            key=lambda n: (n.lineno, n.col_offset),
+        )
+        for node in assigns:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                name, value = node.targets[0].id, node.value
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+                name, value = node.target.id, node.value
+            else:
+                for target in _targets(node):
+                    banned.add(target)
+                    aliases.pop(target, None)
+                continue
+            if name in banned:
+                continue
+            path = self._path(value, aliases, self_ok)
+            if path is None or (name in aliases and aliases[name][0] != path[0]):
+                banned.add(name)
+                aliases.pop(name, None)
+            else:
+                aliases[name] = (path[0], path[1])
+        return aliases
+
+    def _chains(self, own_nodes, aliases, class_name: str | None, self_ok: bool) -> None:
+        parents: dict[int, ast.AST] = {}
+        nodes = list(own_nodes)
+        for node in nodes:
+            for child in ast.iter_child_nodes(node):
+                parents[id(child)] = node
+        seen_refs: dict[int, SessionRef] = {}
+        for node in nodes:
+            if not isinstance(node, ast.Attribute):
+                continue
+            parent = parents.get(id(node))
+            if isinstance(parent, ast.Attribute) and parent.value is node:
+                continue  # not the outermost attribute of its chain
+            found = self._path(node, aliases, self_ok)
+            if found is None:
+                continue
+            names, root, attrs = found
+            if not attrs:
+                continue
+            # names that come from an alias's definition have no span here
+            spans = (None,) * (len(names) - len(attrs)) + tuple(self._attr_name_span(a) for a in attrs)
+            ref = SessionRef(names, spans, self.cols.span(node), root, class_name, node)
+            self.out.refs.append(ref)
+            seen_refs[id(node)] = ref
+        for node in nodes:
+            if isinstance(node, ast.Call) and id(node.func) in seen_refs:
+                ref = seen_refs[id(node.func)]
+                resolved, n = catalog.resolve(ref.names)
+                self.out.calls.append(SessionCall(ref, self._args(node, own_nodes), self.cols.span(node), resolved if n == len(ref.names) else None))
+
+    def _attr_name_span(self, node: ast.Attribute) -> Span:
+        end = self.cols.pos(node.end_lineno, node.end_col_offset)  # type: ignore[arg-type]
+        return Span(Pos(end.line, max(0, end.col - len(node.attr))), end)
+
+    def _args(self, call: ast.Call, own_nodes) -> list[Arg]:
+        out: list[Arg] = []
+        for a in call.args:
+            starred = isinstance(a, ast.Starred)
+            span = self.cols.span(a)
+            out.append(Arg(None, span, None, self.cols.text(span), a, starred=starred))
+        for kw in call.keywords:
+            span = self.cols.span(kw.value)
+            if kw.arg is None:
+                out.append(Arg(None, span, None, self.cols.text(span), kw.value, double_starred=True))
+                continue
+            start = self.cols.pos(kw.lineno, kw.col_offset)
+            out.append(Arg(kw.arg, span, Span(start, Pos(start.line, start.col + len(kw.arg))), self.cols.text(span), kw.value))
+        return out
+
+    # ---- tool parameters
+    def _invoke_params(self, fn, own_nodes, class_name: str) -> tuple[set[str], dict[str, str]]:
+        arg = fn.args.args[1]
+        param_span = self.cols.span(arg)
+        param_span = Span(param_span.start, Pos(param_span.start.line, param_span.start.col + len(arg.arg)))
+        line = self.cols.lines[fn.lineno - 1]
+        m = re.search(r"\bdef\s+", line)
+        name_start = Pos(fn.lineno - 1, m.end() if m else 0)
+        info = InvokeParams(class_name, arg.arg, param_span, Span(name_start, Pos(name_start.line, name_start.col + len(fn.name))))
+        names = {arg.arg}
+        nodes = sorted((n for n in own_nodes if hasattr(n, "lineno")), key=lambda n: (n.lineno, n.col_offset))
+        # local aliases of the dict itself: params = tool_parameters
+        for node in nodes:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                if isinstance(node.value, ast.Name) and node.value.id in names:
+                    names.add(node.targets[0].id)
+        parents: dict[int, ast.AST] = {}
+        for node in nodes:
+            for child in ast.iter_child_nodes(node):
+                parents[id(child)] = node
+        value_vars: dict[str, str] = {}
+        for node in nodes:
+            if not (isinstance(node, ast.Name) and node.id in names and isinstance(node.ctx, ast.Load)):
+                continue
+            parent = parents.get(id(node))
+            read: ParamRead | None = None
+            if isinstance(parent, ast.Attribute) and parent.attr == "get":
+                call = parents.get(id(parent))
+                if isinstance(call, ast.Call) and call.func is parent and call.args and _str_const(call.args[0]) is not None:
+                    read = self._read(call.args[0], "get")
+                    self._remember_var(parents.get(id(call)), call, read.key, value_vars)
+            elif isinstance(parent, ast.Subscript) and parent.value is node and _str_const(parent.slice) is not None:
+                read = self._read(parent.slice, "subscript")
+                self._remember_var(parents.get(id(parent)), parent, read.key, value_vars)
+            elif isinstance(parent, ast.Compare) and len(parent.comparators) == 1 and parent.comparators[0] is node and _str_const(parent.left) is not None:
+                read = self._read(parent.left, "in")
+            elif isinstance(parent, ast.Assign) and parent.value is node:
+                continue  # params = tool_parameters (handled above)
+            if read is None:
+                info.escapes = True
+            else:
+                info.reads.append(read)
+        self.out.invokes.append(info)
+        return names, value_vars
+
+    @staticmethod
+    def _remember_var(holder: ast.AST | None, value: ast.AST, key: str, value_vars: dict[str, str]) -> None:
+        if isinstance(holder, ast.Assign) and holder.value is value and len(holder.targets) == 1 and isinstance(holder.targets[0], ast.Name):
+            value_vars[holder.targets[0].id] = key
+
+    def _read(self, node: ast.expr, how: str) -> ParamRead:
+        span = self.cols.span(node)
+        raw = self.cols.text(span)
+        key = _str_const(node) or ""
+        inner = None
+        if span.start.line == span.end.line and len(raw) >= 2 and raw[0] in "'\"" and raw[-1] == raw[0] and raw[1:-1] == key:
+            inner = Span(Pos(span.start.line, span.start.col + 1), Pos(span.end.line, span.end.col - 1))
+        return ParamRead(key, span, inner, how)
+
+
+def _param_key_of(node: ast.expr, names: set[str], value_vars: dict[str, str]) -> str | None:
+    if isinstance(node, ast.Name):
+        return value_vars.get(node.id)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+        if isinstance(node.func.value, ast.Name) and node.func.value.id in names and node.args:
+            return _str_const(node.args[0])
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in names:
+        return _str_const(node.slice)
+    return None
+
+
+def _targets(node: ast.AST) -> list[str]:
+    out: list[str] = []
+    if isinstance(node, ast.Assign):
+        for t in node.targets:
+            out.extend(n.id for n in ast.walk(t) if isinstance(n, ast.Name))
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        out.extend(n.id for n in ast.walk(node.target) if isinstance(n, ast.Name))
+    elif isinstance(node, ast.NamedExpr):
+        out.append(node.target.id)
+    elif isinstance(node, ast.For):
+        out.extend(n.id for n in ast.walk(node.target) if isinstance(n, ast.Name))
+    elif isinstance(node, ast.With):
+        for item in node.items:
+            if item.optional_vars is not None:
+                out.extend(n.id for n in ast.walk(item.optional_vars) if isinstance(n, ast.Name))
+    return out
+
+
+# -- cursor analysis (no parse) ------------------------------------------------------------------------
+
+_IDENT = r"[A-Za-z_\u00c0-\uffff][\w]*"
+_CHAIN_BEFORE = re.compile(rf"({_IDENT}(?:\s*\.\s*{_IDENT})*)\s*\.\s*(\w*)$")
+_DOTTED_END = re.compile(rf"({_IDENT}(?:\s*\.\s*{_IDENT})*)$")
+_ASSIGN = r"^\s*{name}\s*(?::[^=]+)?=\s*({chain})\s*(?:#.*)?$"
+_ALIAS_DEPTH = 4
+_ALIAS_LOOKBACK = 400  # lines
+
+
+@dataclass(frozen=True, slots=True)
+class CursorChain:
+    names: tuple[str, ...]  # after the session, complete names only
+    partial: str  # the word being typed after the last dot ("" right after a dot)
+    partial_span: Span  # where the partial word is (for the completion's text edit)
+    root_text: str
+
+
+def _split_dotted(expr: str) -> list[str]:
+    return [p.strip() for p in expr.split(".")]
+
+
+def _resolve_root(parts: list[str], lines: list[str], line: int, depth: int = 0) -> tuple[tuple[str, ...], str] | None:
+    """Names after the session for a dotted expression, following aliases assigned above ``line``."""
+    if len(parts) >= 2 and parts[0] == "self" and parts[1] == "session":
+        return tuple(parts[2:]), "self.session"
+    if len(parts) >= 3 and parts[0] == "self" and parts[1] == "runtime" and parts[2] == "session":
+        return tuple(parts[3:]), "self.runtime.session"
+    if depth >= _ALIAS_DEPTH or not parts or parts[0] == "self":
+        return None
+    name = parts[0]
+    pattern = re.compile(_ASSIGN.format(name=re.escape(name), chain=rf"{_IDENT}(?:\s*\.\s*{_IDENT})*"))
+    param = re.compile(rf"[(,]\s*{re.escape(name)}\s*:\s*(?:[\w.]+\.)?Session\b")
+    for i in range(line - 1 if depth == 0 else line, max(-1, line - _ALIAS_LOOKBACK), -1):
+        text = lines[i]
+        if name not in text:
+            continue
+        m = pattern.match(text)
+        if m:
+            inner = _resolve_root(_split_dotted(m.group(1)), lines, i - 1, depth + 1)
+            if inner is None:
+                return None
+            return (*inner[0], *parts[1:]), name
+        if param.search(text):
+            return tuple(parts[1:]), name
+        if re.match(rf"^\s*(?:async\s+)?def\s", text) and not param.search(text):
+            # reached the enclosing function's header without finding an assignment
+            if re.search(rf"[(,]\s*{re.escape(name)}\b", text):
+                return None
+    return None
+
+
+def chain_at(lines: list[str], pos: Pos) -> CursorChain | None:
+    """The session chain being typed at ``pos`` (``self.session.model.ll|``), or None."""
+    if pos.line >= len(lines):
+        return None
+    before = lines[pos.line][: pos.col]
+    m = _CHAIN_BEFORE.search(before)
+    if not m:
+        return None
+    if _in_string_or_comment(before[: m.start()]):
+        return None
+    root = _resolve_root(_split_dotted(m.group(1)), lines, pos.line)
+    if root is None:
+        return None
+    partial = m.group(2)
+    return CursorChain(root[0], partial, Span(Pos(pos.line, pos.col - len(partial)), pos), root[1])
+
+
+def word_span_at(line_text: str, line: int, col: int) -> tuple[str, Span] | None:
+    start = col
+    while start > 0 and (line_text[start - 1].isalnum() or line_text[start - 1] == "_"):
+        start -= 1
+    end = col
+    while end < len(line_text) and (line_text[end].isalnum() or line_text[end] == "_"):
+        end += 1
+    if start == end:
+        return None
+    return line_text[start:end], Span(Pos(line, start), Pos(line, end))
+
+
+def names_at(lines: list[str], pos: Pos) -> tuple[tuple[str, ...], Span, str] | None:
+    """For hover: the session path up to the word under the cursor, its span, and the root text.
+
+    An empty path means the cursor is on the session itself (``self.session`` / an alias).
+    """
+    if pos.line >= len(lines):
+        return None
+    text = lines[pos.line]
+    found = word_span_at(text, pos.line, pos.col)
+    if found is None:
+        return None
+    word, span = found
+    before = text[: span.end.col]
+    m = _DOTTED_END.search(before)
+    if not m or _in_string_or_comment(before[: m.start()]):
+        return None
+    parts = _split_dotted(m.group(1))
+    root = _resolve_root(parts, lines, pos.line)
+    if root is None:
+        return None
+    return root[0], span, root[1]
+
+
+@dataclass(frozen=True, slots=True)
+class CursorCall:
+    names: tuple[str, ...]  # the callee after the session
+    root_text: str
+    arg_index: int  # index of the argument the cursor is in
+    keyword: str | None  # the keyword of that argument, when typed (``name=``)
+    used_keywords: tuple[str, ...]
+    open_paren: Pos
+
+
+_WINDOW_LINES = 40
+
+
+def call_at(lines: list[str], pos: Pos) -> CursorCall | None:
+    """The session call whose argument list holds ``pos`` (for signature help)."""
+    if pos.line >= len(lines):
+        return None
+    first = max(0, pos.line - _WINDOW_LINES)
+    chunk = "\n".join(lines[first : pos.line] + [lines[pos.line][: pos.col]])
+    # Walk forward, tracking strings, comments and brackets; keep a stack of open brackets.
+    stack: list[tuple[str, int, list[int], list[str]]] = []  # (bracket, offset, comma offsets, keywords)
+    i, n = 0, len(chunk)
+    while i < n:
+        ch = chunk[i]
+        if ch == "#":
+            j = chunk.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        if ch in "'\"":
+            triple = chunk[i : i + 3] in ("'''", '"""')
+            quote = chunk[i : i + 3] if triple else ch
+            j = i + len(quote)
+            while j < n:
+                if chunk[j] == "\\":
+                    j += 2
+                    continue
+                if chunk.startswith(quote, j):
+                    break
+                if not triple and chunk[j] == "\n":
+                    break
+                j += 1
+            i = j + len(quote)
+            continue
+        if ch in "([{":
+            stack.append((ch, i, [], []))
+        elif ch in ")]}":
+            if stack:
+                stack.pop()
+        elif ch == "," and stack:
+            stack[-1][2].append(i)
+        elif ch == "=" and stack and stack[-1][0] == "(":
+            nxt = chunk[i + 1] if i + 1 < n else ""
+            prv = chunk[i - 1] if i > 0 else ""
+            if nxt != "=" and prv not in "=!<>":
+                seg_start = stack[-1][2][-1] + 1 if stack[-1][2] else stack[-1][1] + 1
+                kw = chunk[seg_start:i].strip()
+                if kw.isidentifier():
+                    stack[-1][3].append(kw)
+        i += 1
+    for bracket, offset, commas, keywords in reversed(stack):
+        if bracket != "(":
+            return None
+        before = chunk[:offset]
+        m = _DOTTED_END.search(before.rstrip())
+        if not m:
+            return None
+        line_no = first + chunk.count("\n", 0, offset)
+        root = _resolve_root(_split_dotted(m.group(1)), lines, line_no)
+        if root is None:
+            return None
+        seg_start = commas[-1] + 1 if commas else offset + 1
+        current = chunk[seg_start:]
+        km = re.match(r"\s*(\w+)\s*=(?!=)", current)
+        open_col = offset - (chunk.rfind("\n", 0, offset) + 1)
+        used = tuple(k for k in keywords if not (km and k == km.group(1)))
+        return CursorCall(root[0], root[1], len(commas), km.group(1) if km else None, used, Pos(line_no, open_col))
+    return None
+
+
+def _in_string_or_comment(prefix: str) -> bool:
+    """Whether the end of one line's ``prefix`` is inside a string or a comment (single-line view)."""
+    quote: str | None = None
+    i = 0
+    while i < len(prefix):
+        ch = prefix[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if prefix.startswith(quote, i):
+                i += len(quote)
+                quote = None
+                continue
+        else:
+            if ch == "#":
+                return True
+            if ch in "'\"":
+                quote = prefix[i : i + 3] if prefix[i : i + 3] in ("'''", '"""') else ch
+                i += len(quote)
+                continue
+        i += 1
+    return quote is not None
