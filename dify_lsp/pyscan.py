@@ -238,6 +238,11 @@ def _scan(text: str) -> Scan:
     if tree is None:
         return out
     _Scanner(out, _Cols(source.split("\n"))).run(tree)
+    out.refs.sort(key=lambda r: (r.span.start, r.span.end))
+    out.calls.sort(key=lambda c: (c.span.start, c.span.end))
+    out.prints.sort(key=lambda s: s.start)
+    for inv in out.invokes:
+        inv.reads.sort(key=lambda r: r.span.start)
     return out
 
 
@@ -563,8 +568,8 @@ def _targets(node: ast.AST) -> list[str]:
 # -- cursor analysis (no parse) ------------------------------------------------------------------------
 
 _IDENT = r"[A-Za-z_\u00c0-\uffff][\w]*"
-_CHAIN_BEFORE = re.compile(rf"({_IDENT}(?:\s*\.\s*{_IDENT})*)\s*\.\s*(\w*)$")
-_DOTTED_END = re.compile(rf"({_IDENT}(?:\s*\.\s*{_IDENT})*)$")
+_CHAIN_BEFORE = re.compile(rf"({_IDENT}(?:[ \t]*\.[ \t]*{_IDENT})*)[ \t]*\.[ \t]*(\w*)$")
+_DOTTED_END = re.compile(rf"({_IDENT}(?:[ \t]*\.[ \t]*{_IDENT})*)$")
 _ASSIGN = r"^\s*{name}\s*(?::[^=]+)?=\s*({chain})\s*(?:#.*)?$"
 _ALIAS_DEPTH = 4
 _ALIAS_LOOKBACK = 400  # lines
@@ -591,7 +596,7 @@ def _resolve_root(parts: list[str], lines: list[str], line: int, depth: int = 0)
     if depth >= _ALIAS_DEPTH or not parts or parts[0] == "self":
         return None
     name = parts[0]
-    pattern = re.compile(_ASSIGN.format(name=re.escape(name), chain=rf"{_IDENT}(?:\s*\.\s*{_IDENT})*"))
+    pattern = re.compile(_ASSIGN.format(name=re.escape(name), chain=rf"{_IDENT}(?:[ \t]*\.[ \t]*{_IDENT})*"))
     param = re.compile(rf"[(,]\s*{re.escape(name)}\s*:\s*(?:[\w.]+\.)?Session\b")
     for i in range(line - 1 if depth == 0 else line, max(-1, line - _ALIAS_LOOKBACK), -1):
         text = lines[i]

@@ -475,6 +475,7 @@ def sdk_version_is_new_enough(ctx: CheckContext) -> Iterator[Finding]:
                         f"'{'.'.join(('session', *ref.names[: i + 1]))}' needs dify-plugin >= {since}, but {rel} allows {pin.minimum}",
                         related=related,
                     )
+                    break  # one finding per chain: its first too-new name
         for call in unit.scan.calls:
             method = call.method
             if method is None:
