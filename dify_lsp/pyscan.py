@@ -127,7 +127,7 @@ class ClassInfo:
 @dataclass(slots=True)
 class Scan:
     text: str
-    tree: ast.Module | None
+    parsed: bool  # False: not even the repaired text parses (nothing else was found)
     syntax_error: tuple[int, str] | None  # (0-based line, message) of the first error
     patched_lines: frozenset[int]  # lines blanked to get a parse
     classes: list[ClassInfo] = field(default_factory=list)
@@ -214,7 +214,7 @@ def tolerant_parse(text: str) -> tuple[ast.Module | None, tuple[int, str] | None
 
 _cache: OrderedDict[str, Scan] = OrderedDict()
 _cache_lock = threading.Lock()
-_CACHE_SIZE = 64
+_CACHE_SIZE = 2048  # files; a Scan keeps no syntax tree, only what the rules read
 
 
 def scan(text: str) -> Scan:
@@ -234,7 +234,7 @@ def scan(text: str) -> Scan:
 
 def _scan(text: str) -> Scan:
     tree, error, patched, source = tolerant_parse(text)
-    out = Scan(text, tree, error, patched)
+    out = Scan(text, tree is not None, error, patched)
     if tree is None:
         return out
     _Scanner(out, _Cols(source.split("\n"))).run(tree)

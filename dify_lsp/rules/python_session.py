@@ -222,15 +222,20 @@ def session_call_arguments(ctx: CheckContext) -> Iterator[Finding]:
 # -- model_config ----------------------------------------------------------------------------------------------
 
 
-def _tool_yamls_for(plugin: Plugin, path: Path) -> list[YamlFile]:
-    out: list[YamlFile] = []
-    for ref in plugin.refs_to(path):
-        if ref.target_kind != PYTHON or ref.key != ("extra", "python", "source"):
-            continue
-        yf = plugin.yaml_files.get(ref.owner) or next((t for t in plugin.loose_tools if t.path == ref.owner), None)
-        if yf is not None and yf.kind in (TOOL, AGENT_STRATEGY):
-            out.append(yf)
-    return out
+def _tool_yamls_for(ctx: CheckContext, path: Path) -> list[YamlFile]:
+    """The tool (and agent strategy) YAMLs whose extra.python.source is ``path``."""
+
+    def compute() -> dict[Path, list[YamlFile]]:
+        by_target: dict[Path, list[YamlFile]] = {}
+        for ref in ctx.plugin.refs:
+            if ref.target is None or ref.target_kind != PYTHON or ref.key != ("extra", "python", "source"):
+                continue
+            yf = ctx.plugin.yaml_files.get(ref.owner)
+            if yf is not None and yf.kind in (TOOL, AGENT_STRATEGY):
+                by_target.setdefault(ref.target, []).append(yf)
+        return by_target
+
+    return ctx.memo(("python_session", "tool_yamls"), compute).get(path, [])
 
 
 @dataclass(slots=True)
@@ -275,7 +280,7 @@ def _runtime_parameters(yf: YamlFile) -> bool:
 def model_config_objects(ctx: CheckContext) -> Iterator[Finding]:
     for unit in python_units(ctx):
         params: dict[str, YamlParam] = {}
-        for yf in _tool_yamls_for(ctx.plugin, unit.path):
+        for yf in _tool_yamls_for(ctx, unit.path):
             for p in yaml_params(yf) or []:
                 params.setdefault(p.name, p)
         for call in unit.scan.calls:
@@ -319,7 +324,7 @@ def model_config_objects(ctx: CheckContext) -> Iterator[Finding]:
 @check(UNDECLARED_PARAMETER, UNREAD_PARAMETER)
 def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
     for unit in python_units(ctx):
-        yamls = _tool_yamls_for(ctx.plugin, unit.path)
+        yamls = _tool_yamls_for(ctx, unit.path)
         if not yamls or not unit.scan.invokes:
             continue
         declared: dict[str, YamlParam] = {}
@@ -547,7 +552,7 @@ def source_defines_the_class(ctx: CheckContext) -> Iterator[Finding]:
         if pf is None or pf.text is None:
             continue
         scan = pyscan.scan(pf.text)
-        if scan.tree is None or scan.syntax_error is not None:
+        if not scan.parsed or scan.syntax_error is not None:
             continue
         matching: list[pyscan.ClassInfo] = []
         others: list[tuple[pyscan.ClassInfo, set[str]]] = []
