@@ -21,7 +21,7 @@ from dify_lsp import pyscan
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from dify_lsp.index import ZERO_SPAN, Plugin, PythonFile, YamlFile, lookup, norm
 from dify_lsp.rules import CheckContext, check, define_rule
-from dify_lsp.schema.references import AGENT_STRATEGY, PYTHON, TOOL
+from dify_lsp.schema.references import PYTHON, TOOL
 from dify_lsp.sdk import catalog
 from dify_lsp.sdk.catalog import Attr, Method
 from dify_lsp.textpos import Pos, Span
@@ -223,7 +223,7 @@ def session_call_arguments(ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _tool_yamls_for(ctx: CheckContext, path: Path) -> list[YamlFile]:
-    """The tool (and agent strategy) YAMLs whose extra.python.source is ``path``."""
+    """The tool YAMLs whose extra.python.source is ``path``."""
 
     def compute() -> dict[Path, list[YamlFile]]:
         by_target: dict[Path, list[YamlFile]] = {}
@@ -231,7 +231,7 @@ def _tool_yamls_for(ctx: CheckContext, path: Path) -> list[YamlFile]:
             if ref.target is None or ref.target_kind != PYTHON or ref.key != ("extra", "python", "source"):
                 continue
             yf = ctx.plugin.yaml_files.get(ref.owner)
-            if yf is not None and yf.kind in (TOOL, AGENT_STRATEGY):
+            if yf is not None and yf.kind == TOOL:
                 by_target.setdefault(ref.target, []).append(yf)
         return by_target
 
