@@ -572,6 +572,7 @@ _CHAIN_BEFORE = re.compile(rf"({_IDENT}(?:[ \t]*\.[ \t]*{_IDENT})*)[ \t]*\.[ \t]
 _DOTTED_END = re.compile(rf"({_IDENT}(?:[ \t]*\.[ \t]*{_IDENT})*)$")
 _ASSIGN = r"^\s*{name}\s*(?::[^=]+)?=\s*({chain})\s*(?:#.*)?$"
 _ALIAS_DEPTH = 4
+_CHAIN_CHARS = 300  # a chain is looked for in this many characters before the cursor (bounds regex work)
 _ALIAS_LOOKBACK = 400  # lines
 
 
@@ -622,7 +623,7 @@ def chain_at(lines: list[str], pos: Pos) -> CursorChain | None:
     if pos.line >= len(lines):
         return None
     before = lines[pos.line][: pos.col]
-    m = _CHAIN_BEFORE.search(before)
+    m = _CHAIN_BEFORE.search(before, max(0, len(before) - _CHAIN_CHARS))
     if not m:
         return None
     if _in_string_or_comment(before[: m.start()]):
@@ -659,7 +660,7 @@ def names_at(lines: list[str], pos: Pos) -> tuple[tuple[str, ...], Span, str] | 
         return None
     word, span = found
     before = text[: span.end.col]
-    m = _DOTTED_END.search(before)
+    m = _DOTTED_END.search(before, max(0, len(before) - _CHAIN_CHARS))
     if not m or _in_string_or_comment(before[: m.start()]):
         return None
     parts = _split_dotted(m.group(1))
@@ -731,8 +732,8 @@ def call_at(lines: list[str], pos: Pos) -> CursorCall | None:
     for bracket, offset, commas, keywords in reversed(stack):
         if bracket != "(":
             return None
-        before = chunk[:offset]
-        m = _DOTTED_END.search(before.rstrip())
+        before = chunk[:offset].rstrip()
+        m = _DOTTED_END.search(before, max(0, len(before) - _CHAIN_CHARS))
         if not m:
             return None
         line_no = first + chunk.count("\n", 0, offset)

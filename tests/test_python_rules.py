@@ -318,3 +318,36 @@ def test_scan_never_raises_on_garbage():
         pyscan.chain_at(lines, Pos(len(lines) - 1, len(lines[-1])))
         pyscan.call_at(lines, Pos(len(lines) - 1, len(lines[-1])))
         pyscan.names_at(lines, Pos(0, 0))
+
+
+def test_cursor_analysis_is_bounded_on_pathological_lines():
+    import time
+
+    line = "a." * 5000 + "b" * 5000
+    t = time.perf_counter()
+    for col in (len(line), len(line) - 1, 10001):
+        pyscan.chain_at([line], Pos(0, col))
+        pyscan.names_at([line], Pos(0, col))
+        pyscan.call_at([line + "("], Pos(0, col))
+    assert time.perf_counter() - t < 2.0
+
+
+try:
+    from hypothesis import given, settings, strategies as st
+except ImportError:  # pragma: no cover
+    given = None
+
+if given is not None:
+    _pieces = st.sampled_from(["self", ".", "session", "model", "llm", "invoke", "(", ")", ",", "=", "m", " ", "\n", "    ", '"', "'", "#", "😀", "中", ":", "def ", "class ", "tool_parameters", "[", "]", "get", "print"])
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(_pieces, max_size=60), st.integers(min_value=0, max_value=200))
+    def test_pyscan_never_raises(pieces, where):
+        text = "".join(pieces)
+        pyscan.scan(text)
+        lines = text.split("\n")
+        line = where % len(lines)
+        pos = Pos(line, where % (len(lines[line]) + 1))
+        pyscan.chain_at(lines, pos)
+        pyscan.names_at(lines, pos)
+        pyscan.call_at(lines, pos)
