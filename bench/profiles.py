@@ -75,21 +75,25 @@ def profile_check(base: Path) -> None:
     print(f"check_plugin, 100-tool plugin, cold index: {cold * 1000:.1f} ms, {len(report.findings)} findings")
     print(top(prof))
 
-    # An edit of the 2,000-line Python file, as the server sees it: overlay, invalidate, re-check.
-    text = work.python_file.read_text(encoding="utf-8")
-    times = []
-    prof = cProfile.Profile()
-    for i in range(20):
-        source.set_overlay(work.python_file, text.replace('get("prompt"', 'get("prompz"') if i % 2 else text)
-        index.invalidate(work.python_file)
-        t0 = time.perf_counter()
-        prof.enable()
-        check_plugin(index, work.root, {})
-        prof.disable()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    print(f"check_plugin after a Python edit: median {times[len(times) // 2] * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms (20 edits)")
-    print(top(prof))
+    # Edits of the 2,000-line Python file and of the 5,000-line tool YAML, as the server sees them:
+    # overlay, invalidate, re-check (each edit a new text, as typing makes).
+    for label, path, old in (("Python", work.python_file, 'get("prompt"'), ("tool YAML", work.tool_yaml, "- name: prompt")):
+        text = path.read_text(encoding="utf-8")
+        times = []
+        prof = cProfile.Profile()
+        for i in range(20):
+            source.set_overlay(path, text.replace(old, old + str(i)))
+            index.invalidate(path)
+            t0 = time.perf_counter()
+            prof.enable()
+            check_plugin(index, work.root, {})
+            prof.disable()
+            times.append(time.perf_counter() - t0)
+        source.set_overlay(path, text)
+        index.invalidate(path)
+        times.sort()
+        print(f"check_plugin after a {label} edit (under cProfile): median {times[len(times) // 2] * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms (20 edits)")
+        print(top(prof, 30))
 
 
 def profile_corpus(base: Path) -> None:

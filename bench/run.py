@@ -23,6 +23,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -292,26 +293,26 @@ async def measure_requests(runs: list[Running], work: wl.Workload, iterations: i
                     row.samples.append(got[0])
 
 
-def _toggle_range(text: str, toggle: wl.Toggle) -> tuple[int, int, int, str, str]:
-    """(line, start_col, end_col, current, replacement) in UTF-16 units for the toggle's word."""
-    start = text.index(toggle.anchor) + len(toggle.anchor)
-    current, other = (toggle.word, toggle.other) if text.startswith(toggle.word, start) else (toggle.other, toggle.word)
-    if not text.startswith(current, start):
-        raise ValueError(f"toggle word not found after {toggle.anchor!r}")
+NAME_CHARS = re.compile(r"[\w-]*")
+
+
+def edit_range(text: str, rename: wl.Rename, n: int) -> tuple[int, int, int, int, str, str]:
+    """(line, start_col, end_col, offset, current, replacement) for edit ``n``; columns in UTF-16 units."""
+    start = text.index(rename.anchor) + len(rename.anchor)
+    current = NAME_CHARS.match(text, start).group(0)  # type: ignore[union-attr]
     line = text.count("\n", 0, start)
     line_start = text.rfind("\n", 0, start) + 1
     col = len(text[line_start:start].encode("utf-16-le")) // 2
-    return line, col, col + len(current.encode("utf-16-le")) // 2, current, other
+    return line, col, col + len(current.encode("utf-16-le")) // 2, start, current, rename.spelling(n)
 
 
-async def one_edit(run: Running, role: str, toggle: wl.Toggle) -> tuple[float, int] | None:
+async def one_edit(run: Running, role: str, rename: wl.Rename, n: int) -> tuple[float, int] | None:
     uri = run.opened[role]
     text = run.texts[uri]
-    line, c0, c1, current, other = _toggle_range(text, toggle)
-    start = text.index(toggle.anchor) + len(toggle.anchor)
-    run.texts[uri] = text[:start] + other + text[start + len(current):]
+    line, c0, c1, start, current, new = edit_range(text, rename, n)
+    run.texts[uri] = text[:start] + new + text[start + len(current):]
     t0 = time.perf_counter()
-    version = run.client.did_change(uri, line, c0, c1, other)
+    version = run.client.did_change(uri, line, c0, c1, new)
 
     def fresh(e) -> bool:
         return e.uri == uri and (e.version == version if e.version is not None else e.at >= t0)
@@ -328,11 +329,11 @@ async def measure_edits(runs: list[Running], work: wl.Workload, iterations: int,
     edits = [("python", work.python_edit, f"edit -> diagnostics ({work.python_file.name})"), ("tool", work.yaml_edit, f"edit -> diagnostics ({work.tool_yaml.name})")]
     for i in range(iterations):
         order = runs[i % len(runs):] + runs[: i % len(runs)]
-        for role, toggle, metric in edits:
+        for role, rename, metric in edits:
             for run in order:
                 if role not in run.opened or metric in run.broken:
                     continue
-                got = await one_edit(run, role, toggle)
+                got = await one_edit(run, role, rename, i + 1)
                 row = results.row(work.name, metric, run.spec.name)
                 if got is None:
                     row.failures += 1

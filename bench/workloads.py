@@ -42,12 +42,18 @@ class Probe:
 
 
 @dataclass(frozen=True)
-class Toggle:
-    """An incremental edit that flips a word between two spellings (the first occurrence after ``anchor``)."""
+class Rename:
+    """Incremental edits of the name just after ``anchor``: edit n renames it to ``<word><n>``.
+
+    Every edit makes a text the server has not seen, as typing does, so no
+    cache keyed by content can answer it.
+    """
 
     anchor: str
     word: str
-    other: str
+
+    def spelling(self, n: int) -> str:
+        return f"{self.word}{n}"
 
 
 @dataclass
@@ -57,8 +63,8 @@ class Workload:
     python_file: Path
     manifest: Path
     tool_yaml: Path
-    python_edit: Toggle
-    yaml_edit: Toggle
+    python_edit: Rename
+    yaml_edit: Rename
     notes: dict[str, int] = field(default_factory=dict)
 
 
@@ -99,8 +105,8 @@ def example(base: Path) -> Workload:
         python_file=root / "tools" / "llm.py",
         manifest=root / "manifest.yaml",
         tool_yaml=root / "tools" / "llm.yaml",
-        python_edit=Toggle('tool_parameters.get("', "query", "prompt"),
-        yaml_edit=Toggle("- name: ", "prompt", "prompz"),
+        python_edit=Rename('tool_parameters.get("', "query"),
+        yaml_edit=Rename("- name: ", "prompt"),
     )
 
 
@@ -371,8 +377,8 @@ def large(base: Path, tools: int = 100, python_lines: int = 2000, yaml_lines: in
         python_file=py,
         manifest=root / "manifest.yaml",
         tool_yaml=yml,
-        python_edit=Toggle('tool_parameters.get("', "prompt", "prompz"),
-        yaml_edit=Toggle("- name: ", "prompt", "prompz"),
+        python_edit=Rename('tool_parameters.get("', "prompt"),
+        yaml_edit=Rename("- name: ", "prompt"),
         notes={
             "tools": tools,
             "python_lines": py.read_text(encoding="utf-8").count("\n"),

@@ -67,14 +67,14 @@ def test_summary_uses_nearest_rank_percentiles():
     assert bench_run.summarize([]) == {"n": 0}
 
 
-def test_probe_positions_are_utf16_and_toggles_flip_back():
+def test_probe_positions_are_utf16_and_every_edit_makes_a_new_name():
     text = "label: 提示\nx = self.session.model.llm.invoke(\n"
     assert workloads.Probe("提示").position(text) == {"line": 0, "character": 9}
     assert workloads.Probe("self.session.model.", anchor="x =").position(text) == {"line": 1, "character": 23}
-    toggle = workloads.Toggle("label: ", "提示", "prompt")
-    assert bench_run._toggle_range(text, toggle) == (0, 7, 9, "提示", "prompt")
-    flipped = text.replace("提示", "prompt")
-    assert bench_run._toggle_range(flipped, toggle) == (0, 7, 13, "prompt", "提示")
+    rename = workloads.Rename("label: ", "提示")
+    assert bench_run.edit_range(text, rename, 1) == (0, 7, 9, 7, "提示", "提示1")
+    renamed = text.replace("提示", "提示1")
+    assert bench_run.edit_range(renamed, rename, 2) == (0, 7, 10, 7, "提示1", "提示2")
 
 
 def test_large_workload_has_the_promised_sizes(tmp_path):
