@@ -221,12 +221,12 @@ class LspClient:
         self.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}})
         return uri
 
-    def did_change(self, uri: str, line: int, start_col: int, end_col: int, new_text: str) -> int:
-        """An incremental change on one line (columns in UTF-16 units); returns the new version."""
+    def did_change(self, uri: str, line: int, start_col: int, end_col: int, new_text: str, end_line: int | None = None) -> int:
+        """An incremental change from (line, start_col) to (end_line or line, end_col), UTF-16 columns; returns the new version."""
         version = self.versions.get(uri, 1) + 1
         self.versions[uri] = version
         change = {
-            "range": {"start": {"line": line, "character": start_col}, "end": {"line": line, "character": end_col}},
+            "range": {"start": {"line": line, "character": start_col}, "end": {"line": line if end_line is None else end_line, "character": end_col}},
             "text": new_text,
         }
         self.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]})

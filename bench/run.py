@@ -361,6 +361,65 @@ def rss_of(run: Running) -> dict[str, Any]:
     }
 
 
+async def measure_typing(runs: list[Running], iterations: int, results: Results, workload: str) -> None:
+    """Completion right after a keystroke on a half-typed line (the file does not parse there).
+
+    A line ``probe<n> = self.session.model.`` is inserted above the SDK call;
+    each iteration rewrites it with a new name (a text never seen before),
+    then asks for completion at its end.  The time runs from the change to
+    the completion reply, as an editor that sends both at once sees it.
+    """
+    typing = [run for run in runs if "python" in run.opened]
+    lines: dict[str, tuple[int, str, str]] = {}  # server -> (line, indent, current line text)
+    for run in typing:
+        uri = run.opened["python"]
+        text = run.texts[uri]
+        at = text.index(wl.SESSION_CALL)
+        line = text.count("\n", 0, at)
+        line_text = text.split("\n")[line]
+        indent = line_text[: len(line_text) - len(line_text.lstrip())]
+        new_line = f"{indent}probe0 = {wl.TYPED_PREFIX}"
+        run.client.did_change(uri, line, 0, 0, new_line + "\n")
+        lines[run.spec.name] = (line, indent, new_line)
+    for i in range(iterations):
+        order = typing[i % len(typing):] + typing[: i % len(typing)] if typing else []
+        for run in order:
+            if wl.TYPED_CASE in run.broken:
+                continue
+            uri = run.opened["python"]
+            line, indent, old_line = lines[run.spec.name]
+            new_line = f"{indent}probe{i + 1} = {wl.TYPED_PREFIX}"
+            t0 = time.perf_counter()
+            run.client.did_change(uri, line, 0, len(old_line), new_line)
+            lines[run.spec.name] = (line, indent, new_line)
+            params = {
+                "textDocument": {"uri": uri},
+                "position": {"line": line, "character": len(new_line)},
+                "context": {"triggerKind": 2, "triggerCharacter": "."},
+            }
+            row = results.row(workload, wl.TYPED_CASE, run.spec.name)
+            try:
+                reply = await asyncio.wait_for(run.client.request("textDocument/completion", params), REQUEST_TIMEOUT)
+            except (LspError, asyncio.TimeoutError) as exc:
+                print(f"  {run.spec.name}: {wl.TYPED_CASE} failed: {exc!r}", file=sys.stderr)
+                run.broken.add(wl.TYPED_CASE)
+                row.failures += 1
+                continue
+            row.samples.append(time.perf_counter() - t0)
+            if not row.check:
+                row.check = judge(wl.TYPED_CASE, reply)
+    # Take the line out again and let each server settle on the restored text.
+    for run in typing:
+        uri = run.opened["python"]
+        line, _, _ = lines[run.spec.name]
+        t0 = time.perf_counter()
+        version = run.client.did_change(uri, line, 0, 0, "", end_line=line + 1)
+        try:
+            await asyncio.wait_for(run.client.wait_diagnostics(lambda e, u=uri, v=version: e.uri == u and e.version in (v, None), since=t0), DIAGNOSTICS_TIMEOUT)
+        except asyncio.TimeoutError:
+            pass
+
+
 async def measure_session(specs: list[ServerSpec], work: wl.Workload, iterations: int, edit_iterations: int, results: Results, logs: Path) -> dict[str, Any]:
     runs: list[Running] = []
     for spec in specs:
@@ -370,6 +429,7 @@ async def measure_session(specs: list[ServerSpec], work: wl.Workload, iterations
     rss: dict[str, Any] = {}
     try:
         await measure_requests(runs, work, iterations, results)
+        await measure_typing(runs, iterations, results, work.name)
         await measure_edits(runs, work, edit_iterations, results)
         for run in runs:
             rss[run.spec.name] = rss_of(run)
@@ -438,13 +498,15 @@ def ratios(results: Results, servers: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def targets(results: Results, rss: dict[str, Any], check: dict[str, Any] | None) -> list[dict[str, Any]]:
+def targets(results: Results, rss: dict[str, Any], check: dict[str, Any] | None, large_notes: dict[str, int] | None = None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
+    py_lines = f"{(large_notes or {}).get('python_lines', 2000):,}-line file"
+    n_tools = f"{(large_notes or {}).get('tools', 100)}-tool plugin"
 
     def add(name: str, value: Any, goal: str, met: bool | None) -> None:
         out.append({"target": name, "value": value, "goal": goal, "met": met})
 
-    for case in ("completion@self.session.model.", "completion@self.session.model.llm.", "hover@self.session.model", "hover@self.session.model.llm", "signature@invoke("):
+    for case in (*wl.PYTHON_PROBES, wl.TYPED_CASE):
         d = results.median("large", case, DIFY)
         j = results.median("large", case, JEDI)
         row = results.rows.get(("large", case, DIFY))
@@ -452,13 +514,13 @@ def targets(results: Results, rss: dict[str, Any], check: dict[str, Any] | None)
         # A fast empty answer is no answer: the latency targets count only with the right content.
         right = bool(answer) and not any(word in answer for word in ("MISSING", "EMPTY", "NO signature"))
         add(f"{case} answer (dify-lsp)", answer or None, "right members / non-empty", right if row is not None else None)
-        add(f"{case} median, 2,000-line file", None if d is None else round(d, 2), "< 20 ms with a right answer", None if d is None else (d < 20 and right))
+        add(f"{case} median, {py_lines}", None if d is None else round(d, 2), "< 20 ms with a right answer", None if d is None else (d < 20 and right))
         if d and j:
             add(f"{case} vs jedi-language-server", round(j / d, 1), ">= 5x faster with a right answer", j / d >= 5 and right)
     metric = "edit -> diagnostics (tool_000.py) minus debounce"
     for m in (metric, "edit -> diagnostics (tool_000.yaml) minus debounce"):
         d = results.median("large", m, DIFY)
-        add(f"{m}, 100-tool plugin", None if d is None else round(d, 1), "< 50 ms (+200 ms debounce)", None if d is None else d < 50)
+        add(f"{m}, {n_tools}", None if d is None else round(d, 1), "< 50 ms (+200 ms debounce)", None if d is None else d < 50)
     for workload in ("example", "large"):
         floor = results.median(workload, "start -> initialize reply", FLOOR)
         first = [r for r in results.rows.values() if r.workload == workload and r.server == DIFY and r.metric.startswith("start -> first diagnostics") and "minus" not in r.metric]
@@ -521,6 +583,51 @@ def print_table(report: dict[str, Any], out=sys.stdout) -> None:
         print(f"  [{mark:6}] {t['target']}: {t['value']} (goal {t['goal']})", file=out)
 
 
+def render_markdown(report: dict[str, Any]) -> str:
+    """The same tables as :func:`print_table`, as Markdown (for bench/RESULTS.md)."""
+    meta = report["meta"]
+    lines = [
+        f"Run {meta['date']} on {meta['cores']} cores ({meta['platform']}); load average at the end {tuple(round(x, 2) for x in meta['load_average'] or ())}.",
+        f"{meta['iterations']} requests per position and server, {meta['edit_iterations']} edits per file and server, {meta['startup_rounds']} starts per workload and server.",
+        "",
+        "| server | version |",
+        "| --- | --- |",
+    ]
+    lines += [f"| {name} | {version} |" for name, version in meta["versions"].items()]
+    lines += [f"| {name} | unavailable: {reason} |" for name, reason in meta["unavailable"].items()]
+    ratio_of = {(r["workload"], r["metric"]): r for r in report["ratios"]}
+    for workload in dict.fromkeys(r["workload"] for r in report["results"]):
+        notes = report["workloads"].get(workload) or {}
+        lines += ["", f"### {workload} workload" + (f" ({', '.join(f'{k}: {v}' for k, v in notes.items())})" if notes else ""), ""]
+        lines += ["| metric | server | median ms | p95 ms | max ms | n | ratio | answer |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+        for r in report["results"]:
+            if r["workload"] != workload:
+                continue
+            rr = ratio_of.get((workload, r["metric"]), {})
+            ratio = ""
+            if r["server"] == DIFY and "dify_over_floor" in rr:
+                ratio = f"{rr['dify_over_floor']}x floor"
+            elif f"{r['server']}_over_dify" in rr:
+                ratio = f"{rr[r['server'] + '_over_dify']}x dify-lsp"
+            fails = f" ({r['failures']} failed)" if r.get("failures") else ""
+            metric = r["metric"].replace("|", "\\|")
+            lines.append(
+                f"| {metric} | {r['server']} | {fmt(r.get('median_ms'))} | {fmt(r.get('p95_ms'))} | {fmt(r.get('max_ms'))} | {r.get('n', 0)} | {ratio} | {r.get('check', '')}{fails} |"
+            )
+    if report.get("rss"):
+        lines += ["", "### Peak RSS after the large workload (VmHWM, MB)", "", "| server | process | with child processes |", "| --- | ---: | ---: |"]
+        for name, info in report["rss"].items():
+            lines.append(f"| {name} | {fmt(info.get('server_peak_rss_mb'))} | {fmt(info.get('with_children_peak_rss_mb'))} ({info.get('children', 0)} children) |")
+    if report.get("check"):
+        c = report["check"]
+        lines += ["", f"### dify-lsp check", "", f"{c['plugins']} plugins: **{c['plugins_per_second']} plugins/s** (median {c['median_s']} s over {c['runs']} runs, process start included; exit codes {c['exit_codes']})."]
+    lines += ["", "### Targets", "", "| target | value | goal | |", "| --- | --- | --- | --- |"]
+    for t in report["targets"]:
+        mark = {True: "met", False: "**missed**", None: "n/a"}[t["met"]]
+        lines.append(f"| {t['target']} | {t['value']} | {t['goal']} | {mark} |")
+    return "\n".join(lines) + "\n"
+
+
 # -- main ---------------------------------------------------------------------------------------
 
 
@@ -534,6 +641,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--check-runs", type=int, default=None, help="runs of `dify-lsp check` on the corpus (default 3; --quick: 1)")
     p.add_argument("--servers", default="dify,jedi,yaml,floor", help="comma-separated subset of dify,jedi,yaml,floor")
     p.add_argument("--workloads", default="example,large", help="comma-separated subset of example,large")
+    p.add_argument("--markdown", metavar="PATH", help="also write the tables as Markdown to PATH")
     p.add_argument("--keep", action="store_true", help="keep the generated workloads and server logs")
     p.add_argument("--profile", metavar="DIR", help="run dify-lsp under cProfile; one .prof per server process in DIR (main thread only)")
     return p.parse_args(argv)
@@ -624,7 +732,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "ratios": ratios(results, names),
             "rss": rss,
             "check": check,
-            "targets": targets(results, rss, check),
+            "targets": targets(results, rss, check, workloads_meta.get("large")),
         }
         if args.keep:
             report["meta"]["kept"] = str(base)
@@ -639,6 +747,8 @@ def main(argv: list[str] | None = None) -> int:
     report = asyncio.run(bench(args))
     table_out = sys.stderr if args.json == "-" else sys.stdout
     print_table(report, out=table_out)
+    if args.markdown:
+        Path(args.markdown).write_text(render_markdown(report), encoding="utf-8")
     if args.json:
         text = json.dumps(report, indent=1)
         if args.json == "-":

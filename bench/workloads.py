@@ -88,7 +88,12 @@ TOOL_PROBES = {
     "hover@tool parameter form": Probe("form", anchor=TOOL_YAML_LAST_PARAM, offset=1),
 }
 # What a right answer contains (labels for completion; non-empty for hover and signature help).
+# Completion right after typing: a new line `probe<n> = self.session.model.` above the call, a fresh text each time.
+TYPED_CASE = "completion@typed self.session.model."
+TYPED_PREFIX = "self.session.model."
+
 EXPECTED_LABELS = {
+    TYPED_CASE: {"llm", "text_embedding", "rerank", "tts", "speech2text", "moderation"},
     "completion@self.session.model.": {"llm", "text_embedding", "rerank", "tts", "speech2text", "moderation"},
     "completion@self.session.model.llm.": {"invoke"},
     "completion@manifest type:": {"plugin"},

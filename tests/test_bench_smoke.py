@@ -29,7 +29,7 @@ def test_bench_runs_end_to_end_and_writes_json(tmp_path):
     proc = subprocess.run(
         [
             sys.executable, str(BENCH / "run.py"), "--quick", "--servers", "dify,floor", "--workloads", "example",
-            "--iterations", "2", "--edit-iterations", "1", "--startup-rounds", "1", "--check-runs", "1", "--json", str(out),
+            "--iterations", "2", "--edit-iterations", "1", "--startup-rounds", "1", "--check-runs", "1", "--json", str(out), "--markdown", str(tmp_path / "bench.md"),
         ],
         capture_output=True,
         text=True,
@@ -41,6 +41,7 @@ def test_bench_runs_end_to_end_and_writes_json(tmp_path):
     assert set(report) >= {"meta", "workloads", "results", "ratios", "rss", "check", "targets"}
     assert report["meta"]["cores"] >= 1 and set(report["meta"]["versions"]) == {"dify-lsp", "floor"}
     assert "== targets" in proc.stdout  # the table was printed
+    assert "### Targets" in (tmp_path / "bench.md").read_text()
 
     measured = {(r["metric"], r["server"]) for r in report["results"] if r["n"] > 0}
     for server in ("dify-lsp", "floor"):
@@ -48,7 +49,7 @@ def test_bench_runs_end_to_end_and_writes_json(tmp_path):
         assert ("start -> first diagnostics (llm.py)", server) in measured
         assert ("edit -> diagnostics (llm.py)", server) in measured
         assert ("edit -> diagnostics (llm.yaml)", server) in measured
-        for case in [*workloads.PYTHON_PROBES, *workloads.MANIFEST_PROBES, *workloads.TOOL_PROBES]:
+        for case in [*workloads.PYTHON_PROBES, workloads.TYPED_CASE, *workloads.MANIFEST_PROBES, *workloads.TOOL_PROBES]:
             assert (case, server) in measured, (case, server)
     for row in report["results"]:
         if row["n"]:
