@@ -277,6 +277,18 @@ def test_run_invocation_shows_the_mock_answer(nvim: NvimSession):
     assert any(p["kind"] == "end" for p in run["progress"]), run["progress"]
 
 
+def test_run_invocation_by_tool_name_from_another_file(nvim: NvimSession):
+    if nvim.run_skip_reason:
+        pytest.skip(nvim.run_skip_reason)
+    named = nvim.step("run_by_name")["run_by_name"]
+    assert named["finished"], named
+    assert named["result"]["status"] == "success", named["result"]
+    assert "You said: named-from-the-manifest" in named["result"]["text"]
+    unknown = named["unknown"]
+    assert not unknown["ran"]
+    assert [m["msg"] for m in unknown["messages"]] == ["dify-lsp: no tool named no_such_tool"], unknown
+
+
 def test_code_lens_runs_through_the_client_command(nvim: NvimSession):
     lenses = nvim.step("code_lens")["code_lens"]
     assert lenses["supported"]

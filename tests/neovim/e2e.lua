@@ -356,6 +356,34 @@ local function main()
     }
   end)
 
+  step('run_by_name', function()
+    -- From the manifest (no tool of its own) the tool is named as provider/tool.
+    if run_python == '' then
+      return
+    end
+    vim.api.nvim_set_current_buf(buffers.manifest)
+    dify.last_result = nil
+    vim.cmd('DifyRunInvocation llm/llm prompt=named-from-the-manifest')
+    local finished = vim.wait(90000, function()
+      return dify.last_result ~= nil
+    end, 50)
+    local named = { finished = finished, result = dify.last_result }
+    -- an unknown tool runs nothing
+    dify.last_result = nil
+    local messages = {}
+    local notify = vim.notify
+    vim.notify = function(msg, level)
+      table.insert(messages, { msg = msg, level = level })
+    end
+    vim.cmd('DifyRunInvocation no_such_tool')
+    vim.wait(2000, function()
+      return #messages > 0
+    end, 20)
+    vim.notify = notify
+    named.unknown = { messages = messages, ran = dify.last_result ~= nil }
+    results.run_by_name = named
+  end)
+
   step('code_lens_run', function()
     -- Running the lens goes through the client-side command of dify_lsp.setup(),
     -- so its result lands in the scratch buffer like :DifyRunInvocation's.
