@@ -183,11 +183,15 @@ def files_for(spec: ServerSpec, work: wl.Workload) -> dict[str, Path]:
 
 
 async def measure_startup(specs: list[ServerSpec], work: wl.Workload, rounds: int, results: Results, logs: Path) -> None:
-    """Start to `initialize` reply, and start to the first diagnostics of one opened file."""
+    """Start to `initialize` reply, and start to the first diagnostics of one opened file.
+
+    Each server starts once per file it handles: the Python file (dify-lsp,
+    jedi-language-server, floor) and the manifest (dify-lsp, yaml-language-server, floor).
+    """
+    starts = [(spec, first) for spec in specs for lang, first in ((PYTHON, work.python_file), (YAML, work.manifest)) if lang in spec.languages]
     for r in range(rounds):
-        order = specs[r % len(specs):] + specs[: r % len(specs)]
-        for spec in order:
-            first = work.python_file if PYTHON in spec.languages else work.manifest
+        order = starts[r % len(starts):] + starts[: r % len(starts)]
+        for spec, first in order:
             try:
                 client, t_init = await launch(spec, work.root, logs, f"startup-{work.name}-{r}")
             except (LspError, asyncio.TimeoutError, OSError) as exc:
@@ -524,9 +528,10 @@ def targets(results: Results, rss: dict[str, Any], check: dict[str, Any] | None,
     for workload in ("example", "large"):
         floor = results.median(workload, "start -> initialize reply", FLOOR)
         first = [r for r in results.rows.values() if r.workload == workload and r.server == DIFY and r.metric.startswith("start -> first diagnostics") and "minus" not in r.metric]
-        if floor and first and first[0].samples:
-            d = statistics.median(first[0].samples) * 1000
-            add(f"start -> first diagnostics ({workload}) vs floor start -> initialize", round(d / floor, 2), "<= 1.3x", d / floor <= 1.3)
+        for row in first if floor else []:
+            if row.samples:
+                d = statistics.median(row.samples) * 1000
+                add(f"{row.metric[len('start -> '):]}, {workload} workload, vs the floor's start -> initialize", round(d / floor, 2), "<= 1.3x", d / floor <= 1.3)
     peak = (rss.get(DIFY) or {}).get("with_children_peak_rss_mb")
     if peak is not None:
         add("peak RSS, large plugin (dify-lsp and its child processes)", peak, "< 150 MB", peak < 150)
