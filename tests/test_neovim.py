@@ -312,7 +312,6 @@ def test_code_lenses_refresh_when_the_tool_list_changes(nvim: NvimSession):
     assert cross["code_lens_refreshes"] >= 2, cross  # unlisting the tool, then listing it again
 
 
-@pytest.mark.xfail(strict=False, reason="waiting on the server refreshing code lenses when a tool is renamed (the lens carries the tool name)")
 def test_code_lens_refresh_after_a_tool_rename(nvim: NvimSession):
     lenses = nvim.step("code_lens")["code_lens"]
     assert lenses["refresh_requests_after_edit"] >= 1, lenses

@@ -18,6 +18,7 @@ from lsprotocol import types
 
 from dify_lsp.checker import PluginReport, check_plugin
 from dify_lsp.findings import Finding
+from dify_lsp.yamlpos import YMap, YScalar
 
 if TYPE_CHECKING:  # pragma: no cover
     from dify_lsp.server import DifyLanguageServer
@@ -109,7 +110,14 @@ class DiagnosticsService:
         """Code lenses ("Run invocation") follow the plugin's tools and Python files."""
 
         def shape(r: PluginReport | None) -> object:
-            return None if r is None else (sorted(map(str, r.plugin.yaml_files)), sorted(map(str, r.plugin.python_files)))
+            if r is None:
+                return None
+            tool_names = []
+            for yf in r.plugin.yaml_files.values():
+                identity = yf.root.get("identity") if yf.root else None
+                name = identity.get("name") if isinstance(identity, YMap) else None
+                tool_names.append((str(yf.path), name.raw if isinstance(name, YScalar) else None))
+            return (sorted(tool_names), sorted(map(str, r.plugin.python_files)))
 
         if previous is not None and shape(previous) != shape(report) and self.server.client_supports_code_lens_refresh:
             try:
