@@ -27,6 +27,7 @@ RULE_MODULES = (
     "dify_lsp.rules.yaml_schema",
     "dify_lsp.rules.scopes",
     "dify_lsp.rules.python_session",
+    "dify_lsp.rules.permissions",
 )
 
 

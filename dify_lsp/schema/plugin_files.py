@@ -149,6 +149,20 @@ SCOPES: dict[str, dict[str, str]] = {
         "array[file]": "a list of files",
     },
 }
+# The model type a model-selector scope part lets the user pick (vision, document and
+# tool-call narrow LLMs down by feature).
+SCOPE_MODEL_TYPE: dict[str, str] = {
+    "llm": "llm",
+    "vision": "llm",
+    "document": "llm",
+    "tool-call": "llm",
+    "text-embedding": "text-embedding",
+    "rerank": "rerank",
+    "tts": "tts",
+    "speech2text": "speech2text",
+    "moderation": "moderation",
+}
+
 # Common wrong spellings -> the right scope (besides edit-distance suggestions).
 SCOPE_SYNONYMS = {
     "embedding": "text-embedding",

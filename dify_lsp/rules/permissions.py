@@ -1,0 +1,288 @@
+"""Permissions and model-selector data flow, checked across manifest, tool YAML and Python.
+
+- DL305: a model-selector's value reaches ``self.session.model.<type>.invoke``
+  of another model type than its ``scope`` selects.
+- DL306 / DL307: a reverse invocation whose permission ``manifest.yaml`` does
+  not grant, reported at the call and on the manifest, with a quick fix that
+  adds exactly the missing keys.
+- DL308: a granted permission no code uses.
+- DL309: a storage permission without ``size`` (the daemon rejects it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from dify_lsp import pyscan
+from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
+from dify_lsp.index import ZERO_SPAN, YamlFile, lookup
+from dify_lsp.rules import CheckContext, check, define_rule
+from dify_lsp.rules.python_session import _tool_yamls_for, python_units
+from dify_lsp.schema.plugin_files import SCOPE_MODEL_TYPE
+from dify_lsp.sdk.permissions import PERMISSION_FLAGS, PERMISSION_NEEDS, Flag, granted, permission_of
+from dify_lsp.textpos import Pos, Span
+from dify_lsp.yamledit import ensure_true
+from dify_lsp.yamlpos import YMap, YNode, YScalar, YSeq
+
+FAMILY = "permissions"
+
+SCOPE_CALL_MISMATCH = define_rule("DL305", "scope-call-mismatch", "A model-selector's value is passed to the invoke of a different model type than its `scope` selects.", Severity.ERROR, FAMILY)
+MISSING_PERMISSION_AT_CALL = define_rule("DL306", "missing-permission", "A reverse invocation that manifest.yaml does not permit: Dify refuses it at run time.", Severity.ERROR, FAMILY)
+MANIFEST_MISSING_PERMISSION = define_rule("DL307", "manifest-missing-permission", "manifest.yaml lacks a permission that the plugin's code needs.", Severity.ERROR, FAMILY)
+UNUSED_PERMISSION = define_rule("DL308", "unused-permission", "A permission manifest.yaml grants that no code of the plugin uses.", Severity.HINT, FAMILY)
+STORAGE_WITHOUT_SIZE = define_rule("DL309", "storage-without-size", "A storage permission without `size`: the daemon requires 1024 to 1073741824 bytes and rejects the manifest.", Severity.ERROR, FAMILY)
+
+PERMISSION_BASE = ("resource", "permission")
+DEFAULT_STORAGE_SIZE = 1048576
+
+# The model type each wire invoke type calls.
+WIRE_MODEL_TYPE = {
+    "llm": "llm",
+    "llm_structured_output": "llm",
+    "text_embedding": "text-embedding",
+    "multimodal_embedding": "text-embedding",
+    "rerank": "rerank",
+    "multimodal_rerank": "rerank",
+    "tts": "tts",
+    "speech2text": "speech2text",
+    "moderation": "moderation",
+}
+
+
+def _flag_key(flag: Flag) -> str:
+    return f"{flag[0]}.{flag[1]}"
+
+
+@dataclass(slots=True)
+class CallNeed:
+    path: Path
+    span: Span
+    wire: str
+    dotted: str
+    missing: tuple[Flag, ...]
+
+
+def _manifest_permission(ctx: CheckContext):
+    def compute():
+        root = ctx.plugin.manifest.root
+        if root is None:
+            return None
+        node, _ = lookup(root, PERMISSION_BASE)
+        try:
+            return permission_of({"resource": {"permission": node.to_python()}}) if node is not None else {}
+        except ValueError:  # alias bomb: the schema rules report the manifest
+            return None
+
+    return ctx.memo(("permissions", "granted"), compute)
+
+
+def _call_needs(ctx: CheckContext) -> list[CallNeed]:
+    def compute() -> list[CallNeed]:
+        perm = _manifest_permission(ctx)
+        needs: list[CallNeed] = []
+        for unit in python_units(ctx):
+            for call in unit.scan.calls:
+                wire = call.wire
+                need = PERMISSION_NEEDS.get(wire) if wire else None
+                if need is None:
+                    continue
+                missing = tuple(f for f in need.flags if perm is not None and not granted(perm, f))
+                needs.append(CallNeed(unit.path, call.ref.span, wire, ".".join(("session", *call.ref.names)), missing))
+        return needs
+
+    return ctx.memo(("permissions", "calls"), compute)
+
+
+def _permission_fix(ctx: CheckContext, flags: list[Flag]) -> tuple[Fix, ...]:
+    manifest = ctx.plugin.manifest
+    if manifest.text is None or manifest.root is None:
+        return ()
+    edits = ensure_true(manifest.path, manifest.text, manifest.root, PERMISSION_BASE, flags)
+    if not edits:
+        return ()
+    keys = ", ".join(_flag_key(f) for f in flags)
+    return (Fix(f"Add {keys} to resource.permission in manifest.yaml", tuple(edits)),)
+
+
+def _manifest_anchor(manifest: YamlFile) -> Span:
+    """The deepest existing key of resource.permission, for manifest-side findings."""
+    node: YNode | None = manifest.root
+    span = ZERO_SPAN
+    for key in PERMISSION_BASE:
+        if not isinstance(node, YMap) or node.pair(key) is None:
+            break
+        pair = node.pair(key)
+        span = pair.key.span
+        node = pair.value
+    return span
+
+
+@check(MISSING_PERMISSION_AT_CALL, MANIFEST_MISSING_PERMISSION)
+def calls_are_permitted(ctx: CheckContext) -> Iterator[Finding]:
+    manifest = ctx.plugin.manifest
+    if manifest.root is None:
+        return
+    needs = [n for n in _call_needs(ctx) if n.missing]
+    if not needs:
+        return
+    all_missing: list[Flag] = []
+    for n in needs:
+        for f in n.missing:
+            if f not in all_missing:
+                all_missing.append(f)
+    fixes = _permission_fix(ctx, all_missing)
+    anchor = _manifest_anchor(manifest)
+    for n in needs:
+        need = PERMISSION_NEEDS[n.wire]
+        keys = " and ".join(f"`{_flag_key(f)}: true`" for f in n.missing)
+        yield MISSING_PERMISSION_AT_CALL.at(
+            n.path,
+            n.span,
+            f"{n.dotted} needs {keys} under resource.permission in manifest.yaml; without it Dify answers "
+            f"\"{need.denied_message}\"",
+            related=[Related(manifest.path, anchor, "resource.permission in manifest.yaml")],
+            fixes=_permission_fix(ctx, list(n.missing)),
+        )
+    keys = ", ".join(_flag_key(f) for f in all_missing)
+    yield MANIFEST_MISSING_PERMISSION.at(
+        manifest.path,
+        anchor,
+        f"the plugin's code needs resource.permission {keys}, which this manifest does not grant",
+        related=[Related(n.path, n.span, f"{n.dotted} needs it") for n in needs[:20]],
+        fixes=fixes,
+    )
+
+
+def _flag_spans(manifest: YamlFile) -> dict[Flag, Span]:
+    node, _ = lookup(manifest.root, PERMISSION_BASE)
+    out: dict[Flag, Span] = {}
+    if not isinstance(node, YMap):
+        return out
+    for gpair in node.pairs:
+        if isinstance(gpair.value, YMap) and gpair.key_text:
+            for kpair in gpair.value.pairs:
+                if kpair.key_text and isinstance(kpair.value, YScalar) and kpair.value.value is True:
+                    out[(gpair.key_text, kpair.key_text)] = kpair.key.span
+    return out
+
+
+@check(UNUSED_PERMISSION)
+def permissions_are_used(ctx: CheckContext) -> Iterator[Finding]:
+    manifest = ctx.plugin.manifest
+    if manifest.root is None:
+        return
+    units = python_units(ctx)
+    if not units or any(not u.scan.parsed or u.scan.patched_lines for u in units):
+        return  # code we cannot fully read: we cannot know what it calls
+    used: set[Flag] = set()
+    for n in _call_needs(ctx):
+        used.update(PERMISSION_NEEDS[n.wire].flags)
+    checkable = {f for f in PERMISSION_FLAGS if f[0] != "endpoint"}
+    for flag, span in _flag_spans(manifest).items():
+        if flag in checkable and flag not in used:
+            yield UNUSED_PERMISSION.at(
+                manifest.path,
+                span,
+                f"resource.permission {_flag_key(flag)} is granted but no code of the plugin uses it (grant only what the plugin needs)",
+                tags=("unnecessary",),
+            )
+
+
+@check(STORAGE_WITHOUT_SIZE)
+def storage_has_size(ctx: CheckContext) -> Iterator[Finding]:
+    manifest = ctx.plugin.manifest
+    node, _ = lookup(manifest.root, (*PERMISSION_BASE, "storage"))
+    if not isinstance(node, YMap) or node.pair("size") is not None:
+        return
+    parent, _ = lookup(manifest.root, PERMISSION_BASE)
+    pair = parent.pair("storage") if isinstance(parent, YMap) else None
+    if pair is None:
+        return
+    fixes: tuple[Fix, ...] = ()
+    if node.pairs and manifest.text is not None:
+        indent = node.pairs[0].key.span.start.col
+        last = node.pairs[-1]
+        end = last.value.span.end if isinstance(last.value, YScalar) else last.key.span.end
+        if isinstance(last.value, YScalar) and end.line == last.key.span.start.line:
+            at = Pos(end.line + 1, 0)
+            text = " " * indent + f"size: {DEFAULT_STORAGE_SIZE}\n"
+            if end.line + 1 >= len(manifest.text.split("\n")):
+                at, text = end, "\n" + " " * indent + f"size: {DEFAULT_STORAGE_SIZE}"
+            fixes = (Fix(f"Add size: {DEFAULT_STORAGE_SIZE} (1 MiB)", (TextEdit(manifest.path, Span(at, at), text),)),)
+    yield STORAGE_WITHOUT_SIZE.at(
+        manifest.path,
+        pair.key.span,
+        "storage permission without `size`: the daemon requires size between 1024 and 1073741824 bytes and rejects the manifest",
+        fixes=fixes,
+    )
+
+
+# -- model-selector scope -> invoke ------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SelectorParam:
+    name: str
+    scope_text: str | None
+    scope_span: Span | None
+    model_type: str | None  # what the scope selects; None when unknown or missing
+    yaml: YamlFile
+
+
+def _selector_params(yf: YamlFile) -> dict[str, SelectorParam]:
+    node, _ = lookup(yf.root, ("parameters",))
+    out: dict[str, SelectorParam] = {}
+    if not isinstance(node, YSeq):
+        return out
+    for item in node.items:
+        if not isinstance(item, YMap):
+            continue
+        name, ptype, scope = item.get("name"), item.get("type"), item.get("scope")
+        if not (isinstance(name, YScalar) and isinstance(ptype, YScalar) and ptype.value == "model-selector"):
+            continue
+        scope_text = scope.value if isinstance(scope, YScalar) and isinstance(scope.value, str) else None
+        model_type = None
+        if scope_text:
+            types = {SCOPE_MODEL_TYPE.get(part.strip()) for part in scope_text.split("&")}
+            types.discard(None)
+            if len(types) == 1:
+                model_type = types.pop()
+        out[str(name.value)] = SelectorParam(str(name.value), scope_text, scope.span if isinstance(scope, YScalar) else None, model_type, yf)
+    return out
+
+
+def _config_key(arg: pyscan.Arg) -> str | None:
+    """The tool parameter a model_config argument carries, also through XModelConfig(**value)."""
+    if arg.param_key is not None:
+        return arg.param_key
+    return getattr(arg, "config_key", None)
+
+
+@check(SCOPE_CALL_MISMATCH)
+def selector_scope_matches_call(ctx: CheckContext) -> Iterator[Finding]:
+    for unit in python_units(ctx):
+        params: dict[str, SelectorParam] = {}
+        for yf in _tool_yamls_for(ctx, unit.path):
+            for name, p in _selector_params(yf).items():
+                params.setdefault(name, p)
+        if not params:
+            continue
+        for call in unit.scan.calls:
+            called_type = WIRE_MODEL_TYPE.get(call.wire or "")
+            if called_type is None:
+                continue
+            arg = call.bind().get("model_config")
+            key = _config_key(arg) if arg is not None else None
+            param = params.get(key) if key else None
+            if param is None or param.model_type is None or param.model_type == called_type:
+                continue
+            dotted = ".".join(("session", *call.ref.names))
+            yield SCOPE_CALL_MISMATCH.at(
+                unit.path,
+                arg.span,
+                f"model-selector '{param.name}' has scope '{param.scope_text}', so the user picks a {param.model_type} model, "
+                f"but it is passed to {dotted}, which calls a {called_type} model",
+                related=[Related(param.yaml.path, param.scope_span or ZERO_SPAN, f"scope of '{param.name}'")],
+            )
