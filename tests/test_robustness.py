@@ -171,3 +171,49 @@ async def test_server_never_writes_user_files(session: LspSession, llm_tool: Pat
         await still_answers(session, path)
     await session.definition(tool, types.Position(line=0, character=1))
     assert _snapshot(llm_tool) == before
+
+
+async def test_slow_jedi_does_not_delay_yaml_completion(tmp_path: Path, llm_tool: Path):
+    """jedi busy for seconds (its interpreter is slow to start) while a YAML completion answers at once."""
+    import os
+    import stat
+
+    from pytest_lsp import client_capabilities
+    from pytest_lsp.client import make_test_lsp_client
+
+    from dify_lsp.interpreters import find_python
+
+    real = find_python()
+    if real is None:
+        pytest.skip("no Python >= 3.12 to build a slow interpreter from")
+    slow = tmp_path / "slow-python"
+    slow.write_text(f"#!/bin/sh\nsleep 3\nexec '{real.path}' \"$@\"\n")
+    slow.chmod(slow.stat().st_mode | stat.S_IEXEC)
+
+    client = make_test_lsp_client()
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def _register(params):
+        return None
+
+    await client.start_io(sys.executable, "-m", "dify_lsp")
+    try:
+        await client.initialize_session(
+            types.InitializeParams(capabilities=client_capabilities("visual-studio-code"), initialization_options={"python": str(slow)})
+        )
+        session = LspSession(client, "visual-studio-code", "utf-16")
+        code = llm_tool / "tools" / "llm.py"
+        session.open(code, code.read_text() + "\nimport os\nos.pa\n")
+        manifest = llm_tool / "manifest.yaml"
+        session.open(manifest)
+        lines = session.texts[code.as_uri()].split("\n")
+        python_pos = types.Position(line=len(lines) - 2, character=5)
+        python_task = asyncio.ensure_future(session.completion(code, python_pos))
+        await asyncio.sleep(0.2)  # jedi is now starting its slow interpreter
+        yaml_items = await asyncio.wait_for(session.completion(manifest, types.Position(line=1, character=6)), 10)
+        assert not python_task.done(), "the Python completion should still be waiting on jedi"
+        assert isinstance(yaml_items, list)
+        await asyncio.wait_for(python_task, 15)  # and it does answer, without jedi if need be
+    finally:
+        await client.shutdown_session()
+        await client.stop()
