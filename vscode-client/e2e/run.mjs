@@ -517,9 +517,10 @@ async function main() {
     await waitFor(
       "Show output did not reveal the Dify output with the discovery steps",
       async () => {
-        // The output view wraps long lines: compare with whitespace folded.
-        const seen = ((await page.locator(".panel").first().innerText().catch(() => "")) || "").replace(/\s+/g, " ");
-        return { ok: seen.includes(`points at "${missing}", which does not exist`), seen: seen.slice(-400) };
+        // The output view wraps long lines anywhere, even inside a path: compare without whitespace.
+        const seen = (await page.locator(".panel").first().innerText().catch(() => "")) || "";
+        const squeezed = seen.replace(/\s+/g, "");
+        return { ok: squeezed.includes(`pointsat"${missing}",whichdoesnotexist`.replace(/\s+/g, "")), seen: seen.slice(-400) };
       },
       15000,
     );

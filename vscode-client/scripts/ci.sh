@@ -69,8 +69,17 @@ step() {
   local secs=$1 what=$2
   shift 2
   log "$what"
-  if ! timeout --kill-after=15 "$secs" "$@"; then
-    log "FAILED: $what (time limit ${secs}s)"
+  local rc=0 pid
+  # In the background + wait, so that a signal to this script is handled at once (bash runs
+  # traps only between foreground commands) and the cleanup trap stops the step's processes.
+  timeout --kill-after=15 "$secs" "$@" &
+  pid=$!
+  wait "$pid" || rc=$?
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    log "FAILED: $what: over its time limit of ${secs}s"
+    return 1
+  elif [ "$rc" != 0 ]; then
+    log "FAILED: $what (exit $rc)"
     return 1
   fi
 }
