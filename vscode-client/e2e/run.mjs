@@ -69,6 +69,7 @@ async function shot(name, scratch = false) {
   const dir = scratch ? path.join(work, "screenshots") : shotsDir;
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name}.png`);
+  if (!scratch) await page.waitForTimeout(800); // let quick inputs and toasts finish fading
   await page.screenshot({ path: file });
   log(`screenshot ${file}`);
 }
@@ -340,7 +341,7 @@ async function main() {
       },
       60000,
     );
-    await shot("problems-dl002");
+    await shot("problems-dl002", true);
     return "Problems shows DL002 for tools/missing.yaml";
   });
 
