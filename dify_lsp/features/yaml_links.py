@@ -16,37 +16,11 @@ from lsprotocol import types
 
 from dify_lsp.features import DEFINITION, DOCUMENT_LINK, RequestContext, provides
 from dify_lsp.index import Plugin, PathRef, YamlFile, lookup, norm
-from dify_lsp.schema.references import (
-    AGENT_PROVIDER,
-    AGENT_STRATEGY,
-    DATASOURCE,
-    DATASOURCE_PROVIDER,
-    ENDPOINT,
-    ICON,
-    MODEL_PROVIDER,
-    PYTHON,
-    TOOL,
-    TOOL_PROVIDER,
-    TRIGGER_EVENT,
-    TRIGGER_PROVIDER,
-    YAML_KINDS,
-)
+from dify_lsp.schema.references import ICON, PYTHON, YAML_KINDS
+from dify_lsp.sdk.catalog import YAML_KIND_BASES
 from dify_lsp.textpos import Pos, Span
 from dify_lsp.yamlpos import YScalar
 
-# The SDK base class a YAML kind's Python class derives from.
-BASE_CLASSES = {
-    TOOL: ("Tool",),
-    TOOL_PROVIDER: ("ToolProvider",),
-    AGENT_STRATEGY: ("AgentStrategy",),
-    AGENT_PROVIDER: ("AgentProvider", "AgentStrategyProvider"),
-    ENDPOINT: ("Endpoint",),
-    MODEL_PROVIDER: ("ModelProvider",),
-    DATASOURCE: ("OnlineDocumentDatasource", "WebsiteCrawlDatasource", "OnlineDriveDatasource"),
-    DATASOURCE_PROVIDER: ("DatasourceProvider",),
-    TRIGGER_PROVIDER: ("Trigger", "TriggerProvider"),
-    TRIGGER_EVENT: ("Event",),
-}
 
 
 def _class_nodes(text: str) -> list[ast.ClassDef]:
@@ -70,7 +44,7 @@ def _base_names(node: ast.ClassDef) -> set[str]:
 def implementing_class(text: str, yaml_kind: str) -> ast.ClassDef | None:
     """The class the SDK would load for a YAML of ``yaml_kind`` (first subclass of its base)."""
     classes = _class_nodes(text)
-    bases = set(BASE_CLASSES.get(yaml_kind, ()))
+    bases = set(YAML_KIND_BASES.get(yaml_kind, ()))
     for node in classes:
         if _base_names(node) & bases:
             return node
