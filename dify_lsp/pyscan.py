@@ -178,6 +178,10 @@ _HEADER_RE = re.compile(r"^\s*(async\s+)?(def|class|if|elif|else|for|while|with|
 
 def tolerant_parse(text: str) -> tuple[ast.Module | None, tuple[int, str] | None, frozenset[int], str]:
     """Parse, repairing broken lines one at a time: (tree, first error, patched lines, patched text)."""
+    # Python also ends lines at a lone CR, and refuses NUL: blank both (same length) so that
+    # ast's line numbers are the engine's ("\n"-separated) lines and the rest still parses.
+    if "\r" in text or "\x00" in text:
+        text = text.replace("\r", " ").replace("\x00", " ")
     lines = text.split("\n")
     first: tuple[int, str] | None = None
     patched: dict[int, int] = {}

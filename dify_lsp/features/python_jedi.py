@@ -73,7 +73,8 @@ def _script(text: str, path: Path, root: Path | None, configured: str | None):
 
     env = environment_for(root, configured)
     project = jedi.Project(str(root)) if root else None
-    return jedi.Script(code=text, path=str(path), environment=env, project=project)
+    # jedi ends lines at a lone CR too; keep its lines the engine's "\n"-separated ones
+    return jedi.Script(code=text.replace("\r", " "), path=str(path), environment=env, project=project)
 
 
 def _in_worker(fn: Callable[[], Any]) -> Callable[[], Any]:
