@@ -105,7 +105,7 @@ async def _ask(fn: Callable[[], Any]) -> Any:
     except asyncio.TimeoutError:
         log.info("jedi took longer than %.1fs; answering without it", JEDI_TIMEOUT)
     except Exception as exc:
-        log.info("jedi failed: %r", exc)
+        log.debug("jedi failed: %r", exc)
     return None
 
 
