@@ -25,7 +25,7 @@ from dify_lsp.schema.references import (
     TOOL,
     ReferenceKey,
 )
-from dify_lsp.textpos import Pos, Span
+from dify_lsp.textpos import Pos, Span, engine_text
 from dify_lsp.yamlpos import YamlDocument, YMap, YNode, YScalar, YSeq, parse_yaml
 
 MANIFEST_NAME = "manifest.yaml"
@@ -95,7 +95,7 @@ def read_disk_text(path: Path) -> FileText:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return FileText(path, None, f"the file is not valid UTF-8 (byte {exc.start})")
-    return FileText(path, text.replace("\r\n", "\n"))
+    return FileText(path, engine_text(text.replace("\r\n", "\n")))
 
 
 @dataclass(slots=True)

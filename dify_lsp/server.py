@@ -39,7 +39,7 @@ from dify_lsp.features import (
 )
 from dify_lsp.index import PluginIndex, TextSource, norm
 from dify_lsp.schema.references import PYTHON, TOOL
-from dify_lsp.textpos import Pos, Span
+from dify_lsp.textpos import Pos, Span, engine_text
 
 log = logging.getLogger("dify_lsp")
 
@@ -170,7 +170,7 @@ class DifyLanguageServer(LanguageServer):
     def lines_of(self, path: Path) -> list[str]:
         uri = self.open_paths.get(path)
         if uri is not None:
-            return self.workspace.get_text_document(uri).source.split("\n")
+            return engine_text(self.workspace.get_text_document(uri).source).split("\n")
         ft = self.source.read(path)
         return (ft.text or "").split("\n")
 
@@ -188,7 +188,7 @@ class DifyLanguageServer(LanguageServer):
 
     def from_lsp_position(self, uri: str, position: types.Position) -> Pos:
         doc = self.workspace.get_text_document(uri)
-        lines = doc.source.split("\n")
+        lines = engine_text(doc.source).split("\n")
         if position.line >= len(lines):
             return Pos(max(0, len(lines) - 1), len(lines[-1]) if lines else 0)
         pos = self.workspace.position_codec.position_from_client_units(
@@ -215,7 +215,7 @@ class DifyLanguageServer(LanguageServer):
             return None
         doc = self.workspace.get_text_document(uri)
         kind, plugin = self.kind_of(path)
-        return RequestContext(self, path, uri, doc.source, kind, plugin, self.index, self.settings)
+        return RequestContext(self, path, uri, engine_text(doc.source), kind, plugin, self.index, self.settings)
 
     # -- settings -------------------------------------------------------------------
     def apply_settings(self, settings: dict[str, Any] | None) -> None:
@@ -477,7 +477,7 @@ def _sync_document(ls: DifyLanguageServer, uri: str) -> None:
         return
     doc = ls.workspace.get_text_document(uri)
     ls.open_paths[path] = uri
-    ls.source.set_overlay(path, doc.source)
+    ls.source.set_overlay(path, engine_text(doc.source))
     roots = ls.index.invalidate(path)
     root = ls.index.root_for(path)
     if path.name == "manifest.yaml":

@@ -9,7 +9,19 @@ the LSP edge (see :mod:`dify_lsp.server`) and in ``check --format json``.
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass
+
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+def engine_text(text: str) -> str:
+    """The text as the engine sees it: a lone CR (a line end for LSP) becomes LF.
+
+    Offsets and line numbers stay those of LSP; ``\\r\\n`` is left alone (the CR
+    then ends a line's text, after every position a rule reports).
+    """
+    return _LONE_CR.sub("\n", text) if "\r" in text else text
 
 
 @dataclass(frozen=True, order=True, slots=True)

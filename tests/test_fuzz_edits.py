@@ -51,9 +51,11 @@ def utf16(s: str) -> int:
 
 
 def position_of(text: str, offset: int) -> types.Position:
-    line = text.count("\n", 0, offset)
-    start = text.rfind("\n", 0, offset) + 1
-    return types.Position(line=line, character=utf16(text[start:offset]))
+    """LSP position of a string offset: lines end at \\n, \\r\\n or a lone \\r."""
+    head = text[:offset].replace("\r\n", "\n").replace("\r", "\n")
+    line = head.count("\n")
+    start = head.rfind("\n") + 1
+    return types.Position(line=line, character=utf16(head[start:]))
 
 
 class Server:
