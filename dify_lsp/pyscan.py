@@ -54,6 +54,7 @@ class Arg:
     starred: bool = False  # *args
     double_starred: bool = False  # **kwargs
     param_key: str | None = None  # the value is tool_parameters[<key>] (directly or via a local variable)
+    config_key: str | None = None  # the value is SomeConfig(**tool_parameters[<key>]) (a wrapped model-selector value)
 
 
 @dataclass(slots=True)
@@ -359,6 +360,7 @@ class _Scanner:
             for call in self.out.calls[first_call:]:
                 for a in call.args:
                     a.param_key = _param_key_of(a.node, names, value_vars)
+                    a.config_key = _wrapped_key_of(a.node, names, value_vars)
         for node in own_nodes:
             if isinstance(node, ast.ClassDef):
                 self._class(node)
@@ -538,6 +540,13 @@ class _Scanner:
         if span.start.line == span.end.line and len(raw) >= 2 and raw[0] in "'\"" and raw[-1] == raw[0] and raw[1:-1] == key:
             inner = Span(Pos(span.start.line, span.start.col + 1), Pos(span.end.line, span.end.col - 1))
         return ParamRead(key, span, inner, how)
+
+
+def _wrapped_key_of(node: ast.expr, names: set[str], value_vars: dict[str, str]) -> str | None:
+    """The key of ``X(**<tool parameter>)``, e.g. ``RerankModelConfig(**tool_parameters["model"])``."""
+    if isinstance(node, ast.Call) and not node.args and len(node.keywords) == 1 and node.keywords[0].arg is None:
+        return _param_key_of(node.keywords[0].value, names, value_vars)
+    return None
 
 
 def _param_key_of(node: ast.expr, names: set[str], value_vars: dict[str, str]) -> str | None:

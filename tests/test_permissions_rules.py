@@ -144,3 +144,22 @@ def test_storage_call_without_permission(llm_tool: Path):
     (f,) = findings(llm_tool, "DL306")
     assert "storage.enabled" in f.message
     assert "permission denied, you need to enable storage access in plugin manifest" in f.message
+
+
+def test_dl305_through_a_wrapped_config(llm_tool: Path):
+    code = llm_tool / "tools" / "llm.py"
+    code.write_text(
+        "from dify_plugin import Tool\n"
+        "from dify_plugin.entities.model.text_embedding import TextEmbeddingModelConfig\n\n\n"
+        "class LLMTool(Tool):\n"
+        "    def _invoke(self, tool_parameters):\n"
+        "        cfg = TextEmbeddingModelConfig(**tool_parameters['model'])\n"
+        "        r = self.session.model.text_embedding.invoke(model_config=TextEmbeddingModelConfig(**tool_parameters['model']), texts=[tool_parameters['prompt']])\n"
+        "        yield self.create_text_message(str(r))\n"
+    )
+    (f,) = findings(llm_tool, "DL305")
+    line = 7
+    text = code.read_text().split("\n")[line]
+    col = text.index("TextEmbeddingModelConfig(**")
+    assert f.span == Span(Pos(line, col), Pos(line, col + len("TextEmbeddingModelConfig(**tool_parameters['model'])")))
+    assert "text-embedding" in f.message

@@ -255,9 +255,7 @@ def _selector_params(yf: YamlFile) -> dict[str, SelectorParam]:
 
 def _config_key(arg: pyscan.Arg) -> str | None:
     """The tool parameter a model_config argument carries, also through XModelConfig(**value)."""
-    if arg.param_key is not None:
-        return arg.param_key
-    return getattr(arg, "config_key", None)
+    return arg.param_key if arg.param_key is not None else arg.config_key
 
 
 @check(SCOPE_CALL_MISMATCH)
