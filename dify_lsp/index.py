@@ -282,7 +282,7 @@ class PluginIndex:
 
     def _loose_tools(self, plugin: Plugin) -> list[YamlFile]:
         loose = []
-        for path in _yaml_files_under(plugin.root, max_depth=4, limit=2000):
+        for path in files_under(plugin.root, (".yaml", ".yml"), max_depth=4, limit=2000):
             if path in plugin.yaml_files:
                 continue
             yf = self._read_yaml(path, TOOL)
@@ -354,7 +354,15 @@ def find_plugin_roots(start: Path, max_depth: int = 6) -> list[Path]:
     return found
 
 
-def _yaml_files_under(root: Path, max_depth: int, limit: int) -> list[Path]:
+def files_under(
+    root: Path,
+    suffixes: tuple[str, ...],
+    max_depth: int,
+    limit: int,
+    skip_dirs: frozenset[str] | set[str] = frozenset(SKIP_DIRS),
+    skip_prefixes: tuple[str, ...] = (),
+) -> list[Path]:
+    """Files below ``root`` with one of ``suffixes``, sorted, bounded, never following links."""
     out: list[Path] = []
 
     def walk(folder: Path, depth: int) -> None:
@@ -367,9 +375,13 @@ def _yaml_files_under(root: Path, max_depth: int, limit: int) -> list[Path]:
                 return
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if depth < max_depth and entry.name not in SKIP_DIRS and not entry.name.startswith("."):
+                    if depth < max_depth and entry.name not in skip_dirs and not entry.name.startswith("."):
                         walk(Path(entry.path), depth + 1)
-                elif entry.name.endswith((".yaml", ".yml")) and entry.is_file(follow_symlinks=False):
+                elif (
+                    entry.name.endswith(suffixes)
+                    and not entry.name.startswith(skip_prefixes)
+                    and entry.is_file(follow_symlinks=False)
+                ):
                     out.append(norm(entry.path))
             except OSError:
                 continue

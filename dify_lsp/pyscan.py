@@ -624,7 +624,7 @@ def _resolve_root(parts: list[str], lines: list[str], line: int, depth: int = 0)
             return (*inner[0], *parts[1:]), name
         if param.search(text):
             return tuple(parts[1:]), name
-        if re.match(rf"^\s*(?:async\s+)?def\s", text) and not param.search(text):
+        if re.match(r"^\s*(?:async\s+)?def\s", text) and not param.search(text):
             # reached the enclosing function's header without finding an assignment
             if re.search(rf"[(,]\s*{re.escape(name)}\b", text):
                 return None

@@ -15,7 +15,7 @@ from dify_lsp.features import COMPLETION, RequestContext, provides
 from dify_lsp.index import SKIP_DIRS
 from dify_lsp.schema import plugin_files as pf
 from dify_lsp.schema.cursor import Cursor, cursor_at
-from dify_lsp.schema.model import BOOLEAN, Field, ListOf, MapOf, Obj, Scalar, SchemaType, object_options, type_title
+from dify_lsp.schema.model import BOOLEAN, Field, ListOf, MapOf, Scalar, SchemaType, object_options, type_title
 from dify_lsp.schema.references import ICON, ICON_FOLDER, MANIFEST, PYTHON, YAML_KINDS
 from dify_lsp.textpos import Pos, Span
 

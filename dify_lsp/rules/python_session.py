@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 import difflib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +18,11 @@ from typing import Iterator
 
 from dify_lsp import pyscan
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
-from dify_lsp.index import ZERO_SPAN, Plugin, PythonFile, YamlFile, lookup, norm
+from dify_lsp.index import ZERO_SPAN, Plugin, PythonFile, YamlFile, files_under, lookup
 from dify_lsp.rules import CheckContext, check, define_rule
 from dify_lsp.schema.references import PYTHON, TOOL
 from dify_lsp.sdk import catalog
-from dify_lsp.sdk.catalog import Attr, Method
+from dify_lsp.sdk.catalog import Attr
 from dify_lsp.textpos import Pos, Span
 from dify_lsp.yamlpos import YMap, YScalar, YSeq
 
@@ -68,27 +67,8 @@ class PyUnit:
 
 
 def _extra_python_files(plugin: Plugin) -> list[Path]:
-    out: list[Path] = []
-
-    def walk(folder: Path, depth: int) -> None:
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
-            return
-        for entry in entries:
-            if len(out) >= _MAX_EXTRA_FILES:
-                return
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    if depth < 4 and entry.name not in _SKIP_DIRS and not entry.name.startswith("."):
-                        walk(Path(entry.path), depth + 1)
-                elif entry.name.endswith(".py") and not entry.name.startswith("test_") and entry.is_file(follow_symlinks=False):
-                    out.append(norm(entry.path))
-            except OSError:
-                continue
-
-    walk(plugin.root, 0)
-    return out
+    """Python files of the plugin that no YAML names (helpers, shared modules); tests are left out."""
+    return files_under(plugin.root, (".py",), max_depth=4, limit=_MAX_EXTRA_FILES, skip_dirs=_SKIP_DIRS, skip_prefixes=("test_",))
 
 
 def python_units(ctx: CheckContext) -> list[PyUnit]:

@@ -37,7 +37,7 @@ from dify_lsp.schema.model import (
     type_title,
 )
 from dify_lsp.schema.references import MANIFEST
-from dify_lsp.textpos import Pos, Span
+from dify_lsp.textpos import Span
 from dify_lsp.yamlpos import YamlDocument, YMap, YNode, YPair, YScalar, YSeq
 
 FAMILY = "schema"

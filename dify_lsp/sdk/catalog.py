@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
+from dify_lsp.sdk.permissions import PERMISSION_NEEDS
+
 SDK_VERSION = "0.10.2"
 FIRST_VERSION = "0.1.0"  # the oldest dify-plugin on PyPI
 
@@ -128,25 +130,10 @@ class ConfigClass:
 
 
 # -- permissions -------------------------------------------------------------------------
-# wire invoke type -> the manifest keys under resource.permission that must be true.
+# wire invoke type -> the manifest keys under resource.permission that must be true
+# (derived from the one permission table, dify_lsp.sdk.permissions).
 WIRE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    "llm": ("model.enabled", "model.llm"),
-    "llm_structured_output": ("model.enabled", "model.llm"),
-    "system_summary": ("model.enabled", "model.llm"),
-    "text_embedding": ("model.enabled", "model.text_embedding"),
-    "multimodal_embedding": ("model.enabled", "model.text_embedding"),
-    "rerank": ("model.enabled", "model.rerank"),
-    "multimodal_rerank": ("model.enabled", "model.rerank"),
-    "tts": ("model.enabled", "model.tts"),
-    "speech2text": ("model.enabled", "model.speech2text"),
-    "moderation": ("model.enabled", "model.moderation"),
-    "node_parameter_extractor": ("node.enabled",),
-    "node_question_classifier": ("node.enabled",),
-    "app": ("app.enabled",),
-    "fetch_app": ("app.enabled",),
-    "tool": ("tool.enabled",),
-    "storage": ("storage.enabled",),
-    "upload_file": (),  # always allowed
+    wire: tuple(f"{group}.{key}" for group, key in need.flags) for wire, need in PERMISSION_NEEDS.items()
 }
 
 
