@@ -1,6 +1,7 @@
 """Profiles that explain the benchmark's numbers (used for bench/RESULTS.md).
 
     python bench/profiles.py startup      # where server start-up time goes (-X importtime, create_server)
+    python bench/profiles.py breakdown    # plain timings of the pieces behind edit-to-diagnostics (no profiler)
     python bench/profiles.py check        # cProfile of the rules on the 100-tool plugin: cold, then after a one-file edit
     python bench/profiles.py corpus       # cProfile of `dify-lsp check` over the 200-plugin corpus
     python bench/profiles.py all
@@ -96,6 +97,57 @@ def profile_check(base: Path) -> None:
         print(top(prof, 30))
 
 
+def breakdown(base: Path) -> None:
+    """Plain timings (no profiler) of the pieces behind edit-to-diagnostics and typing on the large plugin."""
+    import statistics
+
+    from dify_lsp import pyscan, yamlpos
+    from dify_lsp.checker import check_plugin
+    from dify_lsp.index import PluginIndex, TextSource
+
+    work = wl.large(base)
+    source = TextSource()
+    index = PluginIndex(source)
+    t0 = time.perf_counter()
+    check_plugin(index, work.root, {})
+    print(f"first check_plugin of the 100-tool plugin (rules imported, empty caches): {(time.perf_counter() - t0) * 1000:.1f} ms")
+    py_text = work.python_file.read_text(encoding="utf-8")
+    yaml_text = work.tool_yaml.read_text(encoding="utf-8")
+    serial = iter(range(10**9))
+
+    def median_ms(fn, n: int = 15) -> float:
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            fn(next(serial))
+            times.append(time.perf_counter() - t)
+        return statistics.median(times) * 1000
+
+    def edit(path: Path, text: str, old: str, i: int) -> None:
+        source.set_overlay(path, text.replace(old, f"{old}{i}"))
+        index.invalidate(path)
+
+    def reload(i: int) -> None:
+        edit(work.python_file, py_text, 'get("prompt', i)
+        index.plugin_at(work.root)
+
+    def check_after_python_edit(i: int) -> None:
+        edit(work.python_file, py_text, 'get("prompt', i)
+        check_plugin(index, work.root, {})
+
+    def check_after_yaml_edit(i: int) -> None:
+        edit(work.tool_yaml, yaml_text, "- name: prompt", i)
+        check_plugin(index, work.root, {})
+
+    print(f"index reload of the plugin after an edit (PluginIndex.plugin_at): {median_ms(reload):.1f} ms")
+    print(f"pyscan.scan of the 2,000-line file, a new text: {median_ms(lambda i: pyscan.scan(py_text + f'#{i}')):.1f} ms")
+    print(f"yamlpos.parse_yaml of the 5,000-line file, a new text: {median_ms(lambda i: yamlpos.parse_yaml(yaml_text + f'#{i}')):.1f} ms")
+    print(f"check_plugin after a Python edit: {median_ms(check_after_python_edit):.1f} ms")
+    source.set_overlay(work.python_file, py_text)
+    index.invalidate(work.python_file)
+    print(f"check_plugin after a tool YAML edit: {median_ms(check_after_yaml_edit):.1f} ms")
+
+
 def profile_corpus(base: Path) -> None:
     from dify_lsp import cli
 
@@ -115,12 +167,14 @@ def profile_corpus(base: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("what", choices=["startup", "check", "corpus", "all"])
+    p.add_argument("what", choices=["startup", "breakdown", "check", "corpus", "all"])
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="dify-lsp-profile-") as tmp:
         base = Path(tmp)
         if args.what in ("startup", "all"):
             profile_startup()
+        if args.what in ("breakdown", "all"):
+            breakdown(base / "breakdown")
         if args.what in ("check", "all"):
             profile_check(base / "check")
         if args.what in ("corpus", "all"):
