@@ -1,0 +1,161 @@
+"""Run invocation budgets: engine overhead over the plugin's own start-up, and the
+round trip of a mock LLM reverse call.
+
+    python bench/invocation.py [--runs 10] [--calls 200] [--json out.json]
+
+It builds a small plugin in a temporary folder with two tools: `noop` (one text
+message) and `llm_loop` (N blocking `self.session.model.llm.invoke` calls, each
+timed inside the plugin with perf_counter).  The baseline is the plugin's own
+start-up: `python -m main` until it prints its manifest line, with no engine.
+Needs a Python 3.12 with dify-plugin (the cached SDK venv: `python -m dify_lsp.invocation.sdkenv`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from dify_lsp.invocation.engine import RunSpec, resolve_python, run_invocation_sync  # noqa: E402
+
+NOOP = '''from collections.abc import Generator
+from typing import Any
+
+from dify_plugin import Tool
+from dify_plugin.entities.tool import ToolInvokeMessage
+
+
+class NoopTool(Tool):
+    def _invoke(self, tool_parameters: dict[str, Any]) -> Generator[ToolInvokeMessage]:
+        yield self.create_text_message("ok")
+'''
+
+LLM_LOOP = '''import time
+from collections.abc import Generator
+from typing import Any
+
+from dify_plugin import Tool
+from dify_plugin.entities.model.message import UserPromptMessage
+from dify_plugin.entities.tool import ToolInvokeMessage
+
+
+class LLMLoopTool(Tool):
+    def _invoke(self, tool_parameters: dict[str, Any]) -> Generator[ToolInvokeMessage]:
+        durations = []
+        for i in range(int(tool_parameters["n"])):
+            t0 = time.perf_counter()
+            self.session.model.llm.invoke(
+                model_config=tool_parameters["model"],
+                prompt_messages=[UserPromptMessage(content=f"call {i}")],
+                stream=False,
+            )
+            durations.append((time.perf_counter() - t0) * 1000)
+        yield self.create_json_message({"durations_ms": durations})
+'''
+
+
+def tool_yaml(name: str, params: str) -> str:
+    return (
+        f"identity:\n  name: {name}\n  author: bench\n  label:\n    en_US: {name}\n"
+        f"description:\n  human:\n    en_US: {name}\n  llm: {name}\n"
+        f"parameters:\n{params}extra:\n  python:\n    source: tools/{name}.py\n"
+    )
+
+
+def build_plugin(base: Path) -> Path:
+    root = base / "bench-plugin"
+    shutil.copytree(REPO / "examples" / "summarizer", root, ignore=shutil.ignore_patterns(".dify", "tools", "__pycache__"))
+    (root / "tools").mkdir()
+    (root / "tools" / "noop.py").write_text(NOOP)
+    (root / "tools" / "noop.yaml").write_text(tool_yaml("noop", ""))  # `parameters:` left empty, as published plugins do
+    (root / "tools" / "llm_loop.py").write_text(LLM_LOOP)
+    params = (
+        "  - name: n\n    type: number\n    required: true\n    label:\n      en_US: n\n"
+        "    human_description:\n      en_US: n\n    form: form\n"
+        "  - name: model\n    type: model-selector\n    scope: llm\n    required: false\n    label:\n      en_US: model\n"
+        "    human_description:\n      en_US: model\n    form: form\n"
+    )
+    (root / "tools" / "llm_loop.yaml").write_text(tool_yaml("llm_loop", params))
+    provider = root / "provider" / "summarizer.yaml"
+    provider.write_text(provider.read_text().replace("  - tools/summarize.yaml\n", "  - tools/noop.yaml\n  - tools/llm_loop.yaml\n"))
+    return root
+
+
+def plugin_startup_ms(python: Path, root: Path) -> float:
+    """The plugin's own start-up: until it prints its manifest line."""
+    env = {**os.environ, "INSTALL_METHOD": "local"}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([str(python), "-m", "main"], cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        proc.stdout.readline()
+        return (time.perf_counter() - t0) * 1000
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--calls", type=int, default=200)
+    ap.add_argument("--json", metavar="FILE")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="dify-lsp-bench-run-") as tmp:
+        root = build_plugin(Path(tmp))
+        python, source = resolve_python(root, None)
+        baseline, engine = [], []
+        for _ in range(args.runs):  # alternate, so a noisy moment hits both
+            baseline.append(plugin_startup_ms(python, root))
+            result = run_invocation_sync(RunSpec(root, tool="noop", use_saved=False))
+            if result.status != "success":
+                print(json.dumps(result.to_json(), indent=2), file=sys.stderr)
+                return 1
+            engine.append(result.duration_ms)
+        loop = run_invocation_sync(RunSpec(root, tool="llm_loop", parameters={"n": args.calls}, use_saved=False))
+        if loop.status != "success":
+            print(json.dumps(loop.to_json(), indent=2), file=sys.stderr)
+            return 1
+        durations = next(m["json_object"]["durations_ms"] for m in loop.messages if m.get("type") == "json")
+
+    out = {
+        "python": f"{python} ({source})",
+        "runs": args.runs,
+        "plugin_startup_ms_median": statistics.median(baseline),
+        "engine_run_ms_median": statistics.median(engine),
+        "engine_overhead_ms_median": statistics.median(engine) - statistics.median(baseline),
+        "mock_llm_round_trip_ms": {
+            "calls": len(durations),
+            "median": statistics.median(durations),
+            "p95": pct(durations, 95),
+            "max": max(durations),
+        },
+        "budgets": {"engine_overhead_ms": 200, "mock_llm_round_trip_median_ms": 5},
+    }
+    rt = out["mock_llm_round_trip_ms"]
+    print(f"plugin start-up alone (median of {args.runs}):   {out['plugin_startup_ms_median']:8.1f} ms")
+    print(f"whole run of a no-op tool (median):        {out['engine_run_ms_median']:8.1f} ms")
+    print(f"engine overhead over start-up:             {out['engine_overhead_ms_median']:8.1f} ms   (budget < 200 ms)")
+    print(f"mock LLM reverse call, {rt['calls']} calls: median {rt['median']:.2f} ms, p95 {rt['p95']:.2f} ms, max {rt['max']:.2f} ms   (budget: median < 5 ms)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
