@@ -78,7 +78,7 @@ def profile_check(base: Path) -> None:
 
     # Edits of the 2,000-line Python file and of the 5,000-line tool YAML, as the server sees them:
     # overlay, invalidate, re-check (each edit a new text, as typing makes).
-    for label, path, old in (("Python", work.python_file, 'get("prompt"'), ("tool YAML", work.tool_yaml, "- name: prompt")):
+    for label, path, old in (("Python", work.python_file, 'get("prompt'), ("tool YAML", work.tool_yaml, "- name: prompt")):
         text = path.read_text(encoding="utf-8")
         times = []
         prof = cProfile.Profile()
