@@ -55,6 +55,7 @@ class TextSource:
 
     def __init__(self) -> None:
         self._overlays: dict[Path, str] = {}
+        self._disk_cache: dict[Path, tuple[tuple[int, int], FileText]] = {}
         self._lock = threading.Lock()
 
     def set_overlay(self, path: Path, text: str) -> None:
@@ -76,7 +77,22 @@ class TextSource:
         text = self._overlays.get(path)
         if text is not None:
             return FileText(path, text, None, True)
-        return read_disk_text(path)
+        # Disk text is re-read only when the file's size or mtime changed.
+        try:
+            st = path.stat()
+            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = None
+        cached = self._disk_cache.get(path)
+        if stamp is not None and cached is not None and cached[0] == stamp:
+            return cached[1]
+        ft = read_disk_text(path)
+        if stamp is not None:
+            with self._lock:
+                if len(self._disk_cache) > 20_000:
+                    self._disk_cache.clear()
+                self._disk_cache[path] = (stamp, ft)
+        return ft
 
 
 def read_disk_text(path: Path) -> FileText:
@@ -199,6 +215,7 @@ class PluginIndex:
         self.source = source or TextSource()
         self._plugins: dict[Path, Plugin] = {}
         self._parse_cache: dict[Path, tuple[str, YamlDocument]] = {}
+        self._within_cache: dict[tuple[Path, Path], bool] = {}
         self._lock = threading.RLock()
 
     # -- finding roots -------------------------------------------------
@@ -236,6 +253,22 @@ class PluginIndex:
 
     def known_roots(self) -> list[Path]:
         return list(self._plugins)
+
+    def forget_disk_state(self) -> None:
+        """Drop what was learnt about symlinks (after files changed on disk)."""
+        self._within_cache.clear()
+
+    def _within(self, root: Path, target: Path) -> bool:
+        """Does ``target`` (or, while it does not exist, its folder) resolve inside ``root``?"""
+        probe = target if target.exists() else target.parent
+        key = (root, probe)
+        known = self._within_cache.get(key)
+        if known is None:
+            known = _within(root, probe)
+            if len(self._within_cache) > 20_000:
+                self._within_cache.clear()
+            self._within_cache[key] = known
+        return known
 
     # -- loading -------------------------------------------------------
     def parse_yaml_text(self, path: Path, text: str) -> YamlDocument:
@@ -315,7 +348,7 @@ class PluginIndex:
             return ref
         target = norm(base / raw)
         ref.target = target
-        if not (target == plugin.root or plugin.root in target.parents) or not _within(plugin.root, target.parent if not target.exists() else target):
+        if not (target == plugin.root or plugin.root in target.parents) or not self._within(plugin.root, target):
             ref.escapes = True
         return ref
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import ast
 import re
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from dify_lsp.sdk import catalog
@@ -281,6 +281,22 @@ class _Scanner:
     def __init__(self, out: Scan, cols: _Cols):
         self.out = out
         self.cols = cols
+        self._kid_lists: dict[int, list[ast.AST]] = {}
+
+    # ---- tree walking: each node's children are listed once per scan
+    def _kids(self, node: ast.AST) -> list[ast.AST]:
+        kids = self._kid_lists.get(id(node))
+        if kids is None:
+            kids = self._kid_lists[id(node)] = list(ast.iter_child_nodes(node))
+        return kids
+
+    def _walk(self, node: ast.AST):
+        """ast.walk (same breadth-first order) over the cached child lists."""
+        queue = deque([node])
+        while queue:
+            current = queue.popleft()
+            queue.extend(self._kids(current))
+            yield current
 
     # ---- entry
     def run(self, tree: ast.Module) -> None:
@@ -292,8 +308,12 @@ class _Scanner:
             elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and last_import_end == 0:
                 last_import_end = stmt.end_lineno or stmt.lineno  # after the module docstring
         self.out.import_insert_line = last_import_end
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
+        print_calls: list[ast.Call] = []
+        for node in self._walk(tree):
+            if isinstance(node, ast.Call):
+                if isinstance(node.func, ast.Name) and node.func.id == "print":
+                    print_calls.append(node)
+            elif isinstance(node, ast.Import):
                 for alias in node.names:
                     self.out.imports[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -305,9 +325,7 @@ class _Scanner:
                 shadowed_print = True
         self._visit_body(tree.body, None)
         if not shadowed_print:
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
-                    self.out.prints.append(self.cols.span(node.func))
+            self.out.prints.extend(self.cols.span(node.func) for node in print_calls)
 
     def _visit_body(self, body: list[ast.stmt], cls: ast.ClassDef | None) -> None:
         for stmt in body:
@@ -331,7 +349,7 @@ class _Scanner:
             start = Pos(node.lineno - 1, m.end())
         name_span = Span(start, Pos(start.line, start.col + len(node.name)))
         assigns = False
-        for sub in ast.walk(node):
+        for sub in self._walk(node):
             if isinstance(sub, (ast.Assign, ast.AnnAssign)):
                 targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
                 if any(_session_root(t) == "self.session" for t in targets):
@@ -367,16 +385,15 @@ class _Scanner:
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node is not fn:
                 self._function(node, cls, class_name)
 
-    @staticmethod
-    def _own_nodes(fn: ast.AST):
+    def _own_nodes(self, fn: ast.AST):
         """Nodes of a function body, not descending into nested functions / classes (which are yielded)."""
-        stack = list(ast.iter_child_nodes(fn))
+        stack = list(self._kids(fn))
         while stack:
             node = stack.pop()
             yield node
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
                 continue
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(self._kids(node))
 
     def _path(self, node: ast.expr, aliases: dict[str, tuple[tuple[str, ...], str]], self_ok: bool) -> tuple[tuple[str, ...], str, list[ast.Attribute]] | None:
         """(names after the session, root text, the Attribute node of each name) when ``node`` is a session chain."""
@@ -437,7 +454,7 @@ class _Scanner:
         parents: dict[int, ast.AST] = {}
         nodes = list(own_nodes)
         for node in nodes:
-            for child in ast.iter_child_nodes(node):
+            for child in self._kids(node):
                 parents[id(child)] = node
         seen_refs: dict[int, SessionRef] = {}
         for node in nodes:
@@ -500,7 +517,7 @@ class _Scanner:
                     names.add(node.targets[0].id)
         parents: dict[int, ast.AST] = {}
         for node in nodes:
-            for child in ast.iter_child_nodes(node):
+            for child in self._kids(node):
                 parents[id(child)] = node
         value_vars: dict[str, str] = {}
         for node in nodes:

@@ -374,6 +374,7 @@ def create_server() -> DifyLanguageServer:
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def on_watched(ls: DifyLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
+        ls.index.forget_disk_state()
         for change in params.changes:
             path = uri_to_path(change.uri)
             if path is None or path in ls.open_paths:

@@ -68,7 +68,9 @@ class DiagnosticsService:
 
     def schedule(self, root: Path, delay: float | None = None) -> None:
         if delay is None:
-            delay = self.debounce
+            # The first check of a plugin (a file was just opened) runs at once;
+            # later ones wait for typing to pause.
+            delay = self.debounce if root in self.reports else 0
         self.generation[root] = self.generation.get(root, 0) + 1
         old = self.pending.get(root)
         if old is not None and not old.done():
