@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _LONE_CR = re.compile(r"\r(?!\n)")
 
@@ -24,14 +24,14 @@ def engine_text(text: str) -> str:
     return _LONE_CR.sub("\n", text) if "\r" in text else text
 
 
-@dataclass(frozen=True, order=True, slots=True)
-class Pos:
+class Pos(NamedTuple):
+    """0-based line and code-point column (a tuple: ordered, hashable, cheap to make)."""
+
     line: int
     col: int
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     start: Pos
     end: Pos
 

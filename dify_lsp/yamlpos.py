@@ -179,12 +179,14 @@ class _Converter:
             raise YamlTooLarge(f"the YAML is nested deeper than {MAX_DEPTH} levels")
         span = _span(node)
         if isinstance(node, yaml.ScalarNode):
-            try:
-                value = _constructor.construct_scalar(node) if node.tag == "tag:yaml.org,2002:str" else _constructor.construct_object(node, deep=True)
-            except Exception:  # bad timestamps and the like: keep the text
-                value = node.value
-            if node.tag == "tag:yaml.org,2002:timestamp":
-                value = node.value
+            tag = node.tag
+            if tag == "tag:yaml.org,2002:str" or tag == "tag:yaml.org,2002:timestamp":
+                value = node.value  # timestamps stay text: the schema checks their format
+            else:
+                try:
+                    value = _constructor.construct_object(node, deep=True)
+                except Exception:  # bad numbers and the like: keep the text
+                    value = node.value
             out: YNode = YScalar(span, node.tag, value, node.value, node.style)
         elif isinstance(node, yaml.SequenceNode):
             seq = YSeq(span, node.tag)
