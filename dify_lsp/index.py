@@ -214,6 +214,7 @@ class PluginIndex:
     def __init__(self, source: TextSource | None = None) -> None:
         self.source = source or TextSource()
         self._plugins: dict[Path, Plugin] = {}
+        self._previous: dict[Path, Plugin] = {}  # invalidated, kept for requests until rebuilt
         self._parse_cache: dict[Path, tuple[str, YamlDocument]] = {}
         self._within_cache: dict[tuple[Path, Path], bool] = {}
         self._lock = threading.RLock()
@@ -247,9 +248,17 @@ class PluginIndex:
         with self._lock:
             for root in list(self._plugins):
                 if path == root or root in path.parents:
-                    del self._plugins[root]
+                    self._previous[root] = self._plugins.pop(root)
                     dropped.append(root)
         return dropped
+
+    def plugin_for_request(self, path: Path) -> Plugin | None:
+        """The plugin holding ``path`` for an editor request: the last one built if it
+        was just invalidated (a keystroke ago), so requests never wait for a re-index."""
+        root = self.root_for(path)
+        if root is None:
+            return None
+        return self._plugins.get(root) or self._previous.get(root) or self.plugin_at(root)
 
     def known_roots(self) -> list[Path]:
         return list(self._plugins)

@@ -197,8 +197,8 @@ class DifyLanguageServer(LanguageServer):
         return Pos(pos.line, min(pos.character, len(lines[pos.line])))
 
     # -- documents and contexts -------------------------------------------------
-    def kind_of(self, path: Path) -> tuple[str | None, Any]:
-        plugin = self.index.plugin_for(path)
+    def kind_of(self, path: Path, fresh: bool = True) -> tuple[str | None, Any]:
+        plugin = self.index.plugin_for(path) if fresh else self.index.plugin_for_request(path)
         if plugin is None:
             return (PYTHON if path.suffix == ".py" else None), None
         kind = plugin.kind_of(path)
@@ -209,12 +209,14 @@ class DifyLanguageServer(LanguageServer):
                 kind = TOOL
         return kind, plugin
 
-    def request_context(self, uri: str) -> RequestContext | None:
+    def request_context(self, uri: str, fresh: bool = True) -> RequestContext | None:
+        """The context of a request; ``fresh=False`` (completion, hover, signature help)
+        accepts the plugin as indexed a keystroke ago rather than re-indexing first."""
         path = uri_to_path(uri)
         if path is None:
             return None
         doc = self.workspace.get_text_document(uri)
-        kind, plugin = self.kind_of(path)
+        kind, plugin = self.kind_of(path, fresh)
         return RequestContext(self, path, uri, engine_text(doc.source), kind, plugin, self.index, self.settings)
 
     # -- settings -------------------------------------------------------------------
@@ -397,7 +399,7 @@ def create_server() -> DifyLanguageServer:
         types.CompletionOptions(trigger_characters=[".", ":", " ", "-", "/", "'", '"', "(", ","], resolve_provider=False),
     )
     async def on_completion(ls: DifyLanguageServer, params: types.CompletionParams):
-        ctx = ls.request_context(params.text_document.uri)
+        ctx = ls.request_context(params.text_document.uri, fresh=False)
         if ctx is None:
             return None
         pos = ls.from_lsp_position(params.text_document.uri, params.position)
@@ -406,7 +408,7 @@ def create_server() -> DifyLanguageServer:
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def on_hover(ls: DifyLanguageServer, params: types.HoverParams):
-        ctx = ls.request_context(params.text_document.uri)
+        ctx = ls.request_context(params.text_document.uri, fresh=False)
         if ctx is None:
             return None
         return await _first(HOVER, ctx, ls.from_lsp_position(params.text_document.uri, params.position))
@@ -416,7 +418,7 @@ def create_server() -> DifyLanguageServer:
         types.SignatureHelpOptions(trigger_characters=["(", ","], retrigger_characters=[",", "="]),
     )
     async def on_signature_help(ls: DifyLanguageServer, params: types.SignatureHelpParams):
-        ctx = ls.request_context(params.text_document.uri)
+        ctx = ls.request_context(params.text_document.uri, fresh=False)
         if ctx is None:
             return None
         return await _first(SIGNATURE_HELP, ctx, ls.from_lsp_position(params.text_document.uri, params.position))
