@@ -625,7 +625,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {name} | {fmt(info.get('server_peak_rss_mb'))} | {fmt(info.get('with_children_peak_rss_mb'))} ({info.get('children', 0)} children) |")
     if report.get("check"):
         c = report["check"]
-        lines += ["", f"### dify-lsp check", "", f"{c['plugins']} plugins: **{c['plugins_per_second']} plugins/s** (median {c['median_s']} s over {c['runs']} runs, process start included; exit codes {c['exit_codes']})."]
+        lines += ["", "### dify-lsp check", "", f"{c['plugins']} plugins: **{c['plugins_per_second']} plugins/s** (median {c['median_s']} s over {c['runs']} runs, process start included; exit codes {c['exit_codes']})."]
     lines += ["", "### Targets", "", "| target | value | goal | |", "| --- | --- | --- | --- |"]
     for t in report["targets"]:
         mark = {True: "met", False: "**missed**", None: "n/a"}[t["met"]]

@@ -1,12 +1,10 @@
 """`dify-lsp check`: text and JSON output, exit codes 0 / 1 / 2."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -93,3 +91,41 @@ def test_rules_lists_codes():
 def test_version():
     out = run("--version")
     assert out.returncode == 0 and out.stdout.startswith("dify-lsp ")
+
+
+def test_tcp_mode_answers_initialize():
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "dify_lsp", "--tcp", "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+        with conn:
+            body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}}).encode()
+            conn.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            header, rest = data.split(b"\r\n\r\n", 1)
+            length = next(int(line.split(b":")[1]) for line in header.split(b"\r\n") if line.lower().startswith(b"content-length"))
+            while len(rest) < length:
+                rest += conn.recv(65536)
+            reply = json.loads(rest[:length])
+        assert reply["id"] == 1
+        assert reply["result"]["serverInfo"]["name"] == "dify-lsp"
+        assert "completionProvider" in reply["result"]["capabilities"]
+    finally:
+        server.kill()
+        server.wait()

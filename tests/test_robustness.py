@@ -175,7 +175,6 @@ async def test_server_never_writes_user_files(session: LspSession, llm_tool: Pat
 
 async def test_slow_jedi_does_not_delay_yaml_completion(tmp_path: Path, llm_tool: Path):
     """jedi busy for seconds (its interpreter is slow to start) while a YAML completion answers at once."""
-    import os
     import stat
 
     from pytest_lsp import client_capabilities

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, copy_fixture
+from conftest import copy_fixture
 from dify_lsp.checker import check_plugin
-from dify_lsp.index import PluginIndex, YamlFile, norm
+from dify_lsp.index import PluginIndex, norm
 from dify_lsp.rules.yaml_schema import validate_document
 from dify_lsp.textpos import Pos, Span
 from dify_lsp.yamlpos import parse_yaml
