@@ -38,7 +38,22 @@ class Backend:
     def default_model(self, model_type: str) -> dict[str, Any]:
         raise NotImplementedError
 
-    def invoke(self, invoke_type: str, request: dict[str, Any], ctx: InvokeContext) -> AsyncIterator[dict[str, Any]]:
+    platform: Any = None  # answers storage, uploads, apps, tools and workflow nodes (the same for every backend)
+
+    async def invoke(self, invoke_type: str, request: dict[str, Any], ctx: InvokeContext) -> AsyncIterator[dict[str, Any]]:
+        """Answer one reverse invocation: platform calls here, model calls in ``invoke_model``."""
+        from dify_lsp.invocation.backends.platform import PLATFORM_TYPES
+
+        if invoke_type in PLATFORM_TYPES:
+            if self.platform is None:
+                raise BackendError(f"{invoke_type} needs a plugin folder")
+            async for item in self.platform.invoke(invoke_type, request, ctx):
+                yield item
+            return
+        async for item in self.invoke_model(invoke_type, request, ctx):
+            yield item
+
+    def invoke_model(self, invoke_type: str, request: dict[str, Any], ctx: InvokeContext) -> AsyncIterator[dict[str, Any]]:
         raise NotImplementedError
 
     async def aclose(self) -> None:

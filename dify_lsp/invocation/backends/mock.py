@@ -27,7 +27,7 @@ import wave
 from typing import Any, AsyncIterator
 
 from dify_lsp.invocation.backends import Backend, BackendError, InvokeContext, model_selector_value
-from dify_lsp.invocation.backends.platform import PLATFORM_TYPES, Platform
+from dify_lsp.invocation.backends.platform import Platform
 
 EMBEDDING_DIM = 128
 FLAGGED_WORDS = frozenset({"kill", "bomb", "terrorist", "suicide"})
@@ -136,13 +136,7 @@ class MockBackend(Backend):
     def default_model(self, model_type: str) -> dict[str, Any]:
         return model_selector_value("mock", f"mock-{model_type}", model_type)
 
-    async def invoke(self, invoke_type: str, request: dict[str, Any], ctx: InvokeContext) -> AsyncIterator[dict[str, Any]]:
-        if invoke_type in PLATFORM_TYPES:
-            if self.platform is None:
-                raise BackendError(f"{invoke_type} needs a plugin folder")
-            async for item in self.platform.invoke(invoke_type, request, ctx):
-                yield item
-            return
+    async def invoke_model(self, invoke_type: str, request: dict[str, Any], ctx: InvokeContext) -> AsyncIterator[dict[str, Any]]:
         handler = getattr(self, "_" + invoke_type, None)
         if handler is None:
             raise BackendError(f"unsupported invoke type: {invoke_type}")

@@ -25,7 +25,7 @@ import httpx
 
 from dify_lsp.invocation.backends import Backend, BackendError, InvokeContext, model_selector_value
 from dify_lsp.invocation.backends.mock import embedding_usage, llm_chunk, llm_usage, message_text, null_content_warning, words
-from dify_lsp.invocation.backends.platform import PLATFORM_TYPES, Platform
+from dify_lsp.invocation.backends.platform import Platform
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
@@ -114,13 +114,7 @@ class OpenAIBackend(Backend):
         if self.platform is not None:
             self.platform.close()
 
-    async def invoke(self, invoke_type: str, request: dict[str, Any], ctx: InvokeContext) -> AsyncIterator[dict[str, Any]]:
-        if invoke_type in PLATFORM_TYPES:
-            if self.platform is None:
-                raise BackendError(f"{invoke_type} needs a plugin folder")
-            async for item in self.platform.invoke(invoke_type, request, ctx):
-                yield item
-            return
+    async def invoke_model(self, invoke_type: str, request: dict[str, Any], ctx: InvokeContext) -> AsyncIterator[dict[str, Any]]:
         handler = getattr(self, "_" + invoke_type, None)
         if handler is None:
             raise BackendError(f"unsupported invoke type: {invoke_type}")
