@@ -119,6 +119,35 @@ async def test_cancelling_the_progress_kills_the_run(client: LanguageClient, tmp
     assert client.progress_reports[token][-1].message == "cancelled"
 
 
+async def test_cancel_request_kills_the_run(client: LanguageClient, tmp_path):
+    """$/cancelRequest on a running dify.runInvocation stops it and kills the plugin's process."""
+    from invocation_helpers import alive
+
+    plugin = WORKSPACE["plugin"]
+    pid_file = tmp_path / "pid"
+    msg_id = "run-to-cancel"
+    future = client.protocol.send_request(
+        types.WORKSPACE_EXECUTE_COMMAND,
+        types.ExecuteCommandParams(command="dify.runInvocation", arguments=[{
+            "uri": (plugin / "tools" / "hangs.py").as_uri(), "tool": "hangs", "parameters": {"pid_file": str(pid_file)}}]),
+        msg_id=msg_id,
+    )
+    for _ in range(200):
+        if pid_file.exists() and pid_file.read_text().strip():
+            break
+        await asyncio.sleep(0.05)
+    pid = int(pid_file.read_text())
+    assert alive(pid)
+    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+    with pytest.raises(Exception):
+        await asyncio.wait_for(asyncio.wrap_future(future) if not asyncio.isfuture(future) else future, 20)
+    for _ in range(100):
+        if not alive(pid):
+            break
+        await asyncio.sleep(0.1)
+    assert not alive(pid), "the plugin process outlived the cancelled request"
+
+
 async def test_usage_errors_and_list_tools(client: LanguageClient):
     plugin = WORKSPACE["plugin"]
     result = await execute(client, "dify.runInvocation", {"uri": (plugin / "tools" / "llm_stream.yaml").as_uri()})

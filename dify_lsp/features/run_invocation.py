@@ -174,7 +174,7 @@ def _supports_progress(server: Any) -> bool:
         return False
 
 
-async def run_command(server: Any, args: dict[str, Any]) -> dict[str, Any]:
+async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event | None = None) -> dict[str, Any]:
     from dify_lsp.invocation.engine import RunSpec, run_invocation
     from dify_lsp.invocation.parameters import InvocationError
     from dify_lsp.server import uri_to_path
@@ -207,7 +207,7 @@ async def run_command(server: Any, args: dict[str, Any]) -> dict[str, Any]:
             progress_on = True
         except Exception:  # the client refused or does not answer: run without a progress bar
             progress_on = False
-    cancel = asyncio.Event()
+    cancel = cancel or asyncio.Event()
     loop = asyncio.get_running_loop()
     title = f"Run invocation: {spec.tool or Path(uri or '').name}"
     if progress_on:
@@ -256,10 +256,28 @@ async def list_command(server: Any, args: dict[str, Any]) -> list[dict[str, Any]
     return [t.describe() for t in tools]
 
 
+def _cancel_on_cancel_request(ls: Any) -> asyncio.Event:
+    """An event set when the client sends $/cancelRequest for the command being handled.
+
+    pygls answers $/cancelRequest by cancelling only the response future of a
+    workspace/executeCommand that is already running; the handler itself keeps
+    going.  Call this first thing in the handler (before any await), while the
+    protocol's current message id is still this request's.
+    """
+    cancel = asyncio.Event()
+    protocol = getattr(ls, "protocol", None)
+    response = getattr(protocol, "_request_futures", {}).get(getattr(protocol, "msg_id", None))
+    if response is not None and not response.done():
+        loop = asyncio.get_running_loop()
+        response.add_done_callback(lambda f: loop.call_soon_threadsafe(cancel.set) if f.cancelled() else None)
+    return cancel
+
+
 def register(server: Any) -> None:
     @server.command(RUN_COMMAND)
     async def on_run_invocation(ls: Any, *arguments: Any) -> dict[str, Any]:
-        return await run_command(ls, _as_dict(arguments[0]) if arguments else {})
+        cancel = _cancel_on_cancel_request(ls)
+        return await run_command(ls, _as_dict(arguments[0]) if arguments else {}, cancel)
 
     @server.command(LIST_COMMAND)
     async def on_list_tools(ls: Any, *arguments: Any) -> list[dict[str, Any]]:
