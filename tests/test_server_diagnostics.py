@@ -68,9 +68,15 @@ async def test_close_clears(session: LspSession, llm_tool: Path):
     assert await session.wait_cleared(manifest) == []
 
 
-async def test_file_outside_any_plugin_gets_no_diagnostics(session: LspSession, tmp_path: Path):
+async def test_file_outside_any_plugin_gets_no_diagnostics(session: LspSession, tmp_path: Path, llm_tool: Path):
     loose = tmp_path / "notes.yaml"
     loose.write_text("a: [1\n")
     session.open(loose)
     if session.pull:
         assert await session.diagnostics(loose) == []
+        return
+    # push: a plugin file opened afterwards gets its (broken) diagnostics; the loose file never gets any
+    manifest = llm_tool / "manifest.yaml"
+    session.open(manifest, manifest.read_text().replace("type: plugin", "type: [plugin"))
+    assert [d.code for d in await session.diagnostics(manifest)].count("DL001") == 1
+    assert loose.as_uri() not in session.client.diagnostics

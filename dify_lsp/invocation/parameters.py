@@ -320,16 +320,6 @@ def _coerce(param: Mapping[str, Any], value: Any) -> Any:
     return value
 
 
-def parse_cli_params(pairs: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise InvocationError(f"--param {pair!r}: expected NAME=VALUE")
-        out[name.strip()] = value
-    return out
-
-
 @dataclass
 class PreparedParameters:
     values: dict[str, Any]

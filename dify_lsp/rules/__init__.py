@@ -8,6 +8,7 @@ modules listed in ``RULE_MODULES``; they register themselves on import.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import logging
 import traceback
@@ -156,6 +157,19 @@ def run_checks(ctx: CheckContext) -> tuple[list[Finding], list[str]]:
             crashes.append(f"{chk.name}: {tb}")
     findings.sort(key=Finding.sort_key)
     return findings, crashes
+
+
+def suggest(word: str, candidates: list[str] | tuple[str, ...]) -> list[str]:
+    """Did-you-mean candidates for a misspelt name: a different-case match first, else close matches."""
+    lowered = {c.lower(): c for c in candidates}
+    if word.lower() in lowered and lowered[word.lower()] != word:
+        return [lowered[word.lower()]]
+    return difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
+
+
+def did_you_mean(options: list[str]) -> str:
+    """`` (did you mean 'a' or 'b'?)`` for a message, or nothing."""
+    return (" (did you mean " + " or ".join(f"'{o}'" for o in options) + "?)") if options else ""
 
 
 def iter_rules() -> Iterator[Rule]:

@@ -19,12 +19,12 @@ from dify_lsp import pyscan
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from dify_lsp.index import ZERO_SPAN, YamlFile, lookup
 from dify_lsp.rules import CheckContext, check, define_rule
-from dify_lsp.rules.python_session import _tool_yamls_for, python_units
+from dify_lsp.rules.python_session import YamlParam, _tool_yamls_for, python_units, yaml_params
 from dify_lsp.schema.plugin_files import SCOPE_MODEL_TYPE
 from dify_lsp.sdk.permissions import PERMISSION_FLAGS, PERMISSION_NEEDS, Flag, granted, permission_of
 from dify_lsp.textpos import Pos, Span
 from dify_lsp.yamledit import ensure_true
-from dify_lsp.yamlpos import YMap, YNode, YScalar, YSeq
+from dify_lsp.yamlpos import YMap, YNode, YScalar
 
 FAMILY = "permissions"
 
@@ -222,35 +222,14 @@ def storage_has_size(ctx: CheckContext) -> Iterator[Finding]:
 # -- model-selector scope -> invoke ------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class SelectorParam:
-    name: str
-    scope_text: str | None
-    scope_span: Span | None
-    model_type: str | None  # what the scope selects; None when unknown or missing
-    yaml: YamlFile
-
-
-def _selector_params(yf: YamlFile) -> dict[str, SelectorParam]:
-    node, _ = lookup(yf.root, ("parameters",))
-    out: dict[str, SelectorParam] = {}
-    if not isinstance(node, YSeq):
-        return out
-    for item in node.items:
-        if not isinstance(item, YMap):
-            continue
-        name, ptype, scope = item.get("name"), item.get("type"), item.get("scope")
-        if not (isinstance(name, YScalar) and isinstance(ptype, YScalar) and ptype.value == "model-selector"):
-            continue
-        scope_text = scope.value if isinstance(scope, YScalar) and isinstance(scope.value, str) else None
-        model_type = None
-        if scope_text:
-            types = {SCOPE_MODEL_TYPE.get(part.strip()) for part in scope_text.split("&")}
-            types.discard(None)
-            if len(types) == 1:
-                model_type = types.pop()
-        out[str(name.value)] = SelectorParam(str(name.value), scope_text, scope.span if isinstance(scope, YScalar) else None, model_type, yf)
-    return out
+def _selected_model_type(param: YamlParam) -> str | None:
+    """The model type a model-selector's scope lets the user pick; None when unknown or missing."""
+    scope = param.scope.value if param.scope is not None and isinstance(param.scope.value, str) else None
+    if not scope:
+        return None
+    types = {SCOPE_MODEL_TYPE.get(part.strip()) for part in scope.split("&")}
+    types.discard(None)
+    return types.pop() if len(types) == 1 else None
 
 
 def _config_key(arg: pyscan.Arg) -> str | None:
@@ -261,10 +240,11 @@ def _config_key(arg: pyscan.Arg) -> str | None:
 @check(SCOPE_CALL_MISMATCH)
 def selector_scope_matches_call(ctx: CheckContext) -> Iterator[Finding]:
     for unit in python_units(ctx):
-        params: dict[str, SelectorParam] = {}
+        params: dict[str, YamlParam] = {}
         for yf in _tool_yamls_for(ctx, unit.path):
-            for name, p in _selector_params(yf).items():
-                params.setdefault(name, p)
+            for p in yaml_params(yf) or []:
+                if p.type == "model-selector":
+                    params.setdefault(p.name, p)
         if not params:
             continue
         for call in unit.scan.calls:
@@ -274,13 +254,14 @@ def selector_scope_matches_call(ctx: CheckContext) -> Iterator[Finding]:
             arg = call.bind().get("model_config")
             key = _config_key(arg) if arg is not None else None
             param = params.get(key) if key else None
-            if param is None or param.model_type is None or param.model_type == called_type:
+            selected = _selected_model_type(param) if param is not None else None
+            if selected is None or selected == called_type:
                 continue
             dotted = ".".join(("session", *call.ref.names))
             yield SCOPE_CALL_MISMATCH.at(
                 unit.path,
                 arg.span,
-                f"model-selector '{param.name}' has scope '{param.scope_text}', so the user picks a {param.model_type} model, "
+                f"model-selector '{param.name}' has scope '{param.scope.value}', so the user picks a {selected} model, "
                 f"but it is passed to {dotted}, which calls a {called_type} model",
-                related=[Related(param.yaml.path, param.scope_span or ZERO_SPAN, f"scope of '{param.name}'")],
+                related=[Related(param.yaml.path, param.scope.span, f"scope of '{param.name}'")],
             )

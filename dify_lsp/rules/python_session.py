@@ -10,7 +10,6 @@ YAML, ``print()``, SDK version pins, and the class each
 from __future__ import annotations
 
 import builtins
-import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Iterator
 from dify_lsp import pyscan
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from dify_lsp.index import ZERO_SPAN, Plugin, PythonFile, YamlFile, files_under, lookup
-from dify_lsp.rules import CheckContext, check, define_rule
+from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 from dify_lsp.schema.references import PYTHON, TOOL
 from dify_lsp.sdk import catalog
 from dify_lsp.sdk.catalog import Attr
@@ -44,17 +43,6 @@ PYTHON_SYNTAX = define_rule("DL213", "python-syntax-error", "A plugin Python fil
 
 _SKIP_DIRS = {".git", ".venv", "venv", "env", "node_modules", "__pycache__", "tests", "test", "dist", "build", ".dify"}
 _MAX_EXTRA_FILES = 300
-
-
-def suggest(word: str, candidates: list[str]) -> list[str]:
-    lowered = {c.lower(): c for c in candidates}
-    if word.lower() in lowered and lowered[word.lower()] != word:
-        return [lowered[word.lower()]]
-    return difflib.get_close_matches(word, candidates, n=3, cutoff=0.6)
-
-
-def _did_you_mean(options: list[str]) -> str:
-    return (" (did you mean " + " or ".join(f"'{o}'" for o in options) + "?)") if options else ""
 
 
 # -- which files ----------------------------------------------------------------------------------------
@@ -119,7 +107,7 @@ def session_members_exist(ctx: CheckContext) -> Iterator[Finding]:
             fixes = [Fix(f"Change to '{o}'", (TextEdit(unit.path, span, o),), preferred=len(options) == 1) for o in options]
             yield UNKNOWN_MEMBER.at(
                 unit.path, span,
-                f"'{where}' ({owner.name}) has no attribute '{name}'{_did_you_mean(options)}; it has: "
+                f"'{where}' ({owner.name}) has no attribute '{name}'{did_you_mean(options)}; it has: "
                 + ", ".join(n for n in _member_names(owner) if n != "session" and not _is_internal(owner, n)),
                 fixes=fixes,
             )
@@ -180,7 +168,7 @@ def session_call_arguments(ctx: CheckContext) -> Iterator[Finding]:
                     fixes = [Fix(f"Change to '{o}'", (TextEdit(unit.path, a.keyword_span, o),), preferred=len(options) == 1) for o in options] if a.keyword_span else []
                     yield UNKNOWN_KEYWORD.at(
                         unit.path, a.keyword_span or a.span,
-                        f"{dotted}() got an unexpected keyword argument '{a.keyword}'{_did_you_mean(options)}; "
+                        f"{dotted}() got an unexpected keyword argument '{a.keyword}'{did_you_mean(options)}; "
                         f"it takes: {', '.join(names)}",
                         fixes=fixes,
                     )
@@ -225,6 +213,7 @@ class YamlParam:
     required: bool
     name_span: Span
     yaml: YamlFile
+    scope: YScalar | None = None  # the `scope` value node, when it is a scalar
 
 
 def yaml_params(yf: YamlFile) -> list[YamlParam] | None:
@@ -246,8 +235,10 @@ def yaml_params(yf: YamlFile) -> list[YamlParam] | None:
             continue
         ptype = item.get("type")
         req = item.get("required")
+        scope = item.get("scope")
         out.append(YamlParam(name.value, ptype.value if isinstance(ptype, YScalar) and isinstance(ptype.value, str) else None,
-                             isinstance(req, YScalar) and req.value is True, name.span, yf))
+                             isinstance(req, YScalar) and req.value is True, name.span, yf,
+                             scope if isinstance(scope, YScalar) else None))
     return out
 
 
@@ -334,7 +325,7 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
                 listed = ", ".join(f"'{n}'" for n in names) or "none"
                 yield UNDECLARED_PARAMETER.at(
                     unit.path, read.span,
-                    f"tool parameter '{read.key}' is not declared in {ctx.plugin.relative(first_yaml.path)}{_did_you_mean(options)}; "
+                    f"tool parameter '{read.key}' is not declared in {ctx.plugin.relative(first_yaml.path)}{did_you_mean(options)}; "
                     f"declared parameters: {listed}. "
                     + ("It is always None here." if read.how == "get" else "This raises KeyError."),
                     related=[Related(first_yaml.path, related_span, "the tool's parameters")],

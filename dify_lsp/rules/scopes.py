@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
-from dify_lsp.rules import CheckContext, check, define_rule
-from dify_lsp.rules.yaml_schema import ParamSite, schema_result, suggest
+from dify_lsp.rules import CheckContext, check, define_rule, suggest
+from dify_lsp.rules.yaml_schema import ParamSite, schema_result
 from dify_lsp.schema import plugin_files as pf
 from dify_lsp.textpos import Pos, Span
 from dify_lsp.yamlpos import YScalar

@@ -8,7 +8,6 @@ re-validates only the edited file.
 
 from __future__ import annotations
 
-import difflib
 import re
 import threading
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import Iterator
 
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from dify_lsp.index import YamlFile
-from dify_lsp.rules import CheckContext, check, define_rule
+from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 from dify_lsp.schema import plugin_files as pf
 from dify_lsp.schema.model import (
     ANY,
@@ -114,19 +113,6 @@ def validate_document(path: Path, kind: str, doc: YamlDocument) -> SchemaResult:
 
 
 # -- helpers -----------------------------------------------------------------
-
-def suggest(word: str, candidates: list[str] | tuple[str, ...]) -> list[str]:
-    lowered = {c.lower(): c for c in candidates}
-    if word.lower() in lowered:
-        return [lowered[word.lower()]]
-    return difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
-
-
-def _did_you_mean(options: list[str]) -> str:
-    if not options:
-        return ""
-    return " (did you mean " + " or ".join(f"'{o}'" for o in options) + "?)"
-
 
 def _is_null(node: YNode) -> bool:
     return isinstance(node, YScalar) and node.value is None and node.tag.endswith(":null")
@@ -285,7 +271,7 @@ class _Walker:
         options = suggest(key, candidates)
         fixes = [_key_fix(self.path, pair, o) for o in options[:1]] if len(options) >= 1 else []
         known = ", ".join(f.name for f in t.fields if not f.ignored)
-        msg = f"unknown key `{key}` in {('`' + self._label(where) + '`') if where else 'the ' + t.title}{_did_you_mean(options)}; it is ignored. Known keys: {known}"
+        msg = f"unknown key `{key}` in {('`' + self._label(where) + '`') if where else 'the ' + t.title}{did_you_mean(options)}; it is ignored. Known keys: {known}"
         self.out.append(UNKNOWN_KEY.at(self.path, pair.key.span, msg, fixes=fixes, suggestions=options))
 
     # -- lists -------------------------------------------------------------
@@ -355,7 +341,7 @@ class _Walker:
         options = suggest(value, list(fld.enum))
         fixes = [_value_fix(self.path, node, options[0], f"Change to '{options[0]}'", preferred=len(options) == 1)] if options else []
         allowed = ", ".join(fld.enum)
-        self.out.append(ENUM.at(self.path, node.span, f"`{name}` cannot be '{value}'{_did_you_mean(options)}: allowed values are {allowed}", fixes=fixes))
+        self.out.append(ENUM.at(self.path, node.span, f"`{name}` cannot be '{value}'{did_you_mean(options)}: allowed values are {allowed}", fixes=fixes))
         return False
 
     def pattern(self, node: YScalar, fld: Field, name: str) -> None:
