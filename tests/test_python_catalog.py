@@ -1,18 +1,17 @@
-"""The session.* catalog against the real SDK (dify-plugin 0.10.2 in /work/sdkvenv), so it cannot drift."""
+"""The session.* catalog against the real SDK (the dify-plugin 0.10.2 venv the suite builds), so it cannot drift."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from dify_lsp.invocation.permissions import permission_error
 from dify_lsp.sdk import catalog
+from invocation_helpers import sdk_python
 
-SDK_PYTHON = Path(os.environ.get("DIFY_LSP_SDK_PYTHON", "/work/sdkvenv/bin/python"))
 
 # Runs inside the SDK's interpreter: describes the real classes as JSON.
 PROBE = r'''
@@ -72,14 +71,13 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def real_sdk() -> dict:
-    if not SDK_PYTHON.exists():
-        pytest.skip(f"no SDK interpreter at {SDK_PYTHON}")
+    python = os.environ.get("DIFY_LSP_SDK_PYTHON") or str(sdk_python())
     spec = {
         "methods": [m.sdk for _, _, m in catalog.walk_methods()],
         "invocation_types": [t.sdk for t in catalog.TYPES.values() if t.attrs and t.attrs[0].name == "session"],
         "configs": [f"{c.module}.{c.name}" for c in catalog.CONFIG_CLASSES.values()],
     }
-    proc = subprocess.run([str(SDK_PYTHON), "-c", PROBE], input=json.dumps(spec), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([python, "-c", PROBE], input=json.dumps(spec), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
 

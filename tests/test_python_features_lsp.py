@@ -16,9 +16,9 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from invocation_helpers import sdk_python
 from lsp_session import LspSession, rng
 
-SDK_PYTHON = Path("/work/sdkvenv/bin/python")
 PROFILES = {"visual-studio-code": "utf-16", "neovim": "utf-8"}
 
 # A tool being typed: several lines do not parse, and non-ASCII text precedes the cursor.
@@ -147,8 +147,7 @@ async def test_the_query_mistake_is_a_diagnostic(session: LspSession, llm_tool: 
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "dify_lsp"]), params=list(PROFILES))
 async def sdk_lsp(request, lsp_client: LanguageClient, tmp_path: Path):
-    if not SDK_PYTHON.exists():
-        pytest.skip("no SDK interpreter")
+    python = sdk_python()
 
     @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
     def register_capability(params: types.RegistrationParams) -> None:
@@ -158,7 +157,7 @@ async def sdk_lsp(request, lsp_client: LanguageClient, tmp_path: Path):
         types.InitializeParams(
             capabilities=client_capabilities(request.param),
             workspace_folders=[types.WorkspaceFolder(uri=tmp_path.as_uri(), name="workspace")],
-            initialization_options={"python": str(SDK_PYTHON)},
+            initialization_options={"python": str(python)},
         )
     )
     yield
