@@ -17,7 +17,6 @@ import threading
 import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable
-from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -37,7 +36,8 @@ from dify_lsp.features import (
     load_features,
     providers_for,
 )
-from dify_lsp.index import PluginIndex, TextSource, norm
+from dify_lsp.features.client import ClientFeatures, DocumentPositions, uri_to_path
+from dify_lsp.index import PluginIndex, TextSource
 from dify_lsp.schema.references import PYTHON, TOOL
 from dify_lsp.textpos import Pos, Span, engine_text
 
@@ -60,13 +60,6 @@ _pygls_text_document.TextDocument.lines = property(_lsp_lines)  # type: ignore[a
 
 # How long an async provider (jedi) may take before the request answers without it.
 ASYNC_PROVIDER_TIMEOUT = 2.0
-
-
-def uri_to_path(uri: str) -> Path | None:
-    parsed = urlparse(uri)
-    if parsed.scheme != "file":
-        return None
-    return norm(unquote(parsed.path))
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -117,11 +110,13 @@ class DifyLanguageServer(LanguageServer):
         self.settings: dict[str, Any] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.open_paths: dict[Path, str] = {}  # path -> uri of documents open in the editor
+        self.client = ClientFeatures(lambda: self.client_capabilities)
+        self.positions = DocumentPositions(lambda: self.workspace, self.open_paths, self.source)
         from dify_lsp.features.diagnostics import DiagnosticsService
 
         self.diagnostics = DiagnosticsService(self)
 
-    # -- client capabilities ------------------------------------------------
+    # -- client capabilities and positions (kept in dify_lsp.features.client) ----
     def _caps(self) -> types.ClientCapabilities | None:
         try:
             return self.client_capabilities
@@ -130,71 +125,32 @@ class DifyLanguageServer(LanguageServer):
 
     @property
     def client_supports_snippets(self) -> bool:
-        caps = self._caps()
-        try:
-            return bool(caps.text_document.completion.completion_item.snippet_support)  # type: ignore[union-attr]
-        except AttributeError:
-            return False
+        return self.client.snippets
 
     @property
     def client_supports_markdown(self) -> bool:
-        caps = self._caps()
-        try:
-            formats = caps.text_document.hover.content_format or []  # type: ignore[union-attr]
-        except AttributeError:
-            return False
-        return types.MarkupKind.Markdown in formats
+        return self.client.markdown
 
     @property
     def client_supports_pull_diagnostics(self) -> bool:
-        caps = self._caps()
-        return bool(caps and caps.text_document and caps.text_document.diagnostic is not None)
+        return self.client.pull_diagnostics
 
     @property
     def client_supports_diagnostic_refresh(self) -> bool:
-        caps = self._caps()
-        try:
-            return bool(caps.workspace.diagnostics.refresh_support)  # type: ignore[union-attr]
-        except AttributeError:
-            return False
+        return self.client.diagnostic_refresh
 
     @property
     def client_supports_code_lens_refresh(self) -> bool:
-        caps = self._caps()
-        try:
-            return bool(caps.workspace.code_lens.refresh_support)  # type: ignore[union-attr]
-        except AttributeError:
-            return False
+        return self.client.code_lens_refresh
 
-    # -- positions ------------------------------------------------------------
     def lines_of(self, path: Path) -> list[str]:
-        uri = self.open_paths.get(path)
-        if uri is not None:
-            return engine_text(self.workspace.get_text_document(uri).source).split("\n")
-        ft = self.source.read(path)
-        return (ft.text or "").split("\n")
+        return self.positions.lines_of(path)
 
     def to_lsp_range(self, path: Path, span: Span, lines: list[str] | None = None) -> types.Range:
-        if lines is None:
-            lines = self.lines_of(path)
-        codec = self.workspace.position_codec
-        rng = types.Range(
-            start=types.Position(line=span.start.line, character=span.start.col),
-            end=types.Position(line=span.end.line, character=span.end.col),
-        )
-        if span.start.line >= len(lines) or span.end.line >= len(lines):
-            return rng
-        return codec.range_to_client_units(lines, rng)
+        return self.positions.to_lsp_range(path, span, lines)
 
     def from_lsp_position(self, uri: str, position: types.Position) -> Pos:
-        doc = self.workspace.get_text_document(uri)
-        lines = engine_text(doc.source).split("\n")
-        if position.line >= len(lines):
-            return Pos(max(0, len(lines) - 1), len(lines[-1]) if lines else 0)
-        pos = self.workspace.position_codec.position_from_client_units(
-            lines, types.Position(line=position.line, character=position.character)
-        )
-        return Pos(pos.line, min(pos.character, len(lines[pos.line])))
+        return self.positions.from_lsp_position(uri, position)
 
     # -- documents and contexts -------------------------------------------------
     def kind_of(self, path: Path, fresh: bool = True) -> tuple[str | None, Any]:
@@ -449,10 +405,7 @@ def create_server() -> DifyLanguageServer:
         ctx = ls.request_context(params.text_document.uri)
         if ctx is None:
             return None
-        doc_lines = ctx.lines
-        codec = ls.workspace.position_codec
-        rng = codec.range_from_client_units(doc_lines, params.range) if doc_lines else None
-        span = Span(Pos(rng.start.line, rng.start.character), Pos(rng.end.line, rng.end.character)) if rng else Span(Pos(0, 0), Pos(0, 0))
+        span = ls.positions.from_lsp_range(ctx.lines, params.range)
         return await _concat(CODE_ACTION, ctx, span, list(params.context.diagnostics))
 
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))

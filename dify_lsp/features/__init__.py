@@ -17,15 +17,13 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from lsprotocol import types
 
+from dify_lsp.features.client import ClientFeatures, DocumentPositions
 from dify_lsp.index import Plugin, PluginIndex
 from dify_lsp.textpos import Pos, Span
-
-if TYPE_CHECKING:  # pragma: no cover
-    from dify_lsp.server import DifyLanguageServer
 
 # Feature modules, imported (and their register(server) called) at start-up.
 FEATURE_MODULES: tuple[str, ...] = (
@@ -54,7 +52,9 @@ CODE_LENS = "code_lens"  # (ctx) -> list[types.CodeLens]; concatenated
 class RequestContext:
     """One request on one document, in engine coordinates."""
 
-    server: "DifyLanguageServer"
+    # The running language server (it also has ``client``, ``positions``, ``diagnostics``,
+    # ``settings``); typed loosely because features never import the server module.
+    server: Any
     path: Path
     uri: str
     text: str
@@ -70,21 +70,30 @@ class RequestContext:
             self._lines = self.text.split("\n")
         return self._lines
 
+    @property
+    def client(self) -> ClientFeatures:
+        """What the client supports."""
+        return self.server.client
+
+    @property
+    def positions(self) -> DocumentPositions:
+        return self.server.positions
+
     # Client capabilities worth asking about.
     @property
     def snippets(self) -> bool:
-        return self.server.client_supports_snippets
+        return self.client.snippets
 
     @property
     def markdown(self) -> bool:
-        return self.server.client_supports_markdown
+        return self.client.markdown
 
     # Engine <-> LSP positions for this or another document.
     def range(self, span: Span, path: Path | None = None) -> types.Range:
-        return self.server.to_lsp_range(path or self.path, span)
+        return self.positions.to_lsp_range(path or self.path, span)
 
     def position(self, pos: Pos, path: Path | None = None) -> types.Position:
-        return self.server.to_lsp_range(path or self.path, Span(pos, pos)).start
+        return self.positions.to_lsp_range(path or self.path, Span(pos, pos)).start
 
     def uri_for(self, path: Path) -> str:
         return path.as_uri()

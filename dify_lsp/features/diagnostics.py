@@ -12,16 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from lsprotocol import types
 
 from dify_lsp.checker import PluginReport, check_plugin
+from dify_lsp.features.client import uri_to_path
 from dify_lsp.findings import Finding
 from dify_lsp.yamlpos import YMap, YScalar
-
-if TYPE_CHECKING:  # pragma: no cover
-    from dify_lsp.server import DifyLanguageServer
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +28,16 @@ SOURCE = "dify-lsp"
 _TAGS = {"unnecessary": types.DiagnosticTag.Unnecessary, "deprecated": types.DiagnosticTag.Deprecated}
 
 
-def to_diagnostic(server: "DifyLanguageServer", finding: Finding, lines: list[str]) -> types.Diagnostic:
+def to_diagnostic(server: Any, finding: Finding, lines: list[str]) -> types.Diagnostic:
     related = [
         types.DiagnosticRelatedInformation(
-            location=types.Location(uri=r.path.as_uri(), range=server.to_lsp_range(r.path, r.span)),
+            location=types.Location(uri=r.path.as_uri(), range=server.positions.to_lsp_range(r.path, r.span)),
             message=r.message,
         )
         for r in finding.related
     ]
     return types.Diagnostic(
-        range=server.to_lsp_range(finding.path, finding.span, lines),
+        range=server.positions.to_lsp_range(finding.path, finding.span, lines),
         severity=types.DiagnosticSeverity(int(finding.severity)),
         code=finding.code,
         source=SOURCE,
@@ -50,7 +48,7 @@ def to_diagnostic(server: "DifyLanguageServer", finding: Finding, lines: list[st
 
 
 class DiagnosticsService:
-    def __init__(self, server: "DifyLanguageServer"):
+    def __init__(self, server: Any):  # the language server (features never import its module)
         self.server = server
         self.reports: dict[Path, PluginReport] = {}
         self.generation: dict[Path, int] = {}
@@ -99,8 +97,8 @@ class DiagnosticsService:
         previous = self.reports.get(root)
         self.reports[root] = report
         self._refresh_code_lenses_if_tools_changed(previous, report)
-        if self.server.client_supports_pull_diagnostics:
-            if self.server.client_supports_diagnostic_refresh:
+        if self.server.client.pull_diagnostics:
+            if self.server.client.diagnostic_refresh:
                 try:
                     self.server.workspace_diagnostic_refresh(None)
                 except Exception:  # pragma: no cover - client went away
@@ -121,7 +119,7 @@ class DiagnosticsService:
                 tool_names.append((str(yf.path), name.raw if isinstance(name, YScalar) else None))
             return (sorted(tool_names), sorted(map(str, r.plugin.python_files)))
 
-        if previous is not None and shape(previous) != shape(report) and self.server.client_supports_code_lens_refresh:
+        if previous is not None and shape(previous) != shape(report) and self.server.client.code_lens_refresh:
             try:
                 self.server.workspace_code_lens_refresh(None)
             except Exception:  # pragma: no cover - client went away
@@ -154,7 +152,7 @@ class DiagnosticsService:
         paths = {p for p in self.server.open_paths if p == report.plugin.root or report.plugin.root in p.parents}
         for path in paths:
             uri = self.server.open_paths[path]
-            lines = self.server.lines_of(path)
+            lines = self.server.positions.lines_of(path)
             diagnostics = [to_diagnostic(self.server, f, lines) for f in by_path.get(path, [])]
             doc = self.server.workspace.get_text_document(uri)
             self.server.text_document_publish_diagnostics(
@@ -166,7 +164,7 @@ class DiagnosticsService:
                 self.pushed.discard(path)
 
     def document_closed(self, path: Path, uri: str) -> None:
-        if not self.server.client_supports_pull_diagnostics:
+        if not self.server.client.pull_diagnostics:
             self.server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
         self.pushed.discard(path)
         root = self.server.index.root_for(path)
@@ -175,8 +173,6 @@ class DiagnosticsService:
 
     # -- pull -----------------------------------------------------------------
     async def pull(self, uri: str, previous_result_id: str | None):
-        from dify_lsp.server import uri_to_path
-
         path = uri_to_path(uri)
         root = self.server.index.root_for(path) if path else None
         if path is None or root is None:
@@ -185,7 +181,7 @@ class DiagnosticsService:
         result_id = f"{root}#{self.generation.get(root, 0)}"
         if previous_result_id == result_id:
             return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
-        lines = self.server.lines_of(path)
+        lines = self.server.positions.lines_of(path)
         items = [to_diagnostic(self.server, f, lines) for f in (report.findings if report else []) if f.path == path]
         return types.RelatedFullDocumentDiagnosticReport(items=items, result_id=result_id)
 

@@ -22,6 +22,7 @@ from typing import Any
 from lsprotocol import types
 
 from dify_lsp.features import CODE_ACTION, CODE_LENS, RequestContext, provides
+from dify_lsp.features.client import uri_to_path
 from dify_lsp.textpos import Pos, Span
 
 log = logging.getLogger("dify_lsp.run")
@@ -158,8 +159,6 @@ def _error_result(message: str, args: dict[str, Any], error_type: str = "Invocat
 
 
 def _plugin_root(server: Any, uri: str | None) -> Path | None:
-    from dify_lsp.server import uri_to_path
-
     path = uri_to_path(uri) if uri else None
     if path is None:
         return None
@@ -167,17 +166,12 @@ def _plugin_root(server: Any, uri: str | None) -> Path | None:
 
 
 def _supports_progress(server: Any) -> bool:
-    try:
-        caps = server.client_capabilities
-        return bool(caps.window and caps.window.work_done_progress)
-    except AttributeError:
-        return False
+    return server.client.work_done_progress
 
 
 async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event | None = None) -> dict[str, Any]:
     from dify_lsp.invocation.engine import RunSpec, run_invocation
     from dify_lsp.invocation.parameters import InvocationError
-    from dify_lsp.server import uri_to_path
 
     uri = args.get("uri")
     root = _plugin_root(server, uri)

@@ -77,10 +77,7 @@ def _python_source_ref(plugin: Plugin, yaml_path: Path) -> PathRef | None:
 
 
 def _tooltip_support(ctx: RequestContext) -> bool:
-    try:
-        return bool(ctx.server.client_capabilities.text_document.document_link.tooltip_support)  # type: ignore[union-attr]
-    except Exception:
-        return False
+    return ctx.client.link_tooltips
 
 
 @provides(DOCUMENT_LINK, kinds=YAML_KINDS)
