@@ -1,104 +1,20 @@
-"""JSON schemas for yaml-language-server, generated from dify-lsp's own schema data.
-
-The benchmark gives yaml-language-server the same knowledge dify-lsp has
-(keys, required keys, enums with their meanings, patterns, bounds, docs), so
-the two answer the same questions about the same files.  The source of truth
-is :mod:`dify_lsp.schema.plugin_files`; nothing here is hand-written per key.
-"""
+"""JSON schemas for yaml-language-server in the benchmark: the ones `dify-lsp schema` writes
+(:mod:`dify_lsp.schema_export`), limited to the kinds that have a fixed place in a plugin."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
-from dify_lsp.schema.model import ANY, BOOLEAN, DATETIME, INTEGER, NUMBER, SCALAR, STRING, Either, Field, ListOf, MapOf, Obj, Scalar
+from dify_lsp.schema_export import GLOBS, json_schema, schema_file_name, yaml_schemas_setting
 
-_SCALAR_TYPES = {
-    STRING: "string",
-    INTEGER: "integer",
-    NUMBER: "number",
-    BOOLEAN: "boolean",
-    DATETIME: "string",
-}
-
-
-def _type(t: Any, depth: int = 0) -> dict[str, Any]:
-    if depth > 30:
-        return {}
-    if isinstance(t, Scalar):
-        if t.kind == ANY:
-            return {}
-        if t.kind == SCALAR:
-            return {"type": ["string", "number", "boolean"]}
-        return {"type": _SCALAR_TYPES.get(t.kind, "string")}
-    if isinstance(t, Obj):
-        out: dict[str, Any] = {"type": "object", "properties": {f.name: _field(f, depth + 1) for f in t.fields}}
-        if t.doc:
-            out["description"] = t.doc
-        required = [f.name for f in t.fields if f.required]
-        if required:
-            out["required"] = required
-        if not t.open:
-            out["additionalProperties"] = False
-        return out
-    if isinstance(t, ListOf):
-        return {"type": "array", "items": _type(t.item, depth + 1)}
-    if isinstance(t, MapOf):
-        return {"type": "object", "additionalProperties": _type(t.value, depth + 1), "description": f"mapping of {t.key_doc}"}
-    if isinstance(t, Either):
-        return {"anyOf": [_type(o, depth + 1) for o in t.options]}
-    return {}
-
-
-def _field(f: Field, depth: int) -> dict[str, Any]:
-    out = _type(f.type, depth)
-    if f.doc:
-        out["description"] = f.doc
-    target = out.get("items") if isinstance(f.type, ListOf) and isinstance(out.get("items"), dict) else out
-    if f.enum and not f.suggest_only:
-        target["enum"] = list(f.enum)
-        target["markdownEnumDescriptions"] = list(f.enum.values())
-    elif f.enum:
-        target["examples"] = list(f.enum)
-    if f.pattern:
-        target["pattern"] = f.pattern
-        if f.pattern_doc:
-            target["patternErrorMessage"] = f.pattern_doc
-    if f.minimum is not None:
-        target["minimum"] = f.minimum
-    if f.maximum is not None:
-        target["maximum"] = f.maximum
-    if f.max_length is not None:
-        target["maxLength"] = f.max_length
-    if f.max_items is not None:
-        out["maxItems"] = f.max_items
-    if f.nullable and "type" in out:
-        types = out["type"] if isinstance(out["type"], list) else [out["type"]]
-        out["type"] = [*types, "null"]
-    return out
-
-
-def json_schema(kind: str) -> dict[str, Any]:
-    from dify_lsp.schema.plugin_files import SCHEMAS
-
-    schema = _type(SCHEMAS[kind])
-    return {"$schema": "http://json-schema.org/draft-07/schema#", "title": f"Dify plugin {kind}", **schema}
+__all__ = ["json_schema", "write_schemas"]
 
 
 def write_schemas(folder: Path) -> dict[str, list[str]]:
     """Write manifest, tool provider and tool schemas; return yaml-language-server's `yaml.schemas` setting."""
-    from dify_lsp.schema.references import MANIFEST, TOOL, TOOL_PROVIDER
+    import json
 
     folder.mkdir(parents=True, exist_ok=True)
-    globs = {
-        MANIFEST: ["**/manifest.yaml"],
-        TOOL_PROVIDER: ["**/provider/*.yaml"],
-        TOOL: ["**/tools/*.yaml"],
-    }
-    setting: dict[str, list[str]] = {}
-    for kind, patterns in globs.items():
-        path = folder / f"{kind}.schema.json"
-        path.write_text(json.dumps(json_schema(kind), indent=1), encoding="utf-8")
-        setting[path.as_uri()] = patterns
-    return setting
+    for kind in GLOBS:
+        (folder / schema_file_name(kind)).write_text(json.dumps(json_schema(kind), indent=1), encoding="utf-8")
+    return yaml_schemas_setting(folder)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dify_lsp.config import apply_configuration
 from dify_lsp.findings import Finding
 from dify_lsp.index import Plugin, PluginIndex
 from dify_lsp.rules import CheckContext, run_checks
@@ -28,4 +29,5 @@ def check_plugin(index: PluginIndex, root: Path, settings: dict[str, Any] | None
     plugin = index.plugin_at(root)
     ctx = CheckContext(plugin, index, settings or {})
     findings, crashes = run_checks(ctx)
+    findings = apply_configuration(index, plugin, findings, settings)
     return PluginReport(plugin, findings, crashes)

@@ -1,4 +1,4 @@
-"""Command line: serve LSP (default), `check`, `rules`, `run`."""
+"""Command line: serve LSP (default), `check`, `rules`, `schema`, `run`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,18 @@ from dify_lsp import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
+EXIT_CODES_HELP = """\
+exit codes:
+  0  no finding at or above the --fail-on severity (default: error)
+  1  at least one finding at or above it
+  2  usage error: unknown option or rule selector, a path that does not exist or holds no plugin"""
+
+SERVER_ON_TERMINAL = """\
+dify-lsp is a language server: it speaks the Language Server Protocol on stdin/stdout and is now
+waiting for an editor to connect. Editors start it themselves (see the README's "Editor setup").
+To check plugins from the shell:   dify-lsp check PATH      (dify-lsp --help for every command)
+Press Ctrl-C to stop."""
+
 
 def _setup_logging(level: str) -> None:
     # Logs go to stderr (and window/logMessage once serving); stdout carries LSP.
@@ -24,10 +36,37 @@ def _setup_logging(level: str) -> None:
     )
 
 
+def _check_epilog() -> str:
+    from dify_lsp.config import families
+    from dify_lsp.report import FORMAT_HELP
+
+    formats = "\n".join(f"  {name:<7} {text}" for name, text in FORMAT_HELP.items())
+    return f"""\
+formats (--format):
+{formats}
+
+rule selectors (--select, --extend-select, --ignore; comma-separated or repeated):
+  a code (DL209), a code prefix (DL2), a family ({', '.join(families())}) or ALL.
+  The most specific selector wins: --select DL2 --ignore DL209 keeps every DL2xx rule but DL209.
+  `dify-lsp rules` lists every code with its family.
+
+configuration: [tool.dify-lsp] in the plugin's pyproject.toml (or one in a folder above it, up to the
+repository root) with select, extend-select, ignore, fail-on and per-file-ignores; the command line's
+--select replaces its select, --extend-select and --ignore add to it. The language server reads it too.
+
+suppression: `# noqa: DL209` (or a bare `# noqa`) at the end of a line silences findings on that line,
+in Python and YAML alike; an unused `# noqa: DLxxx` code is reported as DL020 (hint).
+
+{EXIT_CODES_HELP}"""
+
+
 def build_parser() -> argparse.ArgumentParser:
+    raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="dify-lsp",
         description="Language server, checker and test runner for Dify plugins. With no command it serves LSP over stdio.",
+        formatter_class=raw,
+        epilog="Run `dify-lsp COMMAND --help` for a command's options, formats and exit codes.",
     )
     parser.add_argument("--version", action="version", version=f"dify-lsp {__version__}")
     parser.add_argument("--tcp", action="store_true", help="serve LSP over TCP instead of stdio")
@@ -36,15 +75,56 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     sub = parser.add_subparsers(dest="command")
 
-    sub.add_parser("serve", help="serve LSP (the default)")
+    sub.add_parser("serve", help="serve LSP (the default)", description="Serve LSP over stdio (or TCP with --tcp before the command). Editors start this.")
 
-    chk = sub.add_parser("check", help="check plugins without an editor (for CI and pre-commit)")
-    chk.add_argument("paths", nargs="*", default=["."], help="plugin folders, files inside plugins, or folders to search for plugins")
-    chk.add_argument("--format", choices=["text", "json"], default="text")
-    chk.add_argument("--disable", action="append", default=[], metavar="FAMILY", help="turn off a rule family (repeatable)")
+    from dify_lsp.report import FORMATS
 
-    rules = sub.add_parser("rules", help="list every rule with its code and description")
+    chk = sub.add_parser(
+        "check",
+        help="check plugins without an editor (for CI and pre-commit)",
+        description="Check Dify plugins with the same rules the editor shows. A PATH is a plugin folder, a file "
+        "inside a plugin (only its findings are shown), or a folder searched for plugins.",
+        formatter_class=raw,
+        epilog=_check_epilog(),
+    )
+    chk.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="plugin folders, files inside plugins, or folders to search for plugins (default: .)")
+    chk.add_argument("--format", choices=FORMATS, default="text", help="output format (see below; default: text)")
+    chk.add_argument("-o", "--output-file", metavar="FILE", help="write the findings to FILE instead of stdout")
+    chk.add_argument("--select", action="append", default=[], metavar="SELECTOR", help="report only these rules (replaces the configuration's select)")
+    chk.add_argument("--extend-select", action="append", default=[], metavar="SELECTOR", help="report these rules too")
+    chk.add_argument("--ignore", action="append", default=[], metavar="SELECTOR", help="do not report these rules")
+    chk.add_argument("--disable", action="append", default=[], metavar="SELECTOR", help="the same as --ignore (kept for old scripts)")
+    chk.add_argument("--fail-on", choices=["error", "warning", "information", "hint"], default=None,
+                     help="lowest severity that makes the exit code 1 (default: the configuration's fail-on, else error)")
+    chk.add_argument("--statistics", action="store_true", help="print how many findings each rule has instead of the findings (text or json)")
+    chk.add_argument("--color", "--colour", dest="color", choices=["auto", "always", "never"], default="auto",
+                     help="colour the text output (auto: on a terminal unless NO_COLOR is set)")
+    chk.add_argument("--show-source", action=argparse.BooleanOptionalAction, default=None,
+                     help="show the source line with a caret span under each finding (default: on a terminal)")
+
+    rules = sub.add_parser(
+        "rules",
+        help="list every rule with its code, family and description",
+        description="List every rule: code, name, default severity, family and description.",
+        formatter_class=raw,
+        epilog="formats:\n  text      aligned columns\n  markdown  the table in the README\n  json      a list of {code, name, severity, family, description}\n\n"
+        "exit codes:\n  0  listed\n  2  usage error",
+    )
     rules.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+
+    schema = sub.add_parser(
+        "schema",
+        help="write JSON Schemas of the plugin YAML files (for yaml-language-server)",
+        description="Write one JSON Schema per plugin YAML kind (manifest, provider, tool, ...), generated from the "
+        "schema data dify-lsp checks with, for editors that use yaml-language-server.",
+        formatter_class=raw,
+        epilog="use them with a modeline at the top of a YAML file:\n"
+        "  # yaml-language-server: $schema=./schemas/tool.schema.json\n"
+        "or with the yaml.schemas setting (VS Code's YAML extension):\n"
+        '  "yaml.schemas": {"./schemas/manifest.schema.json": "**/manifest.yaml"}\n\n'
+        "exit codes:\n  0  written\n  2  usage error or the folder cannot be written",
+    )
+    schema.add_argument("--out", required=True, metavar="DIR", help="folder to write the schemas into (created if missing)")
 
     run = sub.add_parser("run", help="run a test invocation of a tool, as the Dify daemon would")
     try:
@@ -56,6 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stdout_gone() -> None:
+    """The reader of stdout went away (`dify-lsp rules | head`): stop writing without a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -64,16 +153,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE if exc.code not in (0, None) else EXIT_OK
     _setup_logging(args.log_level)
     command = args.command or "serve"
-    if command == "serve":
-        return serve(args)
-    if command == "check":
-        return cmd_check(args.paths, args.format, args.disable)
-    if command == "rules":
-        return cmd_rules(args.format)
-    if command == "run":
-        from dify_lsp.invocation import cli as run_cli
+    try:
+        if command == "serve":
+            return serve(args)
+        if command == "check":
+            return cmd_check(args)
+        if command == "rules":
+            return cmd_rules(args.format)
+        if command == "schema":
+            return cmd_schema(args.out)
+        if command == "run":
+            from dify_lsp.invocation import cli as run_cli
 
-        return run_cli.command(args)
+            return run_cli.command(args)
+    except BrokenPipeError:
+        _stdout_gone()
+        return EXIT_OK
     parser.print_usage(sys.stderr)
     return EXIT_USAGE
 
@@ -81,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def serve(args: argparse.Namespace) -> int:
     from dify_lsp.server import create_server
 
+    if not args.tcp and sys.stdin.isatty():
+        print(SERVER_ON_TERMINAL, file=sys.stderr, flush=True)
     server = create_server()
     if args.tcp:
         server.start_tcp(args.host, args.port)
@@ -92,9 +189,17 @@ def serve(args: argparse.Namespace) -> int:
 # -- check -------------------------------------------------------------------
 
 
-def _display_path(arg: str, arg_abs: Path, file: Path) -> str:
+def _display_path(arg: str, arg_path: Path, file: Path) -> str:
+    """How a finding's file is shown: the argument itself for a file, else relative to the folder named."""
+    if arg_path.is_file():
+        if file == arg_path:
+            return arg
+        base = arg_path.parent
+        arg = os.path.dirname(arg) or "."
+    else:
+        base = arg_path
     try:
-        rel = file.relative_to(arg_abs)
+        rel = file.relative_to(base)
     except ValueError:
         return str(file)
     if arg in (".", "./"):
@@ -102,23 +207,49 @@ def _display_path(arg: str, arg_abs: Path, file: Path) -> str:
     return os.path.join(arg, rel.as_posix()) if str(rel) != "." else arg
 
 
-def cmd_check(paths: list[str], fmt: str, disable: list[str] | None = None) -> int:
+def _selectors(values: list[str], option: str) -> list[str] | None:
+    """The selectors of one option, validated; None (after a message) when one is unknown."""
+    from dify_lsp.config import parse_selectors
+
+    try:
+        parse_selectors(values)
+    except ValueError as exc:
+        print(f"dify-lsp check: {option}: {exc}", file=sys.stderr)
+        return None
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def cmd_check(args: argparse.Namespace) -> int:
     from dify_lsp.checker import check_plugin
+    from dify_lsp.config import FAIL_ON, fail_on_for
     from dify_lsp.index import PluginIndex, find_plugin_roots, norm
-    from dify_lsp.textpos import utf16_col
+    from dify_lsp.report import Row, write
+    from dify_lsp.report.text import TextWriter, summary, use_colour, write_statistics, statistics
+
+    if args.statistics and args.format not in ("text", "json"):
+        print("dify-lsp check: --statistics works with --format text or json", file=sys.stderr)
+        return EXIT_USAGE
+    settings: dict = {}
+    for option, key, values in (("--select", "select", args.select), ("--extend-select", "extendSelect", args.extend_select),
+                                ("--ignore", "ignore", [*args.ignore, *args.disable])):
+        if values:
+            parsed = _selectors(values, option)
+            if parsed is None:
+                return EXIT_USAGE
+            settings[key] = parsed
 
     index = PluginIndex()
-    settings = {"diagnostics": {family: False for family in (disable or [])}}
-    rows = []
+    rows: list[Row] = []
     usage_error = False
-    seen_roots: set[Path] = set()
-    for arg in paths:
+    reports: dict[Path, object] = {}
+    shown: set[tuple] = set()
+    failing = 0
+    for arg in args.paths:
         p = norm(arg)
         if not p.exists():
             print(f"dify-lsp check: {arg}: no such file or folder", file=sys.stderr)
             usage_error = True
             continue
-        base = p if p.is_dir() else p.parent
         root = index.root_for(p)
         roots = [root] if root is not None else find_plugin_roots(p)
         if not roots:
@@ -126,53 +257,52 @@ def cmd_check(paths: list[str], fmt: str, disable: list[str] | None = None) -> i
             usage_error = True
             continue
         for root in roots:
-            if root in seen_roots:
-                continue
-            seen_roots.add(root)
-            report = check_plugin(index, root, settings)
-            for crash in report.crashes:
-                print(f"dify-lsp check: internal error in {crash}", file=sys.stderr)
-            texts = {}
+            if root not in reports:
+                report = check_plugin(index, root, settings)
+                reports[root] = report
+                for crash in report.crashes:
+                    print(f"dify-lsp check: internal error in {crash}", file=sys.stderr)
+            report = reports[root]
+            fail_on = args.fail_on or fail_on_for(root, lambda path: index.source.read(path).text) or "error"
+            texts: dict[Path, tuple[str, ...]] = {}
             for f in report.findings:
                 if p.is_file() and f.path != p:
                     continue
+                key = (f.path, f.span, f.code, f.message)
+                if key in shown:
+                    continue
+                shown.add(key)
                 if f.path not in texts:
-                    ft = index.source.read(f.path)
-                    texts[f.path] = (ft.text or "").split("\n")
-                lines = texts[f.path]
-                rows.append((_display_path(arg, base, f.path), f, lines))
-    errors = 0
-    if fmt == "json":
-        out = []
-        for display, f, lines in rows:
-            def pos(pt, lines=lines):
-                text = lines[pt.line] if pt.line < len(lines) else ""
-                return {"line": pt.line, "character": utf16_col(text, pt.col)}
+                    texts[f.path] = tuple((index.source.read(f.path).text or "").split("\n"))
+                rows.append(Row(_display_path(arg, p, f.path), f, texts[f.path]))
+                if f.severity <= FAIL_ON[fail_on]:
+                    failing += 1
 
-            out.append({
-                "path": display,
-                "range": {"start": pos(f.span.start), "end": pos(f.span.end)},
-                "severity": f.severity.label,
-                "code": f.code,
-                "message": f.message,
-            })
-        json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
-    else:
-        for display, f, _ in rows:
-            print(f"{display}:{f.span.start.line + 1}:{f.span.start.col + 1}: {f.severity.label} {f.code} {f.message}")
-        if rows:
-            counts: dict[str, int] = {}
-            for _, f, _ in rows:
-                counts[f.severity.label] = counts.get(f.severity.label, 0) + 1
-            summary = ", ".join(f"{n} {label}{'s' if n != 1 else ''}" for label, n in sorted(counts.items()))
-            print(f"{len(seen_roots)} plugin{'s' if len(seen_roots) != 1 else ''} checked: {summary}", file=sys.stderr)
-        elif seen_roots:
-            print(f"{len(seen_roots)} plugin{'s' if len(seen_roots) != 1 else ''} checked: no problems", file=sys.stderr)
-    errors = sum(1 for _, f, _ in rows if f.severity.label == "error")
-    if usage_error:
-        return EXIT_USAGE
-    return EXIT_FINDINGS if errors else EXIT_OK
+    code = EXIT_USAGE if usage_error else (EXIT_FINDINGS if failing else EXIT_OK)
+    out = open(args.output_file, "w", encoding="utf-8") if args.output_file else sys.stdout
+    try:
+        colour = use_colour(args.color, out)
+        if args.statistics:
+            if args.format == "json":
+                json.dump(statistics(rows), out, indent=2)
+                out.write("\n")
+            else:
+                write_statistics(rows, out, colour)
+        elif args.format == "text":
+            show_source = args.show_source if args.show_source is not None else out.isatty()
+            TextWriter(out, colour=colour, show_source=show_source).write(rows)
+        else:
+            write(args.format, rows, out)
+        out.flush()
+    except BrokenPipeError:
+        _stdout_gone()
+        return code
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if args.format == "text" and reports:
+        print(summary(len(reports), rows, failing, args.fail_on, use_colour(args.color, sys.stderr)), file=sys.stderr)
+    return code
 
 
 def cmd_rules(fmt: str) -> int:
@@ -186,8 +316,26 @@ def cmd_rules(fmt: str) -> int:
             for r in iter_rules()
         ], indent=2))
     else:
-        for r in iter_rules():
-            print(f"{r.code}  {r.name:<28} {r.severity.label:<11} {r.description}")
+        rules = list(iter_rules())
+        name_w = max(len(r.name) for r in rules)
+        family_w = max(len("family"), *(len(r.family) for r in rules))
+        print(f"{'code':<6} {'name':<{name_w}}  {'severity':<11} {'family':<{family_w}}  description")
+        for r in rules:
+            print(f"{r.code:<6} {r.name:<{name_w}}  {r.severity.label:<11} {r.family:<{family_w}}  {r.description}")
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+def cmd_schema(out: str) -> int:
+    from dify_lsp.schema_export import write_schemas
+
+    try:
+        written = write_schemas(Path(out))
+    except OSError as exc:
+        print(f"dify-lsp schema: {out}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for path in written:
+        print(path)
     return EXIT_OK
 
 

@@ -1,0 +1,328 @@
+"""Which findings are reported: rule selection, `[tool.dify-lsp]` and `# noqa`.
+
+:func:`apply_configuration` is the one place this happens; the checker calls it
+after the rules ran, so ``dify-lsp check`` and the language server honour the
+same configuration and the same comments.
+
+Selectors follow ruff's convention: ``ALL``, a rule family (``python``), a
+code prefix (``DL2``) or a code (``DL209``).  Within one layer the most
+specific selector wins (``select = ["DL2"]`` with ``ignore = ["DL209"]`` keeps
+every DL2xx rule but DL209, and the other way round); a later layer with its
+own ``select`` starts afresh.  The layers are the plugin's ``[tool.dify-lsp]``
+and then the command line (or the editor's settings).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from dify_lsp.findings import Finding, Fix, Severity, TextEdit
+from dify_lsp.noqa import noqa_comments
+from dify_lsp.rules import RULES, did_you_mean, load_rules, suggest
+from dify_lsp.textpos import Span
+
+CONFIG_FILE = "pyproject.toml"
+CONFIG_TABLE = ("tool", "dify-lsp")
+CONFIG_KEYS = ("select", "extend-select", "ignore", "fail-on", "per-file-ignores")
+FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "information": Severity.INFORMATION, "hint": Severity.HINT}
+
+
+def families() -> list[str]:
+    load_rules()
+    return sorted({r.family for r in RULES.values()})
+
+
+@dataclass(frozen=True)
+class Selector:
+    text: str
+    codes: frozenset[str]
+    specificity: int  # ALL 0, a family as its code prefix (3), a prefix its length, a code 5
+
+
+def parse_selector(text: str) -> Selector:
+    """A selector, or ValueError with a did-you-mean message."""
+    load_rules()
+    raw = text.strip()
+    if raw.upper() == "ALL":
+        return Selector("ALL", frozenset(RULES), 0)
+    by_family: dict[str, set[str]] = {}
+    for r in RULES.values():
+        by_family.setdefault(r.family, set()).add(r.code)
+    if raw.lower() in by_family:
+        return Selector(raw.lower(), frozenset(by_family[raw.lower()]), 3)
+    code = raw.upper()
+    matched = frozenset(c for c in RULES if c.startswith(code))
+    if code.startswith("DL") and matched:
+        return Selector(code, matched, len(code))
+    hint = did_you_mean(suggest(raw, [*by_family, *RULES]))
+    raise ValueError(f"unknown rule selector '{raw}'{hint}: use a code (DL209), a code prefix (DL2), a family ({', '.join(sorted(by_family))}) or ALL")
+
+
+@dataclass
+class SelectionLayer:
+    select: list[Selector] | None = None  # None: keep what the layer before chose
+    extend_select: list[Selector] = field(default_factory=list)
+    ignore: list[Selector] = field(default_factory=list)
+
+    def apply(self, code: str, enabled: bool) -> bool:
+        def best(selectors: Iterable[Selector]) -> int:
+            return max((s.specificity for s in selectors if code in s.codes), default=-1)
+
+        pos = best([*(self.select or []), *self.extend_select])
+        neg = best(self.ignore)
+        if self.select is not None:
+            return pos >= 0 and pos > neg
+        if pos < 0 and neg < 0:
+            return enabled
+        return pos > neg
+
+
+def enabled_codes(layers: Iterable[SelectionLayer]) -> set[str]:
+    load_rules()
+    out = set()
+    for code in RULES:
+        on = True
+        for layer in layers:
+            on = layer.apply(code, on)
+        if on:
+            out.add(code)
+    return out
+
+
+def parse_selectors(values: Iterable[str]) -> list[Selector]:
+    """Selectors from the command line or settings; values may hold several, comma-separated."""
+    out = []
+    for value in values:
+        for part in str(value).split(","):
+            if part.strip():
+                out.append(parse_selector(part))
+    return out
+
+
+def layer_from_settings(settings: dict[str, Any]) -> SelectionLayer | None:
+    """The command line's (or the editor's) selection: settings keys select / extendSelect / ignore."""
+    if not any(k in settings for k in ("select", "extendSelect", "ignore")):
+        return None
+
+    def selectors(key: str) -> list[Selector]:
+        value = settings.get(key) or []
+        if isinstance(value, str):
+            value = [value]
+        out = []
+        for item in value:
+            try:
+                out.extend(parse_selectors([item]))
+            except ValueError:
+                pass  # the CLI rejects these before checking; an editor setting is best effort
+        return out
+
+    return SelectionLayer(
+        select=selectors("select") if settings.get("select") else None,
+        extend_select=selectors("extendSelect"),
+        ignore=selectors("ignore"),
+    )
+
+
+# -- [tool.dify-lsp] -----------------------------------------------------------------------------
+
+
+@dataclass
+class PluginConfig:
+    path: Path | None = None  # the pyproject.toml it came from
+    layer: SelectionLayer = field(default_factory=SelectionLayer)
+    fail_on: str | None = None
+    per_file_ignores: list[tuple[str, list[Selector]]] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)  # DL021 findings in the pyproject.toml
+
+    def ignored_in(self, relative: str) -> set[str]:
+        name = relative.rsplit("/", 1)[-1]
+        out: set[str] = set()
+        for pattern, selectors in self.per_file_ignores:
+            if fnmatch.fnmatchcase(relative, pattern) or ("/" not in pattern and fnmatch.fnmatchcase(name, pattern)):
+                for s in selectors:
+                    out |= s.codes
+        return out
+
+
+def _config_candidates(root: Path) -> Iterable[Path]:
+    """pyproject.toml in the plugin folder, then upwards to the repository root (a folder with .git)."""
+    for folder in (root, *root.parents):
+        yield folder / CONFIG_FILE
+        if (folder / ".git").exists():
+            return
+
+
+def _key_span(lines: list[str], key: str, value: str | None = None) -> Span:
+    """Best place for a config problem: the line that names the value, else the key, else the table."""
+    for needle in ([f'"{value}"', f"'{value}'"] if value else []) + [f"{key} ", f"{key}=", f'"{key}"', "[tool.dify-lsp"]:
+        for i, line in enumerate(lines):
+            col = line.find(needle)
+            if col >= 0 and not line.lstrip().startswith("#"):
+                return Span.at(i, col, i, col + len(needle.rstrip(" =")))
+    return Span.at(0, 0, 0, 0)
+
+
+def load_plugin_config(root: Path, read_text) -> PluginConfig:
+    """The `[tool.dify-lsp]` table nearest to the plugin; ``read_text(path)`` returns a file's text or None."""
+    from dify_lsp.rules.suppression import INVALID_CONFIG
+
+    for path in _config_candidates(root):
+        text = read_text(path)
+        if text is None:
+            continue
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            continue  # not ours to report: packaging tools say it loudly
+        table: Any = data
+        for key in CONFIG_TABLE:
+            table = table.get(key) if isinstance(table, dict) else None
+        if table is None:
+            continue
+        config = PluginConfig(path)
+        lines = text.split("\n")
+
+        def problem(message: str, key: str, value: str | None = None) -> None:
+            config.problems.append(INVALID_CONFIG.at(path, _key_span(lines, key, value), message))
+
+        def selectors(key: str, value: Any) -> list[Selector]:
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                problem(f"`{key}` must be a list of rule selectors (codes, prefixes or families)", key)
+                return []
+            out = []
+            for v in value:
+                try:
+                    out.append(parse_selector(v))
+                except ValueError as exc:
+                    problem(f"`{key}`: {exc}", key, v)
+            return out
+
+        if not isinstance(table, dict):
+            problem("`[tool.dify-lsp]` must be a table", "dify-lsp")
+            return config
+        for key, value in table.items():
+            if key == "select":
+                config.layer.select = selectors(key, value)
+            elif key == "extend-select":
+                config.layer.extend_select = selectors(key, value)
+            elif key == "ignore":
+                config.layer.ignore = selectors(key, value)
+            elif key == "fail-on":
+                if value in FAIL_ON:
+                    config.fail_on = value
+                else:
+                    problem(f"`fail-on` must be one of {', '.join(FAIL_ON)}, not {value!r}", key)
+            elif key == "per-file-ignores":
+                if not isinstance(value, dict):
+                    problem("`per-file-ignores` must be a table of glob = [selectors]", key)
+                    continue
+                for pattern, sel in value.items():
+                    config.per_file_ignores.append((pattern, selectors("per-file-ignores", sel)))
+            else:
+                options = suggest(key, list(CONFIG_KEYS))
+                problem(f"unknown key `{key}` in [tool.dify-lsp]{did_you_mean(options)}; known keys: {', '.join(CONFIG_KEYS)}", key)
+        return config
+    return PluginConfig()
+
+
+# -- applying it ---------------------------------------------------------------------------------
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def apply_configuration(index, plugin, findings: list[Finding], settings: dict[str, Any] | None = None) -> list[Finding]:
+    """The findings to report for ``plugin``: selection, per-file ignores and noqa applied; unused noqa
+    codes (DL020) and configuration problems (DL021) added.  ``index.source`` supplies the texts, so an
+    editor's unsaved text counts."""
+    from dify_lsp.rules.suppression import UNUSED_NOQA
+
+    settings = settings or {}
+
+    def read_text(path: Path) -> str | None:
+        return index.source.read(path).text
+
+    config = load_plugin_config(plugin.root, read_text)
+    layers = [config.layer]
+    cli_layer = layer_from_settings(settings)
+    if cli_layer is not None:
+        layers.append(cli_layer)
+    enabled = enabled_codes(layers)
+    # A family turned off in the editor's settings stays off here too.
+    from dify_lsp.rules import disabled_families
+
+    off = disabled_families(settings)
+    enabled = {c for c in enabled if RULES[c].family not in off}
+
+    kept: list[Finding] = []
+    per_file: dict[Path, set[str]] = {}
+    noqa_by_path: dict[Path, dict] = {}
+    used: set[tuple[Path, int, str]] = set()  # (path, line, code) a noqa silenced
+
+    def noqa_of(path: Path) -> dict:
+        if path not in noqa_by_path:
+            text = read_text(path)
+            noqa_by_path[path] = noqa_comments(text) if text else {}
+        return noqa_by_path[path]
+
+    for f in [*findings, *config.problems]:
+        if f.code not in enabled:
+            continue
+        if f.path not in per_file:
+            per_file[f.path] = config.ignored_in(_relative(f.path, plugin.root)) if config.per_file_ignores else set()
+        if f.code in per_file[f.path]:
+            continue
+        comment = noqa_of(f.path).get(f.span.start.line)
+        if comment is not None and comment.silences(f.code):
+            used.add((f.path, comment.line, f.code))
+            used.add((f.path, comment.line, "*"))
+            continue
+        kept.append(f)
+
+    if UNUSED_NOQA.code in enabled:
+        for path in plugin.files():
+            comments = noqa_of(path)
+            if not comments:
+                continue
+            ignored_here = config.ignored_in(_relative(path, plugin.root)) if config.per_file_ignores else set()
+            if UNUSED_NOQA.code in ignored_here:
+                continue
+            for comment in comments.values():
+                if UNUSED_NOQA.code in {c.code for c in comment.codes} and comment.codes:
+                    continue  # `# noqa: DL020` keeps the whole comment
+                ours = [c for c in comment.codes if c.code.startswith("DL")]
+                unused = []
+                for c in ours:
+                    if c.code not in RULES:
+                        unused.append((c, f"`# noqa` names {c.code}, which is not a dify-lsp rule"))
+                    elif c.code in enabled and (path, comment.line, c.code) not in used:
+                        unused.append((c, f"unused `# noqa` code {c.code}: no {c.code} finding on this line"))
+                if not unused:
+                    continue
+                fixes = ()
+                if len(unused) == len(comment.codes):
+                    # every code is unused and dify-lsp's: the whole comment can go, with the spaces before it
+                    line_text = (read_text(path) or "").split("\n")[comment.line]
+                    start = len(line_text[: comment.span.start.col].rstrip())
+                    edit = TextEdit(path, Span.at(comment.line, start, comment.line, comment.span.end.col), "")
+                    fixes = (Fix("Remove the unused `# noqa` comment", (edit,)),)
+                for c, message in unused:
+                    kept.append(UNUSED_NOQA.at(path, c.span, message, fixes=fixes, tags=("unnecessary",)))
+
+    kept.sort(key=Finding.sort_key)
+    return kept
+
+
+def fail_on_for(plugin_root: Path, read_text) -> str | None:
+    """`fail-on` from the plugin's `[tool.dify-lsp]`, if it sets one."""
+    return load_plugin_config(plugin_root, read_text).fail_on

@@ -1,0 +1,58 @@
+"""How `dify-lsp check` writes its findings: text (with colour and source excerpts on a terminal),
+JSON, SARIF 2.1.0, GitHub workflow commands and JUnit XML.
+
+Every format gets the same rows: the path as the user gave it, the finding, and the lines of its file
+(for excerpts and for converting columns to UTF-16, the unit LSP and SARIF count in).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TextIO
+
+from dify_lsp.findings import Finding
+from dify_lsp.textpos import Pos, utf16_col
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    display: str  # the path as shown: relative to what the user named, or as given
+    finding: Finding
+    lines: tuple[str, ...]  # the file's text, split into lines (engine text)
+
+    def utf16(self, pos: Pos) -> dict[str, int]:
+        """0-based line and UTF-16 character, as in LSP."""
+        text = self.lines[pos.line] if pos.line < len(self.lines) else ""
+        return {"line": pos.line, "character": utf16_col(text, pos.col)}
+
+
+FORMATS = ("text", "json", "sarif", "github", "junit")
+FORMAT_HELP = {
+    "text": "path:line:col: severity code message (1-based); on a terminal with colour, the source line and a summary",
+    "json": "a list of {path, range, severity, code, message}; ranges as in LSP (0-based, UTF-16)",
+    "sarif": "SARIF 2.1.0 (GitHub code scanning, other SARIF viewers): rules with descriptions, results with regions",
+    "github": "GitHub Actions workflow commands (::error file=...,line=...,col=...::), shown as annotations",
+    "junit": "JUnit XML: one test case per finding, for CI test report views",
+}
+
+
+def write(fmt: str, rows: list[Row], out: TextIO) -> None:
+    """Write ``rows`` in a machine format (text has its own writer with terminal options)."""
+    if fmt == "json":
+        from dify_lsp.report.json_format import write_json
+
+        write_json(rows, out)
+    elif fmt == "sarif":
+        from dify_lsp.report.sarif import write_sarif
+
+        write_sarif(rows, out)
+    elif fmt == "github":
+        from dify_lsp.report.github import write_github
+
+        write_github(rows, out)
+    elif fmt == "junit":
+        from dify_lsp.report.junit import write_junit
+
+        write_junit(rows, out)
+    else:  # pragma: no cover - the CLI only offers FORMATS
+        raise ValueError(f"unknown format {fmt}")
