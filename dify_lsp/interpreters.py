@@ -1,8 +1,9 @@
-"""Finding a Python interpreter for a plugin (Run invocation, jedi).
+"""Finding a Python interpreter for a plugin (jedi's completions) and a base Python for run environments.
 
-Order: the plugin's own ``.venv`` (or ``venv``), then an explicit setting or
-the ``DIFY_LSP_PYTHON`` environment variable, then ``python3.12`` /
-``python3.13`` / ``python3`` on PATH when it is new enough, then interpreters
+A run picks its interpreter in :func:`dify_lsp.invocation.engine.resolve_python` (explicit choices first, then
+the plugin's ``.venv``, then a built environment); this module only discovers interpreters.  Discovery order:
+the plugin's own ``.venv`` (or ``venv``), then an explicit setting or the ``DIFY_LSP_PYTHON`` environment
+variable, then ``python3.12`` / ``python3.13`` / ``python3`` on PATH when it is new enough, then interpreters
 managed by pyenv or uv (``~/.pyenv/versions/3.12*``).  Each candidate is
 asked for its version, so a broken shim is skipped rather than trusted.
 """
@@ -88,8 +89,13 @@ def find_python(
     plugin_root: Path | None = None,
     configured: str | None = None,
     minimum: tuple[int, int] = MIN_PLUGIN_PYTHON,
+    exact: bool = False,
 ) -> Interpreter | None:
-    """The interpreter to run a plugin with, or None when there is none."""
+    """The first interpreter (in the order above) at least ``minimum``, or None when there is none.
+
+    With ``exact`` only ``minimum``'s own minor version is accepted (run environments are built with 3.12,
+    as the daemon builds them).
+    """
     candidates: list[tuple[str, str]] = []
     if plugin_root is not None:
         vp = venv_python(plugin_root)
@@ -108,7 +114,7 @@ def find_python(
     candidates.extend((str(p), "pyenv/uv") for p in _managed_candidates())
     for path, source in candidates:
         version = probe(path)
-        if version is not None and version[:2] >= minimum:
+        if version is not None and (version[:2] == minimum if exact else version[:2] >= minimum):
             return Interpreter(Path(path), version, source)
     return None
 

@@ -65,9 +65,17 @@ def test_invocation_file_shape_is_checked():
         parse_invocation({"params": {}})
 
 
-def test_masker_hides_every_secret_deeply():
-    mask = SecretMasker(["abc", "abcdef"])
-    assert mask({"k": ["xabcdefx", ("abc",)], "abc": 1}) == {"k": ["x******x", ["******"]], "******": 1}
+def test_masker_hides_whole_occurrences_of_secrets_only():
+    mask = SecretMasker(["abc", "sk-live-42", "Table"])
+    data = {"k": ["key sk-live-42.", "xsk-live-42", ("abc",), "abcd abc"], "sk-live-42": "Tables", "t": "Table"}
+    assert mask(data) == {
+        # whole words are masked; a secret inside a longer word is not (it is not that secret)
+        "k": ["key ******.", "xsk-live-42", ["******"], "abcd abc"],
+        # keys are never rewritten; "abc" is too short to search in text but masked as a whole value
+        "sk-live-42": "Tables", "t": "******",
+    }
+    assert mask.text("token=sk-live-42&x=1") == "token=******&x=1"
+    assert SecretMasker([])("anything") == "anything"
 
 
 def _collect(backend, invoke_type, request, responses=None):

@@ -28,11 +28,18 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tool", help="tool name (identity.name of the tool YAML); optional when the plugin has one tool")
     parser.add_argument("--provider", help="tool provider name, when several providers have the tool")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="a tool parameter (repeatable); values are converted to the declared type")
+                        help="a tool parameter (repeatable); values are converted to the declared type; a file/files "
+                             "parameter takes a local path (repeat it for several files)")
     parser.add_argument("--params-file", metavar="FILE",
                         help="JSON/YAML: a mapping of parameters, or an invocation file (parameters, credentials, models, responses)")
     parser.add_argument("--credential", action="append", default=[], metavar="NAME=VALUE",
-                        help="a provider credential (repeatable); never printed")
+                        help="a provider credential (repeatable); secret-input values are never printed")
+    parser.add_argument("--credential-type", choices=["api-key", "oauth"], default="api-key",
+                        help="what the credentials are (Dify's credential_type; oauth sends oauth2)")
+    parser.add_argument("--validate", action="store_true",
+                        help="first run the provider's _validate_credentials, as Dify does when credentials are saved")
+    parser.add_argument("--out", metavar="DIR", type=Path,
+                        help="save every blob the tool sends to a file in DIR (named by its meta or mime type)")
     parser.add_argument("--no-saved", action="store_true",
                         help="ignore the saved invocation file <plugin>/.dify/invocations/<tool>.yaml")
     parser.add_argument("--backend", choices=BACKENDS, help="who answers reverse invocations (default: mock)")
@@ -42,18 +49,26 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="openai backend model mapping, e.g. llm=gpt-4o-mini (repeatable)")
     parser.add_argument("--timeout", type=float, help="seconds before the plugin's process tree is killed (default 60)")
     parser.add_argument("--format", choices=["text", "json"], default="text", dest="output_format")
-    parser.add_argument("--python", help="interpreter with the plugin's requirements (default: the plugin's .venv, ...)")
+    parser.add_argument("--python", help="the interpreter to run the plugin with, used as is (default: $DIFY_LSP_PYTHON, "
+                        "the plugin's .venv, else an environment built with uv from uv.lock/pyproject.toml/requirements.txt)")
+    parser.add_argument("--rebuild-env", action="store_true",
+                        help="build the plugin's run environment again (after a change the hash does not see)")
 
 
-def _pairs(values: list[str], flag: str) -> dict[str, str]:
+def _pairs(values: list[str], flag: str, repeatable: bool = False) -> dict[str, Any]:
+    """NAME=VALUE pairs; with ``repeatable`` a name given several times collects a list (several files)."""
     from dify_lsp.invocation.parameters import InvocationError
 
-    out: dict[str, str] = {}
+    out: dict[str, Any] = {}
     for pair in values:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
             raise InvocationError(f"{flag} {pair.split('=')[0]!r}: expected NAME=VALUE")
-        out[name.strip()] = value
+        name = name.strip()
+        if repeatable and name in out:
+            out[name] = [*(out[name] if isinstance(out[name], list) else [out[name]]), value]
+        else:
+            out[name] = value
     return out
 
 
@@ -77,20 +92,11 @@ def build_spec(args: argparse.Namespace):
         settings["openai"] = openai
     return RunSpec(
         plugin_root=root, tool=args.tool, provider=args.provider,
-        parameters=_pairs(args.param, "--param"), credentials=_pairs(args.credential, "--credential"),
+        parameters=_pairs(args.param, "--param", repeatable=True), credentials=_pairs(args.credential, "--credential"),
         invocation=invocation, use_saved=not args.no_saved, backend=args.backend, timeout=args.timeout,
-        python=args.python, settings=settings,
+        python=args.python, settings=settings, rebuild_environment=args.rebuild_env,
+        credential_type=args.credential_type, validate_credentials=args.validate, out_dir=args.out,
     )
-
-
-def _default_tool(spec) -> None:
-    """With no --tool, a plugin with exactly one tool runs that tool."""
-    from dify_lsp.invocation.parameters import discover_tools
-
-    if spec.tool is None:
-        tools = discover_tools(spec.plugin_root.resolve())
-        if len(tools) == 1:
-            spec.tool = tools[0].tool
 
 
 def command(args: argparse.Namespace) -> int:
@@ -100,9 +106,6 @@ def command(args: argparse.Namespace) -> int:
     fmt = getattr(args, "output_format", "text")
     try:
         spec = build_spec(args)
-        _default_tool(spec)
-        if spec.tool is None:
-            raise InvocationError("the plugin has several tools; pass --tool NAME")
     except InvocationError as exc:
         print(f"dify-lsp run: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -111,9 +114,14 @@ def command(args: argparse.Namespace) -> int:
     shown_warnings: set[str] = set()
 
     def progress(kind: str, text: str) -> None:
+        if kind == "environment":  # a first build takes a while: say what happens, in both formats
+            print(f"[environment] {text}", file=sys.stderr, flush=True)
+            return
         if fmt != "text":
             return
-        if kind == "text":
+        if kind == "status" and text.startswith("starting "):
+            print(f"[run] {text}", file=sys.stderr)
+        elif kind == "text":
             sys.stdout.write(text)
             sys.stdout.flush()
             streamed["text"] = True
@@ -171,6 +179,8 @@ def print_summary(result, shown_warnings: set[str] = frozenset(), out=None) -> N
             print(result.error["traceback"].rstrip(), file=out)
     else:
         print(f"--- {result.status} in {result.duration_ms:.0f} ms (plugin start {result.startup_ms or 0:.0f} ms)", file=out)
+    if result.python:
+        print(f"python: {result.python} ({result.python_source})", file=out)
 
 
 def _short(value: Any, limit: int = 600) -> str:

@@ -30,26 +30,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from dify_lsp.interpreters import ENV_VAR, find_python
+from dify_lsp.interpreters import ENV_VAR, MIN_PLUGIN_PYTHON, probe, venv_python
 from dify_lsp.invocation.backends import Backend, BackendError, InvokeContext, create_backend
-from dify_lsp.invocation.masking import SecretMasker
+from dify_lsp.invocation.fileserver import FileServer, extension_for, file_type
+from dify_lsp.invocation.masking import MASK, SecretMasker
 from dify_lsp.invocation.parameters import (
+    CREDENTIAL_TYPES,
+    SECRET_TYPE,
     InvocationError,
     InvocationFile,
-    credential_secrets,
+    LocalFile,
+    ToolInfo,
     discover_tools,
     entrypoint,
     load_manifest,
     load_saved_invocation,
+    prepare_credentials,
     prepare_parameters,
+    read_plugin,
     select_tool,
+    unsupported_kinds_message,
 )
 from dify_lsp.invocation.permissions import permission_error
-from dify_lsp.invocation.sdkenv import how_to_create_venv, sdk_venv_dir, venv_bin_python
+from dify_lsp.invocation.environments import (
+    EnvironmentBuildError,
+    cached_environment,
+    dependency_source,
+    ensure_environment,
+)
 
 DEFAULT_TIMEOUT = 60.0
 LINE_LIMIT = 64 * 1024 * 1024  # a single protocol line (blob chunks are ~11 KB, LLM answers can be large)
-BLOB_INLINE_LIMIT = 1024 * 1024  # blobs up to this size are returned base64-encoded
 TRANSCRIPT_STRING_LIMIT = 4000
 PRINT_WARNING = (
     "the plugin wrote a line that is not protocol JSON to stdout: {line!r}. The Dify daemon reads stdout as "
@@ -61,6 +72,24 @@ ProgressFn = Callable[[str, str], None]  # (kind, text); kinds: status, log, tex
 
 class PluginStartError(Exception):
     """The plugin process exited or stalled before it declared its manifest."""
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc; elsewhere none are found)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    out: list[int] = []
+    queue = list(children.get(pid, []))
+    while queue:
+        child = queue.pop()
+        out.append(child)
+        queue.extend(children.get(child, []))
+    return out
 
 
 def _now_ms(start: float) -> float:
@@ -93,9 +122,15 @@ class Session:
     ended: bool = False  # the plugin sent `end` (not just: its process went away)
     on_invoke: Callable[[dict[str, Any]], None] | None = None
     on_message: Callable[[dict[str, Any]], None] | None = None
+    # a finished blob: (message, decoded bytes) -> fills in how the data is kept (data_base64 or a saved path)
+    on_blob: Callable[[dict[str, Any], bytes], None] | None = None
+    results: list[Any] = field(default_factory=list)  # stream payloads that are not tool messages ({"result": true})
 
     def add_stream(self, data: dict[str, Any]) -> None:
         mtype = data.get("type")
+        if mtype is None and "message" not in data:
+            self.results.append(data)
+            return
         message = data.get("message") if isinstance(data.get("message"), dict) else {}
         meta = data.get("meta")
         if mtype == "blob_chunk":
@@ -123,12 +158,12 @@ class Session:
             out["mime_type"] = meta["mime_type"]
         if entry["total"] is not None and entry["total"] != len(data):
             out["warning"] = f"expected {entry['total']} bytes, got {len(data)}"
-        if len(data) <= BLOB_INLINE_LIMIT:
-            out["data_base64"] = base64.b64encode(data).decode()
-        else:
-            out["truncated"] = True
         if meta:
             out["meta"] = meta
+        if self.on_blob is not None:
+            self.on_blob(out, data)
+        else:
+            out["data_base64"] = base64.b64encode(data).decode()
         self._append(out)
 
     def _append(self, out: dict[str, Any]) -> None:
@@ -158,6 +193,7 @@ class PluginProcess:
         self.sessions: dict[str, Session] = {}
         self.heartbeats = 0
         self.warnings: list[str] = []
+        self.warning_counts: dict[str, int] = {}
         self.stderr_tail: deque[str] = deque(maxlen=200)
         self._ready = asyncio.Event()
         self._exited = asyncio.Event()
@@ -170,6 +206,9 @@ class PluginProcess:
     async def start(self, timeout: float) -> dict[str, Any]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("REMOTE_INSTALL_")}
         env["INSTALL_METHOD"] = "local"
+        # files are served on loopback (fileserver.py): a proxy from the environment must not catch those URLs
+        no_proxy = ",".join(filter(None, [env.get("NO_PROXY") or env.get("no_proxy"), "127.0.0.1", "localhost"]))
+        env["NO_PROXY"] = env["no_proxy"] = no_proxy
         self.started_at = time.perf_counter()
         kwargs: dict[str, Any] = {}
         if os.name == "posix":
@@ -211,12 +250,20 @@ class PluginProcess:
     def stderr_text(self) -> str:
         return "".join(self.stderr_tail)
 
-    async def kill(self) -> int | None:
-        """Kill the plugin's whole process tree and reap it (no zombie)."""
+    async def kill(self, grace: float = 5.0) -> int | None:
+        """Kill the plugin's whole process tree, reap it (no zombie) and close its pipes.
+
+        Descendants are collected before the kill (orphans are re-parented and lost to a later look), so a
+        grandchild in a session of its own dies too.  The exit is awaited on the return code, not with
+        ``Process.wait()``: asyncio's ``wait()`` also waits for the pipes to close, which a grandchild holding
+        the plugin's stdout would delay forever.  The transport is closed here, on the loop, so no pipe is left
+        for the garbage collector to close after the loop is gone ("Event loop is closed").
+        """
         proc = self.proc
         if proc is None:
             return None
         if proc.returncode is None:
+            tree = _descendants(proc.pid)
             try:
                 if os.name == "posix":
                     os.killpg(proc.pid, signal.SIGKILL)
@@ -224,16 +271,18 @@ class PluginProcess:
                     proc.kill()
             except (ProcessLookupError, PermissionError):
                 pass
-        try:
-            code = await asyncio.wait_for(proc.wait(), 10)
-        except asyncio.TimeoutError:  # pragma: no cover - SIGKILL does not fail
-            code = None
-        if os.name == "posix":
-            # grandchildren that left the group are not ours; those still in it die with it
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            for pid in tree:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        end = time.perf_counter() + grace
+        while proc.returncode is None and time.perf_counter() < end:
+            await asyncio.sleep(0.01)
+        code = proc.returncode
+        transport = getattr(proc, "_transport", None)
+        if transport is not None:
+            transport.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -265,10 +314,16 @@ class PluginProcess:
         })
 
     def _warn(self, text: str) -> None:
+        """A warning, reported once; repeats (a print() in a loop) are counted, see :meth:`warning_summary`."""
+        self.warning_counts[text] = self.warning_counts.get(text, 0) + 1
         if text not in self.warnings:
             self.warnings.append(text)
             if self.on_warning is not None:
                 self.on_warning(text)
+
+    def warning_summary(self) -> list[str]:
+        """Each distinct warning once, with how many times it happened when more than once."""
+        return [w if self.warning_counts.get(w, 1) == 1 else f"{w} ({self.warning_counts[w]} times)" for w in self.warnings]
 
     async def _read_stdout(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
@@ -480,9 +535,14 @@ class RunSpec:
     use_saved: bool = True  # read <plugin>/.dify/invocations/<tool>.yaml
     backend: str | None = None  # else the invocation file, else settings, else mock
     timeout: float | None = None
-    python: str | None = None
+    python: str | None = None  # an explicit interpreter (--python): used as is, never replaced
     settings: dict[str, Any] = field(default_factory=dict)  # the "run" settings section
     user_id: str = "dify-lsp"
+    python_setting: str | None = None  # the `python` setting (after --python in precedence)
+    rebuild_environment: bool = False
+    credential_type: str = "api-key"  # or oauth2 (``oauth`` accepted)
+    validate_credentials: bool = False  # run the provider's _validate_credentials first, as Dify does on save
+    out_dir: Path | None = None  # save every blob / file message here
 
 
 @dataclass
@@ -500,6 +560,9 @@ class RunResult:
     startup_ms: float | None = None
     python: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    python_source: str | None = None
+    credential_type: str | None = None
+    validation: dict[str, Any] | None = None  # {"valid": bool, "message": ...} with validate_credentials
 
     @property
     def text(self) -> str:
@@ -511,6 +574,8 @@ class RunResult:
             "messages": self.messages, "text": self.text, "transcript": self.transcript,
             "warnings": self.warnings, "logs": self.logs, "error": self.error, "duration_ms": self.duration_ms,
             "startup_ms": self.startup_ms, "python": self.python, "parameters": self.parameters,
+            "python_source": self.python_source, "credential_type": self.credential_type,
+            "validation": self.validation,
         }
 
 
@@ -525,18 +590,62 @@ def coalesce_text(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def resolve_python(plugin_root: Path, configured: str | None) -> tuple[Path, str]:
-    """The interpreter for a plugin: its .venv, the setting, DIFY_LSP_PYTHON, the cached SDK venv, PATH."""
-    from dify_lsp.interpreters import venv_python
+PYTHON_PRECEDENCE = (
+    "--python (never replaced: a path that does not run is a usage error), then the `python` setting "
+    "(dify.python), then $DIFY_LSP_PYTHON, then the plugin's own .venv/ (or venv/), then the run environment "
+    "dify-lsp builds with uv from uv.lock / pyproject.toml / requirements.txt (cached by their hash)"
+)
 
-    if venv_python(plugin_root) is None and not configured and not os.environ.get(ENV_VAR):
-        cached = venv_bin_python(sdk_venv_dir())
-        if cached is not None:
-            return cached, "cached SDK venv"
-    interp = find_python(plugin_root, configured)
-    if interp is None:
-        raise InvocationError(how_to_create_venv(plugin_root))
-    return interp.path, interp.source
+
+def _explicit_python(path: str, origin: str) -> Path:
+    """An interpreter the user named: used as is, or a usage error saying why it cannot be."""
+    cand = Path(path).expanduser()
+    if not cand.exists():
+        raise InvocationError(f"{origin} {path}: no such file")
+    version = probe(str(cand))
+    if version is None:
+        raise InvocationError(f"{origin} {path}: it does not run as a Python interpreter")
+    if version[:2] < MIN_PLUGIN_PYTHON:
+        raise InvocationError(
+            f"{origin} {path} is Python {'.'.join(map(str, version))}; the plugin SDK needs "
+            f"{MIN_PLUGIN_PYTHON[0]}.{MIN_PLUGIN_PYTHON[1]} or later"
+        )
+    return cand
+
+
+def resolve_python(
+    plugin_root: Path,
+    configured: str | None = None,
+    *,
+    explicit: str | None = None,
+    step: Callable[[str], None] | None = None,
+    rebuild: bool = False,
+) -> tuple[Path, str]:
+    """The interpreter a run uses and where it came from, in this order (the one documented order):
+
+    ``explicit`` (the ``--python`` flag) > ``configured`` (the ``python`` setting) > ``$DIFY_LSP_PYTHON`` >
+    the plugin's own ``.venv`` > the environment built by :mod:`dify_lsp.invocation.environments`
+    (``step(text)`` reports each build step; ``rebuild`` builds it again).  An explicit choice that does
+    not run is an :class:`InvocationError`, never silently replaced.  Blocking: call it in a thread.
+    """
+    if explicit:
+        return _explicit_python(explicit, "--python"), "--python"
+    if configured:
+        return _explicit_python(configured, "the python setting"), "python setting"
+    if os.environ.get(ENV_VAR):
+        return _explicit_python(os.environ[ENV_VAR], f"${ENV_VAR}"), ENV_VAR
+    own = venv_python(plugin_root)
+    if own is not None and not rebuild:
+        return own, "the plugin's .venv"
+    source = dependency_source(plugin_root)
+    cached = None if rebuild else cached_environment(plugin_root)
+    if cached is not None:
+        return cached, f"run environment from {source.kind}"
+    try:
+        built = ensure_environment(plugin_root, step, rebuild=rebuild)
+    except EnvironmentBuildError as exc:
+        raise InvocationError(f"the run environment could not be built: {exc}") from None
+    return built, f"run environment from {source.kind}, just built"
 
 
 async def run_invocation(
@@ -544,33 +653,51 @@ async def run_invocation(
     progress: ProgressFn | None = None,
     cancel: asyncio.Event | None = None,
 ) -> RunResult:
-    """Run one tool invocation end to end.  Raises InvocationError for usage problems."""
+    """Run one tool invocation end to end.  Raises InvocationError for usage problems.
+
+    Progress kinds: ``environment`` (one line per step of a first build of the run environment), ``status``,
+    ``log``, ``text``, ``message``, ``invoke``, ``warning``.
+    """
     t0 = time.perf_counter()
     root = spec.plugin_root.resolve()
+    loop = asyncio.get_running_loop()
     # file reads and interpreter probes run in a thread: the LSP event loop must not block
     manifest, tool, invocation = await asyncio.to_thread(_load_tool, spec, root)
     if spec.invocation is not None:
         invocation = invocation.merged(spec.invocation)
     run_settings = spec.settings or {}
     backend_name = spec.backend or invocation.backend or run_settings.get("backend") or "mock"
-    timeout = spec.timeout or invocation.timeout or run_settings.get("timeout") or DEFAULT_TIMEOUT
+    timeout = float(spec.timeout or invocation.timeout or run_settings.get("timeout") or DEFAULT_TIMEOUT)
+    credential_type = CREDENTIAL_TYPES.get(spec.credential_type, spec.credential_type)
+    if credential_type not in ("api-key", "oauth2"):
+        raise InvocationError(f"credential type {spec.credential_type!r}: expected api-key or oauth")
+    given = {**invocation.parameters, **spec.parameters}
+    creds = prepare_credentials(tool, {**invocation.credentials, **spec.credentials}, credential_type)
     try:
         backend = create_backend(backend_name, run_settings, root)
     except ValueError as exc:
         raise InvocationError(str(exc)) from None
+
+    def environment_step(text: str) -> None:
+        if progress is not None:
+            loop.call_soon_threadsafe(progress, "environment", text)
+
+    files = FileServer()
     try:
-        given = {**invocation.parameters, **spec.parameters}
         prepared = prepare_parameters(tool, given, invocation.models, backend.default_model)
-        credentials = {**invocation.credentials, **spec.credentials}
-        masker = SecretMasker([*prepared.secrets, *credential_secrets(tool, credentials)])
-        python, python_source = await asyncio.to_thread(resolve_python, root, spec.python)
+        python, python_source = await asyncio.to_thread(
+            resolve_python, root, spec.python_setting, explicit=spec.python, step=environment_step,
+            rebuild=spec.rebuild_environment)
     except BaseException:
         await backend.aclose()
         raise
-
+    masker = SecretMasker([*prepared.secrets, *creds.secrets])
+    secret_params = {p.get("name") for p in tool.parameters if p.get("type") == SECRET_TYPE}
+    shown_params = {k: (MASK if k in secret_params and v not in (None, "") else v) for k, v in prepared.values.items()}
     result = RunResult(status="error", tool=tool.tool, provider=tool.provider, backend=backend.name,
-                       python=str(python), parameters=masker(prepared.values))
-    result.warnings.extend(masker(prepared.warnings))
+                       python=str(python), parameters=masker(_describe_local_files(shown_params)),
+                       python_source=python_source, credential_type=credential_type)
+    result.warnings.extend(masker([*prepared.warnings, *creds.warnings]))
 
     def report(kind: str, text: str) -> None:
         if progress is not None:
@@ -584,50 +711,68 @@ async def run_invocation(
         if message.get("type") == "text":
             report("text", str(message.get("text") or ""))
         else:
-            shown = {k: (f"<{len(v) * 3 // 4} bytes base64>" if k == "data_base64" else v) for k, v in message.items()}
-            report("message", json.dumps(masker(shown), ensure_ascii=False)[:1000])
+            report("message", describe_message(masker(message)))
+
+    saved: set[Path] = set()
+
+    def on_blob(message: dict[str, Any], data: bytes) -> None:
+        message["file"] = blob_file_info(message, len(data))
+        if spec.out_dir is None:
+            message["data_base64"] = base64.b64encode(data).decode()
+            return
+        path = _unique_path(spec.out_dir, message["file"]["filename"], saved)
+        path.write_bytes(data)
+        message["path"] = str(path)
 
     process = PluginProcess(root, python, entrypoint(manifest), on_log=on_log,
                             on_warning=lambda w: report("warning", w))
     ctx = InvokeContext(root, manifest, invocation.responses)
     invoker: ReverseInvoker | None = None
-    deadline = t0 + float(timeout)
+    # the timeout covers the plugin, not a first build of its environment
+    deadline = time.perf_counter() + timeout
     report("status", f"starting {tool.provider}/{tool.tool} with {python} ({python_source})")
-    for w in prepared.warnings:
+    for w in [*prepared.warnings, *creds.warnings]:
         report("warning", w)
     try:
+        if spec.out_dir is not None:
+            spec.out_dir.mkdir(parents=True, exist_ok=True)
+        values = await asyncio.to_thread(_serve_local_files, prepared.values, files)
         try:
             await process.start(max(0.1, deadline - time.perf_counter()))
         except PluginStartError as exc:
             stderr = process.stderr_text
             hint = ""
             if "No module named 'dify_plugin'" in stderr:
-                hint = f"; {python} cannot import dify_plugin - " + how_to_create_venv(root)
-            elif "timed out" in str(exc) or "within" in str(exc):
+                hint = (f"; {python} ({python_source}) cannot import dify_plugin: the plugin's dependencies do not "
+                        f"list dify_plugin, or the interpreter is not the plugin's (order: {PYTHON_PRECEDENCE})")
+            elif "within" in str(exc):
                 result.status = "timeout"
             result.error = {"type": "PluginStartError", "message": str(exc) + hint, "traceback": stderr[-8000:] or None}
             return result
         result.startup_ms = process.ready_ms
+        if spec.validate_credentials:
+            report("status", f"validating the credentials of {tool.provider} (_validate_credentials)")
+            valid = await _validate(process, spec, tool, creds.values, deadline, cancel)
+            result.validation = valid
+            if not valid.get("valid"):
+                result.status = valid.pop("status", "error")
+                result.error = {"type": valid.get("error_type") or "CredentialValidationError",
+                                "message": f"credentials of `{tool.provider}` refused by _validate_credentials: "
+                                           f"{valid.get('message')}", "traceback": None}
+                return result
+            valid.pop("status", None)
         report("status", f"plugin ready in {process.ready_ms:.0f} ms; invoking {tool.tool}")
-        session = Session(uuid.uuid4().hex, on_message=on_message)
+        session = Session(uuid.uuid4().hex, on_message=on_message, on_blob=on_blob)
         invoker = ReverseInvoker(process, session, backend, ctx, manifest, report)
         session.on_invoke = invoker
         await process.request({
             "user_id": spec.user_id, "type": "tool", "action": "invoke_tool",
             "provider": tool.provider, "tool": tool.tool,
-            "credentials": credentials, "credential_type": "api-key",
-            "tool_parameters": prepared.values,
+            "credentials": creds.values, "credential_type": credential_type,
+            "tool_parameters": values,
         }, session)
-        waiters = {asyncio.create_task(session.done.wait())}
-        if cancel is not None:
-            waiters.add(asyncio.create_task(cancel.wait()))
-        try:
-            await asyncio.wait(waiters, timeout=max(0.0, deadline - time.perf_counter()),
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waiters:
-                w.cancel()
-        if session.done.is_set():
+        status = await _wait_session(session, deadline, cancel)
+        if status == "done":
             if session.error is not None:
                 result.error = session.error
             elif not session.ended:
@@ -636,15 +781,15 @@ async def run_invocation(
                                 "traceback": process.stderr_text[-8000:] or None}
             else:
                 result.status = "success"
-        elif cancel is not None and cancel.is_set():
+        elif status == "cancelled":
             result.status = "cancelled"
             result.error = {"type": "Cancelled", "message": "the run was cancelled; the plugin's process tree was killed", "traceback": None}
         else:
             result.status = "timeout"
             result.error = {"type": "Timeout",
-                            "message": f"the tool did not finish within {float(timeout):g} s; the plugin's process tree was killed",
+                            "message": f"the tool did not finish within {timeout:g} s; the plugin's process tree was killed",
                             "traceback": None}
-        result.messages = coalesce_text(session.messages)
+        result.messages = [_link_local_file(m, files) for m in coalesce_text(session.messages)]
         for blob_id in session.blobs:
             result.warnings.append(f"blob {blob_id} was not finished (no end chunk)")
     except asyncio.CancelledError:
@@ -656,26 +801,128 @@ async def run_invocation(
             result.transcript = invoker.transcript
         await process.kill()
         await backend.aclose()
-        result.warnings.extend(w for w in process.warnings if w not in result.warnings)
+        await asyncio.to_thread(files.close)
+        result.warnings.extend(w for w in process.warning_summary() if w not in result.warnings)
         result.warnings.extend(w for w in ctx.warnings if w not in result.warnings)
         result.duration_ms = _now_ms(t0)
     return _masked(result, masker)
 
 
+async def _wait_session(session: Session, deadline: float, cancel: asyncio.Event | None) -> str:
+    """done, cancelled or timeout."""
+    waiters = {asyncio.create_task(session.done.wait())}
+    if cancel is not None:
+        waiters.add(asyncio.create_task(cancel.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=max(0.0, deadline - time.perf_counter()), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+    if session.done.is_set():
+        return "done"
+    return "cancelled" if cancel is not None and cancel.is_set() else "timeout"
+
+
+async def _validate(process: PluginProcess, spec: RunSpec, tool: ToolInfo, credentials: dict[str, Any],
+                    deadline: float, cancel: asyncio.Event | None) -> dict[str, Any]:
+    """The provider's ``_validate_credentials`` (action validate_tool_credentials, as Dify calls it on save)."""
+    session = Session(uuid.uuid4().hex)
+    await process.request({"user_id": spec.user_id, "type": "tool", "action": "validate_tool_credentials",
+                           "provider": tool.provider, "credentials": credentials}, session)
+    status = await _wait_session(session, deadline, cancel)
+    if status != "done":
+        return {"valid": False, "status": status, "message": f"the validation did not finish ({status})"}
+    if session.error is not None:
+        return {"valid": False, "message": session.error.get("message"), "error_type": session.error.get("type")}
+    answer = next((r for r in session.results if isinstance(r, dict) and "result" in r), None)
+    if answer is None or not session.ended:
+        return {"valid": False, "message": "the plugin gave no validation result"}
+    return {"valid": bool(answer.get("result")), "message": None if answer.get("result") else "result: false"}
+
+
+def _serve_local_files(values: dict[str, Any], files: FileServer) -> dict[str, Any]:
+    """Parameter values with every local file replaced by the Dify file object of its served copy."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, LocalFile):
+            out[name] = files.dify_file(value.path)
+        elif isinstance(value, list) and value and all(isinstance(v, LocalFile) for v in value):
+            out[name] = [files.dify_file(v.path) for v in value]
+        else:
+            out[name] = value
+    return out
+
+
+def _describe_local_files(values: dict[str, Any]) -> dict[str, Any]:
+    def one(v: Any) -> Any:
+        return str(v.path) if isinstance(v, LocalFile) else v
+
+    return {k: ([one(x) for x in v] if isinstance(v, list) else one(v)) for k, v in values.items()}
+
+
+def blob_file_info(message: dict[str, Any], size: int) -> dict[str, Any]:
+    """What a blob message is as a file: its name (from meta, else made from the mime type), mime type, size."""
+    meta = message.get("meta") if isinstance(message.get("meta"), dict) else {}
+    mime = meta.get("mime_type") or message.get("mime_type") or "application/octet-stream"
+    name = meta.get("filename") or meta.get("file_name")
+    if not isinstance(name, str) or not name.strip():
+        name = f"blob-{str(message.get('id') or uuid.uuid4().hex)[:8]}{extension_for(mime)}"
+    name = Path(name).name  # never a path out of the output folder
+    return {"filename": name, "mime_type": mime, "extension": Path(name).suffix, "size": size, "type": file_type(mime)}
+
+
+def _unique_path(folder: Path, name: str, taken: set[Path]) -> Path:
+    stem, suffix = Path(name).stem or "blob", Path(name).suffix
+    path = folder / name
+    n = 1
+    while path in taken or path.exists():
+        n += 1
+        path = folder / f"{stem}-{n}{suffix}"
+    taken.add(path)
+    return path
+
+
+def _link_local_file(message: dict[str, Any], files: FileServer) -> dict[str, Any]:
+    """An image/link message whose URL is one of the run's served files also names the local file."""
+    if message.get("type") in ("image", "image_link", "link") and isinstance(message.get("text"), str):
+        local = files.local_path(message["text"])
+        if local is not None:
+            return {**message, "path": str(local)}
+    return message
+
+
+def describe_message(message: dict[str, Any]) -> str:
+    """One line for a non-text tool message (the CLI's text output, the editor's log)."""
+    if message.get("type") == "blob":
+        f = message.get("file") or {}
+        where = message.get("path") or "kept in the result (use --out DIR to save it)"
+        return f"[blob] {f.get('filename')} {f.get('mime_type')} {message.get('size')} bytes: {where}"
+    shown = {k: (f"<{len(v) * 3 // 4} bytes base64>" if k == "data_base64" else v) for k, v in message.items()}
+    text = json.dumps(shown, ensure_ascii=False)
+    return text if len(text) <= 1000 else text[:1000] + f"… ({len(text)} chars; the full message is in --format json)"
+
+
 def _load_tool(spec: RunSpec, root: Path):
-    manifest = load_manifest(root)
-    tool = select_tool(discover_tools(root, manifest), spec.tool, spec.provider, spec.path)
+    plugin = read_plugin(root)
+    manifest = load_manifest(root, plugin)
+    tools = discover_tools(root, plugin=plugin)
+    unsupported = None if tools else unsupported_kinds_message(plugin)
+    if unsupported:
+        raise InvocationError(unsupported)
+    tool = select_tool(tools, spec.tool, spec.provider, spec.path)
     invocation = load_saved_invocation(root, tool.tool) if spec.use_saved else InvocationFile()
     return manifest, tool, invocation
 
 
 async def _exit_code(process: PluginProcess) -> int | None:
-    if process.proc is None:
+    # the return code, not proc.wait(): wait() also waits for pipes a grandchild may hold open
+    proc = process.proc
+    if proc is None:
         return None
-    try:
-        return await asyncio.wait_for(process.proc.wait(), 2)
-    except asyncio.TimeoutError:
-        return None
+    end = time.perf_counter() + 2
+    while proc.returncode is None and time.perf_counter() < end:
+        await asyncio.sleep(0.01)
+    return proc.returncode
 
 
 def _masked(result: RunResult, masker: SecretMasker) -> RunResult:

@@ -1,7 +1,7 @@
 """Tool declarations, parameter validation and saved invocation files.
 
-Reads a plugin's manifest -> tool provider YAMLs -> tool YAMLs (plain YAML, no
-plugin code), validates the parameters of a run against the tool YAML and
+Reads a plugin's manifest -> tool provider YAMLs -> tool YAMLs through
+:class:`~dify_lsp.index.PluginIndex` (no plugin code), validates the parameters of a run against the tool YAML and
 fills the gaps the way Dify's UI would (declared defaults; an empty
 model-selector gets the backend's default model for its scope).
 
@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
+
+from dify_lsp.index import Plugin, PluginIndex
+from dify_lsp.schema.references import ICON, KIND_TITLES, PYTHON, TOOL, TOOL_PROVIDER
 
 INVOCATIONS_DIR = Path(".dify") / "invocations"
 SECRET_TYPE = "secret-input"
@@ -74,15 +77,27 @@ class ToolInfo:
         }
 
 
-def _load_yaml(path: Path) -> Any:
+def _plain(yf: Any) -> Any:
+    """A YAML file of the index as plain Python data (None when unreadable)."""
+    if yf is None or yf.doc is None or yf.root is None:
+        return None
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return yf.doc.to_python()
+    except ValueError:
         return None
 
 
-def load_manifest(plugin_root: Path) -> dict[str, Any]:
-    data = _load_yaml(plugin_root / "manifest.yaml")
+def read_plugin(plugin_root: Path, index: PluginIndex | None = None) -> Plugin:
+    """The plugin as :class:`PluginIndex` reads it (the same reading the checker and the editor use).
+
+    A fresh index reads the files on disk: a run executes the code on disk, not unsaved editor text.
+    """
+    return (index or PluginIndex()).plugin_at(plugin_root)
+
+
+def load_manifest(plugin_root: Path, plugin: Plugin | None = None) -> dict[str, Any]:
+    plugin = plugin or read_plugin(plugin_root)
+    data = _plain(plugin.manifest)
     if not isinstance(data, dict):
         raise InvocationError(f"{plugin_root}: manifest.yaml is missing or not a YAML mapping")
     return data
@@ -96,47 +111,65 @@ def entrypoint(manifest: Mapping[str, Any]) -> str:
     return value if isinstance(value, str) and value else "main"
 
 
-def discover_tools(plugin_root: Path, manifest: Mapping[str, Any] | None = None) -> list[ToolInfo]:
-    """Every tool of every tool provider the manifest lists (unreadable files are skipped)."""
-    manifest = manifest if manifest is not None else load_manifest(plugin_root)
-    plugins = manifest.get("plugins") if isinstance(manifest, Mapping) else None
-    providers = plugins.get("tools") if isinstance(plugins, Mapping) else None
+def declared_kinds(plugin: Plugin) -> list[str]:
+    """The kinds of provider the manifest lists (tool_provider, model_provider, endpoint_group, ...), in order."""
+    out: list[str] = []
+    for ref in plugin.refs_from(plugin.manifest.path):
+        if ref.target_kind != ICON and ref.target_kind not in out:
+            out.append(ref.target_kind)
+    return out
+
+
+def unsupported_kinds_message(plugin: Plugin) -> str | None:
+    """Why ``run`` has nothing to run in a plugin without tools, or None when it has tools."""
+    kinds = declared_kinds(plugin)
+    if TOOL_PROVIDER in kinds:
+        return None
+    if not kinds:
+        return "the manifest lists no plugins (plugins.tools, models, endpoints, ...): there is nothing to run"
+    titles = ", ".join(KIND_TITLES.get(k, k) + "s" for k in kinds)
+    return f"this plugin declares {titles} and no tools; `run` does not run that kind of plugin yet"
+
+
+def discover_tools(plugin_root: Path, manifest: Mapping[str, Any] | None = None, plugin: Plugin | None = None) -> list[ToolInfo]:
+    """Every tool of every tool provider the manifest lists, in the manifest's order (unreadable files skipped).
+
+    ``manifest`` is accepted for callers that already hold it; the plugin is read through :class:`PluginIndex`.
+    """
+    del manifest
+    plugin = plugin or read_plugin(plugin_root)
+    if plugin.manifest.doc is None:
+        raise InvocationError(f"{plugin_root}: manifest.yaml is missing or not a YAML mapping")
     found: list[ToolInfo] = []
-    for rel in providers if isinstance(providers, list) else []:
-        if not isinstance(rel, str):
+    for pref in plugin.refs_from(plugin.manifest.path):
+        if pref.target_kind != TOOL_PROVIDER or pref.target is None or pref.escapes:
             continue
-        provider_yaml = plugin_root / rel
-        pdata = _load_yaml(provider_yaml)
+        pdata = _plain(plugin.yaml_files.get(pref.target))
         if not isinstance(pdata, Mapping):
             continue
         identity = pdata.get("identity") if isinstance(pdata.get("identity"), Mapping) else {}
-        provider = identity.get("name") or provider_yaml.stem
+        provider = identity.get("name") or pref.target.stem
         creds = pdata.get("credentials_for_provider") or pdata.get("credentials_schema") or {}
         if isinstance(creds, list):  # list form: [{name: ..., type: ...}]
             creds = {c.get("name"): c for c in creds if isinstance(c, Mapping) and c.get("name")}
-        for trel in pdata.get("tools") or []:
-            if not isinstance(trel, str):
+        for tref in plugin.refs_from(pref.target):
+            if tref.target_kind != TOOL or tref.target is None or tref.escapes:
                 continue
-            tool_yaml = plugin_root / trel
-            tdata = _load_yaml(tool_yaml)
+            tdata = _plain(plugin.yaml_files.get(tref.target))
             if not isinstance(tdata, Mapping):
                 continue
             tid = tdata.get("identity") if isinstance(tdata.get("identity"), Mapping) else {}
-            name = tid.get("name") or tool_yaml.stem
+            name = tid.get("name") or tref.target.stem
             params = tdata.get("parameters") or []
-            source = None
-            extra = tdata.get("extra")
-            if isinstance(extra, Mapping) and isinstance(extra.get("python"), Mapping):
-                src = extra["python"].get("source")
-                if isinstance(src, str):
-                    source = plugin_root / src
+            source = next((r.target for r in plugin.refs_from(tref.target)
+                           if r.target_kind == PYTHON and r.target is not None and not r.escapes), None)
             found.append(
                 ToolInfo(
                     provider=str(provider),
                     tool=str(name),
-                    yaml_path=tool_yaml.resolve(),
-                    python_path=source.resolve() if source else None,
-                    provider_yaml=provider_yaml.resolve(),
+                    yaml_path=tref.target,
+                    python_path=source,
+                    provider_yaml=pref.target,
                     parameters=[p for p in params if isinstance(p, dict)] if isinstance(params, list) else [],
                     credentials_schema={str(k): v for k, v in creds.items() if isinstance(v, Mapping)}
                     if isinstance(creds, Mapping)
@@ -261,9 +294,37 @@ def model_type_for_scope(scope: str | None) -> str:
     return "llm"
 
 
+@dataclass(frozen=True)
+class LocalFile:
+    """A file parameter given as a local path; the run serves it and hands the plugin a Dify file object."""
+
+    path: Path
+
+
+def _local_file(value: Any) -> LocalFile:
+    if isinstance(value, LocalFile):
+        return value
+    path = Path(str(value)).expanduser()
+    if not path.is_file():
+        raise ValueError(f"{value!r} is not a file (give a local path; it is served to the plugin for the run)")
+    return LocalFile(path.resolve())
+
+
+def _is_path_text(value: Any) -> bool:
+    return isinstance(value, (str, Path)) and not str(value).strip().startswith(("{", "["))
+
+
 def _coerce(param: Mapping[str, Any], value: Any) -> Any:
     """A CLI/JSON value as the declared type expects; raises ValueError with a reason."""
     ptype = param.get("type")
+    if ptype == "file" and (_is_path_text(value) or isinstance(value, LocalFile)):
+        return _local_file(value)
+    if ptype == "files" and (_is_path_text(value) or isinstance(value, LocalFile)):
+        return [_local_file(value)]
+    if ptype == "files" and isinstance(value, list) and value and all(_is_path_text(v) or isinstance(v, LocalFile) for v in value):
+        return [_local_file(v) for v in value]
+    if ptype == "file" and isinstance(value, list):
+        raise ValueError("takes one file (the parameter type is `file`, not `files`)")
     if ptype == "number":
         if isinstance(value, bool):
             raise ValueError("expected a number")
@@ -379,10 +440,76 @@ def prepare_parameters(
     return PreparedParameters(values, secrets, warnings)
 
 
+CREDENTIAL_TYPES = {"api-key": "api-key", "api_key": "api-key", "oauth": "oauth2", "oauth2": "oauth2"}
+
+
+class MissingCredentialsError(InvocationError):
+    """Required provider credentials were not given; ``missing`` describes each (for an editor to ask)."""
+
+    def __init__(self, message: str, missing: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+@dataclass
+class PreparedCredentials:
+    values: dict[str, Any]
+    secrets: list[str]
+    warnings: list[str]
+
+
+def _label(field_schema: Mapping[str, Any], name: str) -> str:
+    label = field_schema.get("label")
+    if isinstance(label, Mapping):
+        return str(label.get("en_US") or next(iter(label.values()), name))
+    return str(label or name)
+
+
+def prepare_credentials(tool: ToolInfo, given: Mapping[str, Any], credential_type: str = "api-key") -> PreparedCredentials:
+    """Provider credentials as Dify stores them: declared ``default:`` values filled in, required ones enforced.
+
+    Dify will not save a provider's credentials while a required one is empty, so a run without it is refused
+    (:class:`MissingCredentialsError`).  Undeclared names are passed on with a warning (Dify's form only holds
+    declared fields).  With OAuth credentials (``credential_type`` oauth2) the provider's
+    ``oauth_schema.credentials_schema`` applies instead, which dify-lsp does not model: nothing is enforced.
+    """
+    values: dict[str, Any] = {}
+    warnings: list[str] = []
+    schema = tool.credentials_schema
+    for name, value in given.items():
+        if name not in schema:
+            declared = ", ".join(schema) or "none"
+            warnings.append(f"credential `{name}` is not declared in {tool.provider_yaml.name} "
+                            f"(credentials_for_provider: {declared}); it is passed on, but Dify only stores declared ones")
+        values[name] = value
+    missing: list[dict[str, Any]] = []
+    enforce = CREDENTIAL_TYPES.get(credential_type, credential_type) == "api-key"
+    for name, field_schema in schema.items():
+        value = values.get(name)
+        if (value is None or value == "") and field_schema.get("default") not in (None, ""):
+            value = values[name] = field_schema["default"]
+        if (value is None or value == "") and field_schema.get("required") and enforce:
+            missing.append({"name": name, "type": field_schema.get("type"), "label": _label(field_schema, name),
+                            "secret": field_schema.get("type") == SECRET_TYPE})
+    if missing:
+        names = ", ".join(f"`{m['name']}` ({m['type']})" for m in missing)
+        flags = " ".join(f"--credential {m['name']}=..." for m in missing)
+        raise MissingCredentialsError(
+            f"missing required credential{'s' if len(missing) > 1 else ''} of provider `{tool.provider}`: {names}; "
+            f"Dify does not let a provider be used without them. Pass {flags}", missing)
+    return PreparedCredentials(values, credential_secrets(tool, values), warnings)
+
+
 def credential_secrets(tool: ToolInfo, credentials: Mapping[str, Any]) -> list[str]:
-    """Credential values to mask: all of them (a credential is a secret even when typed text-input)."""
+    """The values of ``secret-input`` credentials (the only credentials masked: a region is not a secret)."""
     out = []
-    for value in credentials.values():
+    for name, value in credentials.items():
+        schema = tool.credentials_schema.get(name)
+        if schema is not None and schema.get("type") != SECRET_TYPE:
+            continue
+        if schema is None and not isinstance(value, str):
+            continue
+        # an undeclared credential counts as secret: nothing says it is not
         if isinstance(value, str) and value:
             out.append(value)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
