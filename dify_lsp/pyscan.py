@@ -42,6 +42,10 @@ class SessionRef:
     root_text: str  # "self.session", "self.runtime.session" or an alias name
     class_name: str | None
     node: ast.expr = field(repr=False)
+    # Where the session comes from: "self.session" / "self.runtime.session" (Dify's session only in a
+    # subclass of an SDK plugin class that keeps it there, which the rules decide) or "param" (a parameter
+    # annotated with the SDK's ``Session`` type), also when reached through an alias or an invocation object.
+    root_kind: str = "self.session"
 
 
 @dataclass(slots=True)
@@ -123,6 +127,19 @@ class ClassInfo:
     base_spans: list[Span]
     methods: list[str]
     assigns_session: bool  # assigns self.session itself
+    top_level: bool = True  # bound in the module's namespace (not inside a function or another class)
+    fallback: bool = False  # defined in an ``except ImportError`` handler: a stand-in used only when an import fails
+    has_unknown_body: bool = False  # methods may come from elsewhere (class-level assignments, decorators, __getattr__)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportInfo:
+    """One import statement: ``import a.b`` -> (0, "a.b", ()); ``from ..x import y`` -> (2, "x", ("y",))."""
+
+    level: int
+    module: str
+    names: tuple[str, ...]
+    line: int  # 0-based
 
 
 @dataclass(slots=True)
@@ -132,11 +149,13 @@ class Scan:
     syntax_error: tuple[int, str] | None  # (0-based line, message) of the first error
     patched_lines: frozenset[int]  # lines blanked to get a parse
     classes: list[ClassInfo] = field(default_factory=list)
-    imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
+    imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified name (absolute imports)
+    relative_imports: dict[str, tuple[int, str, str | None]] = field(default_factory=dict)  # local -> (level, module, name)
+    import_list: list[ImportInfo] = field(default_factory=list)
     refs: list[SessionRef] = field(default_factory=list)
     calls: list[SessionCall] = field(default_factory=list)
     invokes: list[InvokeParams] = field(default_factory=list)
-    prints: list[Span] = field(default_factory=list)
+    prints: list[Span] = field(default_factory=list)  # print() to stdout, outside ``if __name__ == "__main__":``
     import_insert_line: int = 0  # where a new import line goes
 
     def class_named(self, name: str) -> ClassInfo | None:
@@ -273,8 +292,51 @@ def _session_root(node: ast.expr) -> str | None:
     return None
 
 
+def _is_main_guard(test: ast.expr) -> bool:
+    """``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = (test.left, test.comparators[0])
+    return any(isinstance(x, ast.Name) and x.id == "__name__" for x in sides) and any(_str_const(x) == "__main__" for x in sides)
+
+
+def _prints_to_stdout(call: ast.Call) -> bool:
+    """print() without ``file=``, or with ``file=sys.stdout``: only stdout carries the plugin protocol."""
+    for kw in call.keywords:
+        if kw.arg == "file":
+            return _dotted(kw.value) == "sys.stdout" or (isinstance(kw.value, ast.Constant) and kw.value.value is None)
+        if kw.arg is None:
+            return False  # print(**kwargs): unknown
+    return True
+
+
 def _str_const(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+# Fields that never hold a node worth visiting: names and numbers, and the expression-context and
+# operator leaves (Load/Store/Add/...), which ast.iter_child_nodes would yield for nearly every node.
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "name", "arg", "asname", "module", "level", "kind", "type_comment", "conversion", "is_async", "lineno"})
+_child_fields: dict[type, tuple[str, ...]] = {}
+_AST = ast.AST
+
+
+def _child_nodes(node: ast.AST) -> list[ast.AST]:
+    """ast.iter_child_nodes(node) as a list, without the leaves named in _LEAF_FIELDS (a scan runs this once per node)."""
+    cls = node.__class__
+    fields = _child_fields.get(cls)
+    if fields is None:
+        fields = _child_fields[cls] = () if cls is ast.Constant else tuple(f for f in cls._fields if f not in _LEAF_FIELDS)
+    out: list[ast.AST] = []
+    for name in fields:
+        value = getattr(node, name, None)
+        if value is None:
+            continue
+        if value.__class__ is list:
+            out.extend([v for v in value if isinstance(v, _AST)])
+        elif isinstance(value, _AST):
+            out.append(value)
+    return out
 
 
 class _Scanner:
@@ -282,21 +344,29 @@ class _Scanner:
         self.out = out
         self.cols = cols
         self._kid_lists: dict[int, list[ast.AST]] = {}
+        self._walk_orders: dict[int, list[ast.AST]] = {}
+        self._fallback_classes: set[int] = set()
 
-    # ---- tree walking: each node's children are listed once per scan
+    # ---- tree walking: each node's children are listed once per scan, each walk's order once
     def _kids(self, node: ast.AST) -> list[ast.AST]:
-        kids = self._kid_lists.get(id(node))
-        if kids is None:
-            kids = self._kid_lists[id(node)] = list(ast.iter_child_nodes(node))
-        return kids
+        try:
+            return node._scan_kids  # type: ignore[attr-defined,no-any-return]
+        except AttributeError:
+            kids = node._scan_kids = _child_nodes(node)  # type: ignore[attr-defined]
+            return kids
 
-    def _walk(self, node: ast.AST):
-        """ast.walk (same breadth-first order) over the cached child lists."""
-        queue = deque([node])
-        while queue:
-            current = queue.popleft()
-            queue.extend(self._kids(current))
-            yield current
+    def _walk(self, node: ast.AST) -> list[ast.AST]:
+        """ast.walk's nodes (same breadth-first order, minus ctx/operator leaves), listed once per scan."""
+        order = self._walk_orders.get(id(node))
+        if order is None:
+            order = [node]
+            kids = self._kids
+            i = 0
+            while i < len(order):
+                order.extend(kids(order[i]))
+                i += 1
+            self._walk_orders[id(node)] = order
+        return order
 
     # ---- entry
     def run(self, tree: ast.Module) -> None:
@@ -308,18 +378,39 @@ class _Scanner:
             elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and last_import_end == 0:
                 last_import_end = stmt.end_lineno or stmt.lineno  # after the module docstring
         self.out.import_insert_line = last_import_end
+        # Code under `if __name__ == "__main__":` runs only when the file is run as a script, never on import.
+        main_guarded: set[int] = set()
+        for stmt in tree.body:
+            if isinstance(stmt, ast.If) and _is_main_guard(stmt.test):
+                for sub in stmt.body:
+                    main_guarded.update(id(n) for n in self._walk(sub))
+        # Classes defined in an except handler of a try that imports: stand-ins for a failed import.
+        for node in self._walk(tree):
+            if isinstance(node, ast.Try) and any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in node.body):
+                for handler in node.handlers:
+                    for sub in handler.body:
+                        for n in self._walk(sub):
+                            if isinstance(n, ast.ClassDef):
+                                self._fallback_classes.add(id(n))
         print_calls: list[ast.Call] = []
         for node in self._walk(tree):
             if isinstance(node, ast.Call):
-                if isinstance(node.func, ast.Name) and node.func.id == "print":
+                if isinstance(node.func, ast.Name) and node.func.id == "print" and id(node) not in main_guarded and _prints_to_stdout(node):
                     print_calls.append(node)
             elif isinstance(node, ast.Import):
                 for alias in node.names:
                     self.out.imports[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    self.out.import_list.append(ImportInfo(0, alias.name, (), node.lineno - 1))
+            elif isinstance(node, ast.ImportFrom):
+                names = tuple(alias.name for alias in node.names)
+                self.out.import_list.append(ImportInfo(node.level or 0, node.module or "", names, node.lineno - 1))
                 for alias in node.names:
-                    self.out.imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-                    if (alias.asname or alias.name) == "print":
+                    local = alias.asname or alias.name
+                    if node.module and not node.level:
+                        self.out.imports[local] = f"{node.module}.{alias.name}"
+                    elif alias.name != "*":
+                        self.out.relative_imports[local] = (node.level, node.module or "", alias.name)
+                    if local == "print":
                         shadowed_print = True
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "print":
                 shadowed_print = True
@@ -330,18 +421,18 @@ class _Scanner:
     def _visit_body(self, body: list[ast.stmt], cls: ast.ClassDef | None) -> None:
         for stmt in body:
             if isinstance(stmt, ast.ClassDef):
-                self._class(stmt)
+                self._class(stmt, top_level=True)
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self._function(stmt, cls)
             else:
                 # definitions under module-level if / try / with blocks
                 for node in self._own_nodes(stmt):
                     if isinstance(node, ast.ClassDef):
-                        self._class(node)
+                        self._class(node, top_level=True)
                     elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         self._function(node, cls)
 
-    def _class(self, node: ast.ClassDef) -> None:
+    def _class(self, node: ast.ClassDef, top_level: bool = False) -> None:
         line = self.cols.lines[node.lineno - 1] if node.lineno - 1 < len(self.cols.lines) else ""
         m = re.search(r"\bclass\s+", line)
         start = self.cols.pos(node.lineno, 0)
@@ -355,9 +446,14 @@ class _Scanner:
                 if any(_session_root(t) == "self.session" for t in targets):
                     assigns = True
         bases = [b for b in node.bases]
+        members = [s.name for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        for s in node.body:
+            members.extend(_targets(s) if isinstance(s, (ast.Assign, ast.AnnAssign)) else [])
+        unknown_body = bool(node.decorator_list) or any(k.arg == "metaclass" for k in node.keywords) or "__getattr__" in members
         self.out.classes.append(ClassInfo(
             node.name, name_span, [(_dotted(b) or "") for b in bases], [self.cols.span(b) for b in bases],
-            [s.name for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))], assigns,
+            members, assigns, top_level=top_level, fallback=id(node) in self._fallback_classes,
+            has_unknown_body=unknown_body,
         ))
         session_ok = not assigns
         for stmt in node.body:
@@ -374,11 +470,20 @@ class _Scanner:
         self._chains(own_nodes, aliases, class_name if cls is not None else None, cls is not None)
         if fn.name == "_invoke" and class_name is not None and len(fn.args.args) >= 2:
             names, value_vars = self._invoke_params(fn, own_nodes, class_name)
+            # variables holding a wrapped tool parameter: cfg = TTSModelConfig(**tool_parameters["m"])
+            wrapped_vars: dict[str, str] = {}
+            for node in own_nodes:
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    key = _wrapped_key_of(node.value, names, value_vars)
+                    if key is not None:
+                        wrapped_vars[node.targets[0].id] = key
             # arguments of this function's session calls that come from a tool parameter
             for call in self.out.calls[first_call:]:
                 for a in call.args:
                     a.param_key = _param_key_of(a.node, names, value_vars)
                     a.config_key = _wrapped_key_of(a.node, names, value_vars)
+                    if a.config_key is None and isinstance(a.node, ast.Name):
+                        a.config_key = wrapped_vars.get(a.node.id)
         for node in own_nodes:
             if isinstance(node, ast.ClassDef):
                 self._class(node)
@@ -395,35 +500,74 @@ class _Scanner:
                 continue
             stack.extend(self._kids(node))
 
-    def _path(self, node: ast.expr, aliases: dict[str, tuple[tuple[str, ...], str]], self_ok: bool) -> tuple[tuple[str, ...], str, list[ast.Attribute]] | None:
-        """(names after the session, root text, the Attribute node of each name) when ``node`` is a session chain."""
+    def _path(self, node: ast.expr, aliases: dict[str, tuple[tuple[str, ...], str, str]], self_ok: bool) -> tuple[tuple[str, ...], str, list[ast.Attribute], str] | None:
+        """(names after the session, root text, the Attribute node of each name, root kind) when ``node`` is a session chain."""
         attrs: list[ast.Attribute] = []
         cur = node
         while True:
             root = _session_root(cur) if self_ok else None
             if root is not None:
                 attrs.reverse()
-                return tuple(a.attr for a in attrs), root, attrs
+                return tuple(a.attr for a in attrs), root, attrs, root
             if isinstance(cur, ast.Name):
                 hit = aliases.get(cur.id)
                 if hit is None:
                     return None
                 attrs.reverse()
-                return (*hit[0], *(a.attr for a in attrs)), cur.id, attrs
+                return (*hit[0], *(a.attr for a in attrs)), cur.id, attrs, hit[2]
             if isinstance(cur, ast.Attribute):
                 attrs.append(cur)
                 cur = cur.value
                 continue
+            if isinstance(cur, ast.Call):
+                # An SDK invocation object built from the session: ChatAppInvocation(self.session).invoke(...)
+                prefix = self._invocation_class(cur.func)
+                given = cur.args[0] if len(cur.args) == 1 and not cur.keywords else (
+                    cur.keywords[0].value if not cur.args and len(cur.keywords) == 1 and cur.keywords[0].arg == "session" else None)
+                if prefix is None or given is None:
+                    return None
+                inner = self._path(given, aliases, self_ok)
+                if inner is None or inner[0]:
+                    return None
+                attrs.reverse()
+                return (*prefix, *(a.attr for a in attrs)), f"{_dotted(cur.func)}(...)", attrs, inner[3]
             return None
 
-    def _aliases(self, fn, own_nodes, self_ok: bool) -> dict[str, tuple[tuple[str, ...], str]]:
-        aliases: dict[str, tuple[tuple[str, ...], str]] = {}
+    def _invocation_class(self, func: ast.expr) -> tuple[str, ...] | None:
+        """The catalog path of an SDK invocation class named by ``func`` (through the file's imports)."""
+        dotted = _dotted(func)
+        if dotted is None:
+            return None
+        first, _, rest = dotted.partition(".")
+        qual = self.out.imports.get(first)
+        if qual is None:
+            return None
+        full = f"{qual}.{rest}" if rest else qual
+        if not full.startswith("dify_plugin.invocations."):
+            return None
+        return catalog.INVOCATION_PATHS.get(full.rsplit(".", 1)[-1])
+
+    def _is_sdk_session(self, annotation: ast.expr) -> bool:
+        """An annotation naming the SDK's Session (``Session``, ``runtime.Session``, ``Session | None`` ...)."""
+        if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+            return self._is_sdk_session(annotation.left) or self._is_sdk_session(annotation.right)
+        if isinstance(annotation, ast.Subscript) and _dotted(annotation.value) in ("Optional", "typing.Optional"):
+            return self._is_sdk_session(annotation.slice)
+        dotted = _dotted(annotation)
+        if dotted is None or dotted.rsplit(".", 1)[-1] != "Session":
+            return False
+        first, _, rest = dotted.partition(".")
+        qual = self.out.imports.get(first)
+        full = f"{qual}.{rest}" if qual and rest else qual
+        return bool(full) and full.startswith("dify_plugin.")
+
+    def _aliases(self, fn, own_nodes, self_ok: bool) -> dict[str, tuple[tuple[str, ...], str, str]]:
+        aliases: dict[str, tuple[tuple[str, ...], str, str]] = {}
         banned: set[str] = set()
         args = [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]
         for a in args:
-            ann = _dotted(a.annotation) if a.annotation is not None else None
-            if ann is not None and ann.split(".")[-1] == "Session":
-                aliases[a.arg] = ((), a.arg)
+            if a.annotation is not None and self._is_sdk_session(a.annotation):
+                aliases[a.arg] = ((), a.arg, "param")
             else:
                 banned.add(a.arg)
         assigns = sorted(
@@ -447,7 +591,7 @@ class _Scanner:
                 banned.add(name)
                 aliases.pop(name, None)
             else:
-                aliases[name] = (path[0], path[1])
+                aliases[name] = (path[0], path[1], path[3])
         return aliases
 
     def _chains(self, own_nodes, aliases, class_name: str | None, self_ok: bool) -> None:
@@ -466,12 +610,12 @@ class _Scanner:
             found = self._path(node, aliases, self_ok)
             if found is None:
                 continue
-            names, root, attrs = found
+            names, root, attrs, kind = found
             if not attrs:
                 continue
             # names that come from an alias's definition have no span here
             spans = (None,) * (len(names) - len(attrs)) + tuple(self._attr_name_span(a) for a in attrs)
-            ref = SessionRef(names, spans, self.cols.span(node), root, class_name, node)
+            ref = SessionRef(names, spans, self.cols.span(node), root, class_name, node, kind)
             self.out.refs.append(ref)
             seen_refs[id(node)] = ref
         for node in nodes:

@@ -83,7 +83,7 @@ def _call_needs(ctx: CheckContext) -> list[CallNeed]:
         perm = _manifest_permission(ctx)
         needs: list[CallNeed] = []
         for unit in python_units(ctx):
-            for call in unit.scan.calls:
+            for call in unit.calls:
                 wire = call.wire
                 need = PERMISSION_NEEDS.get(wire) if wire else None
                 if need is None:
@@ -247,7 +247,7 @@ def selector_scope_matches_call(ctx: CheckContext) -> Iterator[Finding]:
                     params.setdefault(p.name, p)
         if not params:
             continue
-        for call in unit.scan.calls:
+        for call in unit.calls:
             called_type = WIRE_MODEL_TYPE.get(call.wire or "")
             if called_type is None:
                 continue

@@ -9,9 +9,8 @@ YAML, ``print()``, SDK version pins, and the class each
 
 from __future__ import annotations
 
-import builtins
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -19,9 +18,11 @@ from dify_lsp import pyscan
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from dify_lsp.index import ZERO_SPAN, Plugin, PythonFile, YamlFile, files_under, lookup
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
+from dify_lsp.rules.python_modules import ModuleGraph, PluginClass
 from dify_lsp.schema.references import PYTHON, TOOL
 from dify_lsp.sdk import catalog
 from dify_lsp.sdk.catalog import Attr
+from dify_lsp.sdk.classes import SdkClass
 from dify_lsp.textpos import Pos, Span
 from dify_lsp.yamlpos import YMap, YScalar, YSeq
 
@@ -52,6 +53,8 @@ _MAX_EXTRA_FILES = 300
 class PyUnit:
     path: Path
     scan: pyscan.Scan
+    refs: list[pyscan.SessionRef] = field(default_factory=list)  # the scan's chains that are Dify's session
+    calls: list[pyscan.SessionCall] = field(default_factory=list)  # ... and their calls
 
 
 def _extra_python_files(plugin: Plugin) -> list[Path]:
@@ -59,25 +62,74 @@ def _extra_python_files(plugin: Plugin) -> list[Path]:
     return files_under(plugin.root, (".py",), max_depth=4, limit=_MAX_EXTRA_FILES, skip_dirs=_SKIP_DIRS, skip_prefixes=("test_",))
 
 
+def sdk_source_file(ctx: CheckContext, path: Path) -> Path:
+    """The file the SDK loads for an ``extra.python.source`` path: it strips the suffix and imports that
+    module, so ``tools/search.yaml`` loads ``tools/search.py`` (or the package ``tools/search/``)."""
+    if path.suffix == ".py":
+        return path
+    stem = path.with_suffix("")
+    for cand in (stem.with_name(stem.name + ".py"), stem / "__init__.py"):
+        if ctx.index.source.is_file(cand):
+            return cand
+    return path
+
+
 def python_units(ctx: CheckContext) -> list[PyUnit]:
-    """Every Python file of the plugin (referenced ones first), scanned."""
+    """Every Python file of the plugin (referenced ones first), scanned; session chains kept only
+    where the session is Dify's (see :func:`_is_dify_session`)."""
 
     def compute() -> list[PyUnit]:
         units: list[PyUnit] = []
         seen: set[Path] = set()
         for pf in ctx.plugin.python_files.values():
-            if pf.text is not None:
-                units.append(PyUnit(pf.path, pyscan.scan(pf.text)))
-            seen.add(pf.path)
+            path = sdk_source_file(ctx, pf.path)
+            if path in seen:
+                continue
+            seen.add(path)
+            text = pf.text if path == pf.path else ctx.index.source.read(path).text
+            if path.suffix == ".py" and text is not None:
+                units.append(PyUnit(path, pyscan.scan(text)))
         for path in _extra_python_files(ctx.plugin):
             if path in seen:
                 continue
             ft = ctx.index.source.read(path)
             if ft.text is not None:
                 units.append(PyUnit(path, pyscan.scan(ft.text)))
+        graph = ModuleGraph(ctx.plugin.root, {u.path: u.scan for u in units})
+        ctx.memo(("python_session", "graph"), lambda: graph)
+        for unit in units:
+            keep = {id(r.node) for r in unit.scan.refs if _is_dify_session(graph, unit, r)}
+            unit.refs = [r for r in unit.scan.refs if id(r.node) in keep]
+            unit.calls = [c for c in unit.scan.calls if id(c.ref.node) in keep]
         return units
 
     return ctx.memo(("python_session", "units"), compute)
+
+
+def module_graph(ctx: CheckContext) -> ModuleGraph:
+    python_units(ctx)
+    return ctx.memo(("python_session", "graph"), lambda: ModuleGraph(ctx.plugin.root, {}))
+
+
+def _is_dify_session(graph: ModuleGraph, unit: PyUnit, ref: pyscan.SessionRef) -> bool:
+    """Only Dify's session is judged: a parameter annotated with the SDK's Session, or ``self.session`` /
+    ``self.runtime.session`` in a subclass of an SDK plugin class that keeps its session there (Tool,
+    Endpoint, AgentStrategy and the datasources: ``self.session``; triggers and events: ``self.runtime.session``),
+    unless a class of the plugin on the way assigns ``self.session`` itself (e.g. a requests session)."""
+    if ref.root_kind == "param":
+        return True
+    if ref.class_name is None:
+        return False
+    access = tuple(ref.root_kind.split(".")[1:])
+    for cls in unit.scan.classes:
+        if cls.name != ref.class_name:
+            continue
+        anc = graph.ancestry(unit.path, cls)
+        if any(pc.info.assigns_session for pc in anc.chain):
+            return False
+        if any(c.session == access for c in anc.sdk):
+            return True
+    return False
 
 
 # -- session misuse ----------------------------------------------------------------------------------------
@@ -90,7 +142,7 @@ def _member_names(t: catalog.Type) -> list[str]:
 @check(UNKNOWN_MEMBER, NOT_CALLABLE)
 def session_members_exist(ctx: CheckContext) -> Iterator[Finding]:
     for unit in python_units(ctx):
-        for ref in unit.scan.refs:
+        for ref in unit.refs:
             resolved, bad = catalog.resolve(ref.names)
             if resolved is not None or bad >= len(ref.names):
                 continue
@@ -111,7 +163,7 @@ def session_members_exist(ctx: CheckContext) -> Iterator[Finding]:
                 + ", ".join(n for n in _member_names(owner) if n != "session" and not _is_internal(owner, n)),
                 fixes=fixes,
             )
-        for call in unit.scan.calls:
+        for call in unit.calls:
             res = call.resolved
             if res is None or not isinstance(res.member, Attr) or res.type is None:
                 continue
@@ -139,7 +191,7 @@ def _is_internal(t: catalog.Type, name: str) -> bool:
 @check(UNKNOWN_KEYWORD, MISSING_ARGUMENT, TOO_MANY_POSITIONAL)
 def session_call_arguments(ctx: CheckContext) -> Iterator[Finding]:
     for unit in python_units(ctx):
-        for call in unit.scan.calls:
+        for call in unit.calls:
             method = call.method
             span = call.ref.name_spans[-1] if call.ref.name_spans else None
             if method is None or span is None:
@@ -254,7 +306,7 @@ def model_config_objects(ctx: CheckContext) -> Iterator[Finding]:
         for yf in _tool_yamls_for(ctx, unit.path):
             for p in yaml_params(yf) or []:
                 params.setdefault(p.name, p)
-        for call in unit.scan.calls:
+        for call in unit.calls:
             method = call.method
             if method is None:
                 continue
@@ -436,7 +488,7 @@ def sdk_version_is_new_enough(ctx: CheckContext) -> Iterator[Finding]:
     related = [Related(pin.path, pin.span, f"the SDK pin: {pin.text}")]
     for unit in python_units(ctx):
         flagged: set[Span] = set()
-        for ref in unit.scan.refs:
+        for ref in unit.refs:
             for i, span in enumerate(ref.name_spans):
                 if span is None or span in flagged:
                     continue
@@ -452,7 +504,7 @@ def sdk_version_is_new_enough(ctx: CheckContext) -> Iterator[Finding]:
                         related=related,
                     )
                     break  # one finding per chain: its first too-new name
-        for call in unit.scan.calls:
+        for call in unit.calls:
             method = call.method
             if method is None:
                 continue
@@ -470,41 +522,21 @@ def sdk_version_is_new_enough(ctx: CheckContext) -> Iterator[Finding]:
 
 # -- the class behind extra.python.source ----------------------------------------------------------------------------
 
-_BUILTIN_NAMES = set(dir(builtins))
+
+@dataclass(slots=True)
+class LoadedClass:
+    """What the SDK's class loader finds in the module an ``extra.python.source`` names."""
+
+    ref: object  # the PathRef
+    path: Path  # the Python file
+    expected: tuple[str, ...]  # the SDK base(s) the loader looks for
+    matching: list[PluginClass | SdkClass]
+    uncertain: bool  # some class in the module could not be followed: there may be more
+    others: list[tuple[PluginClass, set[str]]] = field(default_factory=list)  # own classes of other SDK bases
 
 
-def _bases_reached(scan: pyscan.Scan, cls: pyscan.ClassInfo, depth: int = 0) -> tuple[set[str], bool]:
-    """(SDK classes the class derives from, whether some base could not be followed)."""
-    found: set[str] = set()
-    unknown = False
-    if depth > 10:
-        return found, True
-    for base in cls.bases:
-        if not base:
-            unknown = True
-            continue
-        first, _, rest = base.partition(".")
-        local = scan.class_named(base) if "." not in base else None
-        if local is not None and local is not cls:
-            sub, unk = _bases_reached(scan, local, depth + 1)
-            found |= sub
-            unknown |= unk
-            continue
-        qual = scan.imports.get(first)
-        if qual is not None:
-            full = f"{qual}.{rest}" if rest else qual
-            if full.startswith("dify_plugin"):
-                found.add(full.rsplit(".", 1)[-1])
-            else:
-                unknown = True
-        elif first not in _BUILTIN_NAMES:
-            unknown = True
-    return found, unknown
-
-
-@check(MISSING_CLASS, MULTIPLE_CLASSES)
-def source_defines_the_class(ctx: CheckContext) -> Iterator[Finding]:
-    texts: dict[Path, PythonFile] = ctx.plugin.python_files
+def _source_expectations(ctx: CheckContext):
+    """(ref, file, expected bases) for each YAML-named source whose class the SDK loads with one parent type."""
     for ref in ctx.plugin.refs:
         if ref.target_kind != PYTHON or ref.target is None or not ref.exists:
             continue
@@ -517,42 +549,69 @@ def source_defines_the_class(ctx: CheckContext) -> Iterator[Finding]:
             expected = catalog.YAML_KIND_BASES.get(owner.kind, ())
         else:
             continue
-        if not expected:
-            continue
-        pf = texts.get(ref.target)
-        if pf is None or pf.text is None:
-            continue
-        scan = pyscan.scan(pf.text)
-        if not scan.parsed or scan.syntax_error is not None:
-            continue
-        matching: list[pyscan.ClassInfo] = []
-        others: list[tuple[pyscan.ClassInfo, set[str]]] = []
-        uncertain = False
-        for cls in scan.classes:
-            reached, unknown = _bases_reached(scan, cls)
-            if reached & set(expected):
-                matching.append(cls)
-            elif unknown:
-                uncertain = True
-            elif reached:
-                others.append((cls, reached))
-        want = " or ".join(expected)
-        rel = ctx.plugin.relative(ref.target)
-        if not matching:
-            if uncertain:
+        if expected:
+            yield ref, sdk_source_file(ctx, ref.target), expected
+
+
+def loaded_classes(ctx: CheckContext) -> list[LoadedClass]:
+    def compute() -> list[LoadedClass]:
+        graph = module_graph(ctx)
+        out: list[LoadedClass] = []
+        for ref, path, expected in _source_expectations(ctx):
+            scan = graph.scans.get(path)
+            if scan is None or not scan.parsed or scan.syntax_error is not None:
                 continue
-            related = [Related(ref.target, c.name_span, f"{c.name} subclasses {', '.join(sorted(r))}") for c, r in others]
-            extra = f" ({', '.join(f'{c.name} subclasses {sorted(r)[0]}' for c, r in others)})" if others else ""
+            classes, star = graph.namespace_classes(path)
+            matching: list[PluginClass | SdkClass] = []
+            others: list[tuple[PluginClass, set[str]]] = []
+            uncertain = star
+            for c in classes:
+                if isinstance(c, SdkClass):
+                    if c.name not in expected and set(c.kinds) & set(expected):
+                        matching.append(c)
+                    continue
+                anc = graph.ancestry(c.path, c.info)
+                if anc.kinds & set(expected):
+                    matching.append(c)
+                elif anc.unknown:
+                    uncertain = True
+                elif anc.sdk and c.path == path:
+                    others.append((c, {k.name for k in anc.sdk}))
+            out.append(LoadedClass(ref, path, expected, matching, uncertain, others))
+        return out
+
+    return ctx.memo(("python_session", "loaded"), compute)
+
+
+def _class_label(c: PluginClass | SdkClass, ctx: CheckContext, here: Path) -> str:
+    if isinstance(c, SdkClass):
+        return f"{c.name} (imported from the SDK)"
+    return c.info.name if c.path == here else f"{c.info.name} (imported from {ctx.plugin.relative(c.path)})"
+
+
+@check(MISSING_CLASS, MULTIPLE_CLASSES)
+def source_defines_the_class(ctx: CheckContext) -> Iterator[Finding]:
+    for lc in loaded_classes(ctx):
+        ref = lc.ref
+        want = " or ".join(lc.expected)
+        rel = ctx.plugin.relative(lc.path)
+        if not lc.matching:
+            if lc.uncertain:
+                continue
+            extra = f" ({', '.join(f'{c.info.name} subclasses {sorted(r)[0]}' for c, r in lc.others)})" if lc.others else ""
             yield MISSING_CLASS.at(
                 ref.owner, ref.span,
-                f"{rel} defines no subclass of {want}{extra}; the SDK fails with \"Missing subclass of {expected[0]}\"",
-                related=related,
+                f"{rel} defines no subclass of {want}{extra}; the SDK fails to load the plugin with "
+                f"\"Missing subclass of {lc.expected[0]}\"",
+                related=[Related(c.path, c.info.name_span, f"{c.info.name} subclasses {', '.join(sorted(r))}") for c, r in lc.others],
             )
-        elif len(matching) > 1:
-            for cls in matching[1:]:
-                yield MULTIPLE_CLASSES.at(
-                    ref.target, cls.name_span,
-                    f"{rel} defines more than one subclass of {want} ({', '.join(c.name for c in matching)}); "
-                    f"the SDK fails with \"Multiple subclasses of {expected[0]}\"",
-                    related=[Related(ref.owner, ref.span, "named here")],
-                )
+        elif len(lc.matching) > 1:
+            names = ", ".join(_class_label(c, ctx, lc.path) for c in lc.matching)
+            own = [c for c in lc.matching if isinstance(c, PluginClass) and c.path == lc.path]
+            anchors = own[1:] if len(own) > 1 else own[:1]
+            msg = (f"{rel} holds more than one subclass of {want} ({names}); the SDK finds every subclass bound in the "
+                   f"module, imported ones included, and fails to load the plugin with \"Multiple subclasses of {lc.expected[0]}\"")
+            if not anchors:
+                yield MULTIPLE_CLASSES.at(ref.owner, ref.span, msg)
+            for c in anchors:
+                yield MULTIPLE_CLASSES.at(lc.path, c.info.name_span, msg, related=[Related(ref.owner, ref.span, "named here")])

@@ -580,6 +580,30 @@ _type(Type(
 ))
 
 
+def _invocation_paths() -> dict[str, tuple[str, ...]]:
+    """SDK invocation class name -> its path from the session (``ChatAppInvocation`` -> ('app', 'chat')).
+
+    Plugins may build these objects themselves from the session (``ChatAppInvocation(self.session)``);
+    they then call Dify exactly as ``self.session.app.chat`` does.
+    """
+    out: dict[str, tuple[str, ...]] = {}
+
+    def visit(t: Type, prefix: tuple[str, ...]) -> None:
+        for a in t.attrs:
+            sub = TYPES.get(a.type)
+            if sub is None or a.name == "session":
+                continue
+            if sub.sdk.startswith("dify_plugin.invocations."):
+                out.setdefault(sub.name, (*prefix, a.name))
+            visit(sub, (*prefix, a.name))
+
+    visit(TYPES["Session"], ())
+    return out
+
+
+INVOCATION_PATHS = _invocation_paths()
+
+
 # -- which classes carry a session -----------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class BaseClass:
