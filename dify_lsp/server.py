@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import text_document as _pygls_text_document
 
@@ -28,9 +29,13 @@ from dify_lsp.features import (
     CODE_LENS,
     COMPLETION,
     DEFINITION,
+    DOCUMENT_HIGHLIGHT,
     DOCUMENT_LINK,
     DOCUMENT_SYMBOL,
     HOVER,
+    PREPARE_RENAME,
+    REFERENCES,
+    RENAME,
     SIGNATURE_HELP,
     RequestContext,
     load_features,
@@ -57,6 +62,8 @@ def _lsp_lines(self: Any) -> tuple[str, ...]:
 
 
 _pygls_text_document.TextDocument.lines = property(_lsp_lines)  # type: ignore[assignment]
+
+REQUEST_FAILED = -32803  # LSP ErrorCodes.RequestFailed: the request was valid, its answer is "no"
 
 # How long an async provider (jedi) may take before the request answers without it.
 ASYNC_PROVIDER_TIMEOUT = 2.0
@@ -254,6 +261,13 @@ async def _concat(method: str, ctx: RequestContext, *args: Any) -> list[Any]:
     return items
 
 
+def _answer(result: Any) -> Any:
+    """A provider's refusal (an exception it returned) becomes the request's error, with its message."""
+    if isinstance(result, Exception):
+        raise JsonRpcException(str(result), code=REQUEST_FAILED)
+    return result
+
+
 def _watch_parent(pid: int, stop: Callable[[], None]) -> None:
     """Exit when the editor that started us is gone."""
 
@@ -407,6 +421,36 @@ def create_server() -> DifyLanguageServer:
             return None
         span = ls.positions.from_lsp_range(ctx.lines, params.range)
         return await _concat(CODE_ACTION, ctx, span, list(params.context.diagnostics))
+
+    @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
+    async def on_prepare_rename(ls: DifyLanguageServer, params: types.PrepareRenameParams):
+        ctx = ls.request_context(params.text_document.uri)
+        if ctx is None:
+            return None
+        return _answer(await _first(PREPARE_RENAME, ctx, ls.from_lsp_position(params.text_document.uri, params.position)))
+
+    @server.feature(types.TEXT_DOCUMENT_RENAME, types.RenameOptions(prepare_provider=True))
+    async def on_rename(ls: DifyLanguageServer, params: types.RenameParams):
+        ctx = ls.request_context(params.text_document.uri)
+        if ctx is None:
+            return None
+        pos = ls.from_lsp_position(params.text_document.uri, params.position)
+        return _answer(await _first(RENAME, ctx, pos, params.new_name))
+
+    @server.feature(types.TEXT_DOCUMENT_REFERENCES)
+    async def on_references(ls: DifyLanguageServer, params: types.ReferenceParams):
+        ctx = ls.request_context(params.text_document.uri)
+        if ctx is None:
+            return None
+        pos = ls.from_lsp_position(params.text_document.uri, params.position)
+        return await _concat(REFERENCES, ctx, pos, params.context.include_declaration) or None
+
+    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
+    async def on_document_highlight(ls: DifyLanguageServer, params: types.DocumentHighlightParams):
+        ctx = ls.request_context(params.text_document.uri, fresh=False)
+        if ctx is None:
+            return None
+        return await _concat(DOCUMENT_HIGHLIGHT, ctx, ls.from_lsp_position(params.text_document.uri, params.position)) or None
 
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
     async def on_code_lens(ls: DifyLanguageServer, params: types.CodeLensParams):

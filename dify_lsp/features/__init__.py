@@ -35,6 +35,8 @@ FEATURE_MODULES: tuple[str, ...] = (
     "dify_lsp.features.yaml_links",
     "dify_lsp.features.yaml_symbols",
     "dify_lsp.features.run_invocation",
+    "dify_lsp.features.rename",
+    "dify_lsp.features.references",
 )
 
 # Methods that providers can serve, and how results merge.
@@ -46,6 +48,10 @@ DOCUMENT_LINK = "document_link"  # (ctx) -> list[types.DocumentLink]; concatenat
 DOCUMENT_SYMBOL = "document_symbol"  # (ctx) -> list[types.DocumentSymbol]; concatenated
 CODE_ACTION = "code_action"  # (ctx, span, diagnostics) -> list[types.CodeAction]; concatenated
 CODE_LENS = "code_lens"  # (ctx) -> list[types.CodeLens]; concatenated
+PREPARE_RENAME = "prepare_rename"  # (ctx, pos) -> PrepareRenamePlaceholder | an exception to answer with | None; first wins
+RENAME = "rename"  # (ctx, pos, new_name) -> WorkspaceEdit | an exception to answer with | None; first wins
+REFERENCES = "references"  # (ctx, pos, include_declaration) -> list[types.Location]; concatenated
+DOCUMENT_HIGHLIGHT = "document_highlight"  # (ctx, pos) -> list[types.DocumentHighlight]; concatenated
 
 
 @dataclass

@@ -1,0 +1,49 @@
+"""Rename a name the plugin says in YAML and in Python at once.
+
+A tool parameter, agent strategy parameter, provider credential or endpoint
+setting is renamed from any place it is written: its YAML declaration, a read
+in the code, or a saved invocation file.  One WorkspaceEdit changes every
+place (see :mod:`dify_lsp.plugin_names`); a new name that Dify cannot use or
+that collides is refused with a message.
+"""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from dify_lsp.features import PREPARE_RENAME, RENAME, RequestContext, provides
+from dify_lsp.plugin_names import NameAt, RenameRefused, name_at, rename_edits
+from dify_lsp.textpos import Pos
+
+
+def _found(ctx: RequestContext, pos: Pos) -> NameAt | None:
+    if ctx.plugin is None:
+        return None
+    return name_at(ctx.plugin, ctx.index.source, ctx.path, pos)
+
+
+@provides(PREPARE_RENAME)
+def prepare_rename(ctx: RequestContext, pos: Pos) -> types.PrepareRenamePlaceholder | RenameRefused | None:
+    found = _found(ctx, pos)
+    if found is None:
+        return None
+    if not found.site.exact:
+        return RenameRefused(f"'{found.name}' is not written as a plain string here, so it cannot be renamed from this place")
+    return types.PrepareRenamePlaceholder(range=ctx.range(found.site.span), placeholder=found.name)
+
+
+@provides(RENAME)
+def rename(ctx: RequestContext, pos: Pos, new_name: str) -> types.WorkspaceEdit | RenameRefused | None:
+    found = _found(ctx, pos)
+    if found is None:
+        return None
+    try:
+        edits = rename_edits(found, new_name)
+    except RenameRefused as refused:
+        return refused
+    changes: dict[str, list[types.TextEdit]] = {}
+    for edit in edits:
+        changes.setdefault(ctx.uri_for(edit.path), []).append(
+            types.TextEdit(range=ctx.range(edit.span, edit.path), new_text=edit.new_text)
+        )
+    return types.WorkspaceEdit(changes=changes)

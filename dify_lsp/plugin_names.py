@@ -1,0 +1,291 @@
+"""Names a plugin says twice: declared in YAML, used in Python and in saved invocation files.
+
+A tool parameter is declared in the tool YAML (``parameters[].name``) and read in
+the tool's code (``tool_parameters["question"]``, ``.get("question")``, through
+aliases, into ``XModelConfig(**tool_parameters["model"])``); a saved invocation
+file (``.dify/invocations/<tool>.yaml``) names it under ``parameters`` and
+``models``.  A provider credential is a key of ``credentials_for_provider`` and a
+key of ``credentials`` in those files; an endpoint setting is a ``settings[].name``
+of an endpoint group; an agent strategy parameter is a ``parameters[].name`` of
+the strategy YAML read in the strategy's ``_invoke``.
+
+:func:`name_scopes` lists every place of every such name, grouped by the scope
+in which the names must agree (one tool with its code; one provider with the
+tools it lists; ...).  Rename, references and highlights read these; nothing
+here knows LSP.  The Python side comes from :mod:`dify_lsp.pyscan` (string
+literals located by the AST), so a string or a comment that merely contains a
+name is never a site.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from dify_lsp import pyscan
+from dify_lsp.findings import TextEdit
+from dify_lsp.index import Plugin, TextSource, lookup
+from dify_lsp.invocation.parameters import invocation_path
+from dify_lsp.schema.references import AGENT_STRATEGY, ENDPOINT_GROUP, PYTHON, TOOL, TOOL_PROVIDER
+from dify_lsp.textpos import Pos, Span
+from dify_lsp.yamlpos import YMap, YNode, YScalar, YSeq, parse_yaml
+
+TOOL_PARAMETER = "tool parameter"
+STRATEGY_PARAMETER = "agent strategy parameter"
+CREDENTIAL = "provider credential"
+ENDPOINT_SETTING = "endpoint setting"
+
+DECLARATION = "declaration"
+READ = "read"
+SAVED = "saved"
+
+# What a new name may be.  The daemon takes any name shorter than 1024 characters, but a
+# name is also a workflow variable and an LLM tool-call argument in Dify, and written
+# bare in YAML and in Python string literals; these are the characters published
+# plugins use, which need no quoting or escaping anywhere.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
+MAX_NAME_LENGTH = 1023
+
+
+@dataclass(frozen=True, slots=True)
+class NameSite:
+    name: str
+    path: Path
+    span: Span  # the name's own text (inside quotes)
+    role: str  # DECLARATION, READ or SAVED
+    exact: bool = True  # False: the name is written in a way an edit cannot safely replace
+
+
+@dataclass(slots=True)
+class NameScope:
+    """Names that must agree with each other: one declaring YAML and everything that uses its names."""
+
+    kind: str
+    owner: Path  # the YAML that declares them
+    sites: list[NameSite] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)  # why some uses may not be known
+
+    def names(self) -> set[str]:
+        return {s.name for s in self.sites}
+
+    def sites_of(self, name: str) -> list[NameSite]:
+        return [s for s in self.sites if s.name == name]
+
+    def declarations(self, name: str) -> list[NameSite]:
+        return [s for s in self.sites if s.name == name and s.role == DECLARATION]
+
+
+@dataclass(slots=True)
+class NameAt:
+    scope: NameScope
+    site: NameSite
+
+    @property
+    def name(self) -> str:
+        return self.site.name
+
+    @property
+    def sites(self) -> list[NameSite]:
+        return self.scope.sites_of(self.site.name)
+
+
+class RenameRefused(ValueError):
+    """A rename that cannot be done; the message says why."""
+
+
+# -- reading the plugin ---------------------------------------------------------------------------------
+
+
+def _scalar_site(name_node: YNode | None, path: Path, lines: list[str], role: str) -> NameSite | None:
+    if not isinstance(name_node, YScalar) or not isinstance(name_node.value, str) or not name_node.value:
+        return None
+    span = name_node.span
+    if span.start.line != span.end.line or span.start.line >= len(lines):
+        return NameSite(name_node.value, path, span, role, exact=False)
+    written = lines[span.start.line][span.start.col : span.end.col]
+    if name_node.style in ("'", '"') and len(written) >= 2 and written[0] == written[-1] == name_node.style:
+        inner = Span(Pos(span.start.line, span.start.col + 1), Pos(span.end.line, span.end.col - 1))
+        return NameSite(name_node.value, path, inner, role, exact=written[1:-1] == name_node.value)
+    return NameSite(name_node.value, path, span, role, exact=written == name_node.value)
+
+
+def _lines(source: TextSource, path: Path) -> list[str] | None:
+    ft = source.read(path)
+    return None if ft.text is None else ft.text.split("\n")
+
+
+def _list_names(seq: YNode | None, path: Path, lines: list[str]) -> list[NameSite]:
+    out = []
+    if isinstance(seq, YSeq):
+        for item in seq.items:
+            if isinstance(item, YMap):
+                site = _scalar_site(item.get("name"), path, lines, DECLARATION)
+                if site is not None:
+                    out.append(site)
+    return out
+
+
+def _map_keys(node: YNode | None, path: Path, lines: list[str], role: str) -> list[NameSite]:
+    out = []
+    if isinstance(node, YMap):
+        for pair in node.pairs:
+            site = _scalar_site(pair.key, path, lines, role)
+            if site is not None:
+                out.append(site)
+    return out
+
+
+def _credential_declarations(root: YMap, path: Path, lines: list[str]) -> list[NameSite]:
+    """Keys of credentials_for_provider (and a ``name:`` inside that repeats the key); list form by name."""
+    out: list[NameSite] = []
+    for key in ("credentials_for_provider", "credentials_schema"):
+        node = root.get(key)
+        if isinstance(node, YMap):
+            for pair in node.pairs:
+                site = _scalar_site(pair.key, path, lines, DECLARATION)
+                if site is None:
+                    continue
+                out.append(site)
+                inner = pair.value.get("name") if isinstance(pair.value, YMap) else None
+                inner_site = _scalar_site(inner, path, lines, DECLARATION)
+                if inner_site is not None and inner_site.name == site.name:
+                    out.append(inner_site)
+        else:
+            out.extend(_list_names(node, path, lines))
+    return out
+
+
+def _saved_keys(source: TextSource, plugin: Plugin, tool_name: str, sections: tuple[str, ...]) -> list[NameSite]:
+    path = invocation_path(plugin.root, tool_name)
+    ft = source.read(path)
+    if ft.text is None:
+        return []
+    doc = parse_yaml(ft.text)
+    if not isinstance(doc.root, YMap):
+        return []
+    lines = ft.text.split("\n")
+    out: list[NameSite] = []
+    for section in sections:
+        out.extend(_map_keys(doc.root.get(section), path, lines, SAVED))
+    return out
+
+
+def _identity_name(root: YMap | None) -> str | None:
+    node, _ = lookup(root, ("identity", "name"))
+    return node.value if isinstance(node, YScalar) and isinstance(node.value, str) and node.value else None
+
+
+def _python_sources(plugin: Plugin, yaml_path: Path) -> list[Path]:
+    return [
+        r.target for r in plugin.refs_from(yaml_path)
+        if r.target_kind == PYTHON and r.target is not None and r.exists and not r.escapes and r.key[-1] == "source"
+    ]
+
+
+def _parameter_reads(source: TextSource, py: Path, scope: NameScope) -> None:
+    ft = source.read(py)
+    if ft.text is None:
+        return
+    found = pyscan.scan(ft.text)
+    for inv in found.invokes:
+        for read in inv.reads:
+            scope.sites.append(NameSite(read.key, py, read.inner or read.span, READ, exact=read.inner is not None))
+        if inv.escapes:
+            scope.incomplete.append(
+                f"{py.name}: {inv.class_name}._invoke passes {inv.param} on as a whole or reads it with a computed key"
+            )
+
+
+def name_scopes(plugin: Plugin, source: TextSource) -> list[NameScope]:
+    """Every scope of declared names in the plugin."""
+    scopes: list[NameScope] = []
+    for yf in plugin.yaml_files.values():
+        root = yf.root
+        if root is None or yf.text is None:
+            continue
+        lines = yf.text.split("\n")
+        if yf.kind in (TOOL, AGENT_STRATEGY):
+            scope = NameScope(TOOL_PARAMETER if yf.kind == TOOL else STRATEGY_PARAMETER, yf.path)
+            scope.sites.extend(_list_names(root.get("parameters"), yf.path, lines))
+            for py in _python_sources(plugin, yf.path):
+                _parameter_reads(source, py, scope)
+            tool_name = _identity_name(root)
+            if yf.kind == TOOL and tool_name:
+                scope.sites.extend(_saved_keys(source, plugin, tool_name, ("parameters", "models")))
+            scopes.append(scope)
+        elif yf.kind == TOOL_PROVIDER:
+            scope = NameScope(CREDENTIAL, yf.path)
+            scope.sites.extend(_credential_declarations(root, yf.path, lines))
+            for ref in plugin.refs_from(yf.path):
+                if ref.target_kind != TOOL or ref.target is None:
+                    continue
+                tool = plugin.yaml_files.get(ref.target)
+                tool_name = _identity_name(tool.root) if tool is not None else None
+                if tool_name:
+                    scope.sites.extend(_saved_keys(source, plugin, tool_name, ("credentials",)))
+            scopes.append(scope)
+        elif yf.kind == ENDPOINT_GROUP:
+            scope = NameScope(ENDPOINT_SETTING, yf.path)
+            scope.sites.extend(_list_names(root.get("settings"), yf.path, lines))
+            scopes.append(scope)
+    for scope in scopes:
+        scope.sites.sort(key=lambda s: (s.role != DECLARATION, str(s.path), s.span.start))
+    return scopes
+
+
+def name_at(plugin: Plugin, source: TextSource, path: Path, pos: Pos) -> NameAt | None:
+    """The declared-or-used name whose text holds ``pos`` (its ends included)."""
+    for scope in name_scopes(plugin, source):
+        for site in scope.sites:
+            if site.path == path and site.span.start <= pos <= site.span.end:
+                return NameAt(scope, site)
+    return None
+
+
+# -- renaming ----------------------------------------------------------------------------------------------------
+
+
+def _yaml_type_of(name: str) -> str | None:
+    try:
+        value = yaml.safe_load(name)
+    except yaml.YAMLError:
+        return "invalid YAML"
+    return None if isinstance(value, str) else type(value).__name__
+
+
+def check_new_name(found: NameAt, new_name: str) -> None:
+    """Raise :class:`RenameRefused` when ``new_name`` is not a usable name or collides."""
+    kind = found.scope.kind
+    if not new_name:
+        raise RenameRefused(f"a {kind} needs a name")
+    if len(new_name) > MAX_NAME_LENGTH:
+        raise RenameRefused(f"'{new_name[:40]}...' is too long: the Dify plugin daemon takes names of at most {MAX_NAME_LENGTH} characters")
+    if not NAME_PATTERN.match(new_name):
+        raise RenameRefused(
+            f"'{new_name}' is not a usable {kind} name: use letters, digits, '_' and '-' "
+            "(Dify uses the name as a workflow variable and a tool-call argument)"
+        )
+    as_yaml = _yaml_type_of(new_name)
+    if as_yaml is not None:
+        raise RenameRefused(f"'{new_name}' would be read by YAML as a {as_yaml}, not as a name")
+    if new_name == found.name:
+        return
+    if new_name in found.scope.names():
+        other = found.scope.sites_of(new_name)[0]
+        raise RenameRefused(
+            f"{kind} '{new_name}' already exists ({other.path.name}:{other.span.start.line + 1}); renaming '{found.name}' to it would merge the two"
+        )
+
+
+def rename_edits(found: NameAt, new_name: str) -> list[TextEdit]:
+    """The edits that rename ``found`` everywhere in its scope (checked first)."""
+    check_new_name(found, new_name)
+    sites = found.sites
+    inexact = [s for s in sites if not s.exact]
+    if inexact:
+        where = ", ".join(f"{s.path.name}:{s.span.start.line + 1}" for s in inexact)
+        raise RenameRefused(f"'{found.name}' is written at {where} in a form that cannot be renamed safely (not a plain string); change it there first")
+    return [TextEdit(s.path, s.span, new_name) for s in sites]
