@@ -126,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     schema.add_argument("--out", required=True, metavar="DIR", help="folder to write the schemas into (created if missing)")
 
+    from dify_lsp import scaffold_cli
+
+    scaffold_cli.configure_parser(sub.add_parser("new", help="create a tool (YAML + Python, listed in its provider) from a template"))
+
     run = sub.add_parser("run", help="run a test invocation of a tool, as the Dify daemon would")
     try:
         from dify_lsp.invocation import cli as run_cli
@@ -162,6 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_rules(args.format)
         if command == "schema":
             return cmd_schema(args.out)
+        if command == "new":
+            from dify_lsp import scaffold_cli
+
+            return scaffold_cli.command(args)
         if command == "run":
             from dify_lsp.invocation import cli as run_cli
 

@@ -145,3 +145,80 @@ def apply_edits(text: str, edits: list[TextEdit]) -> str:
         a, b = index.offset(e.span.start), index.offset(e.span.end)
         text = text[:a] + e.new_text + text[b:]
     return text
+
+
+# -- block sequences (a parameter, a listed tool) ---------------------------------------------------------------
+
+
+def _dash_col(index: LineIndex, item: YNode) -> int | None:
+    """Column of the ``-`` that starts a block-sequence item (None: not written as ``- item`` on its line)."""
+    before = index.line_text(item.span.start.line)[: item.span.start.col].rstrip()
+    return len(before) - 1 if before.endswith("-") else None
+
+
+def _item_block(item: str, dash_col: int) -> str:
+    """``item`` (YAML text, unindented, several lines allowed) as a sequence item at ``dash_col``."""
+    lines = item.rstrip("\n").split("\n")
+    pad = " " * (dash_col + 2)
+    return "".join([" " * dash_col + "- " + lines[0] + "\n", *(pad + line + "\n" if line else "\n" for line in lines[1:])])
+
+
+def append_item(path: Path, text: str, holder: YMap, key: str, item: str) -> list[TextEdit] | None:
+    """Edits that append ``item`` to the block sequence ``holder[key]``, creating the key when it is missing.
+
+    The new item takes the indentation of the items already there (or two more than the key's).
+    None when there is no certain edit (a flow sequence with items, a scalar, a flow mapping).
+    """
+    index = LineIndex(text)
+    if _is_flow(index, holder) and holder.pairs:
+        return None
+    pair = holder.pair(key)
+    if pair is None:
+        block = " " * _indent(holder) + f"{key}:\n" + _item_block(item, _indent(holder) + INDENT_STEP)
+        if not holder.pairs:
+            return None
+        return [_insert_after(path, index, holder, block)]
+    key_col = pair.key.span.start.col
+    value = pair.value
+    if isinstance(value, YSeq) and value.items:
+        if _is_flow(index, value):
+            return None
+        dash = _dash_col(index, value.items[0])
+        if dash is None:
+            return None
+        return [_insert_after(path, index, value, _item_block(item, dash))]  # type: ignore[arg-type]
+    block = _item_block(item, key_col + INDENT_STEP)
+    empty_list = isinstance(value, YSeq) and not value.items and value.span.start.line == value.span.end.line
+    if not (_is_empty(value) or (isinstance(value, YScalar) and value.value is None) or empty_list):
+        return None
+    if value.span.end.line != pair.key.span.end.line:
+        return None
+    edits: list[TextEdit] = []
+    if not _is_empty(value):  # `key: null`, `key: ~`, `key: []`: the value goes, with the space before it
+        key_end = pair.key.span.end
+        colon = index.line_text(key_end.line)[key_end.col : key_end.col + 1] == ":"
+        edits.append(TextEdit(path, Span(Pos(key_end.line, key_end.col + 1) if colon else value.span.start, value.span.end), ""))
+    line = pair.key.span.end.line + 1
+    if line < index.line_count:
+        edits.append(TextEdit(path, Span(Pos(line, 0), Pos(line, 0)), block))
+    else:
+        end = index.pos(len(text))
+        edits.append(TextEdit(path, Span(end, end), "\n" + block))
+    return edits
+
+
+def remove_item(path: Path, text: str, seq: YSeq, item: YNode) -> TextEdit | None:
+    """An edit that deletes one item of a block sequence, whole lines (its trailing comments go with it)."""
+    index = LineIndex(text)
+    if _is_flow(index, seq) or _dash_col(index, item) is None:
+        return None
+    i = seq.items.index(item)
+    start = Pos(item.span.start.line, 0)
+    if i + 1 < len(seq.items):
+        end = Pos(seq.items[i + 1].span.start.line, 0)
+    else:
+        last = _last_pos(item)
+        end = Pos(last.line + 1, 0) if last.line + 1 < index.line_count else index.pos(len(text))
+    if len(seq.items) == 1:
+        return None  # the key would be left with no value: leave it to the person
+    return TextEdit(path, Span(start, end), "")
