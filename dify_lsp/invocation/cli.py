@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import signal
 import sys
 from pathlib import Path
@@ -171,7 +172,12 @@ def print_summary(result, shown_warnings: set[str] = frozenset(), out=None) -> N
             print(f"  request:  {_short(entry.get('request'))}", file=out)
             print(f"  response: {outcome}", file=out)
     for w in result.warnings:
-        if w not in shown_warnings:
+        if w in shown_warnings:
+            continue
+        counted = re.match(r"(.*) \((\d+) times\)$", w, re.S)
+        if counted and counted.group(1) in shown_warnings:
+            print(f"warning: the warning above happened {counted.group(2)} times", file=out)
+        else:
             print(f"warning: {w}", file=out)
     if result.error:
         print(f"--- {result.status}: {result.error.get('type')}: {result.error.get('message')}", file=out)
