@@ -164,57 +164,123 @@ def _error_from(exc: Exception, text: str) -> YamlError:
     return YamlError(Span(Pos(0, 0), Pos(0, 0)), f"YAML could not be read: {exc}")
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_ScalarNode, _SequenceNode, _MappingNode = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
+_tuple_new = tuple.__new__  # Pos/Span without the NamedTuple __new__ frame: this runs once per node
+_SCALAR_CONSTRUCTORS = _constructor.yaml_constructors
+_IMMUTABLE = (bool, int, float, type(None), str, bytes)
+_scalar_values: dict[tuple[str, str], Any] = {}  # (tag, text) -> value, for immutable values
+
+
+def _scalar_value(node: yaml.ScalarNode) -> Any:
+    key = (node.tag, node.value)
+    try:
+        return _scalar_values[key]
+    except KeyError:
+        pass
+    fn = _SCALAR_CONSTRUCTORS.get(node.tag)
+    if fn is None:  # an unknown tag: SafeConstructor would refuse it; keep the text
+        return node.value
+    try:
+        value = fn(_constructor, node)
+    except Exception:  # bad numbers and the like: keep the text
+        return node.value
+    if not isinstance(value, _IMMUTABLE):  # e.g. a generator for a collection tag on a scalar
+        return node.value
+    if len(_scalar_values) > 50_000:
+        _scalar_values.clear()
+    _scalar_values[key] = value
+    return value
+
+
 class _Converter:
-    def __init__(self) -> None:
+    """libyaml's node graph -> Y nodes.  Runs once per YAML node, so it is written for speed."""
+
+    def __init__(self, track_aliases: bool = True) -> None:
         self.memo: dict[int, YNode] = {}
         self.duplicates: list[tuple[YPair, YPair]] = []
         self.aliases = 0
+        # Without a '*' in the text there is no alias, so no node is reached twice.
+        self.track_aliases = track_aliases
 
     def convert(self, node: yaml.Node, depth: int = 0) -> YNode:
-        known = self.memo.get(id(node))
-        if known is not None:
-            self.aliases += 1
-            return known
+        memo = self.memo
+        track = self.track_aliases
+        if track:
+            known = memo.get(id(node))
+            if known is not None:
+                self.aliases += 1
+                return known
         if depth > MAX_DEPTH:
             raise YamlTooLarge(f"the YAML is nested deeper than {MAX_DEPTH} levels")
-        span = _span(node)
-        if isinstance(node, yaml.ScalarNode):
+        s, e = node.start_mark, node.end_mark
+        span = _tuple_new(Span, (_tuple_new(Pos, (s.line, s.column)), _tuple_new(Pos, (e.line, e.column))))
+        cls = node.__class__
+        if cls is _ScalarNode:
             tag = node.tag
-            if tag == "tag:yaml.org,2002:str" or tag == "tag:yaml.org,2002:timestamp":
-                value = node.value  # timestamps stay text: the schema checks their format
-            else:
-                try:
-                    value = _constructor.construct_object(node, deep=True)
-                except Exception:  # bad numbers and the like: keep the text
-                    value = node.value
-            out: YNode = YScalar(span, node.tag, value, node.value, node.style)
-        elif isinstance(node, yaml.SequenceNode):
+            raw = node.value
+            # timestamps stay text: the schema checks their format
+            value = raw if (tag == _STR_TAG or tag == _TIMESTAMP_TAG) else _scalar_value(node)
+            out = YScalar(span, tag, value, raw, node.style)
+            if track:
+                memo[id(node)] = out
+            return out
+        if cls is _SequenceNode:
             seq = YSeq(span, node.tag)
-            self.memo[id(node)] = seq
-            seq.items = [self.convert(n, depth + 1) for n in node.value]
+            if track:
+                memo[id(node)] = seq
+            convert = self.convert
+            depth += 1
+            seq.items = [convert(n, depth) for n in node.value]
             return seq
-        else:
-            mapping = YMap(span, node.tag)
-            self.memo[id(node)] = mapping
-            seen: dict[str, YPair] = {}
-            for k, v in node.value:
-                pair = YPair(self.convert(k, depth + 1), self.convert(v, depth + 1))
-                mapping.pairs.append(pair)
-                key = pair.key_text
-                if key is not None:
-                    if key in seen:
-                        self.duplicates.append((seen[key], pair))
-                    else:
-                        seen[key] = pair
-            return mapping
-        self.memo[id(node)] = out
-        return out
+        mapping = YMap(span, node.tag)
+        if track:
+            memo[id(node)] = mapping
+        convert = self.convert
+        depth += 1
+        seen: dict[str, YPair] = {}
+        pairs = mapping.pairs
+        for k, v in node.value:
+            key = convert(k, depth)
+            pair = YPair(key, convert(v, depth))
+            pairs.append(pair)
+            if key.__class__ is YScalar:
+                text = key.raw
+                first = seen.get(text)
+                if first is not None:
+                    self.duplicates.append((first, pair))
+                else:
+                    seen[text] = pair
+        return mapping
+
+
+_plain_tags: dict[str, str] = {}  # plain scalar text -> its implicit tag
+
+
+class _FastLoader(_Loader):  # type: ignore[misc,valid-type]
+    """The C loader with PyYAML's implicit tag resolution remembered per plain scalar text
+    (keys and enum values repeat a lot; resolution runs in Python once per scalar)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is _ScalarNode:
+            if not implicit[0]:  # quoted: always a string (SafeLoader has no path resolvers)
+                return _STR_TAG
+            tag = _plain_tags.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(value) < 256:
+                    if len(_plain_tags) > 50_000:
+                        _plain_tags.clear()
+                    _plain_tags[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
 
 
 def parse_yaml(text: str) -> YamlDocument:
     """Parse one YAML document with positions; never raises."""
     try:
-        loader = _Loader(text)
+        loader = _FastLoader(text)
         try:
             node = loader.get_single_node()
         finally:
@@ -225,7 +291,7 @@ def parse_yaml(text: str) -> YamlDocument:
         return YamlDocument(None, YamlError(Span(Pos(0, 0), Pos(0, 0)), f"YAML could not be read: {exc}"))
     if node is None:
         return YamlDocument(None)
-    conv = _Converter()
+    conv = _Converter(track_aliases="*" in text)
     try:
         root = conv.convert(node)
     except (YamlTooLarge, RecursionError) as exc:
