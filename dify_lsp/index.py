@@ -20,6 +20,10 @@ from dify_lsp.schema.references import (
     ICON,
     ICON_FOLDER,
     MANIFEST,
+    MODEL,
+    MODEL_POSITION,
+    MODEL_PROVIDER,
+    MODEL_TYPE_KEYS,
     PYTHON,
     REFERENCE_KEYS,
     TOOL,
@@ -147,6 +151,21 @@ class PathRef:
     target: Path | None  # None when the path is not a usable relative path
     escapes: bool = False  # the path climbs out of the plugin root
     exists: bool = False
+    # A Python source not spelt as a .py file that the SDK still loads: it imports the module
+    # named by the path without its suffix, so `tools/a.yaml` loads `tools/a.py`.
+    loaded_as: str | None = None
+
+
+@dataclass(slots=True)
+class ModelGlob:
+    """One `models.<type>.predefined` pattern of a model provider and the files it matches."""
+
+    owner: Path  # the model provider YAML
+    type_key: str  # llm, text_embedding, ... (the key under `models:`)
+    span: Span  # the pattern's span
+    pattern: str
+    matches: list[Path] = field(default_factory=list)
+    usable: bool = True  # False: absolute or climbing pattern (the SDK cannot glob it)
 
 
 @dataclass(slots=True)
@@ -158,6 +177,9 @@ class Plugin:
     refs: list[PathRef] = field(default_factory=list)
     # YAML files under the root that nothing references but look like tool YAMLs.
     loose_tools: list[YamlFile] = field(default_factory=list)
+    # Model YAMLs (and _position.yaml) found through model providers' glob patterns.
+    model_globs: list[ModelGlob] = field(default_factory=list)
+
 
     def yaml_of_kind(self, *kinds: str) -> list[YamlFile]:
         return [f for f in self.yaml_files.values() if f.kind in kinds]
@@ -319,8 +341,43 @@ class PluginIndex:
                         if child.problem != "missing":
                             queue.append(child)
                     ref.exists = child.problem != "missing"
+            if yf.kind == MODEL_PROVIDER:
+                self._model_files(plugin, yf)
         plugin.loose_tools = self._loose_tools(plugin)
         return plugin
+
+    def _model_files(self, plugin: Plugin, yf: YamlFile) -> None:
+        """Model YAMLs as the SDK finds them: each `models.<type>.predefined` pattern globbed
+        from the plugin root; a match ending in _position.yaml is the type's order."""
+        models = yf.root.get("models") if yf.root is not None else None
+        if not isinstance(models, YMap):
+            return
+        for type_key in MODEL_TYPE_KEYS:
+            spec = models.get(type_key)
+            patterns = spec.get("predefined") if isinstance(spec, YMap) else None
+            if not isinstance(patterns, YSeq):
+                continue
+            for item in patterns.items:
+                if not (isinstance(item, YScalar) and isinstance(item.value, str) and item.value.strip()):
+                    continue
+                raw = item.value.strip()
+                glob = ModelGlob(yf.path, type_key, item.span, raw)
+                plugin.model_globs.append(glob)
+                if os.path.isabs(raw) or raw.startswith("~") or ".." in Path(raw).parts or "\x00" in raw:
+                    glob.usable = False
+                    continue
+                try:
+                    found = sorted(norm(p) for p in plugin.root.glob(raw))
+                except (ValueError, NotImplementedError, OSError):
+                    glob.usable = False
+                    continue
+                for path in found[:2000]:
+                    if not path.is_file() or not self._within(plugin.root, path):
+                        continue
+                    glob.matches.append(path)
+                    if path not in plugin.yaml_files:
+                        kind = MODEL_POSITION if path.name.endswith("_position.yaml") else MODEL
+                        plugin.yaml_files[path] = self._read_yaml(path, kind)
 
     def _loose_tools(self, plugin: Plugin) -> list[YamlFile]:
         loose = []
@@ -356,10 +413,36 @@ class PluginIndex:
             ref.escapes = True
             return ref
         target = norm(base / raw)
+        if rk.target_kind == PYTHON and not raw.endswith(".py"):
+            found = self._python_module_file(plugin.root, raw)
+            if found is not None:
+                target, ref.loaded_as = found, plugin.relative(found)
+            elif (stem := _module_path(raw)) is not None:  # nothing to import: the loader fails on the non-Python file
+                target = norm(plugin.root / stem.with_name(stem.name + ".py"))
         ref.target = target
         if not (target == plugin.root or plugin.root in target.parents) or not self._within(plugin.root, target):
             ref.escapes = True
         return ref
+
+    def _python_module_file(self, root: Path, raw: str) -> Path | None:
+        """The file the SDK's class loader imports for a source path: the module named by the
+        path without its last suffix (importlib.util.find_spec), a .py file or a package."""
+        stem = _module_path(raw)
+        if stem is None:
+            return None
+        for candidate in (root / stem.with_name(stem.name + ".py"), root / stem / "__init__.py"):
+            if self.source.is_file(candidate):
+                return norm(candidate)
+        return None
+
+
+def _module_path(raw: str) -> Path | None:
+    """A source path without its last suffix, as the SDK turns it into a module name."""
+    try:
+        stem = Path(raw).with_suffix("")
+    except ValueError:
+        return None
+    return stem if stem.name else None
 
 
 def find_plugin_roots(start: Path, max_depth: int = 6) -> list[Path]:

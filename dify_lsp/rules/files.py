@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Iterator
 
 from dify_lsp.findings import Finding, Related, Severity
 from dify_lsp.index import ZERO_SPAN
 from dify_lsp.rules import CheckContext, check, define_rule
-from dify_lsp.schema.references import ICON, ICON_FOLDER, KIND_TITLES
+from dify_lsp.schema.plugin_files import daemon_decodes
+from dify_lsp.schema.references import ICON, ICON_FOLDER, KIND_TITLES, PYTHON
+from dify_lsp.yamlpos import YMap, YNode, YSeq
 
 FAMILY = "files"
 
@@ -16,10 +19,12 @@ MISSING_FILE = define_rule("DL002", "missing-file", "A referenced provider, tool
 UNREFERENCED_TOOL = define_rule("DL003", "unreferenced-tool", "A tool YAML that no tool provider lists in `tools`.", Severity.WARNING, FAMILY)
 OUTSIDE_ROOT = define_rule("DL004", "path-outside-plugin", "A referenced path is absolute or climbs out of the plugin folder (it is never read).", Severity.ERROR, FAMILY)
 UNREADABLE = define_rule("DL005", "unreadable-file", "A plugin file is binary, not UTF-8, or too large to check.", Severity.ERROR, FAMILY)
-DUPLICATE_KEY = define_rule("DL006", "duplicate-key", "A mapping repeats a key (the daemon's YAML parser rejects it).", Severity.ERROR, FAMILY)
+DUPLICATE_KEY = define_rule("DL006", "duplicate-key", "A mapping that the daemon decodes repeats a key: its YAML decoder (yaml.v3) rejects the file.", Severity.ERROR, FAMILY)
+PYTHON_SOURCE_SUFFIX = define_rule("DL007", "python-source-not-py", "A Python source path that is not a .py file: the SDK imports the module named by the path without its suffix, so the .py beside it is what runs.", Severity.WARNING, FAMILY)
+DUPLICATE_KEY_IGNORED = define_rule("DL008", "duplicate-key-first-lost", "A mapping that nothing decodes strictly repeats a key: the SDK keeps the last value and the first is silently lost.", Severity.WARNING, FAMILY)
 
 
-@check(YAML_SYNTAX, DUPLICATE_KEY, UNREADABLE)
+@check(YAML_SYNTAX, DUPLICATE_KEY, DUPLICATE_KEY_IGNORED, UNREADABLE)
 def yaml_files_parse(ctx: CheckContext) -> Iterator[Finding]:
     for yf in [*ctx.plugin.yaml_files.values(), *ctx.plugin.loose_tools]:
         if yf.problem and yf.problem != "missing":
@@ -29,16 +34,48 @@ def yaml_files_parse(ctx: CheckContext) -> Iterator[Finding]:
             continue
         if yf.doc.error is not None:
             yield YAML_SYNTAX.at(yf.path, yf.doc.error.span, yf.doc.error.message)
-        for first, repeat in yf.doc.duplicate_keys:
-            yield DUPLICATE_KEY.at(
-                yf.path,
-                repeat.key.span,
-                f"duplicate key '{repeat.key_text}': it is already defined on line {first.key.span.start.line + 1}",
-                related=[Related(yf.path, first.key.span, "first definition")],
-            )
+        if yf.doc.duplicate_keys:
+            yield from _duplicate_keys(yf, listed=yf.path in ctx.plugin.yaml_files)
     for pf in ctx.plugin.python_files.values():
         if pf.problem and pf.problem != "missing":
             yield UNREADABLE.at(pf.path, ZERO_SPAN, f"Python source {ctx.plugin.relative(pf.path)}: {pf.problem}")
+
+
+def _map_paths(node: YNode | None, path: tuple[str | int, ...], out: dict[int, tuple[str | int, ...]], depth: int = 0) -> None:
+    """The key path of every pair's mapping (pairs keyed by identity)."""
+    if depth > 200:
+        return
+    if isinstance(node, YMap):
+        for pair in node.pairs:
+            out[id(pair)] = path
+            if pair.key_text is not None:
+                _map_paths(pair.value, (*path, pair.key_text), out, depth + 1)
+    elif isinstance(node, YSeq):
+        for i, item in enumerate(node.items):
+            _map_paths(item, (*path, i), out, depth + 1)
+
+
+def _duplicate_keys(yf, listed: bool) -> Iterator[Finding]:
+    paths: dict[int, tuple[str | int, ...]] = {}
+    _map_paths(yf.doc.root, (), paths)
+    for first, repeat in yf.doc.duplicate_keys:
+        where = paths.get(id(repeat), ())
+        related = [Related(yf.path, first.key.span, "first definition")]
+        line = first.key.span.start.line + 1
+        if listed and daemon_decodes(yf.kind, list(where)):
+            yield DUPLICATE_KEY.at(
+                yf.path,
+                repeat.key.span,
+                f"duplicate key '{repeat.key_text}': it is already defined on line {line}; the daemon's YAML decoder rejects the file (\"mapping key already defined\")",
+                related=related,
+            )
+        else:
+            yield DUPLICATE_KEY_IGNORED.at(
+                yf.path,
+                repeat.key.span,
+                f"duplicate key '{repeat.key_text}' (first on line {line}): the SDK keeps this last value and the first is lost; nothing here is decoded strictly, so nothing rejects it",
+                related=related,
+            )
 
 
 @check(MISSING_FILE, OUTSIDE_ROOT)
@@ -54,11 +91,40 @@ def references_resolve(ctx: CheckContext) -> Iterator[Finding]:
             continue
         if ref.exists:
             continue
+        if ref.target_kind == PYTHON and not ref.raw.endswith(".py"):
+            module = module_name(ref.raw)
+            yield MISSING_FILE.at(
+                ref.owner,
+                ref.span,
+                f"'{ref.raw}' is not a Python file, and the SDK imports module `{module}` from it: there is no {ctx.plugin.relative(ref.target)} (the plugin fails to load)",
+                target=str(ref.target),
+            )
+            continue
         if ref.target_kind == ICON:
             msg = f"icon '{ref.raw}' not found in {ICON_FOLDER}/ (packaging fails with \"plugin icon not found\")"
         else:
             msg = f"{what} '{ref.raw}' not found (paths are relative to the plugin root {ctx.plugin.root.name}/)"
         yield MISSING_FILE.at(ref.owner, ref.span, msg, target=str(ref.target))
+
+
+def module_name(source: str) -> str:
+    """The module the SDK's class loader imports for a source path (plugin_registration._source_to_module_name)."""
+    try:
+        return PurePosixPath(source).with_suffix("").as_posix().replace("/", ".")
+    except ValueError:
+        return source
+
+
+@check(PYTHON_SOURCE_SUFFIX)
+def python_sources_are_py_files(ctx: CheckContext) -> Iterator[Finding]:
+    for ref in ctx.plugin.refs:
+        if ref.loaded_as is None or not ref.exists:
+            continue
+        yield PYTHON_SOURCE_SUFFIX.at(
+            ref.owner,
+            ref.span,
+            f"'{ref.raw}' is not a .py file: the SDK imports module `{module_name(ref.raw)}`, so {ref.loaded_as} is what runs (name it here)",
+        )
 
 
 @check(UNREFERENCED_TOOL)

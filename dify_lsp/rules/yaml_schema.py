@@ -8,6 +8,7 @@ re-validates only the edited file.
 
 from __future__ import annotations
 
+import decimal
 import re
 import threading
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from dify_lsp.schema.model import (
     ANY,
     BOOLEAN,
     DATETIME,
+    DECIMAL,
     INTEGER,
     NUMBER,
     SCALAR,
@@ -51,6 +53,8 @@ MULTIPLE = define_rule("DL107", "multiple-default", "`multiple` on a type other 
 PLUGIN_KINDS = define_rule("DL108", "plugin-kinds", "The manifest declares no plugin kind, or combines kinds the daemon refuses to combine.", Severity.ERROR, FAMILY)
 RENAMED = define_rule("DL109", "renamed-value", "A value that the SDK renamed (date-picker is date-range since 0.10.2).", Severity.ERROR, FAMILY)
 I18N_EN_US = define_rule("DL110", "i18n-en-us", "A translated text (label, description, ...) without its required `en_US` entry.", Severity.ERROR, FAMILY)
+I18N_NOT_LANGUAGE = define_rule("DL111", "i18n-non-language-key", "A translated text holds a key that is not a language code (e.g. `required: true` indented under `label:`): the SDK and the daemon drop it.", Severity.WARNING, FAMILY)
+REJECTED_KEY = define_rule("DL112", "rejected-key", "A key that the SDK refuses in a mapping whose keys are fixed (e.g. `model_properties`): the file fails to load.", Severity.ERROR, FAMILY)
 
 
 @dataclass(slots=True)
@@ -106,6 +110,7 @@ def validate_document(path: Path, kind: str, doc: YamlDocument) -> SchemaResult:
     walker = _Walker(path, result)
     root = doc.root
     anchor = root.pairs[0].key.span if isinstance(root, YMap) and root.pairs else root.span
+    walker.kind = kind
     walker.walk(root, schema, None, (), anchor)
     if kind == MANIFEST and isinstance(root, YMap):
         walker.plugin_kinds(root)
@@ -152,6 +157,18 @@ def _scalar_ok(kind: str, node: YScalar) -> bool:
         return isinstance(v, (int, float)) and not isinstance(v, bool)
     if kind == DATETIME:
         return isinstance(v, str) and bool(_DATETIME_RE.match(v.strip()))
+    if kind == DECIMAL:
+        if isinstance(v, bool):
+            return False
+        if isinstance(v, (int, float)):
+            return True
+        if isinstance(v, str):
+            try:
+                decimal.Decimal(v.strip())
+            except decimal.InvalidOperation:
+                return False
+            return True
+        return False
     return True
 
 
@@ -182,6 +199,7 @@ def _version_fix(raw: str) -> str | None:
 
 class _Walker:
     def __init__(self, path: Path, result: SchemaResult) -> None:
+        self.kind: str | None = None
         self.path = path
         self.result = result
         self.out = result.findings
@@ -241,7 +259,15 @@ class _Walker:
             if fld is None and key in t.aliases:
                 fld = t.field(t.aliases[key])
             if fld is None:
-                if not t.open:
+                if t.tolerated_keys is not None and re.match(t.tolerated_keys, key):
+                    continue
+                if t.rejects_unknown:
+                    allowed = ", ".join(f.name for f in t.fields)
+                    options = suggest(key, [f.name for f in t.fields])
+                    self.out.append(REJECTED_KEY.at(self.path, pair.key.span, f"`{key}` is not allowed in `{self._label(where)}`{did_you_mean(options)}: {t.rejects_unknown}. Allowed keys: {allowed}", fixes=[_key_fix(self.path, pair, o) for o in options[:1]], suggestions=options))
+                elif t is pf.I18N:
+                    self.out.append(I18N_NOT_LANGUAGE.at(self.path, pair.key.span, f"`{key}` is not a language code, so `{self._label(where)}` drops it: the SDK and the daemon read only languages here (is `{key}` indented one level too deep?)"))
+                elif not t.open:
                     self._unknown_key(pair, t, node, where)
                 continue
             present.add(fld.name)
@@ -328,6 +354,9 @@ class _Walker:
         assert fld.enum is not None
         if value in fld.enum:
             return True
+        if value in fld.rejected_values:
+            self.out.append(ENUM.at(self.path, node.span, f"`{name}` cannot be '{value}': {fld.rejected_values[value]}. Allowed values are {', '.join(fld.enum)}"))
+            return False
         if value in fld.renamed_values:
             new = fld.renamed_values[value]
             since = fld.removed_in.get(value)
@@ -428,12 +457,13 @@ def _article(title: str) -> str:
     return ("an " if title[:1].lower() in "aeiou" else "a ") + title
 
 
-SCHEMA_RULES = (MISSING, WRONG_TYPE, PATTERN, ENUM, UNKNOWN_KEY, BOUNDS, MULTIPLE, PLUGIN_KINDS, RENAMED, I18N_EN_US)
+SCHEMA_RULES = (MISSING, WRONG_TYPE, PATTERN, ENUM, UNKNOWN_KEY, BOUNDS, MULTIPLE, PLUGIN_KINDS, RENAMED, I18N_EN_US, I18N_NOT_LANGUAGE, REJECTED_KEY)
 
 
 @check(*SCHEMA_RULES)
 def yaml_files_match_schema(ctx: CheckContext) -> Iterator[Finding]:
-    for yf in ctx.plugin.yaml_files.values():
+    # Tool YAMLs that no provider lists are checked as tools too: a misspelt key in them is not silent.
+    for yf in [*ctx.plugin.yaml_files.values(), *ctx.plugin.loose_tools]:
         if yf.doc is None or yf.doc.root is None:
             continue
         yield from schema_result(yf).findings

@@ -25,6 +25,7 @@ BOOLEAN = "boolean"
 DATETIME = "datetime"
 ANY = "any"  # any YAML value
 SCALAR = "scalar"  # any scalar (string, number, boolean)
+DECIMAL = "decimal"  # a number, or text holding one (pydantic Decimal)
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Scalar:
 
     @property
     def title(self) -> str:
-        return {DATETIME: "RFC 3339 date-time", SCALAR: "scalar", ANY: "any value"}.get(self.kind, self.kind)
+        return {DATETIME: "RFC 3339 date-time", SCALAR: "scalar", ANY: "any value", DECIMAL: "decimal number"}.get(self.kind, self.kind)
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +56,8 @@ class Field:
     # Values that were renamed: old value -> new value (e.g. date-picker -> date-range).
     renamed_values: dict[str, str] = field(default_factory=dict)
     removed_in: dict[str, str] = field(default_factory=dict)  # old value -> SDK version that renamed it
+    # Values refused with a reason of their own (e.g. secret-input for trigger parameters).
+    rejected_values: dict[str, str] = field(default_factory=dict)
     # The value (or each list item) is a path to a file of this kind (schema.references kinds).
     path_kind: str | None = None
     # How many items a list may hold / each item's string length.
@@ -88,6 +91,11 @@ class Obj:
     role: str | None = None
     # Keys that are accepted as another spelling of a field: alias -> field name.
     aliases: dict[str, str] = field(default_factory=dict)
+    # Why an unknown key here is an error, not ignored (e.g. a pydantic enum-keyed dict).
+    rejects_unknown: str = ""
+    # Keys that are not fields but are tolerated silently when they match this regex
+    # (e.g. other language codes in a translated text).
+    tolerated_keys: str | None = None
 
     def __repr__(self) -> str:
         return f"Obj({self.title!r})"

@@ -15,6 +15,8 @@ MANIFEST = "manifest"
 TOOL_PROVIDER = "tool_provider"
 TOOL = "tool"
 MODEL_PROVIDER = "model_provider"
+MODEL = "model"  # a model YAML matched by a provider's models.<type>.predefined globs
+MODEL_POSITION = "model_position"  # _position.yaml: the order of a type's models
 ENDPOINT_GROUP = "endpoint_group"
 ENDPOINT = "endpoint"
 AGENT_PROVIDER = "agent_provider"
@@ -27,7 +29,7 @@ PYTHON = "python"
 ICON = "icon"
 
 YAML_KINDS = (
-    MANIFEST, TOOL_PROVIDER, TOOL, MODEL_PROVIDER, ENDPOINT_GROUP, ENDPOINT, AGENT_PROVIDER,
+    MANIFEST, TOOL_PROVIDER, TOOL, MODEL_PROVIDER, MODEL, MODEL_POSITION, ENDPOINT_GROUP, ENDPOINT, AGENT_PROVIDER,
     AGENT_STRATEGY, DATASOURCE_PROVIDER, DATASOURCE, TRIGGER_PROVIDER, TRIGGER_EVENT,
 )
 
@@ -36,6 +38,8 @@ KIND_TITLES = {
     TOOL_PROVIDER: "tool provider",
     TOOL: "tool",
     MODEL_PROVIDER: "model provider",
+    MODEL: "model",
+    MODEL_POSITION: "model position list",
     ENDPOINT_GROUP: "endpoint group",
     ENDPOINT: "endpoint",
     AGENT_PROVIDER: "agent strategy provider",
@@ -46,6 +50,18 @@ KIND_TITLES = {
     TRIGGER_EVENT: "trigger event",
     PYTHON: "Python source",
     ICON: "icon",
+}
+
+
+# The keys under a model provider's `models:` that the SDK loads (ProviderEntity.validate_models), in its order,
+# and the model type each stands for.
+MODEL_TYPE_KEYS = {
+    "llm": "llm",
+    "text_embedding": "text-embedding",
+    "rerank": "rerank",
+    "tts": "tts",
+    "speech2text": "speech2text",
+    "moderation": "moderation",
 }
 
 
@@ -81,6 +97,9 @@ REFERENCE_KEYS: dict[str, tuple[ReferenceKey, ...]] = {
     MODEL_PROVIDER: (
         _k("extra.python.provider_source", PYTHON),
         _k("extra.python.model_sources", PYTHON, True),
+        # The daemon reads `position` paths and checks every icon language in _assets/.
+        *(_k(f"models.{t}.position", MODEL_POSITION) for t in MODEL_TYPE_KEYS),
+        *(_k(f"{icon}.{lang}", ICON) for icon in ("icon_small", "icon_large", "icon_small_dark", "icon_large_dark") for lang in ("en_US", "zh_Hans", "ja_JP", "pt_BR")),
     ),
     ENDPOINT_GROUP: (_k("endpoints", ENDPOINT, True),),
     ENDPOINT: (_k("extra.python.source", PYTHON),),
