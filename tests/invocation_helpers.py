@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,8 @@ from dify_lsp.invocation.sdkenv import SdkEnvError, ensure_sdk_venv
 
 FIXTURES = Path(__file__).parent / "fixtures" / "run_plugins"
 EXAMPLE = Path(__file__).parent.parent / "examples" / "llm-tool"
+
+KEY = "good-key-123"  # the only API key the uv_project fixture's _validate_credentials accepts
 
 _python: Path | None = None
 
@@ -60,3 +64,14 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def red_png(width: int = 8, height: int = 8) -> bytes:
+    """A real PNG (8-bit RGB, every pixel red)."""
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")

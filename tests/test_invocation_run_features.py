@@ -7,30 +7,16 @@ import base64
 import hashlib
 import json
 import os
-import struct
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import pytest
 
-from invocation_helpers import alive, plugin_copy
+from invocation_helpers import KEY, alive, plugin_copy, red_png
 
 pytestmark = pytest.mark.slow
-KEY = "good-key-123"  # the fixture provider's _validate_credentials accepts only this one
-
-
-def red_png(width: int = 8, height: int = 8) -> bytes:
-    """A real PNG (8-bit RGB, every pixel red)."""
-    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
 def dify_run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -4,6 +4,11 @@
   (the only place the server ever runs plugin code), streaming work-done
   progress and window/logMessage lines, and returns the run result JSON.
   Cancelling the request or the progress kills the plugin's process tree.
+  Arguments: ``uri``, ``tool``, ``provider``, ``parameters``, ``credentials``, ``backend``, ``timeout``,
+  ``credentialType`` (api-key | oauth), ``validate``, ``outDir``, ``rebuildEnvironment``.  A first build of
+  the plugin's run environment is reported on the same progress.  When required credentials are missing the
+  result's error type is ``MissingCredentials`` and ``missingCredentials`` lists them (name, label, type,
+  secret): a client asks for each (masked input for a secret) and runs the command again with ``credentials``.
 - ``dify.listTools`` lists a plugin's tools and their parameters.
 - A code lens "▶ Run invocation" on each Tool class of a tool's Python file and
   on the ``identity`` line of a tool YAML; a code action offering the same.
@@ -158,6 +163,10 @@ def _error_result(message: str, args: dict[str, Any], error_type: str = "Invocat
     }
 
 
+def _flag(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on"))
+
+
 def _plugin_root(server: Any, uri: str | None) -> Path | None:
     path = uri_to_path(uri) if uri else None
     if path is None:
@@ -171,7 +180,7 @@ def _supports_progress(server: Any) -> bool:
 
 async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event | None = None) -> dict[str, Any]:
     from dify_lsp.invocation.engine import RunSpec, run_invocation
-    from dify_lsp.invocation.parameters import InvocationError
+    from dify_lsp.invocation.parameters import InvocationError, MissingCredentialsError
 
     uri = args.get("uri")
     root = _plugin_root(server, uri)
@@ -180,6 +189,7 @@ async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event |
     settings = server.settings if isinstance(getattr(server, "settings", None), dict) else {}
     run_settings = settings.get("run") if isinstance(settings.get("run"), dict) else {}
     timeout = args.get("timeout")
+    out_dir = args.get("outDir")
     spec = RunSpec(
         plugin_root=root,
         tool=args.get("tool") or None,
@@ -189,8 +199,12 @@ async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event |
         credentials=_as_dict(args.get("credentials")),
         backend=args.get("backend") or None,
         timeout=float(timeout) if isinstance(timeout, (int, float)) and timeout > 0 else None,
-        python=settings.get("python") or None,
+        python_setting=settings.get("python") or None,
         settings=run_settings,
+        credential_type=str(args.get("credentialType") or run_settings.get("credentialType") or "api-key"),
+        validate_credentials=_flag(args.get("validate")) or _flag(run_settings.get("validateCredentials")),
+        out_dir=Path(out_dir) if isinstance(out_dir, str) and out_dir else None,
+        rebuild_environment=_flag(args.get("rebuildEnvironment")),
     )
 
     token = f"dify-run-{uuid.uuid4().hex}"
@@ -211,7 +225,7 @@ async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event |
             future.add_done_callback(lambda f: loop.call_soon_threadsafe(cancel.set) if f.cancelled() else None)
 
     def progress(kind: str, text: str) -> None:
-        if kind in ("status", "invoke", "warning") and progress_on:
+        if kind in ("environment", "status", "invoke", "warning") and progress_on:
             server.work_done_progress.report(token, types.WorkDoneProgressReport(message=text[:200]))
         if kind == "text":
             return  # the answer comes back in the result; streamed text would flood the log
@@ -223,6 +237,10 @@ async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event |
         result = await run_invocation(spec, progress, cancel)
         payload = result.to_json()
         status = result.status
+    except MissingCredentialsError as exc:
+        # a client asks for each one (masked input when `secret`) and runs again with `credentials`
+        payload = _error_result(str(exc), args, "MissingCredentials")
+        payload["missingCredentials"] = exc.missing
     except InvocationError as exc:
         payload = _error_result(str(exc), args)
     except asyncio.CancelledError:

@@ -625,7 +625,7 @@ def resolve_python(
 
     ``explicit`` (the ``--python`` flag) > ``configured`` (the ``python`` setting) > ``$DIFY_LSP_PYTHON`` >
     the plugin's own ``.venv`` > the environment built by :mod:`dify_lsp.invocation.environments`
-    (``step(text)`` reports each build step; ``rebuild`` builds it again).  An explicit choice that does
+    (``step(text)`` reports each build step; ``rebuild`` builds that environment again).  An explicit choice that does
     not run is an :class:`InvocationError`, never silently replaced.  Blocking: call it in a thread.
     """
     if explicit:
@@ -635,7 +635,7 @@ def resolve_python(
     if os.environ.get(ENV_VAR):
         return _explicit_python(os.environ[ENV_VAR], f"${ENV_VAR}"), ENV_VAR
     own = venv_python(plugin_root)
-    if own is not None and not rebuild:
+    if own is not None:
         return own, "the plugin's .venv"
     source = dependency_source(plugin_root)
     cached = None if rebuild else cached_environment(plugin_root)
