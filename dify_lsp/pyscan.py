@@ -105,6 +105,7 @@ class ParamRead:
     span: Span  # the string literal, quotes included
     inner: Span | None  # the text inside the quotes, when it maps 1:1 to the source
     how: str  # "get", "subscript" or "in"
+    default: str | None = None  # source text of the default of ``.get(key, default)``
 
 
 @dataclass(slots=True)
@@ -673,6 +674,8 @@ class _Scanner:
                 call = parents.get(id(parent))
                 if isinstance(call, ast.Call) and call.func is parent and call.args and _str_const(call.args[0]) is not None:
                     read = self._read(call.args[0], "get")
+                    if len(call.args) >= 2:
+                        read.default = self.cols.text(self.cols.span(call.args[1]))
                     self._remember_var(parents.get(id(call)), call, read.key, value_vars)
             elif isinstance(parent, ast.Subscript) and parent.value is node and _str_const(parent.slice) is not None:
                 read = self._read(parent.slice, "subscript")

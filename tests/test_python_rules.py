@@ -99,9 +99,10 @@ def test_undeclared_parameter_did_you_mean_fix(plugin: Path):
 def test_undeclared_parameter_through_alias_and_other_param_name(plugin: Path):
     header = HEADER.replace("tool_parameters: dict[str, Any]", "params: dict")
     tool = write_tool(plugin, 'p = params\nx = p["query"]\ny = params.get("prompt"), params["model"]\n', header=header)
-    (f,) = findings(plugin, "DL207")
+    (f,) = findings(plugin, "DL214")
     assert f.span == span_of(tool, '"query"')
     assert "KeyError" in f.message
+    assert findings(plugin, "DL207") == []
     assert findings(plugin, "DL208") == []
 
 

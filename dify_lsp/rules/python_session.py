@@ -9,7 +9,6 @@ YAML, ``print()``, SDK version pins, and the class each
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -18,6 +17,7 @@ from dify_lsp import pyscan
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from dify_lsp.index import ZERO_SPAN, Plugin, PythonFile, YamlFile, files_under, lookup
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
+from dify_lsp.rules import python_syntax
 from dify_lsp.rules.python_modules import ModuleGraph, PluginClass
 from dify_lsp.schema.references import PYTHON, TOOL
 from dify_lsp.sdk import catalog
@@ -28,19 +28,20 @@ from dify_lsp.yamlpos import YMap, YScalar, YSeq
 
 FAMILY = "python"
 
-UNKNOWN_MEMBER = define_rule("DL201", "unknown-session-member", "An attribute of `self.session` (or of an object under it) that the SDK does not have, e.g. `self.session.model.embedding`.", Severity.ERROR, FAMILY)
+UNKNOWN_MEMBER = define_rule("DL201", "unknown-session-member", "An attribute of Dify's session (`self.session` in an SDK plugin class, `self.runtime.session` in triggers, a `Session` parameter, or an SDK invocation object built from it) that the SDK does not have, e.g. `self.session.model.embedding`: AttributeError at run time.", Severity.ERROR, FAMILY)
 NOT_CALLABLE = define_rule("DL202", "session-object-not-callable", "Calling an invocation object instead of its method, e.g. `self.session.model.summary(...)` instead of `.summary.invoke(...)`.", Severity.ERROR, FAMILY)
 UNKNOWN_KEYWORD = define_rule("DL203", "unknown-keyword-argument", "A keyword argument that the called session method does not take.", Severity.ERROR, FAMILY)
 MISSING_ARGUMENT = define_rule("DL204", "missing-required-argument", "A call of a session method that leaves out a required argument.", Severity.ERROR, FAMILY)
 TOO_MANY_POSITIONAL = define_rule("DL205", "too-many-positional-arguments", "A call of a session method with more positional arguments than it takes (or one given twice).", Severity.ERROR, FAMILY)
 DICT_MODEL_CONFIG = define_rule("DL206", "model-config-dict", "A dict (or a model-selector value) passed as `model_config` where the SDK needs a *ModelConfig object (only llm and llm_structured_output accept a dict).", Severity.ERROR, FAMILY)
-UNDECLARED_PARAMETER = define_rule("DL207", "undeclared-tool-parameter", "Code reads a tool parameter that the tool's YAML does not declare (it is always missing at run time).", Severity.WARNING, FAMILY)
+UNDECLARED_PARAMETER = define_rule("DL207", "undeclared-tool-parameter", "Code reads with `.get` a tool parameter that the tool's YAML does not declare: Dify never sends it, so the read always gives the default (None when none is given).", Severity.WARNING, FAMILY)
 UNREAD_PARAMETER = define_rule("DL208", "unread-required-parameter", "A required parameter declared in the tool YAML that the tool's code never reads.", Severity.HINT, FAMILY)
-PRINT_CALL = define_rule("DL209", "print-in-plugin", "`print()` in plugin code writes to stdout, which carries the plugin protocol: the daemon fails to parse it.", Severity.WARNING, FAMILY)
-NEWER_SDK = define_rule("DL210", "needs-newer-sdk", "A session member, method or argument that needs a newer dify-plugin than requirements.txt / pyproject.toml allows.", Severity.WARNING, FAMILY)
-MISSING_CLASS = define_rule("DL211", "missing-plugin-class", "The file named by `extra.python.source` defines no subclass of the base the YAML needs (Tool, Endpoint, AgentStrategy, ...).", Severity.ERROR, FAMILY)
-MULTIPLE_CLASSES = define_rule("DL212", "multiple-plugin-classes", "The file named by `extra.python.source` defines more than one subclass of the base; the SDK refuses to load it.", Severity.ERROR, FAMILY)
-PYTHON_SYNTAX = define_rule("DL213", "python-syntax-error", "A plugin Python file does not parse, so the plugin cannot load.", Severity.ERROR, FAMILY)
+PRINT_CALL = define_rule("DL209", "print-in-plugin", "`print()` to stdout in code the plugin runs (its entry point, the YAML-named sources and what they import): stdout carries the plugin protocol, so the daemon logs the line as an error and drops it.", Severity.WARNING, FAMILY)
+NEWER_SDK = define_rule("DL210", "needs-newer-sdk", "A session member, method or argument that the oldest dify-plugin release the requirement allows (PEP 440, pre-releases included) does not have yet.", Severity.WARNING, FAMILY)
+MISSING_CLASS = define_rule("DL211", "missing-plugin-class", "The module named by `extra.python.source` binds no subclass of the base the YAML needs (Tool, Endpoint, AgentStrategy, ...): the SDK fails to load the plugin with \"Missing subclass of ...\".", Severity.ERROR, FAMILY)
+MULTIPLE_CLASSES = define_rule("DL212", "multiple-plugin-classes", "The module named by `extra.python.source` binds more than one subclass of the base (imported ones count): the SDK fails to load the plugin with \"Multiple subclasses of ...\".", Severity.ERROR, FAMILY)
+PYTHON_SYNTAX = define_rule("DL213", "python-syntax-error", "A plugin Python file is not valid Python 3.12 (the plugin's runtime), so importing it fails and the plugin cannot load (a warning when the plugin never imports the file).", Severity.ERROR, FAMILY)
+UNDECLARED_PARAMETER_KEY = define_rule("DL214", "undeclared-tool-parameter-key", "Code reads `tool_parameters[\"x\"]` where the tool's YAML declares no parameter `x`: Dify never sends it, so every run raises KeyError.", Severity.ERROR, FAMILY)
 
 _SKIP_DIRS = {".git", ".venv", "venv", "env", "node_modules", "__pycache__", "tests", "test", "dist", "build", ".dify"}
 _MAX_EXTRA_FILES = 300
@@ -109,6 +110,33 @@ def python_units(ctx: CheckContext) -> list[PyUnit]:
 def module_graph(ctx: CheckContext) -> ModuleGraph:
     python_units(ctx)
     return ctx.memo(("python_session", "graph"), lambda: ModuleGraph(ctx.plugin.root, {}))
+
+
+def entry_module(ctx: CheckContext) -> tuple[str, Span] | None:
+    """``meta.runner.entrypoint`` of the manifest (the module the daemon runs with ``python -m``) and its span."""
+    node, _ = lookup(ctx.plugin.manifest.root, ("meta", "runner", "entrypoint"))
+    if isinstance(node, YScalar) and isinstance(node.value, str) and node.value.strip():
+        return node.value.strip(), node.span
+    return None
+
+
+def reachable_files(ctx: CheckContext) -> set[Path]:
+    """The Python files the plugin runs: the entry point's module, every source the YAML names (the SDK
+    imports them), and what those import within the plugin, transitively."""
+
+    def compute() -> set[Path]:
+        graph = module_graph(ctx)
+        entry = entry_module(ctx)
+        starts: list[Path] = []
+        if entry is not None:
+            for name in (entry[0], f"{entry[0]}.__main__"):
+                hit = graph.by_module.get(name)
+                if hit is not None:
+                    starts.append(hit)
+        starts.extend(sdk_source_file(ctx, p) for p in ctx.plugin.python_files)
+        return graph.reachable(starts)
+
+    return ctx.memo(("python_session", "reachable"), compute)
 
 
 def _is_dify_session(graph: ModuleGraph, unit: PyUnit, ref: pyscan.SessionRef) -> bool:
@@ -344,7 +372,7 @@ def model_config_objects(ctx: CheckContext) -> Iterator[Finding]:
 # -- tool parameters ----------------------------------------------------------------------------------------------
 
 
-@check(UNDECLARED_PARAMETER, UNREAD_PARAMETER)
+@check(UNDECLARED_PARAMETER, UNDECLARED_PARAMETER_KEY, UNREAD_PARAMETER)
 def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
     for unit in python_units(ctx):
         yamls = _tool_yamls_for(ctx, unit.path)
@@ -375,11 +403,17 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
                 options = suggest(read.key, names)
                 fixes = [Fix(f"Change to '{o}'", (TextEdit(unit.path, read.inner, o),), preferred=len(options) == 1) for o in options] if read.inner else []
                 listed = ", ".join(f"'{n}'" for n in names) or "none"
-                yield UNDECLARED_PARAMETER.at(
+                if read.how == "get":
+                    rule = UNDECLARED_PARAMETER
+                    outcome = (f"Dify never sends it, so this is always the default, {read.default}." if read.default is not None
+                               else "Dify never sends it, so this is always None.")
+                else:
+                    rule = UNDECLARED_PARAMETER_KEY
+                    outcome = f"Dify never sends it, so this raises KeyError: '{read.key}' on every run."
+                yield rule.at(
                     unit.path, read.span,
                     f"tool parameter '{read.key}' is not declared in {ctx.plugin.relative(first_yaml.path)}{did_you_mean(options)}; "
-                    f"declared parameters: {listed}. "
-                    + ("It is always None here." if read.how == "get" else "This raises KeyError."),
+                    f"declared parameters: {listed}. " + outcome,
                     related=[Related(first_yaml.path, related_span, "the tool's parameters")],
                     fixes=fixes,
                 )
@@ -402,13 +436,16 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(PRINT_CALL)
 def no_print(ctx: CheckContext) -> Iterator[Finding]:
+    runs = reachable_files(ctx)
     for unit in python_units(ctx):
+        if unit.path not in runs:
+            continue  # scripts the plugin never imports print to their own stdout
         for span in unit.scan.prints:
             yield PRINT_CALL.at(
                 unit.path, span,
-                "print() writes to stdout, which carries the plugin's protocol messages: the daemon fails with "
-                "\"invalid character ... looking for beginning of value\". Use logging with "
-                "dify_plugin.config.logger_format.plugin_logger_handler, or yield self.create_log_message(...)",
+                "print() writes to stdout, which carries the plugin's protocol: the daemon logs the line as an error "
+                "(\"invalid character ... looking for beginning of value\") and drops it, so the text is lost. Log instead: "
+                "logging.getLogger(__name__) with logger.addHandler(dify_plugin.config.logger_format.plugin_logger_handler)",
             )
 
 
@@ -417,107 +454,28 @@ def no_print(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(PYTHON_SYNTAX)
 def python_parses(ctx: CheckContext) -> Iterator[Finding]:
-    for unit in python_units(ctx):
-        err = unit.scan.syntax_error
-        if err is None:
+    broken = [u for u in python_units(ctx) if u.scan.syntax_error is not None]
+    if not broken:
+        return
+    # The running Python may be older than the plugin's 3.12: let a 3.12 confirm (see python_syntax).
+    confirmed = None if python_syntax.running_python_decides() else python_syntax.verdicts([u.scan.text for u in broken], ctx.plugin.root)
+    runs = reachable_files(ctx)
+    for unit in broken:
+        err = unit.scan.syntax_error if confirmed is None else confirmed.get(unit.scan.text)
+        if err is None or err == "unknown":
             continue
         line, message = err
         lines = unit.scan.text.split("\n")
-        text = lines[line] if line < len(lines) else ""
+        line = min(line, len(lines) - 1)
+        text = lines[line]
         start = len(text) - len(text.lstrip())
-        yield PYTHON_SYNTAX.at(unit.path, Span(Pos(line, start), Pos(line, len(text.rstrip()))), f"Python syntax error: {message}")
-
-
-# -- SDK version --------------------------------------------------------------------------------------------------------
-
-_REQ_NAME = re.compile(r"^\s*(dify[-_.]plugin)\s*(\[[^\]]*\])?\s*(.*)$", re.IGNORECASE)
-_SPEC = re.compile(r"(===|==|~=|>=|>|\^|~)\s*v?(\d+(?:\.\d+)*)")
-
-
-@dataclass(frozen=True, slots=True)
-class Pin:
-    path: Path
-    span: Span
-    minimum: str  # the oldest version the pin allows
-    text: str
-
-
-def _lower_bound(spec: str) -> str | None:
-    best: tuple[int, ...] | None = None
-    text = None
-    for op, version in _SPEC.findall(spec):
-        v = catalog.version_tuple(version)
-        if best is None or v > best:
-            best, text = v, version
-    return text
-
-
-def sdk_pin(ctx: CheckContext) -> Pin | None:
-    def compute() -> Pin | None:
-        req = ctx.plugin.root / "requirements.txt"
-        ft = ctx.index.source.read(req)
-        if ft.text is not None:
-            for i, line in enumerate(ft.text.split("\n")):
-                body = line.split("#", 1)[0]
-                m = _REQ_NAME.match(body)
-                if m:
-                    low = _lower_bound(m.group(3))
-                    if low:
-                        return Pin(req, Span(Pos(i, 0), Pos(i, len(body.rstrip()))), low, body.strip())
-        pp = ctx.plugin.root / "pyproject.toml"
-        ft = ctx.index.source.read(pp)
-        if ft.text is not None:
-            for i, line in enumerate(ft.text.split("\n")):
-                m = re.search(r"""["']?(dify[-_.]plugin)["']?\s*(?:=\s*["']([^"']*)["']|(?:\[[^\]]*\])?\s*([^"',]*))""", line, re.IGNORECASE)
-                if m:
-                    low = _lower_bound(m.group(2) or m.group(3) or "")
-                    if low:
-                        return Pin(pp, Span(Pos(i, 0), Pos(i, len(line.rstrip()))), low, line.strip())
-        return None
-
-    return ctx.memo(("python_session", "pin"), compute)
-
-
-@check(NEWER_SDK)
-def sdk_version_is_new_enough(ctx: CheckContext) -> Iterator[Finding]:
-    pin = sdk_pin(ctx)
-    if pin is None:
-        return
-    floor = catalog.version_tuple(pin.minimum)
-    rel = ctx.plugin.relative(pin.path)
-    related = [Related(pin.path, pin.span, f"the SDK pin: {pin.text}")]
-    for unit in python_units(ctx):
-        flagged: set[Span] = set()
-        for ref in unit.refs:
-            for i, span in enumerate(ref.name_spans):
-                if span is None or span in flagged:
-                    continue
-                res, n = catalog.resolve(ref.names[: i + 1])
-                if res is None or n != i + 1 or res.member is None:
-                    break
-                since = res.member.since
-                if catalog.version_tuple(since) > floor:
-                    flagged.add(span)
-                    yield NEWER_SDK.at(
-                        unit.path, span,
-                        f"'{'.'.join(('session', *ref.names[: i + 1]))}' needs dify-plugin >= {since}, but {rel} allows {pin.minimum}",
-                        related=related,
-                    )
-                    break  # one finding per chain: its first too-new name
-        for call in unit.calls:
-            method = call.method
-            if method is None:
-                continue
-            for name, arg in call.bind().items():
-                p = method.param(name)
-                if p is None or p.since is None or catalog.version_tuple(p.since) <= floor:
-                    continue
-                span = arg.keyword_span or arg.span
-                yield NEWER_SDK.at(
-                    unit.path, span,
-                    f"argument '{name}' of {method.name}() needs dify-plugin >= {p.since}, but {rel} allows {pin.minimum}",
-                    related=related,
-                )
+        if unit.path in runs:
+            yield PYTHON_SYNTAX.at(unit.path, Span(Pos(line, start), Pos(line, len(text.rstrip()))),
+                                   f"Python 3.12 syntax error: {message}; importing this file fails, so the plugin cannot load")
+        else:
+            yield PYTHON_SYNTAX.at(unit.path, Span(Pos(line, start), Pos(line, len(text.rstrip()))),
+                                   f"Python 3.12 syntax error: {message} (the plugin does not import this file, so it still loads)",
+                                   severity=Severity.WARNING)
 
 
 # -- the class behind extra.python.source ----------------------------------------------------------------------------

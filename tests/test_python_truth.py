@@ -1,0 +1,407 @@
+"""Python rules on real-style plugins: what the SDK accepts gets no finding, what fails gets one at its range.
+
+Each test builds a plugin from the example llm-tool (manifest -> provider -> tool -> Python) and changes the
+Python the way published plugins are written: 3.12 syntax, requests sessions, invocation objects built from the
+session, maintenance scripts, import-guard stubs, intermediate base classes in other modules, pre-release pins.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from dify_lsp.checker import check_plugin
+from dify_lsp.findings import Severity
+from dify_lsp.index import PluginIndex
+from dify_lsp.rules import python_syntax
+from dify_lsp.textpos import Pos, Span
+
+REPO = Path(__file__).resolve().parent.parent
+
+TOOL_HEAD = """\
+from collections.abc import Generator
+from typing import Any
+
+from dify_plugin import Tool
+from dify_plugin.entities.tool import ToolInvokeMessage
+"""
+
+
+@pytest.fixture
+def plugin(tmp_path: Path) -> Path:
+    dest = tmp_path / "truth-tool"
+    shutil.copytree(REPO / "examples" / "llm-tool", dest, ignore=shutil.ignore_patterns(".venv", "__pycache__"))
+    return dest
+
+
+def write(plugin: Path, rel: str, text: str) -> Path:
+    path = plugin / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def tool(plugin: Path, body: str, head: str = TOOL_HEAD, cls: str = "class LLMTool(Tool):") -> Path:
+    return write(plugin, "tools/llm.py", head + "\n\n" + cls + "\n" + textwrap.indent(textwrap.dedent(body), "    "))
+
+
+READS = """\
+def _invoke(self, tool_parameters: dict[str, Any]) -> Generator[ToolInvokeMessage]:
+    prompt = tool_parameters["prompt"]
+    model = tool_parameters.get("model")
+"""
+
+
+def findings(plugin: Path, *codes: str):
+    report = check_plugin(PluginIndex(), plugin)
+    assert not report.crashes, report.crashes
+    return [f for f in report.findings if not codes or f.code in codes]
+
+
+def span_of(path: Path, needle: str, nth: int = 0) -> Span:
+    text = path.read_text()
+    idx = -1
+    for _ in range(nth + 1):
+        idx = text.index(needle, idx + 1)
+    line = text.count("\n", 0, idx)
+    col = idx - (text.rfind("\n", 0, idx) + 1)
+    return Span(Pos(line, col), Pos(line, col + len(needle)))
+
+
+# -- 1. Python 3.12 syntax ----------------------------------------------------------------------------
+
+PY312 = READS + """\
+    names = {"a": 1}
+    yield self.create_text_message(f"{names["a"]} {prompt!r:>{10}}")
+
+
+type Alias = dict[str, int]
+
+
+def first[T](items: list[T]) -> T:
+    return items[0]
+
+
+class Box[T]:
+    def __init__(self, item: T) -> None:
+        self.item = item
+"""
+
+
+def test_python_312_syntax_is_not_a_syntax_error(plugin: Path):
+    tool(plugin, PY312)
+    assert findings(plugin, "DL213") == []
+
+
+def test_python_312_syntax_error_is_reported_at_its_line(plugin: Path):
+    path = tool(plugin, READS + "    x = (1,\n    yield x\n")
+    (f,) = findings(plugin, "DL213")
+    assert f.path == path and f.severity == Severity.ERROR
+    assert f.span.start.line in (span_of(path, "x = (1,").start.line, span_of(path, "yield x").start.line)
+
+
+def test_without_python_312_a_possible_312_file_gets_no_false_error(plugin: Path, monkeypatch):
+    # dify-lsp on 3.11 with no 3.12 anywhere: it cannot tell 3.12 syntax from an error, so it says nothing.
+    monkeypatch.setattr(python_syntax, "running_python_decides", lambda: False)
+    monkeypatch.setattr(python_syntax, "_interpreter", lambda root: None)
+    python_syntax._cache.clear()
+    tool(plugin, READS + "    x = (1,\n")
+    assert findings(plugin, "DL213") == []
+
+
+def test_the_312_check_runs_when_the_running_python_is_older(plugin: Path, monkeypatch):
+    # Force the subprocess path (what a 3.11 server does) even when the tests run on 3.12.
+    monkeypatch.setattr(python_syntax, "running_python_decides", lambda: False)
+    python_syntax._cache.clear()
+    path = tool(plugin, PY312)
+    if sys.version_info < (3, 12):
+        assert findings(plugin, "DL213") == []
+    broken = path.read_text() + "\ndef broken(:\n    pass\n"
+    path.write_text(broken)
+    (f,) = findings(plugin, "DL213")
+    assert f.span.start.line == span_of(path, "def broken(:").start.line
+
+
+def test_syntax_error_in_a_script_nothing_imports_is_a_warning(plugin: Path):
+    tool(plugin, READS)
+    script = write(plugin, "scripts/maintain.py", "def broken(:\n    pass\n")
+    (f,) = findings(plugin, "DL213")
+    assert f.path == script and f.severity == Severity.WARNING
+
+
+# -- 2. only Dify's session ------------------------------------------------------------------------------
+
+
+def test_requests_session_parameter_is_not_judged(plugin: Path):
+    tool(plugin, READS + """\
+    yield self.create_text_message(fetch(self.session_http(), prompt))
+
+def session_http(self):
+    return None
+""", head=TOOL_HEAD + "import requests\n\n\ndef fetch(session: requests.Session, url: str) -> str:\n    return session.post(url).text\n")
+    assert findings(plugin, "DL201") == []
+
+
+def test_plugin_base_class_with_its_own_requests_session_is_not_judged(plugin: Path):
+    write(plugin, "tools/client.py", """\
+        import requests
+
+
+        class ApiClient:
+            def __init__(self):
+                self.session = requests.session()
+
+            def get(self, url):
+                return self.session.get(url, timeout=10)
+        """)
+    tool(plugin, READS + "    self.session.close()\n", head=TOOL_HEAD + "from tools.client import ApiClient\n",
+         cls="class Helper(ApiClient):\n    def fetch(self):\n        return self.session.post('x')\n\n\nclass LLMTool(Tool):")
+    assert findings(plugin, "DL201") == [] or all(f.span.start.line == span_of(plugin / "tools/llm.py", "self.session.close").start.line for f in findings(plugin, "DL201"))
+    (f,) = findings(plugin, "DL201")  # the Tool's own self.session is Dify's: `close` is not a member
+    assert f.span == Span(span_of(plugin / "tools/llm.py", "close").start, span_of(plugin / "tools/llm.py", "close").end)
+
+
+def test_tool_through_an_intermediate_class_in_another_module_is_judged(plugin: Path):
+    write(plugin, "tools/base.py", """\
+        from dify_plugin import Tool
+
+
+        class BaseTool(Tool):
+            def helper(self):
+                return self.session.model.embedding
+        """)
+    path = plugin / "tools/base.py"
+    tool(plugin, READS, head=TOOL_HEAD.replace("from dify_plugin import Tool\n", "") + "from tools import base\n",
+         cls="class LLMTool(base.BaseTool):")
+    (f,) = findings(plugin, "DL201")
+    assert f.path == path and f.span == span_of(path, "embedding")
+
+
+def test_sdk_session_annotation_is_judged_but_a_local_session_class_is_not(plugin: Path):
+    tool(plugin, READS, head=TOOL_HEAD + """\
+from dify_plugin.core.runtime import Session
+
+
+def summarize(session: Session) -> str:
+    return session.model.summary("x")
+
+
+class Session2:
+    pass
+
+
+def other(session: "Session2"):
+    return session.model.summary("x")
+""")
+    path = plugin / "tools/llm.py"
+    (f,) = findings(plugin, "DL202")
+    assert f.span == span_of(path, "summary")
+
+
+# -- 3. invocation objects built from the session ---------------------------------------------------------
+
+
+def test_invocation_object_needs_its_permission_and_is_checked_like_a_session_call(plugin: Path):
+    path = tool(plugin, READS + """\
+    chat = ChatAppInvocation(self.session)
+    answer = chat.invoke(app_id="a", query=prompt, response_mode="blocking")
+    yield self.create_json_message(StorageInvocation(self.session).get("k"))
+""", head=TOOL_HEAD + "from dify_plugin.invocations.app.chat import ChatAppInvocation\nfrom dify_plugin.invocations.storage import StorageInvocation\n")
+    missing = findings(plugin, "DL306")
+    assert {f.span.start.line for f in missing} == {span_of(path, "chat.invoke").start.line, span_of(path, "StorageInvocation(self.session).get").start.line}
+    (arg,) = findings(plugin, "DL204")  # inputs is required
+    call = span_of(path, "invoke(app_id")
+    assert arg.span == Span(call.start, Pos(call.start.line, call.start.col + len("invoke"))) and "inputs" in arg.message
+
+
+# -- 6 / 9. print -------------------------------------------------------------------------------------------
+
+
+def test_print_only_where_the_plugin_runs_it(plugin: Path):
+    helper = write(plugin, "tools/helpers.py", """\
+        import sys
+
+
+        def shout(text):
+            print(text)
+            print(text, file=sys.stderr)
+
+
+        if __name__ == "__main__":
+            print("run by hand")
+        """)
+    write(plugin, "scripts/release.py", 'print("maintenance script nobody imports")\n')
+    tool(plugin, READS, head=TOOL_HEAD + "from .helpers import shout\n")
+    (f,) = findings(plugin, "DL209")
+    assert f.path == helper and f.span == span_of(helper, "print", 0)
+    assert "drops it" in f.message and "dify_plugin.config.logger_format.plugin_logger_handler" in f.message
+
+
+# -- 7. plugin classes as the SDK finds them ------------------------------------------------------------------
+
+
+def test_import_guard_stub_is_not_the_base(plugin: Path):
+    tool(plugin, READS, head="""\
+from collections.abc import Generator
+from typing import Any
+
+try:
+    from dify_plugin import Tool
+    from dify_plugin.entities.tool import ToolInvokeMessage
+except ImportError:
+    class Tool:
+        pass
+
+    ToolInvokeMessage = Any
+""")
+    assert findings(plugin, "DL211", "DL212", "DL215") == []
+
+
+def test_model_provider_through_a_module_alias_and_intermediate_class(tmp_path: Path):
+    root = tmp_path / "truth-model"
+    shutil.copytree(REPO / "tests" / "fixtures" / "real_plugins" / "model_provider", root)
+    provider_yaml = next(p for p in (root / "provider").glob("*.yaml"))
+    source = [line for line in provider_yaml.read_text().splitlines() if "provider_source" in line][0].split(":", 1)[1].strip()
+    write(root, "provider/compat.py", """\
+        from dify_plugin import ModelProvider
+
+
+        class CompatProvider(ModelProvider):
+            def validate_provider_credentials(self, credentials: dict) -> None:
+                pass
+        """)
+    write(root, source, """\
+        from provider import compat
+
+
+        class RealProvider(compat.CompatProvider):
+            pass
+        """)
+    assert [f for f in findings(root, "DL211", "DL215") if f.path.parent.name == "provider"] == []
+    # the intermediate imported *by name* is bound in the module too: the SDK finds two subclasses
+    path = write(root, source, """\
+        from provider.compat import CompatProvider
+
+
+        class RealProvider(CompatProvider):
+            pass
+        """)
+    (f,) = findings(root, "DL212")
+    assert f.path == path and f.span == span_of(path, "RealProvider") and "CompatProvider" in f.message
+
+
+def test_unknown_base_says_nothing(plugin: Path):
+    tool(plugin, READS, head=TOOL_HEAD + "from somelib.tools import FancyTool\n", cls="class LLMTool(FancyTool):")
+    assert findings(plugin, "DL211", "DL215") == []
+
+
+# -- abstract methods ------------------------------------------------------------------------------------------------
+
+
+def test_tool_without_invoke_cannot_be_instantiated(plugin: Path):
+    path = tool(plugin, "def run(self, tool_parameters):\n    return []\n")
+    (f,) = findings(plugin, "DL215")
+    assert f.path == path and f.span == span_of(path, "LLMTool") and "'_invoke'" in f.message
+
+
+def test_endpoint_overriding_invoke_instead_of_underscore_invoke(plugin: Path):
+    path = tool(plugin, READS + "\ndef invoke(self, tool_parameters):\n    return []\n", cls="class Hook(Endpoint):\n    pass\n\n\nclass LLMTool(Tool):")
+    write(plugin, "endpoints/hook.py", """\
+        from dify_plugin import Endpoint
+
+
+        class Hook(Endpoint):
+            def invoke(self, r, values, settings):
+                return None
+        """)
+    # the endpoint is loaded only when an endpoint YAML names it: build the group
+    manifest = plugin / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("    - provider/llm.yaml\n", "    - provider/llm.yaml\n  endpoints:\n    - group/hook.yaml\n"))
+    write(plugin, "group/hook.yaml", "settings: []\nendpoints:\n  - endpoints/hook.yaml\n")
+    write(plugin, "endpoints/hook.yaml", "path: /hook\nmethod: POST\nextra:\n  python:\n    source: endpoints/hook.py\n")
+    hook = plugin / "endpoints/hook.py"
+    got = [f for f in findings(plugin, "DL215") if f.path == hook]
+    assert len(got) == 1 and got[0].span == span_of(hook, "Hook") and "rename it to _invoke" in got[0].message
+    assert path.exists()
+
+
+# -- 10. DL210 by PEP 440 and the release history ---------------------------------------------------------------------
+
+
+def test_prerelease_pin_that_already_has_the_member(plugin: Path):
+    (plugin / "requirements.txt").write_text("dify_plugin>=0.0.1b66\n")
+    tool(plugin, READS + '    yield self.create_text_message(self.session.model.summary.invoke(text=prompt, instruction="x"))\n')
+    assert findings(plugin, "DL210") == []
+
+
+def test_prerelease_pin_older_than_the_member(plugin: Path):
+    (plugin / "requirements.txt").write_text("dify_plugin==0.0.1b10\n")
+    path = tool(plugin, READS + '    yield self.create_text_message(self.session.model.summary.invoke(text=prompt, instruction="x"))\n')
+    (f,) = findings(plugin, "DL210")
+    assert f.span == span_of(path, "summary") and "0.0.1b14" in f.message
+
+
+def test_pyproject_wins_over_requirements(plugin: Path):
+    (plugin / "requirements.txt").write_text("dify_plugin==0.0.1b10\n")
+    (plugin / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "0.1"\ndependencies = ["dify-plugin>=0.4.0,<0.11"]\n')
+    tool(plugin, READS + '    yield self.create_text_message(self.session.model.summary.invoke(text=prompt, instruction="x"))\n')
+    assert findings(plugin, "DL210") == []
+
+
+# -- 11. DL207 / DL214 ------------------------------------------------------------------------------------------------
+
+
+def test_get_with_default_says_the_default(plugin: Path):
+    path = tool(plugin, READS + '    language = tool_parameters.get("language", "French")\n')
+    (f,) = findings(plugin, "DL207")
+    assert f.span == span_of(path, '"language"') and '"French"' in f.message and "None" not in f.message
+    assert f.severity == Severity.WARNING
+
+
+def test_subscript_of_an_undeclared_parameter_is_a_keyerror(plugin: Path):
+    path = tool(plugin, READS + '    language = tool_parameters["language"]\n')
+    (f,) = findings(plugin, "DL214")
+    assert f.span == span_of(path, '"language"') and "KeyError" in f.message and f.severity == Severity.ERROR
+    assert findings(plugin, "DL207") == []
+
+
+# -- misses -------------------------------------------------------------------------------------------------------------
+
+
+def test_wrapped_model_config_in_a_variable_is_followed(plugin: Path):
+    manifest = plugin / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("      llm: true\n", "      llm: true\n      tts: true\n"))
+    path = tool(plugin, READS + """\
+    cfg = TTSModelConfig(**tool_parameters["model"])
+    audio = self.session.model.tts.invoke(model_config=cfg, content_text=prompt)
+""", head=TOOL_HEAD + "from dify_plugin.entities.model.tts import TTSModelConfig\n")
+    (f,) = findings(plugin, "DL305")
+    assert f.span == span_of(path, "cfg", 1)
+
+
+def test_dependencies_without_the_sdk(plugin: Path):
+    req = plugin / "requirements.txt"
+    req.write_text("requests>=2\n")
+    tool(plugin, READS)
+    (f,) = findings(plugin, "DL217")
+    assert f.path == req and "No module named 'dify_plugin'" in f.message
+    req.write_text("requests>=2\ndify-plugin>=0.4\n")
+    assert findings(plugin, "DL217") == []
+    # pyproject.toml wins: requirements.txt is not read when it exists
+    (plugin / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "0.1"\ndependencies = ["requests"]\n')
+    (f,) = findings(plugin, "DL217")
+    assert f.path == plugin / "pyproject.toml"
+
+
+def test_entrypoint_module_missing(plugin: Path):
+    manifest = plugin / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("entrypoint: main", "entrypoint: app"))
+    (f,) = findings(plugin, "DL216")
+    assert f.path == manifest and f.span == span_of(manifest, "app", manifest.read_text().count("app") - 1)
+    assert "No module named app" in f.message
+    manifest.write_text(manifest.read_text().replace("entrypoint: app", "entrypoint: main"))
+    assert findings(plugin, "DL216") == []
