@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dify_lsp import pyscan
-from dify_lsp.sdk.classes import SdkClass, sdk_class
+from dify_lsp.sdk.classes import SDK_MIXINS, SdkClass, sdk_class
 
 _BUILTINS = frozenset(dir(builtins))
 _MAX_DEPTH = 12
@@ -47,6 +47,7 @@ class Ancestry:
     sdk: list[SdkClass] = field(default_factory=list)  # SDK plugin bases reached
     chain: list[PluginClass] = field(default_factory=list)  # the plugin's own classes on the way (the class first)
     unknown: bool = False  # some base could not be followed: there may be more
+    provided: set[str] = field(default_factory=set)  # methods SDK mixins on the way provide
 
     @property
     def kinds(self) -> set[str]:
@@ -175,7 +176,14 @@ class ModuleGraph:
 
     def _resolve_qualified(self, qualified: str, depth: int) -> SdkClass | PluginClass | str | None:
         if qualified.startswith("dify_plugin.") or qualified == "dify_plugin":
-            return sdk_class(qualified) or "other"
+            found = sdk_class(qualified)
+            if found is not None:
+                return found
+            name = qualified.rsplit(".", 1)[-1]
+            if name in SDK_MIXINS:
+                return f"mixin:{name}"
+            # another SDK class: an entity or a helper; a helper under interfaces may bring methods we do not know
+            return None if qualified.startswith("dify_plugin.interfaces.") else "other"
         parts = qualified.split(".")
         # the longest prefix that is a plugin module; the rest is a name inside it
         for i in range(len(parts), 0, -1):
@@ -218,6 +226,9 @@ class ModuleGraph:
                 out.sdk.extend(sub.sdk)
                 out.chain.extend(sub.chain)
                 out.unknown |= sub.unknown
+                out.provided |= sub.provided
+            elif isinstance(hit, str) and hit.startswith("mixin:"):
+                out.provided.update(SDK_MIXINS[hit[len("mixin:"):]])
             elif hit in ("builtin", "other"):
                 continue
             else:

@@ -207,7 +207,7 @@ def _missing_abstract(ctx: CheckContext, cls: PluginClass) -> tuple[list[str], s
     anc = module_graph(ctx).ancestry(cls.path, cls.info)
     if anc.unknown or not anc.sdk or any(pc.info.has_unknown_body for pc in anc.chain):
         return None
-    defined: set[str] = set()
+    defined: set[str] = set(anc.provided)
     for pc in anc.chain:
         defined.update(pc.info.methods)
     for sdk in anc.sdk:

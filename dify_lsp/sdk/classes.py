@@ -77,6 +77,13 @@ SDK_CLASSES: dict[str, SdkClass] = {
 }
 
 
+# SDK helper classes plugins mix in beside a plugin base, with the methods they provide (they count
+# towards implementing the base's abstract methods).
+SDK_MIXINS: dict[str, tuple[str, ...]] = {
+    "_CommonOaiApiCompat": ("_invoke_error_mapping", "_join_endpoint_url"),
+}
+
+
 def sdk_class(qualified: str) -> SdkClass | None:
     """The plugin base class a qualified import names (``dify_plugin.Tool``, ``dify_plugin.interfaces.tool.Tool`` ...)."""
     if not qualified.startswith("dify_plugin"):
