@@ -90,8 +90,10 @@ class ClientFeatures:
 
     @property
     def resource_create(self) -> bool:
+        """Whether a WorkspaceEdit may create files.  Resource operations exist only inside documentChanges,
+        so a client announcing them takes documentChanges (Neovim announces them without documentChanges)."""
         ops = self._get("workspace", "workspace_edit", "resource_operations") or []
-        return self.document_changes and types.ResourceOperationKind.Create in ops
+        return types.ResourceOperationKind.Create in ops
 
     @property
     def show_document(self) -> bool:
