@@ -22,14 +22,14 @@ Public API used by the run engine and the other run faces (keep stable):
 
 - :func:`dependency_source` - which file an environment would be built from;
 - :func:`environment_dir` / :func:`cached_environment` - where it is and whether it is ready;
-- :func:`ensure_environment` - the environment's python, built when missing (blocking: call it in a thread).
+- :func:`ensure_environment` - the environment's python, built when missing (blocking: call it in a thread);
+- :func:`ensure_sdk_environment` - the shared environment with only the SDK.
 
-``python -m dify_lsp.invocation.environments PLUGIN_DIR [--rebuild]`` builds one and prints its python.
+``python -m dify_lsp.invocation.sdkenv --plugin PLUGIN_DIR [--rebuild]`` builds one and prints its python.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
@@ -37,7 +37,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +104,7 @@ def environment_dir(plugin_root: Path, source: DependencySource | None = None) -
     source = source or dependency_source(plugin_root)
     digest = source.digest()[:16]
     if source.kind == "sdk":
-        return cache_dir() / "envs" / f"sdk-{SDK_VERSION}-{digest}"
+        return cache_dir() / "envs" / f"sdk-{SDK_VERSION}-{digest}"  # shared by every plugin without dependencies
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", plugin_root.resolve().name)[:40] or "plugin"
     return cache_dir() / "envs" / f"{name}-{digest}"
 
@@ -207,7 +206,21 @@ def ensure_environment(
     """
     root = plugin_root.resolve()
     source = dependency_source(root)
-    folder = environment_dir(root, source)
+    return _ensure(root, source, environment_dir(root, source), step, rebuild, base_python)
+
+
+SDK_SOURCE = DependencySource("sdk", ())
+
+
+def ensure_sdk_environment(step: StepFn | None = None, rebuild: bool = False, base_python: str | None = None) -> Path:
+    """The python of the shared environment with only ``dify-plugin==SDK_VERSION`` (the tests' SDK venv, and the
+    environment of a plugin that declares no dependencies).  Blocking, like :func:`ensure_environment`."""
+    folder = cache_dir() / "envs" / f"sdk-{SDK_VERSION}-{SDK_SOURCE.digest()[:16]}"
+    return _ensure(None, SDK_SOURCE, folder, step, rebuild, base_python)
+
+
+def _ensure(root: Path | None, source: DependencySource, folder: Path, step: StepFn | None, rebuild: bool,
+            base_python: str | None) -> Path:
     python = env_python(folder)
     if not rebuild and (folder / MARKER).is_file() and python.exists():
         return python
@@ -219,7 +232,7 @@ def ensure_environment(
     return python
 
 
-def _build(root: Path, source: DependencySource, folder: Path, step: StepFn, base_python: str | None) -> None:
+def _build(root: Path | None, source: DependencySource, folder: Path, step: StepFn, base_python: str | None) -> None:
     t0 = time.perf_counter()
 
     def done(text: str) -> None:
@@ -227,43 +240,26 @@ def _build(root: Path, source: DependencySource, folder: Path, step: StepFn, bas
 
     uv = find_uv()
     base = find_env_python(base_python)
-    done(f"environment for {root.name}: uv {uv}, Python {base}, dependencies from {source.label}")
+    what = f"environment for {root.name}" if root is not None else "shared SDK environment"
+    done(f"{what}: uv {uv}, Python {base}, dependencies from {source.label}")
+    cwd = root if root is not None else folder.parent
     if folder.exists():
         shutil.rmtree(folder)
     env = _uv_env({"VIRTUAL_ENV": str(folder), "UV_PROJECT_ENVIRONMENT": str(folder)})
-    _run([str(uv), "venv", str(folder), "--python", str(base), "--no-project", "--quiet"], root, env, "uv venv")
+    _run([str(uv), "venv", str(folder), "--python", str(base), "--no-project", "--quiet"], cwd, env, "uv venv")
     done(f"created {folder}")
     python = env_python(folder)
     common = ["--python", str(python), "--compile-bytecode"]
     if source.kind == "uv.lock":
+        assert root is not None
         cmd = [str(uv), "sync", "--frozen", "--no-dev", "--no-install-project", "--project", str(root), *common]
     elif source.kind == "sdk":
         cmd = [str(uv), "pip", "install", f"dify-plugin=={SDK_VERSION}", *common]
     else:
         cmd = [str(uv), "pip", "install", "-r", str(source.files[0]), *common]
-    _run(cmd, root, env, f"installing the dependencies from {source.label}")
+    _run(cmd, cwd, env, f"installing the dependencies from {source.label}")
     done(f"installed the dependencies from {source.label} (`{' '.join([Path(cmd[0]).name, *cmd[1:3]])} ...`)")
     (folder / MARKER).write_text(json.dumps({
-        "plugin": str(root), "source": source.kind, "files": [str(p) for p in source.files],
+        "plugin": str(root) if root else None, "source": source.kind, "files": [str(p) for p in source.files],
         "digest": source.digest(), "base_python": str(base), "built_at": time.time(),
     }, indent=2))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build (or reuse) a plugin's run environment with uv and print its python")
-    parser.add_argument("plugin_dir", type=Path)
-    parser.add_argument("--rebuild", action="store_true", help="build it again even when it is cached")
-    parser.add_argument("--base-python", help="the Python 3.12 uv builds with (default: found on the machine)")
-    args = parser.parse_args(argv)
-    try:
-        python = ensure_environment(args.plugin_dir, lambda text: print(text, file=sys.stderr),
-                                    rebuild=args.rebuild, base_python=args.base_python)
-    except EnvironmentBuildError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(python)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
