@@ -245,7 +245,7 @@ def apply_configuration(index, plugin, findings: list[Finding], settings: dict[s
     """The findings to report for ``plugin``: selection, per-file ignores and noqa applied; unused noqa
     codes (DL020) and configuration problems (DL021) added.  ``index.source`` supplies the texts, so an
     editor's unsaved text counts."""
-    from dify_lsp.rules.suppression import UNUSED_NOQA
+    from dify_lsp.rules.suppression import INVALID_CONFIG, UNUSED_NOQA
 
     settings = settings or {}
 
@@ -275,8 +275,10 @@ def apply_configuration(index, plugin, findings: list[Finding], settings: dict[s
             noqa_by_path[path] = noqa_comments(text) if text else {}
         return noqa_by_path[path]
 
+    # A mistake in the configuration is reported whatever that configuration selects.
+    problems_on = INVALID_CONFIG.code in enabled_codes([cli_layer] if cli_layer else []) and INVALID_CONFIG.family not in off
     for f in [*findings, *config.problems]:
-        if f.code not in enabled:
+        if f.code not in enabled and not (f.code == INVALID_CONFIG.code and problems_on):
             continue
         if f.path not in per_file:
             per_file[f.path] = config.ignored_in(_relative(f.path, plugin.root)) if config.per_file_ignores else set()
