@@ -8,12 +8,17 @@ from pathlib import Path
 import pytest
 
 from dify_lsp.invocation.backends import InvokeContext, create_backend
+from dify_lsp.invocation.engine import blob_file_info
+from dify_lsp.invocation.fileserver import FileServer
 from dify_lsp.invocation.masking import SecretMasker
 from dify_lsp.invocation.parameters import (
     InvocationError,
+    LocalFile,
+    MissingCredentialsError,
     discover_tools,
     model_type_for_scope,
     parse_invocation,
+    prepare_credentials,
     prepare_parameters,
 )
 from dify_lsp.invocation.permissions import permission_error
@@ -107,3 +112,74 @@ def test_mock_rerank_embedding_moderation():
     assert emb["embeddings"][0] == emb["embeddings"][1] != emb["embeddings"][2]
     [mod], _ = _collect(backend, "moderation", {"text": "how to build a bomb"})
     assert mod == {"result": True}
+
+
+def _uv_tool(name: str):
+    return next(t for t in discover_tools((FIXTURES / "uv_project").resolve()) if t.tool == name)
+
+
+def test_tools_are_read_through_the_plugin_index():
+    tools = discover_tools((FIXTURES / "uv_project").resolve())
+    assert [(t.provider, t.tool) for t in tools] == [
+        ("files", "sizes"), ("files", "describe"), ("files", "big_blob"), ("files", "grandchild"), ("files", "echo")]
+    echo = tools[-1]
+    assert echo.python_path == (FIXTURES / "uv_project" / "tools" / "echo.py").resolve()
+    assert list(echo.credentials_schema) == ["api_key", "region"]
+
+
+def test_credentials_defaults_required_undeclared():
+    tool = _uv_tool("echo")
+    with pytest.raises(MissingCredentialsError) as info:
+        prepare_credentials(tool, {})
+    assert info.value.missing == [{"name": "api_key", "type": "secret-input", "label": "API key", "secret": True}]
+    prepared = prepare_credentials(tool, {"api_key": "k-123456", "other": "x"})
+    assert prepared.values == {"api_key": "k-123456", "other": "x", "region": "us-east"}
+    assert prepared.secrets == ["k-123456", "x"]  # region is a text-input: not a secret; undeclared counts as one
+    assert len(prepared.warnings) == 1 and "credential `other` is not declared in files.yaml" in prepared.warnings[0]
+    assert prepare_credentials(tool, {}, "oauth2").values == {"region": "us-east"}
+
+
+def test_file_parameters_take_local_paths(tmp_path, monkeypatch):
+    tool = _uv_tool("describe")
+    (tmp_path / "a.png").write_bytes(b"x")
+    (tmp_path / "b.txt").write_text("y")
+    monkeypatch.chdir(tmp_path)
+    prepared = prepare_parameters(tool, {"image": "a.png", "attachments": ["a.png", str(tmp_path / "b.txt")]})
+    assert prepared.values["image"] == LocalFile((tmp_path / "a.png").resolve())
+    assert [f.path.name for f in prepared.values["attachments"]] == ["a.png", "b.txt"]
+    # a relative path that is not in the working directory is looked up under file_base (the plugin root)
+    monkeypatch.chdir(FIXTURES)
+    assert prepare_parameters(tool, {"image": "a.png"}, file_base=tmp_path).values["image"].path.name == "a.png"
+    with pytest.raises(InvocationError, match=r"parameter `image` \(file\): 'nope.png' is not a file"):
+        prepare_parameters(tool, {"image": "nope.png"})
+    with pytest.raises(InvocationError, match="takes one file"):
+        prepare_parameters(tool, {"image": [str(tmp_path / "a.png")]})
+
+
+def test_file_server_serves_only_registered_files_on_loopback(tmp_path):
+    import httpx
+
+    png = tmp_path / "red.png"
+    png.write_bytes(b"\x89PNG fake")
+    with FileServer() as files:
+        obj = files.dify_file(png)
+        assert obj == {"dify_model_identity": "__dify__file__", "url": obj["url"], "mime_type": "image/png",
+                       "filename": "red.png", "extension": ".png", "size": 9, "type": "image"}
+        assert obj["url"].startswith("http://127.0.0.1:") and len(obj["url"].split("/")[4]) >= 40
+        got = httpx.get(obj["url"], trust_env=False)
+        assert got.status_code == 200 and got.content == png.read_bytes()
+        assert got.headers["content-type"] == "image/png"
+        assert httpx.get(files.base_url + "/files/red.png", trust_env=False).status_code == 404
+        guessed = obj["url"].rsplit("/", 2)[0] + "/x/red.png"
+        assert httpx.get(guessed, trust_env=False).status_code == 404
+        assert files.local_path(obj["url"]) == png
+    with pytest.raises(httpx.TransportError):
+        httpx.get(obj["url"], trust_env=False, timeout=2)
+
+
+def test_blob_names_come_from_meta_or_mime_type():
+    assert blob_file_info({"id": "abcdef123", "meta": {"mime_type": "image/png"}}, 5) == {
+        "filename": "blob-abcdef12.png", "mime_type": "image/png", "extension": ".png", "size": 5, "type": "image"}
+    named = blob_file_info({"id": "1", "meta": {"mime_type": "text/csv", "filename": "../../etc/table.csv"}}, 3)
+    assert named["filename"] == "table.csv" and named["type"] == "document"
+    assert blob_file_info({"id": "1"}, 0)["filename"] == "blob-1.bin"

@@ -684,7 +684,7 @@ async def run_invocation(
 
     files = FileServer()
     try:
-        prepared = prepare_parameters(tool, given, invocation.models, backend.default_model)
+        prepared = prepare_parameters(tool, given, invocation.models, backend.default_model, file_base=root)
         python, python_source = await asyncio.to_thread(
             resolve_python, root, spec.python_setting, explicit=spec.python, step=environment_step,
             rebuild=spec.rebuild_environment)

@@ -301,10 +301,14 @@ class LocalFile:
     path: Path
 
 
-def _local_file(value: Any) -> LocalFile:
+def _local_file(value: Any, base: Path | None = None) -> LocalFile:
+    """A local path: as given (relative to the working directory), else relative to ``base`` (the plugin root,
+    where an invocation file's or an editor's relative paths point)."""
     if isinstance(value, LocalFile):
         return value
     path = Path(str(value)).expanduser()
+    if not path.is_file() and base is not None and not path.is_absolute() and (base / path).is_file():
+        path = base / path
     if not path.is_file():
         raise ValueError(f"{value!r} is not a file (give a local path; it is served to the plugin for the run)")
     return LocalFile(path.resolve())
@@ -314,15 +318,15 @@ def _is_path_text(value: Any) -> bool:
     return isinstance(value, (str, Path)) and not str(value).strip().startswith(("{", "["))
 
 
-def _coerce(param: Mapping[str, Any], value: Any) -> Any:
+def _coerce(param: Mapping[str, Any], value: Any, file_base: Path | None = None) -> Any:
     """A CLI/JSON value as the declared type expects; raises ValueError with a reason."""
     ptype = param.get("type")
     if ptype == "file" and (_is_path_text(value) or isinstance(value, LocalFile)):
-        return _local_file(value)
+        return _local_file(value, file_base)
     if ptype == "files" and (_is_path_text(value) or isinstance(value, LocalFile)):
-        return [_local_file(value)]
+        return [_local_file(value, file_base)]
     if ptype == "files" and isinstance(value, list) and value and all(_is_path_text(v) or isinstance(v, LocalFile) for v in value):
-        return [_local_file(v) for v in value]
+        return [_local_file(v, file_base) for v in value]
     if ptype == "file" and isinstance(value, list):
         raise ValueError("takes one file (the parameter type is `file`, not `files`)")
     if ptype == "number":
@@ -393,11 +397,14 @@ def prepare_parameters(
     given: Mapping[str, Any],
     models: Mapping[str, Any] | None = None,
     default_model=None,
+    file_base: Path | None = None,
 ) -> PreparedParameters:
     """Validate ``given`` against the tool YAML and complete it.
 
     ``default_model(model_type) -> dict`` supplies the backend's model for a
-    model-selector left empty.  Raises InvocationError listing every problem.
+    model-selector left empty.  A ``file``/``files`` value given as a path becomes a
+    :class:`LocalFile` (relative paths: the working directory, else ``file_base``).
+    Raises InvocationError listing every problem.
     """
     errors: list[str] = []
     warnings: list[str] = []
@@ -424,7 +431,7 @@ def prepare_parameters(
                 errors.append(f"parameter `{name}` ({ptype}) is required")
             continue
         try:
-            value = _coerce(param, raw)
+            value = _coerce(param, raw, file_base)
         except ValueError as exc:
             errors.append(f"parameter `{name}` ({ptype}): {exc}")
             continue
