@@ -37,6 +37,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "dify_lsp.features.run_invocation",
     "dify_lsp.features.rename",
     "dify_lsp.features.references",
+    "dify_lsp.features.new_tool",
 )
 
 # Methods that providers can serve, and how results merge.

@@ -104,7 +104,7 @@ def _tool_yamls_naming(ctx: RequestContext, py: Path) -> list[Path]:
     return out
 
 
-def _workspace_edit(ctx: RequestContext, edits: list[TextEdit], files: dict[Path, str] | None = None) -> types.WorkspaceEdit | None:
+def workspace_edit(ctx: RequestContext, edits: list[TextEdit], files: dict[Path, str] | None = None) -> types.WorkspaceEdit | None:
     """A WorkspaceEdit of text edits and new files (None when new files are needed but the client cannot create them)."""
     if not files:
         changes: dict[str, list[types.TextEdit]] = {}
@@ -156,7 +156,7 @@ def _declare_parameter(ctx: RequestContext, finding: Finding, diagnostics: list[
             continue
         edits = append_item(yaml_path, yf.text, yf.root, "parameters", item)
         if edits:
-            out += _action(f"Declare '{read.key}' in {ctx.plugin.relative(yaml_path)} ({ptype})", _workspace_edit(ctx, edits), finding, diagnostics, len(yamls) == 1)  # type: ignore[union-attr]
+            out += _action(f"Declare '{read.key}' in {ctx.plugin.relative(yaml_path)} ({ptype})", workspace_edit(ctx, edits), finding, diagnostics, len(yamls) == 1)  # type: ignore[union-attr]
     return out
 
 
@@ -180,10 +180,10 @@ def _unread_parameter(ctx: RequestContext, finding: Finding, diagnostics: list[t
     out: list[types.CodeAction] = []
     required = item.pair("required")
     if required is not None and isinstance(required.value, YScalar) and required.value.raw:
-        out += _action(f"Mark '{name}' optional", _workspace_edit(ctx, [TextEdit(ctx.path, required.value.span, "false")]), finding, diagnostics)
+        out += _action(f"Mark '{name}' optional", workspace_edit(ctx, [TextEdit(ctx.path, required.value.span, "false")]), finding, diagnostics)
     removal = remove_item(ctx.path, ctx.text, seq, item)
     if removal is not None:
-        out += _action(f"Remove the parameter '{name}'", _workspace_edit(ctx, [removal]), finding, diagnostics)
+        out += _action(f"Remove the parameter '{name}'", workspace_edit(ctx, [removal]), finding, diagnostics)
     return out
 
 
@@ -197,7 +197,7 @@ def _list_tool(ctx: RequestContext, finding: Finding, diagnostics: list[types.Di
             edits = scaffold.list_tool(ctx.plugin, provider, rel)
         except scaffold.ScaffoldError:
             continue
-        out += _action(f"List {rel} in {ctx.plugin.relative(provider)}", _workspace_edit(ctx, edits), finding, diagnostics, len(providers) == 1)
+        out += _action(f"List {rel} in {ctx.plugin.relative(provider)}", workspace_edit(ctx, edits), finding, diagnostics, len(providers) == 1)
     return out
 
 
@@ -221,7 +221,7 @@ def _create_missing(ctx: RequestContext, finding: Finding, diagnostics: list[typ
     except scaffold.ScaffoldError:
         return []
     names = " and ".join(ctx.plugin.relative(p) for p in plan.files)
-    return _action(f"Create {names}", _workspace_edit(ctx, plan.edits, plan.files), finding, diagnostics, True)
+    return _action(f"Create {names}", workspace_edit(ctx, plan.edits, plan.files), finding, diagnostics, True)
 
 
 def _create_class(ctx: RequestContext, finding: Finding, diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
@@ -233,7 +233,7 @@ def _create_class(ctx: RequestContext, finding: Finding, diagnostics: list[types
     if text is None:
         return []
     edits = scaffold.add_tool_class(ctx.plugin, ctx.path, ref.target, text)  # type: ignore[arg-type]
-    return _action(f"Create the Tool subclass in {ctx.plugin.relative(ref.target)}", _workspace_edit(ctx, edits), finding, diagnostics, True)  # type: ignore[union-attr]
+    return _action(f"Create the Tool subclass in {ctx.plugin.relative(ref.target)}", workspace_edit(ctx, edits), finding, diagnostics, True)  # type: ignore[union-attr]
 
 
 _YAML_FIXES = {

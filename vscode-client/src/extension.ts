@@ -47,6 +47,10 @@ export const CLIENT_ID = "dify"; // => the trace setting is "dify.trace.server"
 export const SERVER_RUN_COMMAND = "dify.runInvocation"; // registered by the language client
 export const SERVER_LIST_COMMAND = "dify.listTools"; // registered by the language client
 export const RUN_COMMAND = "dify.runInvocationInteractive";
+export const SERVER_NEW_TOOL_COMMAND = "dify.newTool"; // registered by the language client
+export const NEW_TOOL_COMMAND = "dify.newToolInteractive";
+/** identity.name of a tool, as the daemon checks it. */
+export const TOOL_NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 export const RESTART_COMMAND = "dify.restartServer";
 export const SHOW_OUTPUT_COMMAND = "dify.showOutput";
 const RESTART_DEBOUNCE_MS = 600;
@@ -351,6 +355,38 @@ class ExtensionState implements vscode.Disposable {
     }
     await this.runWithProgress(request);
   }
+
+  /** "Dify: New tool": asks for a name; the server creates the YAML and Python, lists the tool and opens both. */
+  async newToolInteractive(): Promise<void> {
+    const client = this.runningClient();
+    if (!client) {
+      return;
+    }
+    const uri = await pluginFileUri();
+    if (!uri) {
+      void vscode.window.showWarningMessage("No Dify plugin (a folder with manifest.yaml) is open.");
+      return;
+    }
+    const name = await vscode.window.showInputBox({
+      title: "Dify: New tool",
+      prompt: "The tool's name (identity.name): tools/NAME.yaml and tools/NAME.py are created and listed in the provider",
+      validateInput: (v) => (TOOL_NAME_PATTERN.test(v) ? undefined : "Use letters, digits, '_' and '-'"),
+    });
+    if (!name) {
+      return;
+    }
+    try {
+      const result = (await client.sendRequest(ExecuteCommandRequest.type, {
+        command: SERVER_NEW_TOOL_COMMAND,
+        arguments: [{ uri: uri.toString(), name }],
+      })) as { status?: string; message?: string } | null;
+      if (!result || result.status !== "ok") {
+        void vscode.window.showErrorMessage(`Dify: New tool: ${result?.message ?? "no answer from the server"}`);
+      }
+    } catch (err) {
+      void vscode.window.showErrorMessage(`Dify: New tool failed: ${errorText(err)}`);
+    }
+  }
 }
 
 function errorText(err: unknown): string {
@@ -501,6 +537,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(
     vscode.commands.registerCommand(RESTART_COMMAND, () => s.enqueue(() => s.restart())),
     vscode.commands.registerCommand(RUN_COMMAND, () => s.runInteractive()),
+    vscode.commands.registerCommand(NEW_TOOL_COMMAND, () => s.newToolInteractive()),
     vscode.commands.registerCommand(SHOW_OUTPUT_COMMAND, () => s.output.show(true)),
   );
   s.track(
