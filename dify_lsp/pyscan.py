@@ -109,6 +109,16 @@ class ParamRead:
 
 
 @dataclass(slots=True)
+class KeyRead:
+    """A constant-key read of a credentials / settings mapping inside a method of a class."""
+
+    source: str  # "self.runtime.credentials", or "param:<name>" for a parameter of the method
+    class_name: str
+    method: str
+    read: ParamRead
+
+
+@dataclass(slots=True)
 class InvokeParams:
     """How one ``_invoke`` method uses its parameters dict."""
 
@@ -156,6 +166,8 @@ class Scan:
     refs: list[SessionRef] = field(default_factory=list)
     calls: list[SessionCall] = field(default_factory=list)
     invokes: list[InvokeParams] = field(default_factory=list)
+    key_reads: list[KeyRead] = field(default_factory=list)
+    mapping_escapes: set[tuple[str, str]] = field(default_factory=set)  # (class, source) whose mapping is passed on
     prints: list[Span] = field(default_factory=list)  # print() to stdout, outside ``if __name__ == "__main__":``
     import_insert_line: int = 0  # where a new import line goes
 
@@ -485,11 +497,52 @@ class _Scanner:
                     a.config_key = _wrapped_key_of(a.node, names, value_vars)
                     if a.config_key is None and isinstance(a.node, ast.Name):
                         a.config_key = wrapped_vars.get(a.node.id)
+        if class_name is not None:
+            self._key_reads(fn, own_nodes, class_name)
         for node in own_nodes:
             if isinstance(node, ast.ClassDef):
                 self._class(node)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node is not fn:
                 self._function(node, cls, class_name)
+
+    _MAPPING_PARAMS = ("credentials", "settings")
+
+    def _key_reads(self, fn, own_nodes, class_name: str) -> None:
+        """``self.runtime.credentials["x"]`` / ``.get("x")`` and reads of a ``credentials`` / ``settings`` parameter."""
+        params = {a.arg for a in [*fn.args.args, *fn.args.kwonlyargs] if a.arg in self._MAPPING_PARAMS}
+        nodes = list(own_nodes)
+        parents: dict[int, ast.AST] = {}
+        for node in nodes:
+            for child in self._kids(node):
+                parents[id(child)] = node
+        for node in nodes:
+            source = None
+            if isinstance(node, ast.Name) and node.id in params and isinstance(node.ctx, ast.Load):
+                source = f"param:{node.id}"
+            elif (isinstance(node, ast.Attribute) and node.attr == "credentials" and isinstance(node.value, ast.Attribute)
+                  and node.value.attr == "runtime" and isinstance(node.value.value, ast.Name) and node.value.value.id == "self"
+                  and isinstance(node.ctx, ast.Load)):
+                source = "self.runtime.credentials"
+            if source is None:
+                continue
+            parent = parents.get(id(node))
+            read = None
+            if isinstance(parent, ast.Attribute) and parent.attr == "get":
+                call = parents.get(id(parent))
+                if isinstance(call, ast.Call) and call.func is parent and call.args and _str_const(call.args[0]) is not None:
+                    read = self._read(call.args[0], "get")
+                    if len(call.args) >= 2:
+                        read.default = self.cols.text(self.cols.span(call.args[1]))
+            elif isinstance(parent, ast.Subscript) and parent.value is node and _str_const(parent.slice) is not None:
+                read = self._read(parent.slice, "subscript")
+            elif isinstance(parent, ast.Compare) and _str_const(parent.left) is not None:
+                read = self._read(parent.left, "in")
+            elif isinstance(parent, ast.Attribute) and parent.attr in ("credentials",):
+                continue
+            if read is None:
+                self.out.mapping_escapes.add((class_name, source))
+            else:
+                self.out.key_reads.append(KeyRead(source, class_name, fn.name, read))
 
     def _own_nodes(self, fn: ast.AST):
         """Nodes of a function body, not descending into nested functions / classes (which are yielded)."""

@@ -405,3 +405,64 @@ def test_entrypoint_module_missing(plugin: Path):
     assert "No module named app" in f.message
     manifest.write_text(manifest.read_text().replace("entrypoint: app", "entrypoint: main"))
     assert findings(plugin, "DL216") == []
+
+
+# -- issue 14: credentials and settings read in code ----------------------------------------------------------------
+
+
+def _with_credentials(plugin: Path, yaml_block: str) -> Path:
+    provider = plugin / "provider" / "llm.yaml"
+    text = provider.read_text()
+    provider.write_text(text.replace("tools:\n", yaml_block + "tools:\n", 1))
+    return provider
+
+
+CREDENTIALS = """\
+credentials_for_provider:
+  api_key:
+    type: secret-input
+    required: true
+    label:
+      en_US: API key
+"""
+
+
+def test_credential_read_that_the_provider_does_not_declare(plugin: Path):
+    _with_credentials(plugin, CREDENTIALS)
+    path = tool(plugin, READS + """\
+    key = self.runtime.credentials["api_key"]
+    base = self.runtime.credentials.get("base_url", "https://api.example.com")
+    token = self.runtime.credentials["api_kye"]
+""")
+    got = sorted(findings(plugin, "DL218"), key=lambda f: f.span.start)
+    assert [f.span for f in got] == [span_of(path, '"base_url"'), span_of(path, '"api_kye"')]
+    assert '"https://api.example.com"' in got[0].message and "KeyError" in got[1].message
+    assert "did you mean 'api_key'" in got[1].message and got[1].fixes[0].edits[0].new_text == "api_key"
+
+
+def test_declared_credentials_and_oauth_providers_are_clean(plugin: Path):
+    provider = _with_credentials(plugin, CREDENTIALS)
+    tool(plugin, READS + '    key = self.runtime.credentials["api_key"]\n')
+    assert findings(plugin, "DL218") == []
+    # OAuth: the credentials are what _oauth_get_credentials returns, unknown statically
+    provider.write_text(provider.read_text().replace("tools:\n", "oauth_schema:\n  client_schema: []\n  credentials_schema: []\ntools:\n", 1))
+    tool(plugin, READS + '    token = self.runtime.credentials["access_token"]\n')
+    assert findings(plugin, "DL218") == []
+
+
+def test_provider_validation_reads_undeclared_credential(plugin: Path):
+    _with_credentials(plugin, CREDENTIALS)
+    source = [line for line in (plugin / "provider" / "llm.yaml").read_text().splitlines() if "source:" in line][-1].split(":", 1)[1].strip()
+    path = write(plugin, source, """\
+        from typing import Any
+
+        from dify_plugin import ToolProvider
+
+
+        class LLMProvider(ToolProvider):
+            def _validate_credentials(self, credentials: dict[str, Any]) -> None:
+                if not credentials.get("apikey"):
+                    raise ValueError("missing")
+        """)
+    (f,) = findings(plugin, "DL218")
+    assert f.path == path and f.span == span_of(path, '"apikey"') and "did you mean 'api_key'" in f.message

@@ -29,6 +29,7 @@ RULE_MODULES = (
     "dify_lsp.rules.scopes",
     "dify_lsp.rules.python_session",
     "dify_lsp.rules.python_plugin",
+    "dify_lsp.rules.python_credentials",
     "dify_lsp.rules.permissions",
     "dify_lsp.rules.suppression",
 )

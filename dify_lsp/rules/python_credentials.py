@@ -1,0 +1,154 @@
+"""Credentials and settings read in code, checked against the YAML that declares them (family "python", DL218).
+
+Dify fills a provider's credentials (and an endpoint group's settings) from the form the YAML declares, so
+the mapping the code receives holds exactly the declared keys:
+
+- a tool's ``self.runtime.credentials`` and a tool provider's ``_validate_credentials(self, credentials)``:
+  the provider YAML's ``credentials_for_provider`` (or ``credentials_schema``) and, for OAuth, the
+  ``oauth_schema.credentials_schema`` names;
+- an endpoint's ``_invoke(self, r, values, settings)``: the endpoint group YAML's ``settings`` names.
+
+A key the YAML does not declare is never there: ``.get`` gives its default, ``[...]`` raises KeyError.
+The declarations are read from the plugin index's parsed YAML.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
+from dify_lsp.index import YamlFile, lookup
+from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
+from dify_lsp.rules.python_session import module_graph, python_units, sdk_source_file
+from dify_lsp.schema.references import ENDPOINT, ENDPOINT_GROUP, PYTHON, TOOL, TOOL_PROVIDER
+from dify_lsp.textpos import Span
+from dify_lsp.yamlpos import YMap, YScalar, YSeq
+
+FAMILY = "python"
+
+UNDECLARED_CREDENTIAL = define_rule("DL218", "undeclared-credential", "Code reads a credential (`self.runtime.credentials`, `_validate_credentials`'s `credentials`) or an endpoint setting (`settings`) that the provider / endpoint group YAML does not declare: Dify never fills it, so `.get` gives its default and `[...]` raises KeyError.", Severity.WARNING, FAMILY)
+
+
+def _names_in_list(node) -> list[tuple[str, Span]] | None:
+    if not isinstance(node, YSeq):
+        return None
+    out = []
+    for item in node.items:
+        if isinstance(item, YMap):
+            name = item.get("name")
+            if isinstance(name, YScalar) and isinstance(name.value, str):
+                out.append((name.value, name.span))
+    return out
+
+
+def _provider_credentials(yf: YamlFile) -> tuple[dict[str, Span], Span] | None:
+    """Declared credential names of a tool provider YAML and the span to point at; None: cannot tell."""
+    root = yf.root
+    if root is None:
+        return None
+    declared: dict[str, Span] = {}
+    anchor = None
+    node, _ = lookup(root, ("credentials_for_provider",))
+    if isinstance(node, YMap):
+        for pair in node.pairs:
+            if pair.key_text:
+                declared[pair.key_text] = pair.key.span
+        anchor = root.pair("credentials_for_provider").key.span
+    elif node is not None and not (isinstance(node, YScalar) and node.value is None):
+        return None
+    schema, _ = lookup(root, ("credentials_schema",))
+    if schema is not None:
+        names = _names_in_list(schema)
+        if names is None:
+            return None
+        declared.update(dict(names))
+        anchor = anchor or root.pair("credentials_schema").key.span
+    if lookup(root, ("oauth_schema",))[0] is not None:
+        # With OAuth the credentials are whatever the provider's _oauth_get_credentials returns: unknown here.
+        return None
+    if anchor is None:
+        anchor = root.pairs[0].key.span if root.pairs else None
+    return (declared, anchor) if anchor is not None else None
+
+
+def _group_settings(yf: YamlFile) -> tuple[dict[str, Span], Span] | None:
+    root = yf.root
+    if root is None:
+        return None
+    node, _ = lookup(root, ("settings",))
+    if node is None or (isinstance(node, YScalar) and node.value is None):
+        return ({}, root.pairs[0].key.span) if root.pairs else None
+    names = _names_in_list(node)
+    if names is None:
+        return None
+    return dict(names), root.pair("settings").key.span
+
+
+def _owners(ctx: CheckContext, child: Path, owner_kind: str, key: tuple[str, ...]) -> list[YamlFile]:
+    out = []
+    for ref in ctx.plugin.refs:
+        if ref.target == child and ref.key == key:
+            yf = ctx.plugin.yaml_files.get(ref.owner)
+            if yf is not None and yf.kind == owner_kind:
+                out.append(yf)
+    return out
+
+
+def _expectations(ctx: CheckContext) -> Iterator[tuple[Path, str, str, str, YamlFile, tuple[dict[str, Span], Span], str]]:
+    """(python file, base kind, method or '*', source, declaring YAML, (declared, anchor), what) per YAML-named source."""
+    for ref in ctx.plugin.refs:
+        if ref.target_kind != PYTHON or ref.target is None or ref.key != ("extra", "python", "source"):
+            continue
+        owner = ctx.plugin.yaml_files.get(ref.owner)
+        if owner is None:
+            continue
+        path = sdk_source_file(ctx, ref.target)
+        if owner.kind == TOOL:
+            for provider in _owners(ctx, owner.path, TOOL_PROVIDER, ("tools",)):
+                decl = _provider_credentials(provider)
+                if decl is not None:
+                    yield path, "Tool", "*", "self.runtime.credentials", provider, decl, "credential"
+        elif owner.kind == TOOL_PROVIDER:
+            decl = _provider_credentials(owner)
+            if decl is not None:
+                yield path, "ToolProvider", "_validate_credentials", "param:credentials", owner, decl, "credential"
+        elif owner.kind == ENDPOINT:
+            for group in _owners(ctx, owner.path, ENDPOINT_GROUP, ("endpoints",)):
+                decl = _group_settings(group)
+                if decl is not None:
+                    yield path, "Endpoint", "_invoke", "param:settings", group, decl, "setting"
+
+
+@check(UNDECLARED_CREDENTIAL)
+def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
+    units = {u.path: u for u in python_units(ctx)}
+    graph = module_graph(ctx)
+    reported: set[tuple[Path, Span]] = set()
+    for path, kind, method, source, yf, (declared, anchor), what in _expectations(ctx):
+        unit = units.get(path)
+        if unit is None:
+            continue
+        classes = {c.name for c in unit.scan.classes if kind in graph.ancestry(path, c).kinds}
+        names = list(declared)
+        where = ctx.plugin.relative(yf.path)
+        for kr in unit.scan.key_reads:
+            read = kr.read
+            if kr.class_name not in classes or kr.source != source or (method != "*" and kr.method != method):
+                continue
+            if read.key in declared or read.how == "in" or (path, read.span) in reported:
+                continue
+            reported.add((path, read.span))
+            options = suggest(read.key, names)
+            fixes = [Fix(f"Change to '{o}'", (TextEdit(path, read.inner, o),), preferred=len(options) == 1) for o in options] if read.inner else []
+            if read.how == "get":
+                outcome = f"so this is always the default, {read.default}" if read.default is not None else "so this is always None"
+            else:
+                outcome = f"so this raises KeyError: '{read.key}'"
+            yield UNDECLARED_CREDENTIAL.at(
+                path, read.span,
+                f"{what} '{read.key}' is not declared in {where}{did_you_mean(options)}; declared: "
+                f"{', '.join(repr(n) for n in names) or 'none'}. Dify never fills it, {outcome}",
+                related=[Related(yf.path, anchor, f"the declared {what}s")],
+                fixes=fixes,
+            )
