@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="colour the text output (auto: on a terminal unless NO_COLOR is set)")
     chk.add_argument("--show-source", action=argparse.BooleanOptionalAction, default=None,
                      help="show the source line with a caret span under each finding (default: on a terminal)")
+    chk.add_argument("--no-cache", action="store_true", help="check every plugin afresh; neither read nor write the result cache")
+    chk.add_argument("--cache-dir", metavar="DIR", help="where the result cache lives (default: $XDG_CACHE_HOME/dify-lsp/check)")
+    chk.add_argument("-j", "--jobs", type=int, default=0, metavar="N", help="processes checking plugins in parallel (default: one per CPU)")
 
     rules = sub.add_parser(
         "rules",
@@ -227,8 +230,21 @@ def _selectors(values: list[str], option: str) -> list[str] | None:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
+def _plugin_roots(paths: list[str], index) -> list[Path]:
+    from dify_lsp.index import find_plugin_roots, norm
+
+    roots: list[Path] = []
+    for arg in paths:
+        p = norm(arg)
+        if p.exists():
+            root = index.root_for(p)
+            roots.extend([root] if root is not None else find_plugin_roots(p))
+    return roots
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    from dify_lsp.checker import check_plugin
+    from dify_lsp.cache import ResultCache
+    from dify_lsp.checker import check_root, check_roots
     from dify_lsp.config import FAIL_ON, fail_on_for
     from dify_lsp.index import PluginIndex, find_plugin_roots, norm
     from dify_lsp.report import Row, write
@@ -247,6 +263,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             settings[key] = parsed
 
     index = PluginIndex()
+    # Every plugin first (cached ones served, the rest across processes), then the report in argument order.
+    cache = None if args.no_cache else ResultCache(Path(args.cache_dir) if args.cache_dir else None)
+    results = check_roots(_plugin_roots(args.paths, index), settings, jobs=args.jobs, cache=cache)
     rows: list[Row] = []
     usage_error = False
     reports: dict[Path, object] = {}
@@ -266,7 +285,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             continue
         for root in roots:
             if root not in reports:
-                report = check_plugin(index, root, settings)
+                report = results.get(root) or check_root(root, settings, cache)
                 reports[root] = report
                 for crash in report.crashes:
                     print(f"dify-lsp check: internal error in {crash}", file=sys.stderr)

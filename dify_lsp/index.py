@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 import threading
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Protocol
 
 from dify_lsp.schema.references import (
     ICON,
@@ -35,6 +36,18 @@ from dify_lsp.yamlpos import YamlDocument, YMap, YNode, YScalar, YSeq, parse_yam
 MANIFEST_NAME = "manifest.yaml"
 MAX_FILE_BYTES = 8 * 1024 * 1024
 SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".tox", "dist", "build"}
+
+
+class InputLog(Protocol):
+    """Told of every disk fact a check depends on besides file texts (see dify_lsp.cache)."""
+
+    def listing(self, args: tuple, found: list[Path]) -> None: ...
+
+    def within(self, root: Path, target: Path, inside: bool) -> None: ...
+
+
+# Set while a check runs whose result will be cached, so the cache knows what to re-verify.
+INPUT_LOG: ContextVar[InputLog | None] = ContextVar("dify_lsp_input_log", default=None)
 
 
 def norm(path: str | os.PathLike[str]) -> Path:
@@ -99,16 +112,25 @@ class TextSource:
         return ft
 
 
-def read_disk_text(path: Path) -> FileText:
+def read_disk_bytes(path: Path) -> bytes | FileText:
+    """A file's bytes, or the FileText saying why there are none."""
     try:
         if not path.is_file():
             return FileText(path, None, "missing")
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             return FileText(path, None, f"the file is too large to check ({size} bytes; limit {MAX_FILE_BYTES})")
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         return FileText(path, None, f"the file cannot be read: {exc.strerror or exc}")
+
+
+def read_disk_text(path: Path) -> FileText:
+    data = read_disk_bytes(path)
+    return data if isinstance(data, FileText) else decode_disk_bytes(path, data)
+
+
+def decode_disk_bytes(path: Path, data: bytes) -> FileText:
     if b"\x00" in data[:8192]:
         return FileText(path, None, "the file is binary, not text")
     try:
@@ -299,6 +321,9 @@ class PluginIndex:
             if len(self._within_cache) > 20_000:
                 self._within_cache.clear()
             self._within_cache[key] = known
+        log = INPUT_LOG.get()
+        if log is not None:
+            log.within(root, target, known)
         return known
 
     # -- loading -------------------------------------------------------
@@ -383,6 +408,12 @@ class PluginIndex:
         loose = []
         for path in files_under(plugin.root, (".yaml", ".yml"), max_depth=4, limit=2000):
             if path in plugin.yaml_files:
+                continue
+            # Only a file naming all three keys can be a tool YAML: the rest (model YAMLs, mostly)
+            # is never parsed just to be thrown away.  A backslash may spell a key in an escape.
+            ft = self.source.read(path)
+            text = ft.text
+            if text is None or not (("identity" in text and "description" in text and "llm" in text) or "\\" in text):
                 continue
             yf = self._read_yaml(path, TOOL)
             root = yf.root
@@ -488,6 +519,21 @@ def files_under(
     skip_prefixes: tuple[str, ...] = (),
 ) -> list[Path]:
     """Files below ``root`` with one of ``suffixes``, sorted, bounded, never following links."""
+    found = _files_under(root, suffixes, max_depth, limit, skip_dirs, skip_prefixes)
+    log = INPUT_LOG.get()
+    if log is not None:
+        log.listing((root, suffixes, max_depth, limit, frozenset(skip_dirs), skip_prefixes), found)
+    return found
+
+
+def _files_under(
+    root: Path,
+    suffixes: tuple[str, ...],
+    max_depth: int,
+    limit: int,
+    skip_dirs: frozenset[str] | set[str],
+    skip_prefixes: tuple[str, ...],
+) -> list[Path]:
     out: list[Path] = []
 
     def walk(folder: Path, depth: int) -> None:

@@ -1,0 +1,214 @@
+"""A persistent cache of `check` results, one entry per plugin, never served stale.
+
+A plugin's findings depend on more than its own files: the texts the index and the
+rules read (YAML, Python, requirements, pyproject.toml above the plugin), the files
+they looked for and did not find, folder listings (unlisted tools, extra Python
+modules) and where symlinks lead.  A check run under :func:`recording` logs every
+one of those facts; the entry stores them with the findings.  Before an entry is
+served, every fact is checked again against the disk (a content hash per file read,
+the listing redone, the probe repeated), so any change to any input, including a
+file another file's finding depends on, means a fresh check.
+
+The entry's name is a hash of the plugin root, the rule settings and a fingerprint
+of dify-lsp itself (its version and the content of every file of the package), so a
+new dify-lsp or other settings never see old results.  Entries are written to a
+temporary file and renamed into place: concurrent runs never read half an entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from dify_lsp import __version__
+from dify_lsp.findings import Finding
+from dify_lsp.index import (
+    INPUT_LOG,
+    FileText,
+    PluginIndex,
+    TextSource,
+    _files_under,
+    _within,
+    decode_disk_bytes,
+    norm,
+    read_disk_bytes,
+)
+
+FORMAT = 1
+_MISSING = "missing"
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "dify-lsp" / "check"
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _state_of(data: bytes | FileText) -> str:
+    """What a read found: the content hash, or why there was no text."""
+    if isinstance(data, FileText):
+        return _MISSING if data.problem == _MISSING else f"problem:{data.problem}"
+    return _digest(data)
+
+
+def disk_state(path: Path) -> str:
+    return _state_of(read_disk_bytes(path))
+
+
+_fingerprint: str | None = None
+
+
+def engine_fingerprint() -> str:
+    """dify-lsp's version and the content of every file of the package (rules, schema and SDK data)."""
+    global _fingerprint
+    if _fingerprint is None:
+        h = hashlib.blake2b(digest_size=16)
+        h.update(f"{FORMAT}|{__version__}|{sys.version}".encode())
+        package = Path(__file__).resolve().parent
+        for dirpath, dirnames, filenames in os.walk(package):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                if name.endswith((".pyc", ".pyo")):
+                    continue
+                path = os.path.join(dirpath, name)
+                h.update(os.path.relpath(path, package).encode())
+                try:
+                    with open(path, "rb") as fh:
+                        h.update(fh.read())
+                except OSError:
+                    h.update(b"?")
+        _fingerprint = h.hexdigest()
+    return _fingerprint
+
+
+@dataclass
+class Inputs:
+    """Every disk fact one plugin's check read."""
+
+    files: dict[Path, str] = field(default_factory=dict)  # path -> content hash, "missing" or "problem:..."
+    probes: dict[Path, bool] = field(default_factory=dict)  # is_file answers
+    listings: dict[tuple, list[Path]] = field(default_factory=dict)  # files_under(args) -> found
+    within: dict[tuple[Path, Path], bool] = field(default_factory=dict)  # symlink containment
+
+    def still_true(self) -> bool:
+        """Does the disk still show every fact? (False at the first difference.)"""
+        for path, state in self.files.items():
+            if disk_state(path) != state:
+                return False
+        for path, was in self.probes.items():
+            if path.is_file() != was:
+                return False
+        for (root, target), inside in self.within.items():
+            probe = target if target.exists() else target.parent
+            if _within(root, probe) != inside:
+                return False
+        for args, found in self.listings.items():
+            if _files_under(*args) != found:
+                return False
+        return True
+
+
+class _Log:
+    """Adapts Inputs to index.InputLog (its ``within`` name is taken by the dict)."""
+
+    def __init__(self, inputs: Inputs) -> None:
+        self.inputs = inputs
+
+    def listing(self, args: tuple, found: list[Path]) -> None:
+        self.inputs.listings[args] = list(found)
+
+    def within(self, root: Path, target: Path, inside: bool) -> None:
+        self.inputs.within[(root, target)] = inside
+
+
+class RecordingSource(TextSource):
+    """Disk texts (no editor overlays), each read logged with the content hash of exactly the bytes used."""
+
+    def __init__(self, inputs: Inputs) -> None:
+        super().__init__()
+        self.inputs = inputs
+
+    def read(self, path: Path) -> FileText:
+        path = norm(path)
+        cached = self._disk_cache.get(path)
+        if cached is not None:
+            return cached[1]
+        data = read_disk_bytes(path)
+        self.inputs.files[path] = _state_of(data)
+        ft = data if isinstance(data, FileText) else decode_disk_bytes(path, data)
+        self._disk_cache[path] = ((0, 0), ft)
+        return ft
+
+    def is_file(self, path: Path) -> bool:
+        path = norm(path)
+        answer = path.is_file()
+        self.inputs.probes[path] = answer
+        return answer
+
+
+@contextmanager
+def recording() -> Iterator[tuple[PluginIndex, Inputs]]:
+    """A fresh index whose every disk read is logged into the Inputs it yields."""
+    inputs = Inputs()
+    token = INPUT_LOG.set(_Log(inputs))
+    try:
+        yield PluginIndex(RecordingSource(inputs)), inputs
+    finally:
+        INPUT_LOG.reset(token)
+
+
+@dataclass
+class Entry:
+    inputs: Inputs
+    findings: list[Finding]
+
+
+class ResultCache:
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = Path(directory) if directory is not None else default_cache_dir()
+
+    def _path(self, root: Path, settings: dict[str, Any]) -> Path:
+        key = json.dumps([engine_fingerprint(), str(norm(root)), settings], sort_keys=True, default=str)
+        name = _digest(key.encode())
+        return self.directory / name[:2] / f"{name}.pickle"
+
+    def get(self, root: Path, settings: dict[str, Any]) -> list[Finding] | None:
+        """The cached findings for ``root`` if every input they came from is unchanged, else None."""
+        try:
+            with open(self._path(root, settings), "rb") as fh:
+                entry = pickle.load(fh)
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
+            return None
+        if not isinstance(entry, Entry) or not entry.inputs.still_true():
+            return None
+        return entry.findings
+
+    def put(self, root: Path, settings: dict[str, Any], inputs: Inputs, findings: list[Finding]) -> None:
+        """Store atomically (write a temporary file, then rename); a cache that cannot be written is skipped."""
+        path = self._path(root, settings)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    pickle.dump(Entry(inputs, findings), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, path)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except OSError:
+            return
