@@ -347,3 +347,17 @@ def test_snippets_only_when_the_client_advertises_them(nvim: NvimSession):
     for probe in yaml_probes:
         assert [i["label"] for i in probe["neovim"]] == [i["label"] for i in probe["plain"]], probe
     assert any(_snippet_items(p["neovim"]) for p in yaml_probes), yaml_probes
+
+
+def test_rename_of_a_parameter_from_python_changes_yaml_code_and_saved_invocation(nvim: NvimSession):
+    rename = nvim.step("rename")["rename"]
+    assert rename["renamed"], rename
+    assert 'get("user_prompt")' in rename["python_line"]
+    assert rename["tool_modified"] is False  # written by :wall
+    tool_yaml = (nvim.plugin / "tools" / "llm.yaml").read_text(encoding="utf-8")
+    assert "  - name: user_prompt\n" in tool_yaml and "name: prompt" not in tool_yaml
+    assert "llm_description: key words for searching" in tool_yaml  # nothing else in the YAML changed
+    tool_py = (nvim.plugin / "tools" / "llm.py").read_text(encoding="utf-8")
+    assert tool_py.count("user_prompt") == 1 and '"prompt"' not in tool_py
+    saved = (nvim.plugin / ".dify" / "invocations" / "llm.yaml").read_text(encoding="utf-8")
+    assert saved == f"parameters:\n  user_prompt: {SAVED_PROMPT}\n"

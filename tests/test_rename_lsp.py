@@ -8,7 +8,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from names_helpers import apply_workspace_edit, names_plugin
+from names_helpers import apply_workspace_edit, names_plugin, uri_path
 
 
 async def _rename(session, path: Path, needle: str, new_name: str, nth: int = 0, offset: int = 1) -> types.WorkspaceEdit:
@@ -47,7 +47,12 @@ async def test_rename_parameter_from_yaml_changes_declaration_reads_and_saved_in
     assert '# the question comes from the LLM; "question" is required' in after[tool_py]
     assert "Answer this question: {question}" in after[tool_py]
     assert after[saved] == before[saved].replace("  question: What is Dify?", "  query: What is Dify?")
-    assert sum(len(v) for v in edit.changes.values()) == 4
+    if edit.document_changes is not None:  # a client that takes versioned edits (VS Code)
+        versions = {uri_path(c.text_document.uri): c.text_document.version for c in edit.document_changes}
+        assert versions == {tool_yaml: 1, tool_py: None, saved: None}  # only the open document has a version
+        assert sum(len(c.edits) for c in edit.document_changes) == 4
+    else:
+        assert sum(len(v) for v in edit.changes.values()) == 4
 
 
 @pytest.mark.asyncio

@@ -46,4 +46,21 @@ def rename(ctx: RequestContext, pos: Pos, new_name: str) -> types.WorkspaceEdit 
         changes.setdefault(ctx.uri_for(edit.path), []).append(
             types.TextEdit(range=ctx.range(edit.span, edit.path), new_text=edit.new_text)
         )
-    return types.WorkspaceEdit(changes=changes)
+    if not ctx.client.document_changes:
+        return types.WorkspaceEdit(changes=changes)
+    # With versions, a client whose document changed since the server last saw it refuses the
+    # edit instead of applying it at shifted positions.
+    return types.WorkspaceEdit(document_changes=[
+        types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=_open_version(ctx, uri)),
+            edits=list(text_edits),
+        )
+        for uri, text_edits in changes.items()
+    ])
+
+
+def _open_version(ctx: RequestContext, uri: str) -> int | None:
+    """The version of a document open in the editor (None for a file only on disk)."""
+    if uri not in ctx.server.open_paths.values():
+        return None
+    return ctx.server.workspace.get_text_document(uri).version

@@ -455,6 +455,38 @@ local function main()
     plain:stop()
   end)
 
+  step('rename', function()
+    -- F2 from a read in the Python code: one WorkspaceEdit renames the YAML declaration,
+    -- the read and the saved invocation's key; Neovim applies it to the buffers (loading
+    -- files that are not open), then they are written.
+    vim.api.nvim_set_current_buf(buffers.python)
+    local row, col
+    for i, line in ipairs(vim.api.nvim_buf_get_lines(buffers.python, 0, -1, false)) do
+      local s = line:find('get("prompt")', 1, true)
+      if s then
+        row, col = i, s + 5 + 2 -- 0-based byte column inside the word prompt
+        break
+      end
+    end
+    assert(row, 'tools/llm.py does not read get("prompt")')
+    vim.api.nvim_win_set_cursor(0, { row, col })
+    -- Neovim sends a buffer's edits after a debounce (150 ms) and flushes only the requesting
+    -- buffer's before a request: let the last edit of the tool YAML (the snippets step) reach the server.
+    vim.wait(500)
+    vim.lsp.buf.rename('user_prompt')
+    local renamed = vim.wait(wait_ms, function()
+      return vim.api.nvim_buf_get_lines(buffers.python, row - 1, row, false)[1]:find('user_prompt', 1, true) ~= nil
+    end, 20)
+    vim.cmd('silent! wall')
+    local saved = vim.fn.bufnr(path('.dify/invocations/llm.yaml'))
+    results.rename = {
+      renamed = renamed,
+      python_line = vim.api.nvim_buf_get_lines(buffers.python, row - 1, row, false)[1],
+      tool_modified = vim.bo[buffers.tool].modified,
+      saved_invocation_loaded = saved ~= -1,
+    }
+  end)
+
   step('restart', function()
     vim.api.nvim_set_current_buf(buffers.provider)
     local old = client_of(buffers.provider)
