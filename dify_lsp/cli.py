@@ -140,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
         run_cli = None
     if run_cli is not None:
         run_cli.configure_parser(run)
+
+    # the `dify` CLI's commands that the SDK's PluginRunner calls (DIFY_CLI_PATH=$(which dify-lsp))
+    sub.add_parser("version", help="print the bare version (what `dify version` prints)")
+    from dify_lsp.invocation import plugin_cli
+
+    plugin_cli.configure_parser(sub.add_parser("plugin", help="`dify plugin package|run`: package a plugin, or run it over the JSON-lines protocol"))
     return parser
 
 
@@ -177,6 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from dify_lsp.invocation import cli as run_cli
 
             return run_cli.command(args)
+        if command in ("version", "plugin"):
+            from dify_lsp.invocation import plugin_cli
+
+            return plugin_cli.version_command(args) if command == "version" else plugin_cli.command(args)
     except BrokenPipeError:
         _stdout_gone()
         return EXIT_OK

@@ -30,6 +30,8 @@ class InvokeContext:
     manifest: Mapping[str, Any]
     responses: Mapping[str, Any] = field(default_factory=dict)  # canned answers from the invocation file
     warnings: list[str] = field(default_factory=list)
+    # answers session.tool.invoke with a real tool run (set by the engine); returns None when it has no such tool
+    tool_invoker: Any = None
 
 
 class Backend:

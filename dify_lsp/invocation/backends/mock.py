@@ -99,22 +99,77 @@ def overlap_score(query: str, doc: str) -> float:
     return round(len(q & set(words(doc))) / len(q), 6)
 
 
+_FORMAT_SAMPLES = {"uri": "https://example.com/mock", "url": "https://example.com/mock", "email": "mock@example.com",
+                   "date-time": "2025-01-01T00:00:00Z", "date": "2025-01-01", "time": "00:00:00", "uuid":
+                   "00000000-0000-4000-8000-000000000000", "ipv4": "127.0.0.1", "hostname": "example.com"}
+
+
 def sample_from_schema(schema: Any) -> Any:
-    """A value that satisfies a (simple) JSON schema: defaults, enums, then per-type samples."""
+    """A value that satisfies a (simple) JSON schema: defaults, consts, enums, then per-type samples within
+    the schema's bounds (minimum/maximum, minLength/maxLength, minItems, formats)."""
     if not isinstance(schema, dict):
         return None
     if "default" in schema:
         return schema["default"]
+    if "const" in schema:
+        return schema["const"]
     if schema.get("enum"):
         return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if isinstance(schema.get(key), list) and schema[key]:
+            return sample_from_schema(schema[key][0])
     t = schema.get("type")
     if isinstance(t, list):
         t = next((x for x in t if x != "null"), "null")
     if t == "object" or "properties" in schema:
         return {k: sample_from_schema(v) for k, v in (schema.get("properties") or {}).items()}
     if t == "array":
-        return [sample_from_schema(schema.get("items") or {"type": "string"})]
-    return {"string": "mock", "integer": 0, "number": 0, "boolean": False, "null": None}.get(t, "mock")
+        count = max(1, int(schema.get("minItems") or 0))
+        if isinstance(schema.get("maxItems"), int):
+            count = min(count, schema["maxItems"])
+        return [sample_from_schema(schema.get("items") or {"type": "string"}) for _ in range(count)]
+    if t in ("integer", "number"):
+        value: float = 0
+        if isinstance(schema.get("minimum"), (int, float)):
+            value = max(value, schema["minimum"])
+        if isinstance(schema.get("exclusiveMinimum"), (int, float)) and value <= schema["exclusiveMinimum"]:
+            value = schema["exclusiveMinimum"] + 1
+        if isinstance(schema.get("maximum"), (int, float)):
+            value = min(value, schema["maximum"])
+        if isinstance(schema.get("exclusiveMaximum"), (int, float)) and value >= schema["exclusiveMaximum"]:
+            value = schema["exclusiveMaximum"] - 1
+        return int(value) if t == "integer" else value
+    if t == "string" or t is None:
+        text = _FORMAT_SAMPLES.get(str(schema.get("format")), "mock")
+        if isinstance(schema.get("minLength"), int) and len(text) < schema["minLength"]:
+            text = text + "x" * (schema["minLength"] - len(text))
+        if isinstance(schema.get("maxLength"), int):
+            text = text[: schema["maxLength"]]
+        return text
+    return {"boolean": False, "null": None}.get(t, "mock")
+
+
+def tool_results(request: dict[str, Any]) -> list[str]:
+    """The contents of the tool messages after the last user message (the results of the calls it asked for)."""
+    messages = [m for m in request.get("prompt_messages") or [] if isinstance(m, dict)]
+    last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
+    return [message_text(m.get("content")) or "" for m in messages[last_user + 1:] if m.get("role") == "tool"]
+
+
+def tool_call_for(request: dict[str, Any]) -> dict[str, Any] | None:
+    """A call of one of the request's tools, with arguments valid against its JSON schema, while no tool
+    result follows the last user message; None once one does (then the model answers)."""
+    tools = [t for t in request.get("tools") or [] if isinstance(t, dict) and t.get("name")]
+    if not tools or tool_results(request):
+        return None
+    users = [m for m in request.get("prompt_messages") or [] if isinstance(m, dict) and m.get("role") == "user"]
+    said = set(words(message_text(users[-1].get("content")) or "")) if users else set()
+    tool = next((t for t in tools if str(t["name"]).lower() in said), tools[0])
+    schema = tool.get("parameters") if isinstance(tool.get("parameters"), dict) else {}
+    arguments = sample_from_schema({"type": "object", **schema}) or {}
+    call_id = "call_" + hashlib.sha256(json.dumps([tool["name"], arguments], sort_keys=True).encode()).hexdigest()[:12]
+    return {"id": call_id, "type": "function",
+            "function": {"name": tool["name"], "arguments": json.dumps(arguments, ensure_ascii=False)}}
 
 
 def silent_wav(seconds: float) -> bytes:
@@ -158,6 +213,9 @@ class MockBackend(Backend):
         text = message_text(users[-1].get("content"))
         if text is None:
             return f"(mock {model}) the user message has no content (None)"
+        results = tool_results(request)
+        if results:
+            return f"(mock {model}) You said: {text}. The tool answered: {results[-1]}"
         return f"(mock {model}) You said: {text}"
 
     def _prompt_tokens(self, request: dict[str, Any]) -> int:
@@ -165,7 +223,14 @@ class MockBackend(Backend):
 
     def _llm(self, request: dict[str, Any], ctx: InvokeContext, extra_last: dict | None = None, answer: str | None = None):
         model = str(request.get("model") or "mock")
-        answer = self._answer(request, ctx) if answer is None else answer
+        if answer is None:
+            call = tool_call_for(request)
+            if call is not None:
+                # as the daemon's mock does: given tools and no tool result yet, call a tool with valid arguments
+                usage = llm_usage(self._prompt_tokens(request), 0)
+                yield llm_chunk(model, 0, "", usage, "tool_calls", [call])
+                return
+            answer = self._answer(request, ctx)
         usage = llm_usage(self._prompt_tokens(request), len(words(answer)))
         if request.get("stream") is False:
             yield {**llm_chunk(model, 0, answer, usage, "stop"), **(extra_last or {})}
