@@ -511,6 +511,9 @@ class _Scanner:
         """``self.runtime.credentials["x"]`` / ``.get("x")`` and reads of a ``credentials`` / ``settings`` parameter."""
         params = {a.arg for a in [*fn.args.args, *fn.args.kwonlyargs] if a.arg in self._MAPPING_PARAMS}
         nodes = list(own_nodes)
+        for node in nodes:
+            if isinstance(node, ast.Name) and node.id in params and not isinstance(node.ctx, ast.Load):
+                self.out.mapping_escapes.add((class_name, f"param:{node.id}"))
         parents: dict[int, ast.AST] = {}
         for node in nodes:
             for child in self._kids(node):
@@ -533,13 +536,13 @@ class _Scanner:
                     read = self._read(call.args[0], "get")
                     if len(call.args) >= 2:
                         read.default = self.cols.text(self.cols.span(call.args[1]))
-            elif isinstance(parent, ast.Subscript) and parent.value is node and _str_const(parent.slice) is not None:
+            elif (isinstance(parent, ast.Subscript) and parent.value is node and _str_const(parent.slice) is not None
+                  and isinstance(parent.ctx, ast.Load)):
                 read = self._read(parent.slice, "subscript")
             elif isinstance(parent, ast.Compare) and _str_const(parent.left) is not None:
                 read = self._read(parent.left, "in")
-            elif isinstance(parent, ast.Attribute) and parent.attr in ("credentials",):
-                continue
             if read is None:
+                # written to, passed on, iterated, re-bound...: the keys it holds are no longer the YAML's alone
                 self.out.mapping_escapes.add((class_name, source))
             else:
                 self.out.key_reads.append(KeyRead(source, class_name, fn.name, read))

@@ -466,3 +466,39 @@ def test_provider_validation_reads_undeclared_credential(plugin: Path):
         """)
     (f,) = findings(plugin, "DL218")
     assert f.path == path and f.span == span_of(path, '"apikey"') and "did you mean 'api_key'" in f.message
+
+
+def test_endpoint_setting_that_the_group_does_not_declare(tmp_path: Path):
+    root = tmp_path / "truth-endpoint"
+    shutil.copytree(REPO / "tests" / "fixtures" / "real_plugins" / "webhook_endpoint", root)
+    assert findings(root, "DL218") == []
+    path = write(root, "endpoints/receive.py", """\
+        from collections.abc import Mapping
+
+        from werkzeug import Request, Response
+
+        from dify_plugin import Endpoint
+
+
+        class Receive(Endpoint):
+            def _invoke(self, r: Request, values: Mapping, settings: Mapping) -> Response:
+                if r.headers.get("X-Api-Key") != settings.get("apikey"):
+                    return Response("forbidden", status=403)
+                return Response(settings["app"]["app_id"], status=200)
+        """)
+    (f,) = findings(root, "DL218")
+    assert f.path == path and f.span == span_of(path, '"apikey"') and "setting 'apikey'" in f.message
+    assert "did you mean 'api_key'" in f.message and f.related[0].path == root / "group" / "webhook.yaml"
+
+
+def test_model_credentials_read_and_mutated(tmp_path: Path):
+    root = tmp_path / "truth-model"
+    shutil.copytree(REPO / "tests" / "fixtures" / "real_plugins" / "model_provider", root)
+    llm = root / "models" / "llm" / "llm.py"
+    text = llm.read_text()
+    llm.write_text(text.replace('        pass\n', '        if not credentials.get("api_key") or credentials.get("endpoint_url"):\n            raise ValueError("x")\n', 1))
+    (f,) = findings(root, "DL218")
+    assert f.path == llm and f.span == span_of(llm, '"endpoint_url"') and "always None" in f.message
+    # a class that fills in keys itself (as OpenAI-compatible wrappers do) is not judged
+    llm.write_text(llm.read_text().replace('        if not credentials.get', '        credentials["endpoint_url"] = "https://acme.example/v1"\n        if not credentials.get', 1))
+    assert findings(root, "DL218") == []

@@ -6,7 +6,12 @@ the mapping the code receives holds exactly the declared keys:
 - a tool's ``self.runtime.credentials`` and a tool provider's ``_validate_credentials(self, credentials)``:
   the provider YAML's ``credentials_for_provider`` (or ``credentials_schema``) and, for OAuth, the
   ``oauth_schema.credentials_schema`` names;
-- an endpoint's ``_invoke(self, r, values, settings)``: the endpoint group YAML's ``settings`` names.
+- an endpoint's ``_invoke(self, r, values, settings)``: the endpoint group YAML's ``settings`` names;
+- a model provider's ``validate_provider_credentials(self, credentials)`` and a model class's methods taking
+  ``credentials``: the ``variable`` of ``provider_credential_schema`` and ``model_credential_schema`` forms.
+
+A class that writes to the mapping, re-binds it or hands it to other code is not judged: keys may be added
+there (OpenAI-compatible model wrappers fill in ``endpoint_url``, ``mode`` ... before reading them).
 
 A key the YAML does not declare is never there: ``.get`` gives its default, ``[...]`` raises KeyError.
 The declarations are read from the plugin index's parsed YAML.
@@ -21,13 +26,13 @@ from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from dify_lsp.index import YamlFile, lookup
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 from dify_lsp.rules.python_session import module_graph, python_units, sdk_source_file
-from dify_lsp.schema.references import ENDPOINT, ENDPOINT_GROUP, PYTHON, TOOL, TOOL_PROVIDER
+from dify_lsp.schema.references import ENDPOINT, ENDPOINT_GROUP, MODEL_PROVIDER, PYTHON, TOOL, TOOL_PROVIDER
 from dify_lsp.textpos import Span
 from dify_lsp.yamlpos import YMap, YScalar, YSeq
 
 FAMILY = "python"
 
-UNDECLARED_CREDENTIAL = define_rule("DL218", "undeclared-credential", "Code reads a credential (`self.runtime.credentials`, `_validate_credentials`'s `credentials`) or an endpoint setting (`settings`) that the provider / endpoint group YAML does not declare: Dify never fills it, so `.get` gives its default and `[...]` raises KeyError.", Severity.WARNING, FAMILY)
+UNDECLARED_CREDENTIAL = define_rule("DL218", "undeclared-credential", "Code reads a credential (a tool's `self.runtime.credentials`, a tool or model provider's `credentials`, a model's `credentials`) or an endpoint setting (`settings`) that the provider / endpoint group YAML does not declare: Dify never fills it, so `.get` gives its default and `[...]` raises KeyError.", Severity.WARNING, FAMILY)
 
 
 def _names_in_list(node) -> list[tuple[str, Span]] | None:
@@ -85,6 +90,29 @@ def _group_settings(yf: YamlFile) -> tuple[dict[str, Span], Span] | None:
     return dict(names), root.pair("settings").key.span
 
 
+def _model_credentials(yf: YamlFile) -> tuple[dict[str, Span], Span] | None:
+    """Credential variables a model provider declares: its provider form and its per-model form (a model gets
+    one or the other, so a read of either is fine); None when it declares neither or they cannot be read."""
+    root = yf.root
+    if root is None:
+        return None
+    declared: dict[str, Span] = {}
+    anchor = None
+    for key in ("provider_credential_schema", "model_credential_schema"):
+        schema, _ = lookup(root, (key,))
+        if schema is None:
+            continue
+        forms, _ = lookup(schema, ("credential_form_schemas",))
+        if not isinstance(forms, YSeq):
+            return None
+        for item in forms.items:
+            var = item.get("variable") if isinstance(item, YMap) else None
+            if isinstance(var, YScalar) and isinstance(var.value, str):
+                declared[var.value] = var.span
+        anchor = anchor or root.pair(key).key.span
+    return (declared, anchor) if anchor is not None else None
+
+
 def _owners(ctx: CheckContext, child: Path, owner_kind: str, key: tuple[str, ...]) -> list[YamlFile]:
     out = []
     for ref in ctx.plugin.refs:
@@ -98,13 +126,20 @@ def _owners(ctx: CheckContext, child: Path, owner_kind: str, key: tuple[str, ...
 def _expectations(ctx: CheckContext) -> Iterator[tuple[Path, str, str, str, YamlFile, tuple[dict[str, Span], Span], str]]:
     """(python file, base kind, method or '*', source, declaring YAML, (declared, anchor), what) per YAML-named source."""
     for ref in ctx.plugin.refs:
-        if ref.target_kind != PYTHON or ref.target is None or ref.key != ("extra", "python", "source"):
+        if ref.target_kind != PYTHON or ref.target is None or ref.key[:2] != ("extra", "python"):
             continue
         owner = ctx.plugin.yaml_files.get(ref.owner)
         if owner is None:
             continue
         path = sdk_source_file(ctx, ref.target)
-        if owner.kind == TOOL:
+        if owner.kind == MODEL_PROVIDER:
+            decl = _model_credentials(owner)
+            if decl is not None:
+                if ref.key[-1] == "provider_source":
+                    yield path, "ModelProvider", "validate_provider_credentials", "param:credentials", owner, decl, "credential"
+                else:
+                    yield path, "AIModel", "*", "param:credentials", owner, decl, "credential"
+        elif owner.kind == TOOL:
             for provider in _owners(ctx, owner.path, TOOL_PROVIDER, ("tools",)):
                 decl = _provider_credentials(provider)
                 if decl is not None:
@@ -136,6 +171,8 @@ def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
             read = kr.read
             if kr.class_name not in classes or kr.source != source or (method != "*" and kr.method != method):
                 continue
+            if (kr.class_name, source) in unit.scan.mapping_escapes:
+                continue  # the class writes to the mapping or hands it on: keys may be added there
             if read.key in declared or read.how == "in" or (path, read.span) in reported:
                 continue
             reported.add((path, read.span))
