@@ -502,3 +502,15 @@ def test_model_credentials_read_and_mutated(tmp_path: Path):
     # a class that fills in keys itself (as OpenAI-compatible wrappers do) is not judged
     llm.write_text(llm.read_text().replace('        if not credentials.get', '        credentials["endpoint_url"] = "https://acme.example/v1"\n        if not credentials.get', 1))
     assert findings(root, "DL218") == []
+
+
+def test_required_credential_nobody_reads_is_a_hint(plugin: Path):
+    provider = _with_credentials(plugin, CREDENTIALS)
+    tool(plugin, READS)
+    (f,) = findings(plugin, "DL219")
+    assert f.path == provider and f.span == span_of(provider, "api_key") and f.severity == Severity.HINT
+    tool(plugin, READS + '    key = self.runtime.credentials.get("api_key")\n')
+    assert findings(plugin, "DL219") == []
+    # handed on whole: what reads it is not known
+    tool(plugin, READS + "    client = make_client(self.runtime.credentials)\n")
+    assert findings(plugin, "DL219") == []

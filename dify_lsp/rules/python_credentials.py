@@ -35,6 +35,44 @@ FAMILY = "python"
 UNDECLARED_CREDENTIAL = define_rule("DL218", "undeclared-credential", "Code reads a credential (a tool's `self.runtime.credentials`, a tool or model provider's `credentials`, a model's `credentials`) or an endpoint setting (`settings`) that the provider / endpoint group YAML does not declare: Dify never fills it, so `.get` gives its default and `[...]` raises KeyError.", Severity.WARNING, FAMILY)
 
 
+UNREAD_CREDENTIAL = define_rule("DL219", "unread-required-credential", "A required credential or endpoint setting the YAML declares that no code of the plugin reads (the user must fill it in for nothing).", Severity.HINT, FAMILY)
+
+
+# SDK bases whose own code reads no credential or setting key: with them, the plugin's code is all there is.
+_BASES_THAT_READ_NOTHING = frozenset({"Tool", "ToolProvider", "Endpoint"})
+
+
+def _required(item) -> bool:
+    req = item.get("required") if isinstance(item, YMap) else None
+    return isinstance(req, YScalar) and req.value is True
+
+
+def _required_names(yf: YamlFile) -> dict[str, Span]:
+    """Required credentials / settings a YAML declares, with the span of each name."""
+    root = yf.root
+    out: dict[str, Span] = {}
+    if root is None:
+        return out
+    node, _ = lookup(root, ("credentials_for_provider",))
+    if isinstance(node, YMap):
+        for pair in node.pairs:
+            if pair.key_text and _required(pair.value):
+                out[pair.key_text] = pair.key.span
+    for key, field_name in (("credentials_schema", "name"), ("settings", "name")):
+        node, _ = lookup(root, (key,))
+        for item in node.items if isinstance(node, YSeq) else []:
+            name = item.get(field_name) if isinstance(item, YMap) else None
+            if _required(item) and isinstance(name, YScalar) and isinstance(name.value, str):
+                out[name.value] = name.span
+    for key in ("provider_credential_schema", "model_credential_schema"):
+        forms, _ = lookup(root, (key, "credential_form_schemas"))
+        for item in forms.items if isinstance(forms, YSeq) else []:
+            var = item.get("variable") if isinstance(item, YMap) else None
+            if _required(item) and isinstance(var, YScalar) and isinstance(var.value, str):
+                out[var.value] = var.span
+    return out
+
+
 def _names_in_list(node) -> list[tuple[str, Span]] | None:
     if not isinstance(node, YSeq):
         return None
@@ -155,16 +193,29 @@ def _expectations(ctx: CheckContext) -> Iterator[tuple[Path, str, str, str, Yaml
                     yield path, "Endpoint", "_invoke", "param:settings", group, decl, "setting"
 
 
-@check(UNDECLARED_CREDENTIAL)
+@check(UNDECLARED_CREDENTIAL, UNREAD_CREDENTIAL)
 def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
     units = {u.path: u for u in python_units(ctx)}
     graph = module_graph(ctx)
     reported: set[tuple[Path, Span]] = set()
+    # per declaring YAML: the keys its code reads, or None when they cannot all be known
+    read_keys: dict[Path, set[str] | None] = {}
     for path, kind, method, source, yf, (declared, anchor), what in _expectations(ctx):
         unit = units.get(path)
         if unit is None:
+            read_keys[yf.path] = None
             continue
         classes = {c.name for c in unit.scan.classes if kind in graph.ancestry(path, c).kinds}
+        keys = read_keys.setdefault(yf.path, set())
+        sdk_reads = any(  # SDK code on the way may read credentials itself (OpenAI-compatible model bases do)
+            any(b.name not in _BASES_THAT_READ_NOTHING for b in anc.sdk) or anc.provided
+            for anc in (graph.ancestry(path, c) for c in unit.scan.classes if c.name in classes)
+        )
+        if not classes or sdk_reads or any((c, source) in unit.scan.mapping_escapes for c in classes):
+            read_keys[yf.path] = None
+        elif keys is not None:
+            keys.update(kr.read.key for kr in unit.scan.key_reads
+                        if kr.class_name in classes and kr.source == source and (method == "*" or kr.method == method))
         names = list(declared)
         where = ctx.plugin.relative(yf.path)
         for kr in unit.scan.key_reads:
@@ -188,4 +239,21 @@ def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
                 f"{', '.join(repr(n) for n in names) or 'none'}. Dify never fills it, {outcome}",
                 related=[Related(yf.path, anchor, f"the declared {what}s")],
                 fixes=fixes,
+            )
+
+    # required but never read: only where every read of the mapping is known, and the name appears in no
+    # string of the plugin's Python at all (it may be read some other way we do not follow)
+    texts = "\n".join(u.scan.text for u in units.values())
+    for yf_path, keys in read_keys.items():
+        yf = ctx.plugin.yaml_files.get(yf_path)
+        if keys is None or yf is None:
+            continue
+        for name, span in _required_names(yf).items():
+            if name in keys or f'"{name}"' in texts or f"'{name}'" in texts:
+                continue
+            yield UNREAD_CREDENTIAL.at(
+                yf_path, span,
+                f"required '{name}' is never read by the plugin's code (it reads: {', '.join(sorted(keys)) or 'nothing'}); "
+                "the user must fill it in for nothing",
+                tags=("unnecessary",),
             )
