@@ -29,7 +29,7 @@ from dify_lsp import pyscan
 from dify_lsp.findings import TextEdit
 from dify_lsp.index import Plugin, TextSource, lookup
 from dify_lsp.invocation.parameters import invocation_path
-from dify_lsp.schema.references import AGENT_STRATEGY, ENDPOINT_GROUP, PYTHON, TOOL, TOOL_PROVIDER
+from dify_lsp.schema.references import AGENT_STRATEGY, ENDPOINT, ENDPOINT_GROUP, PYTHON, TOOL, TOOL_PROVIDER
 from dify_lsp.textpos import Pos, Span
 from dify_lsp.yamlpos import YMap, YNode, YScalar, YSeq, parse_yaml
 
@@ -199,40 +199,81 @@ def _parameter_reads(source: TextSource, py: Path, scope: NameScope) -> None:
             )
 
 
+def _key_reads(source: TextSource, py: Path, scope: NameScope, mapping: str, method: str | None) -> None:
+    """Constant-key reads of a credentials / settings mapping (``mapping`` as pyscan names its source)."""
+    ft = source.read(py)
+    if ft.text is None:
+        return
+    found = pyscan.scan(ft.text)
+    for kr in found.key_reads:
+        if kr.source != mapping or (method is not None and kr.method != method):
+            continue
+        read = kr.read
+        scope.sites.append(NameSite(read.key, py, read.inner or read.span, READ, exact=read.inner is not None))
+    for class_name, escaped in sorted(found.mapping_escapes):
+        if escaped == mapping:
+            scope.incomplete.append(f"{py.name}: {class_name} passes {mapping.removeprefix('param:')} on or writes to it")
+
+
+def _listed(plugin: Plugin, owner: Path, kind: str) -> list[Path]:
+    return [r.target for r in plugin.refs_from(owner) if r.target_kind == kind and r.target is not None and r.target in plugin.yaml_files]
+
+
+def _parameter_scopes(plugin: Plugin, source: TextSource) -> list[NameScope]:
+    """Tool and agent strategy parameters; YAMLs that share one Python source share one scope (one set of reads)."""
+    scopes: list[NameScope] = []
+    by_source: dict[Path, NameScope] = {}
+    for yf in plugin.yaml_files.values():
+        root = yf.root
+        if yf.kind not in (TOOL, AGENT_STRATEGY) or root is None or yf.text is None:
+            continue
+        sources = _python_sources(plugin, yf.path)
+        scope = next((by_source[py] for py in sources if py in by_source), None)
+        if scope is None:
+            scope = NameScope(TOOL_PARAMETER if yf.kind == TOOL else STRATEGY_PARAMETER, yf.path)
+            scopes.append(scope)
+            for py in sources:
+                by_source[py] = scope
+                _parameter_reads(source, py, scope)
+        scope.sites.extend(_list_names(root.get("parameters"), yf.path, yf.text.split("\n")))
+        tool_name = _identity_name(root)
+        if yf.kind == TOOL and tool_name:
+            scope.sites.extend(_saved_keys(source, plugin, tool_name, ("parameters", "models")))
+    return scopes
+
+
 def name_scopes(plugin: Plugin, source: TextSource) -> list[NameScope]:
     """Every scope of declared names in the plugin."""
-    scopes: list[NameScope] = []
+    scopes = _parameter_scopes(plugin, source)
     for yf in plugin.yaml_files.values():
         root = yf.root
         if root is None or yf.text is None:
             continue
         lines = yf.text.split("\n")
-        if yf.kind in (TOOL, AGENT_STRATEGY):
-            scope = NameScope(TOOL_PARAMETER if yf.kind == TOOL else STRATEGY_PARAMETER, yf.path)
-            scope.sites.extend(_list_names(root.get("parameters"), yf.path, lines))
-            for py in _python_sources(plugin, yf.path):
-                _parameter_reads(source, py, scope)
-            tool_name = _identity_name(root)
-            if yf.kind == TOOL and tool_name:
-                scope.sites.extend(_saved_keys(source, plugin, tool_name, ("parameters", "models")))
-            scopes.append(scope)
-        elif yf.kind == TOOL_PROVIDER:
+        if yf.kind == TOOL_PROVIDER:
+            # Credentials: the provider's form, its _validate_credentials, its tools' self.runtime.credentials
+            # and the saved invocations of its tools.
             scope = NameScope(CREDENTIAL, yf.path)
             scope.sites.extend(_credential_declarations(root, yf.path, lines))
-            for ref in plugin.refs_from(yf.path):
-                if ref.target_kind != TOOL or ref.target is None:
-                    continue
-                tool = plugin.yaml_files.get(ref.target)
-                tool_name = _identity_name(tool.root) if tool is not None else None
+            for py in _python_sources(plugin, yf.path):
+                _key_reads(source, py, scope, "param:credentials", "_validate_credentials")
+            for tool_path in _listed(plugin, yf.path, TOOL):
+                for py in _python_sources(plugin, tool_path):
+                    _key_reads(source, py, scope, "self.runtime.credentials", None)
+                tool_name = _identity_name(plugin.yaml_files[tool_path].root)
                 if tool_name:
                     scope.sites.extend(_saved_keys(source, plugin, tool_name, ("credentials",)))
             scopes.append(scope)
         elif yf.kind == ENDPOINT_GROUP:
             scope = NameScope(ENDPOINT_SETTING, yf.path)
             scope.sites.extend(_list_names(root.get("settings"), yf.path, lines))
+            for endpoint in _listed(plugin, yf.path, ENDPOINT):
+                for py in _python_sources(plugin, endpoint):
+                    _key_reads(source, py, scope, "param:settings", "_invoke")
             scopes.append(scope)
     for scope in scopes:
-        scope.sites.sort(key=lambda s: (s.role != DECLARATION, str(s.path), s.span.start))
+        unique = {(s.path, s.span): s for s in scope.sites}  # a file read for two tools counts once
+        scope.sites = sorted(unique.values(), key=lambda s: (s.role != DECLARATION, str(s.path), s.span.start))
     return scopes
 
 

@@ -78,20 +78,42 @@ async def test_rename_credential_from_provider_yaml(session, tmp_path):
     saved = plugin / ".dify" / "invocations" / "ask.yaml"
     before = {p: p.read_text(encoding="utf-8") for p in (provider, saved)}
 
+    provider_py, tool_py = plugin / "provider" / "asker.py", plugin / "tools" / "ask.py"
+    before.update({p: p.read_text(encoding="utf-8") for p in (provider_py, tool_py)})
+
     edit = await _rename(session, provider, "  api_key:", "token", offset=3)
     after = apply_workspace_edit(edit, session.encoding)
 
+    assert set(after) == {provider, saved, provider_py, tool_py}
     assert after[provider] == before[provider].replace("  api_key:\n", "  token:\n")
     assert after[saved] == before[saved].replace("  api_key: sk-test", "  token: sk-test")
+    # _validate_credentials reads it; the error message that merely names it stays
+    assert after[provider_py] == before[provider_py].replace('credentials.get("api_key")', 'credentials.get("token")')
+    assert '"api_key is required"' in after[provider_py]
+    assert after[tool_py] == before[tool_py].replace('self.runtime.credentials.get("api_key")', 'self.runtime.credentials.get("token")')
+    assert "(no api_key: answered" in after[tool_py]
+
+
+@pytest.mark.asyncio
+async def test_rename_credential_from_a_tool_read(session, tmp_path):
+    plugin = names_plugin(tmp_path)
+    tool_py = plugin / "tools" / "ask.py"
+    edit = await _rename(session, tool_py, 'credentials.get("api_key")', "secret_key", offset=len('credentials.get("a'))
+    after = apply_workspace_edit(edit, session.encoding)
+    assert set(after) == {plugin / "provider" / "asker.yaml", plugin / "provider" / "asker.py", tool_py, plugin / ".dify" / "invocations" / "ask.yaml"}
+    assert "  secret_key:\n    type: secret-input" in after[plugin / "provider" / "asker.yaml"]
 
 
 @pytest.mark.asyncio
 async def test_rename_endpoint_setting(session, tmp_path):
     plugin = names_plugin(tmp_path)
     group = plugin / "group" / "hook.yaml"
+    endpoint_py = plugin / "endpoints" / "hook.py"
     edit = await _rename(session, group, "name: token", "secret", offset=len("name: t"))
     after = apply_workspace_edit(edit, session.encoding)
+    assert set(after) == {group, endpoint_py}
     assert after[group] == group.read_text(encoding="utf-8").replace("name: token", "name: secret")
+    assert after[endpoint_py] == endpoint_py.read_text(encoding="utf-8").replace('settings.get("token")', 'settings.get("secret")')
 
 
 @pytest.mark.asyncio
