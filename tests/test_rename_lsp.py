@@ -154,3 +154,17 @@ async def test_rename_refuses_unusable_or_colliding_names(session, tmp_path, new
         await _rename(session, tool_yaml, "name: question", new_name, offset=len("name: q"))
     assert message in err.value.message
     assert tool_yaml.read_text(encoding="utf-8") == (tmp_path / "names" / "tools" / "ask.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.asyncio
+async def test_rename_warns_when_the_code_hands_the_parameters_on(session, tmp_path):
+    plugin = names_plugin(tmp_path)
+    tool_py = plugin / "tools" / "ask.py"
+    text = tool_py.read_text(encoding="utf-8")
+    tool_py.write_text(text.replace("        params = tool_parameters\n", "        params = tool_parameters\n        log_all(tool_parameters)\n")
+                       + "\n\ndef log_all(values):\n    return sorted(values)\n", encoding="utf-8")
+    edit = await _rename(session, plugin / "tools" / "ask.yaml", "name: question", "query", offset=len("name: q"))
+    assert edit is not None
+    warnings = [m for m in session.client.messages if m.type == types.MessageType.Warning]
+    assert len(warnings) == 1
+    assert "check by hand: ask.py: AskTool._invoke passes tool_parameters on as a whole" in warnings[0].message

@@ -41,6 +41,12 @@ def rename(ctx: RequestContext, pos: Pos, new_name: str) -> types.WorkspaceEdit 
         edits = rename_edits(found, new_name)
     except RenameRefused as refused:
         return refused
+    if found.scope.incomplete and new_name != found.name:
+        # Renamed everywhere it can be seen; say where it cannot (the edit still goes ahead).
+        ctx.server.window_show_message(types.ShowMessageParams(
+            type=types.MessageType.Warning,
+            message=f"Renamed '{found.name}' to '{new_name}' where it is written; check by hand: " + "; ".join(found.scope.incomplete),
+        ))
     changes: dict[str, list[types.TextEdit]] = {}
     for edit in edits:
         changes.setdefault(ctx.uri_for(edit.path), []).append(
