@@ -131,7 +131,7 @@ def main() -> int:
         t0 = time.perf_counter()
         python, source = resolve_python(root, None, step=lambda text: print(f"[environment] {text}", file=sys.stderr))
         environment_ms = (time.perf_counter() - t0) * 1000
-        baseline, engine = [], []
+        baseline, engine, in_run = [], [], []
         for _ in range(args.runs):  # alternate, so a noisy moment hits both
             baseline.append(plugin_startup_ms(python, root))
             result = run_invocation_sync(RunSpec(root, tool="noop", use_saved=False))
@@ -139,6 +139,8 @@ def main() -> int:
                 print(json.dumps(result.to_json(), indent=2), file=sys.stderr)
                 return 1
             engine.append(result.duration_ms)
+            # the same run's own accounting: everything but the plugin's start (no run-to-run noise)
+            in_run.append(result.duration_ms - (result.startup_ms or 0))
         loop = run_invocation_sync(RunSpec(root, tool="llm_loop", parameters={"n": args.calls}, use_saved=False))
         if loop.status != "success":
             print(json.dumps(loop.to_json(), indent=2), file=sys.stderr)
@@ -152,19 +154,24 @@ def main() -> int:
         "plugin_startup_ms_median": statistics.median(baseline),
         "engine_run_ms_median": statistics.median(engine),
         "engine_overhead_ms_median": statistics.median(engine) - statistics.median(baseline),
+        "in_run_overhead_ms": {"median": statistics.median(in_run), "p90": pct(in_run, 90)},
         "mock_llm_round_trip_ms": {
             "calls": len(durations),
             "median": statistics.median(durations),
             "p95": pct(durations, 95),
             "max": max(durations),
         },
-        "budgets": {"engine_overhead_ms": 100, "mock_llm_round_trip_median_ms": 5},
+        "budgets": {"in_run_overhead_ms_median": 100, "mock_llm_round_trip_median_ms": 5},
     }
     rt = out["mock_llm_round_trip_ms"]
     print(f"run environment ({'cached' if was_cached else 'built now'}):            {environment_ms:8.1f} ms   ({source})")
     print(f"plugin start-up alone (median of {args.runs}):   {out['plugin_startup_ms_median']:8.1f} ms")
     print(f"whole run of a no-op tool (median):        {out['engine_run_ms_median']:8.1f} ms")
-    print(f"cached run's overhead over start-up:       {out['engine_overhead_ms_median']:8.1f} ms   (budget < 100 ms)")
+    print(f"cached run's overhead over the plugin's start (each run minus its own plugin start): "
+          f"median {out['in_run_overhead_ms']['median']:.1f} ms, p90 {out['in_run_overhead_ms']['p90']:.1f} ms   "
+          "(budget: median < 100 ms; environment lookup, index, invoke, teardown)")
+    print(f"  cross-check, median whole run - median separate start-up: {out['engine_overhead_ms_median']:8.1f} ms "
+          "(noisy on a shared machine: two medians of ~1.5 s numbers)")
     print(f"mock LLM reverse call, {rt['calls']} calls: median {rt['median']:.2f} ms, p95 {rt['p95']:.2f} ms, max {rt['max']:.2f} ms   (budget: median < 5 ms)")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))

@@ -76,6 +76,25 @@ class PluginStartError(Exception):
 
 def _descendants(pid: int) -> list[int]:
     """Every process below ``pid`` (Linux /proc; elsewhere none are found)."""
+    out: list[int] = []
+    queue = [pid]
+    while queue:
+        parent = queue.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+            children = [int(c) for t in tasks for c in Path(f"/proc/{parent}/task/{t}/children").read_text().split()]
+        except FileNotFoundError:
+            if parent == pid and Path("/proc/self/stat").exists():
+                return _descendants_by_scan(pid)  # a kernel without /proc/<pid>/task/<tid>/children
+            continue
+        except (OSError, ValueError):
+            continue
+        out.extend(children)
+        queue.extend(children)
+    return out
+
+
+def _descendants_by_scan(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -276,9 +295,10 @@ class PluginProcess:
                     os.kill(pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
+        # closing the transport before the exit is seen would reap the child behind the child watcher's back
         end = time.perf_counter() + grace
         while proc.returncode is None and time.perf_counter() < end:
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.002)
         code = proc.returncode
         transport = getattr(proc, "_transport", None)
         if transport is not None:
