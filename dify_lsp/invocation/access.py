@@ -128,6 +128,7 @@ class PluginHost:
         backend: Backend,
         *,
         python: str | Path | None = None,
+        configured_python: str | None = None,
         responses: Mapping[str, Any] | None = None,
         tool_plugins: Sequence[Path] = (),
         on_log: Callable[[str], None] | None = None,
@@ -137,7 +138,8 @@ class PluginHost:
         self.root = plugin_root.resolve()
         self.backend = backend
         self.manifest = load_manifest(self.root)
-        self.python_setting = str(python) if python else None
+        self.python_setting = str(python) if python else None  # an explicit --python: used as given, or an error
+        self.configured_python = configured_python  # the `python` setting
         self.python: Path | None = None
         self.python_source = ""
         self.progress = progress
@@ -154,7 +156,12 @@ class PluginHost:
         return self.process.ready_ms if self.process else None
 
     async def start(self, timeout: float = 60.0) -> dict[str, Any]:
-        self.python, self.python_source = await asyncio.to_thread(resolve_python, self.root, self.python_setting)
+        def step(text: str) -> None:
+            if self.progress is not None:
+                self.progress("environment", text)
+
+        self.python, self.python_source = await asyncio.to_thread(
+            lambda: resolve_python(self.root, self.configured_python, explicit=self.python_setting, step=step))
         self.process = PluginProcess(self.root, self.python, entrypoint(self.manifest),
                                      on_log=self._on_log, on_warning=self._on_warning)
         return await self.process.start(timeout)
@@ -322,8 +329,8 @@ class LocalTools:
         async with self._lock:
             host = self._hosts.get(root)
             if host is None:
-                host = PluginHost(root, self.owner.backend, python=self.owner.python_setting,
-                                  responses=self.owner.ctx.responses, tool_plugins=[])
+                host = PluginHost(root, self.owner.backend, configured_python=self.owner.configured_python,
+                                  progress=self.owner.progress, responses=self.owner.ctx.responses, tool_plugins=[])
                 # a tool run from an agent must not recurse into the agent's own tool table
                 host.local_tools = LocalTools(host, [])
                 host.ctx.tool_invoker = None

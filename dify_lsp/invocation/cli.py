@@ -54,6 +54,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         "the plugin's .venv, else an environment built with uv from uv.lock/pyproject.toml/requirements.txt)")
     parser.add_argument("--rebuild-env", action="store_true",
                         help="build the plugin's run environment again (after a change the hash does not see)")
+    from dify_lsp.invocation import kinds
+
+    kinds.add_arguments(parser)  # endpoints, agent strategies, models, datasources, triggers
 
 
 def _pairs(values: list[str], flag: str, repeatable: bool = False) -> dict[str, Any]:
@@ -105,6 +108,14 @@ def command(args: argparse.Namespace) -> int:
     from dify_lsp.invocation.parameters import InvocationError
 
     fmt = getattr(args, "output_format", "text")
+    from dify_lsp.invocation import kinds
+
+    try:
+        if kinds.wants(args):  # an endpoint, strategy, model, datasource or trigger run
+            return kinds.command(args)
+    except InvocationError as exc:
+        print(f"dify-lsp run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         spec = build_spec(args)
     except InvocationError as exc:
