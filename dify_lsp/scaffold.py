@@ -91,6 +91,19 @@ def parameter_item(name: str, ptype: str = "string", required: bool = True, form
     return "\n".join(lines)
 
 
+def form_field(name: str, required: bool, secret: bool = True) -> str:
+    """The body of a credential (credentials_for_provider entry) or endpoint setting, unindented, without its name."""
+    label = _yaml_text(label_for(name))
+    return "\n".join([
+        f"type: {'secret-input' if secret else 'text-input'}",
+        f"required: {'true' if required else 'false'}",
+        "label:",
+        f"  en_US: {label}",
+        "placeholder:",
+        f"  en_US: {label}",
+    ])
+
+
 def tool_yaml(tool_name: str, author: str, python_source: str, parameters: list[str] | None = None) -> str:
     label = _yaml_text(label_for(tool_name))
     params = ["query"] if parameters is None else parameters

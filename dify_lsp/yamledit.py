@@ -222,3 +222,46 @@ def remove_item(path: Path, text: str, seq: YSeq, item: YNode) -> TextEdit | Non
     if len(seq.items) == 1:
         return None  # the key would be left with no value: leave it to the person
     return TextEdit(path, Span(start, end), "")
+
+
+def _entry_block(entry_key: str, body: str, indent: int) -> str:
+    pad = " " * (indent + INDENT_STEP)
+    lines = [line for line in body.rstrip("\n").split("\n")]
+    return " " * indent + f"{entry_key}:\n" + "".join(pad + line + "\n" if line else "\n" for line in lines)
+
+
+def add_entry(path: Path, text: str, holder: YMap, key: str, entry_key: str, body: str) -> list[TextEdit] | None:
+    """Edits that add ``entry_key:`` holding ``body`` (a block mapping, unindented) to the block mapping
+    ``holder[key]``, creating ``key`` when it is missing.  None when there is no certain edit."""
+    index = LineIndex(text)
+    if _is_flow(index, holder) and holder.pairs:
+        return None
+    pair = holder.pair(key)
+    if pair is None:
+        if not holder.pairs:
+            return None
+        block = " " * _indent(holder) + f"{key}:\n" + _entry_block(entry_key, body, _indent(holder) + INDENT_STEP)
+        return [_insert_after(path, index, holder, block)]
+    value = pair.value
+    if isinstance(value, YMap) and value.pairs:
+        if _is_flow(index, value):
+            return None
+        return [_insert_after(path, index, value, _entry_block(entry_key, body, _indent(value)))]
+    empty_map = isinstance(value, YMap) and not value.pairs and value.span.start.line == value.span.end.line
+    if not (_is_empty(value) or (isinstance(value, YScalar) and value.value is None) or empty_map):
+        return None
+    if value.span.end.line != pair.key.span.end.line:
+        return None
+    edits: list[TextEdit] = []
+    if not _is_empty(value):  # `key: null`, `key: ~`, `key: {}`
+        key_end = pair.key.span.end
+        colon = index.line_text(key_end.line)[key_end.col : key_end.col + 1] == ":"
+        edits.append(TextEdit(path, Span(Pos(key_end.line, key_end.col + 1) if colon else value.span.start, value.span.end), ""))
+    block = _entry_block(entry_key, body, pair.key.span.start.col + INDENT_STEP)
+    line = pair.key.span.end.line + 1
+    if line < index.line_count:
+        edits.append(TextEdit(path, Span(Pos(line, 0), Pos(line, 0)), block))
+    else:
+        end = index.pos(len(text))
+        edits.append(TextEdit(path, Span(end, end), "\n" + block))
+    return edits

@@ -134,3 +134,30 @@ async def test_create_the_tool_subclass_in_a_file_without_one(session, tmp_path)
     assert text.startswith('"""Helpers for the ask tool."""\n\nimport json\nfrom collections.abc import Generator\n')
     assert "def render(value):\n    return json.dumps(value)\n\n\nclass AskTool(Tool):\n" in text
     assert findings(plugin) == []
+
+
+@pytest.mark.asyncio
+async def test_declare_a_credential_a_tool_reads(session, tmp_path):
+    plugin = names_plugin(tmp_path)
+    tool_py = plugin / "tools" / "ask.py"
+    _edit(tool_py, '        if self.runtime.credentials.get("api_key") is None:\n',
+          '        answer += self.runtime.credentials.get("signature", "")\n        if self.runtime.credentials.get("api_key") is None:\n')
+    assert [f[0] for f in findings(plugin)] == ["DL218"]
+
+    await apply_fix(session, tool_py, ("DL218",), "Declare credential 'signature' in provider/asker.yaml")
+    text = (plugin / "provider" / "asker.yaml").read_text(encoding="utf-8")
+    assert "      en_US: API key\n  signature:\n    type: secret-input\n    required: false\n    label:\n      en_US: Signature\n" in text
+    assert findings(plugin) == []
+
+
+@pytest.mark.asyncio
+async def test_declare_an_endpoint_setting_the_endpoint_reads(session, tmp_path):
+    plugin = names_plugin(tmp_path)
+    endpoint_py = plugin / "endpoints" / "hook.py"
+    _edit(endpoint_py, 'settings.get("token")', 'settings["token"] + settings["salt"]')
+    assert [f[0] for f in findings(plugin)] == ["DL218"]
+
+    await apply_fix(session, endpoint_py, ("DL218",), "Declare setting 'salt' in group/hook.yaml")
+    text = (plugin / "group" / "hook.yaml").read_text(encoding="utf-8")
+    assert "  - name: salt\n    type: secret-input\n    required: true\n" in text
+    assert findings(plugin) == []

@@ -13,9 +13,9 @@ from lsprotocol import types
 from dify_lsp import pyscan, scaffold
 from dify_lsp.features import CODE_ACTION, RequestContext, provides
 from dify_lsp.findings import Finding, Fix, TextEdit
-from dify_lsp.schema.references import PYTHON, TOOL
+from dify_lsp.schema.references import ENDPOINT, ENDPOINT_GROUP, PYTHON, TOOL, TOOL_PROVIDER
 from dify_lsp.textpos import Span
-from dify_lsp.yamledit import append_item, remove_item
+from dify_lsp.yamledit import add_entry, append_item, remove_item
 from dify_lsp.yamlpos import YMap, YScalar, YSeq
 
 log = logging.getLogger(__name__)
@@ -236,7 +236,61 @@ def _create_class(ctx: RequestContext, finding: Finding, diagnostics: list[types
     return _action(f"Create the Tool subclass in {ctx.plugin.relative(ref.target)}", workspace_edit(ctx, edits), finding, diagnostics, True)  # type: ignore[union-attr]
 
 
+def _owners_listing(ctx: RequestContext, child: Path, owner_kind: str, key: tuple[str, ...]) -> list[Path]:
+    assert ctx.plugin is not None
+    out = []
+    for ref in ctx.plugin.refs:
+        owner = ctx.plugin.yaml_files.get(ref.owner)
+        if ref.target == child and ref.key == key and owner is not None and owner.kind == owner_kind and owner.path not in out:
+            out.append(owner.path)
+    return out
+
+
+def _sources_naming(ctx: RequestContext, py: Path, owner_kind: str) -> list[Path]:
+    assert ctx.plugin is not None
+    out = []
+    for ref in ctx.plugin.refs:
+        owner = ctx.plugin.yaml_files.get(ref.owner)
+        if ref.target == py and ref.key == ("extra", "python", "source") and owner is not None and owner.kind == owner_kind:
+            out.append(owner.path)
+    return out
+
+
+def _declare_credential(ctx: RequestContext, finding: Finding, diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
+    """A credential or endpoint setting the code reads but the provider / endpoint group does not declare."""
+    assert ctx.plugin is not None
+    scanned = pyscan.scan(ctx.text)
+    found = next((kr for kr in scanned.key_reads if kr.read.span == finding.span), None)
+    if found is None or not found.read.key:
+        return []
+    name, required = found.read.key, found.read.how == "subscript"
+    if found.source == "self.runtime.credentials":
+        targets = [p for tool in _sources_naming(ctx, ctx.path, TOOL) for p in _owners_listing(ctx, tool, TOOL_PROVIDER, ("tools",))]
+    elif found.source == "param:credentials":
+        targets = _sources_naming(ctx, ctx.path, TOOL_PROVIDER)
+    elif found.source == "param:settings":
+        targets = [p for ep in _sources_naming(ctx, ctx.path, ENDPOINT) for p in _owners_listing(ctx, ep, ENDPOINT_GROUP, ("endpoints",))]
+    else:
+        return []
+    out: list[types.CodeAction] = []
+    for target in dict.fromkeys(targets):
+        yf = ctx.plugin.yaml_files.get(target)
+        if yf is None or yf.root is None or yf.text is None:
+            continue
+        body = scaffold.form_field(name, required)
+        if yf.kind == ENDPOINT_GROUP:
+            what, edits = "setting", append_item(target, yf.text, yf.root, "settings", f"name: {name}\n{body}")
+        elif yf.root.get("credentials_for_provider") is None and isinstance(yf.root.get("credentials_schema"), YSeq):
+            what, edits = "credential", append_item(target, yf.text, yf.root, "credentials_schema", f"name: {name}\n{body}")
+        else:
+            what, edits = "credential", add_entry(target, yf.text, yf.root, "credentials_for_provider", name, body)
+        if edits:
+            out += _action(f"Declare {what} '{name}' in {ctx.plugin.relative(target)}", workspace_edit(ctx, edits), finding, diagnostics, len(targets) == 1)
+    return out
+
+
 _YAML_FIXES = {
+    "DL218": _declare_credential,
     "DL207": _declare_parameter,
     "DL214": _declare_parameter,  # the same undeclared read through tool_parameters[...]
     "DL208": _unread_parameter,
