@@ -117,12 +117,3 @@ def find_python(
         if version is not None and (version[:2] == minimum if exact else version[:2] >= minimum):
             return Interpreter(Path(path), version, source)
     return None
-
-
-def how_to_get_python(plugin_root: Path | None = None) -> str:
-    where = f" in {plugin_root}" if plugin_root else ""
-    return (
-        f"no Python >= {MIN_PLUGIN_PYTHON[0]}.{MIN_PLUGIN_PYTHON[1]} found for the plugin. "
-        f"Create one{where}: `python3.12 -m venv .venv && .venv/bin/pip install -r requirements.txt`, "
-        f"or point {ENV_VAR} (or the dify.python setting) at a Python 3.12 interpreter that has the plugin's requirements"
-    )
