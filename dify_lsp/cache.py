@@ -94,42 +94,65 @@ def engine_fingerprint() -> str:
 
 @dataclass
 class Inputs:
-    """Every disk fact one plugin's check read."""
+    """Every disk fact one plugin's check read (paths as strings: they are compared, not used)."""
 
-    files: dict[Path, str] = field(default_factory=dict)  # path -> content hash, "missing" or "problem:..."
-    probes: dict[Path, bool] = field(default_factory=dict)  # is_file answers
-    listings: dict[tuple, list[Path]] = field(default_factory=dict)  # files_under(args) -> found
-    within: dict[tuple[Path, Path], bool] = field(default_factory=dict)  # symlink containment
+    files: dict[str, str] = field(default_factory=dict)  # path -> content hash, "missing" or "problem:..."
+    probes: dict[str, bool] = field(default_factory=dict)  # is_file answers
+    listings: dict[tuple, list[str]] = field(default_factory=dict)  # files_under(args) -> found
+    within: dict[tuple[str, str], bool] = field(default_factory=dict)  # (root, target) -> resolves inside root
 
     def still_true(self) -> bool:
         """Does the disk still show every fact? (False at the first difference.)"""
         for path, state in self.files.items():
-            if disk_state(path) != state:
+            if disk_state(Path(path)) != state:
                 return False
+        isfile = os.path.isfile
         for path, was in self.probes.items():
-            if path.is_file() != was:
+            if isfile(path) != was:
                 return False
+        real_dirs: dict[str, str] = {}
         for (root, target), inside in self.within.items():
-            probe = target if target.exists() else target.parent
-            if _within(root, probe) != inside:
+            probe = target if os.path.exists(target) else os.path.dirname(target)
+            if _resolves_inside(root, probe, real_dirs) != inside:
                 return False
         for args, found in self.listings.items():
-            if _files_under(*args) != found:
+            if [str(p) for p in _files_under(*args)] != found:
                 return False
         return True
 
 
+def _realpath(path: str, real_dirs: dict[str, str]) -> str:
+    """os.path.realpath, resolving each folder once per validation (most targets share a few folders)."""
+    if os.path.islink(path):
+        return os.path.realpath(path)
+    folder, name = os.path.split(path)
+    real = real_dirs.get(folder)
+    if real is None:
+        real = real_dirs[folder] = os.path.realpath(folder)
+    return os.path.join(real, name) if name else real
+
+
+def _resolves_inside(root: str, probe: str, real_dirs: dict[str, str]) -> bool:
+    """index._within (Path.resolve containment) on strings."""
+    try:
+        real_root = os.path.realpath(root)
+        real = _realpath(probe, real_dirs)
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
 class _Log:
-    """Adapts Inputs to index.InputLog (its ``within`` name is taken by the dict)."""
+    """Adapts Inputs to index.InputLog."""
 
     def __init__(self, inputs: Inputs) -> None:
         self.inputs = inputs
 
     def listing(self, args: tuple, found: list[Path]) -> None:
-        self.inputs.listings[args] = list(found)
+        self.inputs.listings[args] = [str(p) for p in found]
 
     def within(self, root: Path, target: Path, inside: bool) -> None:
-        self.inputs.within[(root, target)] = inside
+        self.inputs.within[(str(root), str(target))] = inside
 
 
 class RecordingSource(TextSource):
@@ -145,7 +168,7 @@ class RecordingSource(TextSource):
         if cached is not None:
             return cached[1]
         data = read_disk_bytes(path)
-        self.inputs.files[path] = _state_of(data)
+        self.inputs.files[str(path)] = _state_of(data)
         ft = data if isinstance(data, FileText) else decode_disk_bytes(path, data)
         self._disk_cache[path] = ((0, 0), ft)
         return ft
@@ -153,7 +176,7 @@ class RecordingSource(TextSource):
     def is_file(self, path: Path) -> bool:
         path = norm(path)
         answer = path.is_file()
-        self.inputs.probes[path] = answer
+        self.inputs.probes[str(path)] = answer
         return answer
 
 
@@ -201,6 +224,10 @@ class ResultCache:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
             try:
+                # one Path object per file, so the pickle stores (and loading rebuilds) each path once
+                paths: dict[Path, Path] = {}
+                for f in findings:
+                    f.path = paths.setdefault(f.path, f.path)
                 with os.fdopen(fd, "wb") as fh:
                     pickle.dump(Entry(inputs, findings), fh, protocol=pickle.HIGHEST_PROTOCOL)
                 os.replace(tmp, path)

@@ -103,6 +103,8 @@ def _weight(root: Path) -> int:
 def _check_in_worker(root: Path, settings: dict[str, Any], cache_dir: str | None) -> CheckResult:
     from dify_lsp.cache import ResultCache
 
+    gc.disable()  # a worker lives for one batch; see gc_paused
+
     return _check_fresh(root, settings, ResultCache(Path(cache_dir)) if cache_dir is not None else None)
 
 
@@ -139,8 +141,11 @@ def check_roots(
     jobs = default_jobs() if jobs is None or jobs <= 0 else jobs
     jobs = min(jobs, len(todo))
     if jobs <= 1:
-        for root in todo:
-            results[root] = _check_fresh(root, settings, cache)
+        # One pause for the whole batch: re-enabling the collector after each plugin costs a pass over
+        # everything the plugin left alive (its scans stay cached), about 10 ms a plugin.
+        with gc_paused():
+            for root in todo:
+                results[root] = _check_fresh(root, settings, cache)
     else:
         load_rules()
         todo.sort(key=_weight, reverse=True)

@@ -185,3 +185,23 @@ def test_cli_cache_dir_and_no_cache(llm_tool: Path, tmp_path: Path):
     default = run_cli("check", str(llm_tool), "--format", "json", env={"XDG_CACHE_HOME": str(xdg)})
     assert default.stdout == first.stdout
     assert list((xdg / "dify-lsp").rglob("*.pickle"))
+
+
+def test_a_symlink_retargeted_outside_the_plugin_is_seen(llm_tool: Path, tmp_path: Path):
+    """Same bytes, other place: only the symlink check notices the source now lives outside the plugin."""
+    py = llm_tool / "tools" / "llm.py"
+    inside = llm_tool / "tools" / "impl.py"
+    outside = tmp_path / "elsewhere" / "impl.py"
+    outside.parent.mkdir()
+    inside.write_text(py.read_text())
+    outside.write_text(py.read_text())
+    py.unlink()
+    py.symlink_to(inside)
+    cache = ResultCache(tmp_path / "cache")
+    before = cached(llm_tool, cache)
+    assert cached(llm_tool, cache).cached
+    py.unlink()
+    py.symlink_to(outside)
+    after = cached(llm_tool, cache)
+    assert not after.cached
+    assert {f.code for f in after.findings} != {f.code for f in before.findings}
