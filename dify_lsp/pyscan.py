@@ -505,7 +505,7 @@ class _Scanner:
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node is not fn:
                 self._function(node, cls, class_name)
 
-    _MAPPING_PARAMS = ("credentials", "settings")
+    _MAPPING_PARAMS = ("credentials", "settings", "parameters")
 
     def _key_reads(self, fn, own_nodes, class_name: str) -> None:
         """``self.runtime.credentials["x"]`` / ``.get("x")`` and reads of a ``credentials`` / ``settings`` parameter."""

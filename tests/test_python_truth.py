@@ -514,3 +514,16 @@ def test_required_credential_nobody_reads_is_a_hint(plugin: Path):
     # handed on whole: what reads it is not known
     tool(plugin, READS + "    client = make_client(self.runtime.credentials)\n")
     assert findings(plugin, "DL219") == []
+
+
+def test_trigger_parameters_and_credentials(tmp_path: Path):
+    root = tmp_path / "truth-trigger"
+    shutil.copytree(REPO / "tests" / "fixtures" / "truth-trigger", root)
+    assert findings(root, "DL218", "DL219") == []
+    event = root / "events" / "issue_created.py"
+    event.write_text(event.read_text().replace('wanted = parameters.get("title_contains")',
+                                               'wanted = parameters.get("title_contains")\n        state = parameters.get("state_filter")'))
+    provider = root / "provider" / "tracker.py"
+    provider.write_text(provider.read_text().replace('team = parameters["team_id"]', 'team = parameters["team"]'))
+    got = {(f.path, f.span) for f in findings(root, "DL218")}
+    assert got == {(event, span_of(event, '"state_filter"')), (provider, span_of(provider, '"team"'))}

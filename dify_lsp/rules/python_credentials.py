@@ -7,6 +7,9 @@ the mapping the code receives holds exactly the declared keys:
   the provider YAML's ``credentials_for_provider`` (or ``credentials_schema``) and, for OAuth, the
   ``oauth_schema.credentials_schema`` names;
 - an endpoint's ``_invoke(self, r, values, settings)``: the endpoint group YAML's ``settings`` names;
+- a trigger's subscription constructor: ``_create_subscription``'s ``parameters`` against
+  ``subscription_constructor.parameters``, its ``credentials`` against ``subscription_constructor.credentials_schema``
+  (not with OAuth); an event's ``_on_event`` ``parameters`` against the event YAML's ``parameters``;
 - a model provider's ``validate_provider_credentials(self, credentials)`` and a model class's methods taking
   ``credentials``: the ``variable`` of ``provider_credential_schema`` and ``model_credential_schema`` forms.
 
@@ -26,7 +29,16 @@ from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from dify_lsp.index import YamlFile, lookup
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 from dify_lsp.rules.python_session import module_graph, python_units, sdk_source_file
-from dify_lsp.schema.references import ENDPOINT, ENDPOINT_GROUP, MODEL_PROVIDER, PYTHON, TOOL, TOOL_PROVIDER
+from dify_lsp.schema.references import (
+    ENDPOINT,
+    ENDPOINT_GROUP,
+    MODEL_PROVIDER,
+    PYTHON,
+    TOOL,
+    TOOL_PROVIDER,
+    TRIGGER_EVENT,
+    TRIGGER_PROVIDER,
+)
 from dify_lsp.textpos import Span
 from dify_lsp.yamlpos import YMap, YScalar, YSeq
 
@@ -151,6 +163,20 @@ def _model_credentials(yf: YamlFile) -> tuple[dict[str, Span], Span] | None:
     return (declared, anchor) if anchor is not None else None
 
 
+def _named_list(yf: YamlFile, keys: tuple[str, ...], empty_ok: bool = True) -> tuple[dict[str, Span], Span] | None:
+    """Names of the mapping list at ``keys`` (``parameters``, ``credentials_schema`` ...) and the key's span."""
+    node, parent = lookup(yf.root, keys)
+    if parent is None:
+        return None
+    pair = parent.pair(keys[-1])
+    if node is None or (isinstance(node, YScalar) and node.value is None):
+        return ({}, pair.key.span) if empty_ok and pair is not None else None
+    if isinstance(node, YMap):  # credentials_schema may also map each name to its field
+        return {p.key_text: p.key.span for p in node.pairs if p.key_text}, pair.key.span
+    names = _names_in_list(node)
+    return (dict(names), pair.key.span) if names is not None and pair is not None else None
+
+
 def _owners(ctx: CheckContext, child: Path, owner_kind: str, key: tuple[str, ...]) -> list[YamlFile]:
     out = []
     for ref in ctx.plugin.refs:
@@ -164,7 +190,7 @@ def _owners(ctx: CheckContext, child: Path, owner_kind: str, key: tuple[str, ...
 def _expectations(ctx: CheckContext) -> Iterator[tuple[Path, str, str, str, YamlFile, tuple[dict[str, Span], Span], str]]:
     """(python file, base kind, method or '*', source, declaring YAML, (declared, anchor), what) per YAML-named source."""
     for ref in ctx.plugin.refs:
-        if ref.target_kind != PYTHON or ref.target is None or ref.key[:2] != ("extra", "python"):
+        if ref.target_kind != PYTHON or ref.target is None or ref.key[-3:-1] != ("extra", "python"):
             continue
         owner = ctx.plugin.yaml_files.get(ref.owner)
         if owner is None:
@@ -186,6 +212,18 @@ def _expectations(ctx: CheckContext) -> Iterator[tuple[Path, str, str, str, Yaml
             decl = _provider_credentials(owner)
             if decl is not None:
                 yield path, "ToolProvider", "_validate_credentials", "param:credentials", owner, decl, "credential"
+        elif owner.kind == TRIGGER_PROVIDER and ref.key == ("subscription_constructor", "extra", "python", "source"):
+            decl = _named_list(owner, ("subscription_constructor", "parameters"))
+            if decl is not None:
+                yield path, "TriggerSubscriptionConstructor", "_create_subscription", "param:parameters", owner, decl, "subscription parameter"
+            if lookup(owner.root, ("subscription_constructor", "oauth_schema"))[0] is None:
+                decl = _named_list(owner, ("subscription_constructor", "credentials_schema"))
+                if decl is not None:
+                    yield path, "TriggerSubscriptionConstructor", "*", "param:credentials", owner, decl, "credential"
+        elif owner.kind == TRIGGER_EVENT:
+            decl = _named_list(owner, ("parameters",))
+            if decl is not None:
+                yield path, "Event", "_on_event", "param:parameters", owner, decl, "event parameter"
         elif owner.kind == ENDPOINT:
             for group in _owners(ctx, owner.path, ENDPOINT_GROUP, ("endpoints",)):
                 decl = _group_settings(group)
