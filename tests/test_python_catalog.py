@@ -151,4 +151,4 @@ def test_navigation_and_docs():
     assert "True when the text is sensitive" in res.member.doc
     res, _ = catalog.resolve(("model", "summary", "invoke"))
     assert "system model" in res.member.doc and "unchanged" in res.member.doc
-    assert catalog.resolve(("model", "text_embedding", "invoke_multimodal"))[0].member.since == "0.7.0"
+    assert catalog.resolve(("model", "text_embedding", "invoke_multimodal"))[0].member.since == "0.7.0b1"  # the first release with it (pre-releases count: dify_lsp.sdk.releases)

@@ -9,7 +9,8 @@ the first SDK version that has it.
 
 Verified against the SDK source (``dify_plugin/core/runtime.py``,
 ``dify_plugin/invocations/**``, ``dify_plugin/entities/model/*``) of 0.10.2;
-the "since" versions come from comparing the published wheels 0.1.0 ... 0.10.2.
+the "since" versions come from the SDK's release history (every published version, pre-releases included:
+:mod:`dify_lsp.sdk.releases`).
 ``tests/test_python_catalog.py`` checks names and parameters against
 ``inspect.signature`` of the real classes so this table cannot drift.
 
@@ -578,6 +579,45 @@ _type(Type(
     methods=(Method("empty_session", (), "Session", "A session that cannot call Dify (class method; used in tests and `Tool.from_credentials`).",
                     "session = Session.empty_session()", sdk="dify_plugin.core.runtime.Session.empty_session"),),
 ))
+
+
+def _apply_release_history() -> None:
+    """Take every member's "since" from the SDK's real release history (pre-releases included):
+    :data:`dify_lsp.sdk.releases.FIRST_RELEASE`, so hover and DL210 say the same thing."""
+    from dataclasses import replace
+
+    from dify_lsp.sdk.releases import FIRST_RELEASE
+
+    done: set[str] = set()
+
+    def visit(t: Type, prefix: tuple[str, ...]) -> None:
+        if t.name in done:
+            return
+        done.add(t.name)
+        attrs = []
+        for a in t.attrs:
+            first = FIRST_RELEASE.get(".".join((*prefix, a.name)))
+            attrs.append(replace(a, since=first) if first and a.name != "session" else a)
+        methods = []
+        for m in t.methods:
+            key = ".".join((*prefix, m.name))
+            first = FIRST_RELEASE.get(key, m.since)
+            params = tuple(
+                replace(p, since=FIRST_RELEASE[f"{key}({p.name})"])
+                if FIRST_RELEASE.get(f"{key}({p.name})", first) != first else replace(p, since=None)
+                for p in m.params
+            )
+            methods.append(replace(m, since=first, params=params))
+        TYPES[t.name] = replace(t, attrs=tuple(attrs), methods=tuple(methods))
+        for a in t.attrs:
+            sub = TYPES.get(a.type)
+            if sub is not None and a.name != "session":
+                visit(sub, (*prefix, a.name))
+
+    visit(TYPES["Session"], ())
+
+
+_apply_release_history()
 
 
 def _invocation_paths() -> dict[str, tuple[str, ...]]:
