@@ -137,18 +137,18 @@ async def test_grandchild_teardown_within_timeout(client: LanguageClient, tmp_pa
     assert not alive(int(pid_file.read_text()))
 
 
-async def test_repeated_prints_counted_and_unsupported_kind_named(client: LanguageClient, tmp_path):
+async def test_repeated_prints_counted_and_nothing_to_run_named(client: LanguageClient, tmp_path):
     result = await run(client, {"tool": "echo", "parameters": {"repeat": 4}, "credentials": {"api_key": KEY}})
     printed = [w for w in result["warnings"] if "not protocol JSON" in w]
     assert len(printed) == 1 and printed[0].endswith("(4 times)")
 
-    models_only = tmp_path / "models_only"
-    shutil.copytree(WORKSPACE["plugin"], models_only)
-    manifest = models_only / "manifest.yaml"
-    manifest.write_text(manifest.read_text().replace("  tools:\n    - provider/files.yaml", "  models:\n    - provider/files.yaml"))
-    uri = (models_only / "provider" / "files.yaml").as_uri()
+    empty = tmp_path / "empty"
+    shutil.copytree(WORKSPACE["plugin"], empty)
+    manifest = empty / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("plugins:\n  tools:\n    - provider/files.yaml", "plugins: {}"))
+    uri = manifest.as_uri()
     answer = await asyncio.wait_for(client.workspace_execute_command_async(
         types.ExecuteCommandParams(command="dify.runInvocation", arguments=[{"uri": uri}])), 60)
     assert answer["status"] == "error"
     assert answer["error"]["message"] == (
-        "this plugin declares model providers and no tools; `run` does not run that kind of plugin yet")
+        "the manifest lists no plugins (plugins.tools, models, endpoints, ...): there is nothing to run")

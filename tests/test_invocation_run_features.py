@@ -165,13 +165,13 @@ def test_repeated_print_lines_are_one_warning_with_a_count(plugin):
     assert "'the same debugging line'" in warnings[0]
 
 
-def test_a_plugin_without_tools_says_run_does_not_run_its_kind(tmp_path):
+def test_a_plugin_with_nothing_to_run_says_so(tmp_path):
     plugin = plugin_copy(tmp_path, "uv_project")
     manifest = plugin / "manifest.yaml"
-    manifest.write_text(manifest.read_text().replace("  tools:\n    - provider/files.yaml", "  models:\n    - provider/files.yaml"))
+    manifest.write_text(manifest.read_text().replace("plugins:\n  tools:\n    - provider/files.yaml", "plugins: {}"))
     done = dify_run(str(plugin))
     assert done.returncode == 2
-    assert "this plugin declares model providers and no tools; `run` does not run that kind of plugin yet" in done.stderr
+    assert "the manifest lists no plugins (plugins.tools, models, endpoints, ...): there is nothing to run" in done.stderr
 
 
 def test_several_tools_need_a_name(plugin):
