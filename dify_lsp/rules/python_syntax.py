@@ -10,8 +10,9 @@ whose parser refuses 3.12 syntax (PEP 701 f-strings that nest the same quote,
 2. Otherwise the error may be a 3.12 feature: the file is compiled by a
    Python >= 3.12 found on the machine (the plugin's own ``.venv`` first, then
    ``python3.12`` on PATH, pyenv, uv; see :mod:`dify_lsp.interpreters`) in a
-   subprocess.  Its verdict (valid, or the error with 3.12's line and message)
-   is cached by content hash, so each text is compiled once.  Rules run on a
+   long-lived subprocess (started on first need, ended when dify-lsp exits).
+   Its verdict (valid, or the error with 3.12's line and message) is cached by
+   content hash, so each text is compiled once.  Rules run on a
    worker thread, never on the editor's event loop.
 3. When no such Python exists, or it does not answer in time, nothing is
    reported: a missed syntax error costs less than a false one, and the
@@ -22,11 +23,13 @@ Nothing is executed: the subprocess only calls ``compile(..., PyCF_ONLY_AST)``.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import json
 import logging
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -41,20 +44,76 @@ PLUGIN_PYTHON = (3, 12)
 _TIMEOUT = 30.0
 _CACHE_SIZE = 4096
 
-# Reads a JSON list of sources on stdin; prints one verdict per source: null (valid) or [line, message].
+# A long-lived worker: each stdin line is a JSON list of sources; it answers one line, a JSON list with one
+# verdict per source: null (valid) or [line, message].  It ends when its stdin closes (dify-lsp exited).
 _COMPILE_SCRIPT = r"""
 import ast, json, sys
-out = []
-for src in json.load(sys.stdin):
-    try:
-        compile(src, "<plugin>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-        out.append(None)
-    except SyntaxError as exc:
-        out.append([exc.lineno or 1, exc.msg])
-    except (ValueError, RecursionError, MemoryError) as exc:
-        out.append([1, str(exc)])
-json.dump(out, sys.stdout)
+for line in sys.stdin:
+    out = []
+    for src in json.loads(line):
+        try:
+            compile(src, "<plugin>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+            out.append(None)
+        except SyntaxError as exc:
+            out.append([exc.lineno or 1, exc.msg])
+        except (ValueError, RecursionError, MemoryError) as exc:
+            out.append([1, str(exc)])
+    sys.stdout.write(json.dumps(out) + "\n")
+    sys.stdout.flush()
 """
+
+
+class _Worker:
+    """One Python 3.12 process compiling sources on request (started once: ~1 ms per request after that)."""
+
+    def __init__(self, python: str):
+        self.python = python
+        self.proc: subprocess.Popen[str] | None = None
+        self.lock = threading.Lock()
+
+    def _start(self) -> subprocess.Popen[str]:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen(
+                [self.python, "-I", "-c", _COMPILE_SCRIPT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, text=True, encoding="utf-8", env={**os.environ, "PYTHONNOUSERSITE": "1"},
+            )
+        return self.proc
+
+    def ask(self, sources: list[str]) -> list | None:
+        with self.lock:
+            try:
+                proc = self._start()
+                assert proc.stdin is not None and proc.stdout is not None
+                proc.stdin.write(json.dumps(sources) + "\n")
+                proc.stdin.flush()
+                if hasattr(select, "poll"):
+                    poller = select.poll()
+                    poller.register(proc.stdout, select.POLLIN)
+                    if not poller.poll(_TIMEOUT * 1000):
+                        raise TimeoutError
+                line = proc.stdout.readline()
+                return json.loads(line)
+            except (OSError, ValueError, TimeoutError, AssertionError):
+                self.stop()
+                return None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            try:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+            except (OSError, subprocess.SubprocessError):
+                pass
+            self.proc = None
+
+
+_workers: dict[str, _Worker] = {}
+
+
+@atexit.register
+def _stop_workers() -> None:
+    for w in list(_workers.values()):
+        w.stop()
 
 Verdict = tuple[int, str] | None  # (0-based line, message) of the first error; None: valid
 
@@ -96,14 +155,9 @@ def verdicts(texts: list[str], plugin_root: Path | None = None) -> dict[str, Ver
         log.info("no Python >= 3.12 found: Python syntax errors that may be 3.12 syntax are not reported")
         return {**out, **{t: "unknown" for t in todo}}
     sources = [t.replace("\r", " ").replace("\x00", " ") for t in todo]
-    try:
-        proc = subprocess.run(
-            [python, "-I", "-c", _COMPILE_SCRIPT], input=json.dumps(sources), capture_output=True, text=True,
-            timeout=_TIMEOUT, env={**os.environ, "PYTHONNOUSERSITE": "1"},
-        )
-        results = json.loads(proc.stdout) if proc.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError, ValueError):
-        results = None
+    with _lock:
+        worker = _workers.setdefault(python, _Worker(python))
+    results = worker.ask(sources)
     if not isinstance(results, list) or len(results) != len(todo):
         log.warning("Python 3.12 syntax check with %s failed; syntax errors it would confirm are not reported", python)
         return {**out, **{t: "unknown" for t in todo}}
