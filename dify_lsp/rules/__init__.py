@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 RULE_MODULES = (
     "dify_lsp.rules.files",
     "dify_lsp.rules.yaml_schema",
+    "dify_lsp.rules.model_files",
+    "dify_lsp.rules.endpoint_files",
+    "dify_lsp.rules.trigger_files",
     "dify_lsp.rules.scopes",
     "dify_lsp.rules.python_session",
     "dify_lsp.rules.python_plugin",

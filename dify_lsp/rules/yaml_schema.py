@@ -217,6 +217,8 @@ class _Walker:
             if not isinstance(node, YMap):
                 self._wrong_type(node, t, fld, where)
                 return
+            if fld is not None and fld.empty_is_default and not node.pairs:
+                return
             self.obj(node, t, where, anchor)
         elif isinstance(t, ListOf):
             if not isinstance(node, YSeq):
@@ -271,9 +273,14 @@ class _Walker:
                     self._unknown_key(pair, t, node, where)
                 continue
             present.add(fld.name)
+            if fld.ignored:
+                continue  # read by neither the SDK nor the daemon: any value is lost the same way
             if _is_null(pair.value):
                 if fld.required and not fld.nullable:
                     self.out.append(WRONG_TYPE.at(self.path, pair.key.span, f"`{self._label((*where, key))}` is required and must be {_article(fld.type_title)}, but it is empty"))
+                elif not fld.nullable and not fld.ignored and not (isinstance(fld.type, Scalar) and fld.type.kind == ANY):
+                    # The SDK's models take None only where the field says so (`X | None`).
+                    self.out.append(WRONG_TYPE.at(self.path, pair.key.span, f"`{self._label((*where, key))}` is empty: it must be {_article(fld.type_title)} or be left out (the SDK refuses an empty value here)"))
                 continue
             self.walk(pair.value, fld.type, fld, (*where, key), pair.key.span)
         for name in t.required_names:
@@ -286,7 +293,9 @@ class _Walker:
             what = f"`{name}` ({fld.doc})" if fld.doc else f"`{name}`"
             location = f"`{self._label(where)}`" if where else f"the {t.title}"
             self.out.append(MISSING.at(self.path, anchor, f"missing required key {what} in {location}"))
-        if t.role is not None:
+        if t.role == "parameter_rule":
+            self.parameter_rule(node, t, where, anchor, present)
+        elif t.role is not None:
             self.result.params.append(ParamSite(node, t, where))
             self.param_rules(node, t, where)
 
@@ -305,6 +314,10 @@ class _Walker:
         if fld is not None and fld.max_items is not None and len(node.items) > fld.max_items:
             self.out.append(BOUNDS.at(self.path, node.span, f"`{self._label(where)}` has {len(node.items)} items; at most {fld.max_items} are allowed"))
         for i, item in enumerate(node.items):
+            if _is_null(item) and not (isinstance(t.item, Scalar) and t.item.kind == ANY):
+                # pydantic refuses None in a list of strings / objects (e.g. "tool path should be a string").
+                self.out.append(WRONG_TYPE.at(self.path, item.span, f"`{self._label((*where, i))}` must be {_article(type_title(t.item))}, not an empty value"))
+                continue
             anchor = item.pairs[0].key.span if isinstance(item, YMap) and item.pairs else item.span
             if isinstance(item, YMap) and isinstance(t.item, Obj) and t.item.role:
                 name = item.get("name")
@@ -415,6 +428,17 @@ class _Walker:
                         else "`default` must be a single value, not a list, because `multiple` is not true"
                     )
                     self.out.append(MULTIPLE.at(self.path, dpair.value.span, f"{msg} ({label})"))
+
+    def parameter_rule(self, node: YMap, t: Obj, where: tuple[str | int, ...], anchor: Span, present: set[str]) -> None:
+        """A model parameter rule needs a `type` unless `use_template` names an SDK template."""
+        if "type" in present:
+            return
+        template = node.get("use_template")
+        name = template.value if isinstance(template, YScalar) else None
+        if isinstance(name, str) and name in pf.PARAMETER_TEMPLATES:
+            return
+        why = f"`use_template: {name}` is not an SDK template" if isinstance(name, str) else "there is no `use_template`"
+        self.out.append(MISSING.at(self.path, anchor, f"missing required key `type` in `{self._label(where)}`: {why}, so nothing fills it in and the SDK refuses the model"))
 
     def plugin_kinds(self, root: YMap) -> None:
         ppair = root.pair("plugins")

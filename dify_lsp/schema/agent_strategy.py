@@ -34,7 +34,7 @@ AGENT_PROVIDER_SCHEMA = Obj(
     (
         Field("identity", provider_identity(TOOL_TAGS), True, "who and what the provider is"),
         Field("strategies", ListOf(S), False, "agent strategy YAML files", path_kind=AGENT_STRATEGY),
-        Field("extra", python_extra("the Python file of the provider (the SDK does not load it)"), False, "where the provider's Python class lives (not read by the SDK)"),
+        Field("extra", A, False, "the provider's `extra.python.source` (neither the SDK nor the daemon reads it)", ignored=True),
     ),
     doc="An agent strategy provider: identity and the strategies it offers.",
 )

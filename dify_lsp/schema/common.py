@@ -207,9 +207,9 @@ I18N = Obj(
     "I18n object",
     (
         Field("en_US", S, True, "English text (required; used when a translation is missing)", max_length=1023),
-        Field("zh_Hans", S, False, "Simplified Chinese"),
-        Field("ja_JP", S, False, "Japanese"),
-        Field("pt_BR", S, False, "Brazilian Portuguese"),
+        Field("zh_Hans", S, False, "Simplified Chinese (empty: falls back to en_US)", nullable=True),
+        Field("ja_JP", S, False, "Japanese (empty: falls back to en_US)", nullable=True),
+        Field("pt_BR", S, False, "Brazilian Portuguese (empty: falls back to en_US)", nullable=True),
     ),
     doc="Text in several languages: `en_US` is required, other languages fall back to it.",
     # Other languages are ignored by the SDK and the daemon; anything that is not a language
@@ -240,7 +240,7 @@ OPTION = Obj(
 CONFIG_OPTION = Obj(
     "option",
     (
-        Field("value", SC, True, "the value stored when chosen", max_length=127),
+        Field("value", S, True, "the value stored when chosen (text: quote numbers)", max_length=127),
         i18n("label", "the text shown for this option", True),
     ),
     doc="One choice of a select credential or setting.",
@@ -264,7 +264,7 @@ def config_fields(name_required: bool) -> tuple[Field, ...]:
         Field("type", S, True, "the input type", enum=CONFIG_TYPES),
         Field("scope", S, False, "restricts what can be picked (model-selector: model types; app-selector: app modes); join with &"),
         Field("required", B, False, "the user must fill it in (default false)"),
-        Field("default", SC, False, "default value (a basic type: string, number or boolean)"),
+        Field("default", A, False, "default value (a string, number or boolean; the SDK also takes a list)", nullable=True),
         Field("options", ListOf(CONFIG_OPTION), False, "choices of a select (fewer than 128)", max_items=127),
         Field("multiple", B, False, "allow several values"),
         i18n("label", "the field's label", True),

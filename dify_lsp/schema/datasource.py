@@ -38,7 +38,7 @@ DATASOURCE_IDENTITY = Obj(
     "datasource identity",
     (
         Field("author", S, True, "the author"),
-        Field("name", S, True, "the datasource name, unique within the provider", pattern=IDENTITY_NAME_PATTERN, pattern_doc=IDENTITY_NAME_DOC),
+        Field("name", S, True, "the datasource name, unique within the provider"),
         i18n("label", "the display name", True),
         Field("icon", S, False, "an icon", nullable=True),
     ),
@@ -49,7 +49,7 @@ DATASOURCE_PROVIDER_IDENTITY = Obj(
     "datasource provider identity",
     (
         Field("author", S, True, "the author (organization or user)"),
-        Field("name", S, True, "the provider name, unique in the plugin", pattern=IDENTITY_NAME_PATTERN, pattern_doc=IDENTITY_NAME_DOC),
+        Field("name", S, True, "the provider name, unique in the plugin"),
         i18n("label", "the provider's display name", True),
         i18n("description", "what the provider does", True),
         Field("icon", S, True, "icon file name in _assets/", path_kind=ICON),

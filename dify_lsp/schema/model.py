@@ -66,6 +66,9 @@ class Field:
     ignored: bool = False
     # `enum` only feeds completion and hover; other values are not reported.
     suggest_only: bool = False
+    # An empty value (empty mapping, null) is replaced by a default by the SDK (e.g. a model's
+    # label falls back to its name), so it is not checked.
+    empty_is_default: bool = False
 
     def __repr__(self) -> str:
         return f"Field({self.name!r})"

@@ -214,7 +214,7 @@ PARAMETER_RULE = Obj(
     (
         Field("name", S, True, "the parameter name sent in `model_parameters` (e.g. temperature)"),
         Field("use_template", S, False, "fill label, type, help, default, min, max and precision from an SDK template; keys given here win", enum=PARAMETER_TEMPLATES),
-        i18n("label", "the label shown (default: the name or the template's)"),
+        i18n("label", "the label shown (default: the name or the template's)", nullable=True, empty_is_default=True),
         Field("type", S, False, "the value type (required unless use_template names a template)", enum=PARAMETER_RULE_TYPES),
         i18n("help", "help text", nullable=True),
         Field("required", B, False, "the user must set it (default false)"),
@@ -225,6 +225,7 @@ PARAMETER_RULE = Obj(
         Field("options", ListOf(S), False, "allowed values (a string parameter becomes a select)"),
     ),
     doc="One tunable parameter of the model (ParameterRule).",
+    role="parameter_rule",
 )
 
 PRICING = Obj(
@@ -242,7 +243,7 @@ MODEL_SCHEMA = Obj(
     "model",
     (
         Field("model", S, True, "the model name sent to the provider's API"),
-        i18n("label", "display name (default: the model name)"),
+        i18n("label", "display name (default: the model name)", nullable=True, empty_is_default=True),
         Field("model_type", S, True, "the model type; must match the folder and the provider's supported_model_types", enum=MODEL_TYPES),
         Field("features", ListOf(S), False, "what the model supports", enum=MODEL_FEATURES, nullable=True),
         Field("fetch_from", S, False, "where the model is defined (default predefined-model)", enum=CONFIGURATE_METHODS),

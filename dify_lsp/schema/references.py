@@ -104,8 +104,7 @@ REFERENCE_KEYS: dict[str, tuple[ReferenceKey, ...]] = {
     ENDPOINT_GROUP: (_k("endpoints", ENDPOINT, True),),
     ENDPOINT: (_k("extra.python.source", PYTHON),),
     AGENT_PROVIDER: (
-        _k("strategies", AGENT_STRATEGY, True),
-        _k("extra.python.source", PYTHON),
+        _k("strategies", AGENT_STRATEGY, True),  # its extra.python.source is read by neither the SDK nor the daemon
         _k("identity.icon", ICON),
         _k("identity.icon_dark", ICON),
     ),

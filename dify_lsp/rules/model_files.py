@@ -1,0 +1,189 @@
+"""A model plugin's files against each other (DL401-DL405): model YAMLs, the provider's
+`models` globs and `supported_model_types`, `_position.yaml`, parameter templates, and the
+model classes in `extra.python.model_sources`.
+
+The SDK loads model YAMLs through the provider's `models.<type>.predefined` globs
+(ProviderEntity.validate_models) and registers each model class in the model sources by its
+model type (PluginRegistration._resolve_model_providers); a type without a class fails when
+the model is used ("... model not found" from ModelFactory).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from dify_lsp.findings import Finding, Related, Severity
+from dify_lsp.index import YamlFile, lookup
+from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
+from dify_lsp.schema.model_provider import MODEL_TYPES, PARAMETER_TEMPLATES
+from dify_lsp.schema.references import MODEL, MODEL_POSITION, MODEL_PROVIDER, MODEL_TYPE_KEYS
+from dify_lsp.yamlpos import YMap, YScalar, YSeq
+
+FAMILY = "schema"
+
+TYPE_FOLDER = define_rule("DL401", "model-type-mismatch", "A model YAML's `model_type` differs from the `models.<type>` glob that loads it: Dify lists it by its `model_type`, but the `_position.yaml` of the glob's type is what orders it.", Severity.HINT, FAMILY)
+TYPE_UNSUPPORTED = define_rule("DL402", "model-type-unsupported", "A model YAML's `model_type` is not in the provider's `supported_model_types`: Dify does not offer the model.", Severity.WARNING, FAMILY)
+POSITION_UNKNOWN = define_rule("DL403", "position-unknown-model", "`_position.yaml` names a model that no model YAML of that type defines (the name orders nothing).", Severity.WARNING, FAMILY)
+UNKNOWN_TEMPLATE = define_rule("DL404", "unknown-parameter-template", "A parameter rule's `use_template` is not one of the SDK's templates: the daemon refuses the model (\"use_template ... not found\") and the SDK fills nothing in.", Severity.ERROR, FAMILY)
+MISSING_MODEL_CLASS = define_rule("DL405", "missing-model-class", "A model type the provider offers has no model class (LargeLanguageModel, TextEmbeddingModel, ... subclass) in `extra.python.model_sources`: every use of such a model fails.", Severity.ERROR, FAMILY)
+
+# The SDK base class that serves each model type (dify_plugin.interfaces.model.*).
+MODEL_CLASS_BASES = {
+    "llm": "LargeLanguageModel",
+    "text-embedding": "TextEmbeddingModel",
+    "rerank": "RerankModel",
+    "tts": "TTSModel",
+    "speech2text": "Speech2TextModel",
+    "moderation": "ModerationModel",
+}
+
+
+def _text(node) -> str | None:
+    return node.value if isinstance(node, YScalar) and isinstance(node.value, str) else None
+
+
+def _model_origin(ctx: CheckContext) -> dict[Path, tuple[YamlFile, str]]:
+    """Each model YAML -> (its provider, the `models:` key whose glob matched it first)."""
+    out: dict[Path, tuple[YamlFile, str]] = {}
+    for glob in ctx.plugin.model_globs:
+        provider = ctx.plugin.yaml_files.get(glob.owner)
+        if provider is None:
+            continue
+        for path in glob.matches:
+            out.setdefault(path, (provider, glob.type_key))
+    return out
+
+
+def _supported(provider: YamlFile) -> tuple[set[str], YSeq | None]:
+    node = provider.root.get("supported_model_types") if provider.root is not None else None
+    if not isinstance(node, YSeq):
+        return set(), None
+    return {v for v in (_text(i) for i in node.items) if v}, node
+
+
+@check(TYPE_FOLDER, TYPE_UNSUPPORTED)
+def model_types_agree(ctx: CheckContext) -> Iterator[Finding]:
+    for path, (provider, type_key) in _model_origin(ctx).items():
+        yf = ctx.plugin.yaml_files.get(path)
+        if yf is None or yf.kind != MODEL or yf.root is None:
+            continue
+        pair = yf.root.pair("model_type")
+        value = _text(pair.value) if pair else None
+        if value is None or value not in MODEL_TYPES:
+            continue  # missing or invalid: the schema reports it
+        expected = MODEL_TYPE_KEYS[type_key]
+        if value != expected:
+            yield TYPE_FOLDER.at(
+                path,
+                pair.value.span,
+                f"`model_type: {value}` but this file is loaded through `models.{type_key}.predefined`: Dify lists it as a {value} model "
+                f"(served by the provider's {MODEL_CLASS_BASES.get(value, value)} class), while the folder and glob say {expected}; "
+                f"move it under the {value} glob (or fix model_type if '{expected}' was meant)",
+                related=[Related(provider.path, g.span, "the glob that loads it") for g in ctx.plugin.model_globs if path in g.matches][:1],
+            )
+        supported, seq = _supported(provider)
+        if seq is not None and value not in supported:
+            yield TYPE_UNSUPPORTED.at(
+                path,
+                pair.value.span,
+                f"`model_type: {value}` is not in the provider's supported_model_types ({', '.join(sorted(supported)) or 'none'}): Dify does not offer this model",
+                related=[Related(provider.path, seq.span, "supported_model_types")],
+            )
+
+
+@check(POSITION_UNKNOWN)
+def positions_name_models(ctx: CheckContext) -> Iterator[Finding]:
+    origin = _model_origin(ctx)
+    names: dict[tuple[Path, str], list[str]] = {}
+    for path, (provider, type_key) in origin.items():
+        yf = ctx.plugin.yaml_files.get(path)
+        if yf is not None and yf.kind == MODEL and yf.root is not None:
+            name = _text(yf.root.get("model"))
+            if name:
+                names.setdefault((provider.path, type_key), []).append(name)
+    for path, (provider, type_key) in origin.items():
+        yf = ctx.plugin.yaml_files.get(path)
+        if yf is None or yf.kind != MODEL_POSITION or yf.doc is None or not isinstance(yf.doc.root, YSeq):
+            continue
+        known = names.get((provider.path, type_key), [])
+        for item in yf.doc.root.items:
+            name = _text(item)
+            if name is None or name in known:
+                continue
+            options = suggest(name, known)
+            yield POSITION_UNKNOWN.at(
+                path,
+                item.span,
+                f"no {MODEL_TYPE_KEYS[type_key]} model named '{name}'{did_you_mean(options)}: the models of this type are {', '.join(sorted(known)) or 'none'}",
+                suggestions=options,
+            )
+
+
+@check(UNKNOWN_TEMPLATE)
+def parameter_templates_exist(ctx: CheckContext) -> Iterator[Finding]:
+    for yf in ctx.plugin.yaml_of_kind(MODEL):
+        rules = yf.root.get("parameter_rules") if yf.root is not None else None
+        if not isinstance(rules, YSeq):
+            continue
+        for rule in rules.items:
+            if not isinstance(rule, YMap):
+                continue
+            node = rule.get("use_template")
+            name = _text(node)
+            if name is None or name in PARAMETER_TEMPLATES:
+                continue
+            options = suggest(name, list(PARAMETER_TEMPLATES))
+            yield UNKNOWN_TEMPLATE.at(
+                yf.path,
+                node.span,
+                f"'{name}' is not a parameter template{did_you_mean(options)}: the daemon refuses the model (\"use_template {name} not found\") "
+                f"and the SDK ignores it. Templates: {', '.join(PARAMETER_TEMPLATES)}",
+                suggestions=options,
+            )
+
+
+@check(MISSING_MODEL_CLASS)
+def model_types_have_classes(ctx: CheckContext) -> Iterator[Finding]:
+    from dify_lsp.rules.python_modules import PluginClass
+    from dify_lsp.rules.python_session import module_graph  # the one reading of the plugin's Python
+
+    for provider in ctx.plugin.yaml_of_kind(MODEL_PROVIDER):
+        if provider.root is None:
+            continue
+        supported, seq = _supported(provider)
+        wanted = {t for t in supported if t in MODEL_CLASS_BASES}
+        if not wanted or seq is None:
+            continue
+        node, _ = lookup(provider.root, ("extra", "python", "model_sources"))
+        refs = [r for r in ctx.plugin.refs_from(provider.path) if r.key == ("extra", "python", "model_sources")]
+        if any(not r.exists or r.target is None for r in refs):
+            continue  # a missing file is reported as such
+        graph = module_graph(ctx)
+        served: set[str] = set()
+        for ref in refs:
+            scan = graph.scans.get(ref.target)
+            if scan is None or not scan.parsed or scan.syntax_error is not None:
+                return  # cannot know
+            classes, star = graph.namespace_classes(ref.target)
+            if star:
+                return
+            for cls in classes:
+                if isinstance(cls, PluginClass):
+                    anc = graph.ancestry(cls.path, cls.info)
+                    if anc.unknown:
+                        return  # a base we cannot follow may serve any type
+                    kinds, name = anc.kinds, cls.info.name
+                else:  # an SDK class imported into the module counts when it is a strict subclass
+                    kinds, name = set(cls.kinds), cls.name
+                served |= {t for t, base in MODEL_CLASS_BASES.items() if base in kinds and name != base}
+        for mtype in sorted(wanted - served):
+            item = next((i for i in seq.items if _text(i) == mtype), seq)
+            where = ", ".join(r.raw for r in refs) or "no file (extra.python.model_sources is empty)"
+            yield MISSING_MODEL_CLASS.at(
+                provider.path,
+                item.span,
+                f"the provider offers {mtype} models, but no {MODEL_CLASS_BASES[mtype]} subclass is in its model sources ({where}): "
+                f"the SDK registers model classes by type, so every {mtype} call fails",
+                related=[Related(r.owner, r.span, "model source") for r in refs],
+            )
