@@ -527,3 +527,32 @@ def test_trigger_parameters_and_credentials(tmp_path: Path):
     provider.write_text(provider.read_text().replace('team = parameters["team_id"]', 'team = parameters["team"]'))
     got = {(f.path, f.span) for f in findings(root, "DL218")}
     assert got == {(event, span_of(event, '"state_filter"')), (provider, span_of(provider, '"team"'))}
+
+
+def test_trigger_session_lives_on_the_runtime(tmp_path: Path):
+    root = tmp_path / "truth-trigger"
+    shutil.copytree(REPO / "tests" / "fixtures" / "truth-trigger", root)
+    event = root / "events" / "issue_created.py"
+    event.write_text(event.read_text().replace(
+        '        return Variables(variables={"title": title})',
+        '        self.runtime.session.storage.put("last", title.encode())\n'
+        '        self.session.anything()  # an Event keeps no self.session: not Dify\'s, not judged\n'
+        '        return Variables(variables={"title": title})'))
+    (f,) = findings(root, "DL201")
+    assert f.path == event and f.span == span_of(event, "put") and "'put'" in f.message
+
+
+def test_invocation_object_from_a_non_plugin_class_is_not_judged(plugin: Path):
+    tool(plugin, READS, head=TOOL_HEAD + """\
+from dify_plugin.invocations.storage import StorageInvocation
+
+
+class Cache:
+    def __init__(self, session):
+        self.session = session
+
+    def get(self, key):
+        return StorageInvocation(self.session).get(key)
+""")
+    # Cache assigns its own self.session: whatever it holds, the call is not judged as Dify's session
+    assert findings(plugin, "DL306") == []
