@@ -192,7 +192,7 @@ def _coerce(param: Mapping[str, Any], value: Any, default_model: Callable[[str],
 
 
 def prepare_values(params: list[Any], given: Mapping[str, Any], default_model: Callable[[str], dict[str, Any]],
-                   what: str, fill_models: bool = True) -> tuple[dict[str, Any], list[str], list[str]]:
+                   what: str, fill_models: bool = True, require: bool = True) -> tuple[dict[str, Any], list[str], list[str]]:
     """Declared parameters/settings with defaults applied, values converted; (values, secrets, warnings)."""
     declared = {str(p.get("name")): p for p in params if isinstance(p, dict) and p.get("name")}
     values: dict[str, Any] = {}
@@ -214,9 +214,16 @@ def prepare_values(params: list[Any], given: Mapping[str, Any], default_model: C
         if name not in declared:
             values[name] = value
             warnings.append(f"{what} {name!r} is not declared in the YAML")
-    if missing:
+    if missing and require:
         raise InvocationError(f"missing required {what}{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
     return values, secrets, warnings
+
+
+def endpoint_settings(plugin: Plugin, given: Mapping[str, Any], default_model: Callable[[str], dict[str, Any]],
+                      require: bool = True) -> tuple[dict[str, Any], list[str], list[str]]:
+    """The endpoint settings of a plugin: given values converted, defaults and model-selectors filled."""
+    declared = [s for g in _providers(plugin, refkinds.ENDPOINT_GROUP) for s in g.get("settings") or []]
+    return prepare_values(declared, given, default_model, "setting", require=require)
 
 
 def raw_http_request(method: str, path: str, headers: list[tuple[str, str]], body: bytes) -> str:
@@ -278,9 +285,7 @@ def prepare(run: KindRun, plugin: Plugin, invocation: InvocationFile, default_mo
         if not endpoints:
             raise InvocationError("the plugin declares no endpoints")
         method, path = parse_request_line(run.name or "")
-        groups = _providers(plugin, refkinds.ENDPOINT_GROUP)
-        settings_decl = [s for g in groups for s in g.get("settings") or []]
-        settings, secrets, warnings = prepare_values(settings_decl, params, default_model, "setting")
+        settings, secrets, warnings = endpoint_settings(plugin, params, default_model)
         if not any(_route_matches(str(d.get("path") or ""), path) and str(d.get("method") or "").upper() == method
                    for _, d, _ in endpoints):
             routes = ", ".join(f"{d.get('method')} {d.get('path')}" for _, d, _ in endpoints)
@@ -307,7 +312,11 @@ def prepare(run: KindRun, plugin: Plugin, invocation: InvocationFile, default_mo
     if run.kind == "model":
         providers = _providers(plugin, refkinds.MODEL_PROVIDER)
         provider = _pick(providers, run.provider, "model provider", lambda p: str(p.get("provider")))
-        mtype, _, model = (run.name or "").partition("/")
+        if not run.name:
+            models = sorted(f"{d.get('model_type')}/{d.get('model')}" for _, d, _ in _declarations(plugin, refkinds.MODEL))
+            raise InvocationError("this plugin declares model providers; name the model with --model TYPE/NAME"
+                                  + (f" (predefined: {', '.join(models)})" if models else ""))
+        mtype, _, model = run.name.partition("/")
         if mtype not in MODEL_ACTIONS:
             raise InvocationError(f"--model {run.name!r}: expected TYPE/NAME with TYPE one of {', '.join(MODEL_ACTIONS)}")
         secrets = [str(v) for k, v in credentials.items() if _secret_credential(provider, k) and isinstance(v, str)]
