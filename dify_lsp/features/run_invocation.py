@@ -27,6 +27,7 @@ from typing import Any
 from lsprotocol import types
 
 from dify_lsp.features import CODE_ACTION, CODE_LENS, RequestContext, provides
+from dify_lsp.features import run_kinds  # lenses, actions and runs of the other kinds (registered on import)
 from dify_lsp.features.client import uri_to_path
 from dify_lsp.textpos import Pos, Span
 
@@ -182,6 +183,8 @@ async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event |
     from dify_lsp.invocation.engine import RunSpec, run_invocation
     from dify_lsp.invocation.parameters import InvocationError, MissingCredentialsError
 
+    if run_kinds.handles(server, args):  # an endpoint, strategy, model, datasource or trigger
+        return await run_kinds.run_command(server, args, cancel)
     uri = args.get("uri")
     root = _plugin_root(server, uri)
     if root is None:
