@@ -167,6 +167,7 @@ class Scan:
     calls: list[SessionCall] = field(default_factory=list)
     invokes: list[InvokeParams] = field(default_factory=list)
     key_reads: list[KeyRead] = field(default_factory=list)
+    session_escapes: list[SessionRef] = field(default_factory=list)  # the session (or an object under it) handed to other code
     mapping_escapes: set[tuple[str, str]] = field(default_factory=set)  # (class, source) whose mapping is passed on
     prints: list[Span] = field(default_factory=list)  # print() to stdout, outside ``if __name__ == "__main__":``
     import_insert_line: int = 0  # where a new import line goes
@@ -303,6 +304,10 @@ def _session_root(node: ast.expr) -> str | None:
         if isinstance(v, ast.Attribute) and v.attr == "runtime" and isinstance(v.value, ast.Name) and v.value.id == "self":
             return "self.runtime.session"
     return None
+
+
+# Builtins that look at an object without calling into it (the session handed to them calls nothing).
+_HARMLESS_BUILTINS = frozenset({"str", "repr", "print", "len", "bool", "id", "type", "isinstance", "hasattr", "getattr", "callable", "format"})
 
 
 def _is_main_guard(test: ast.expr) -> bool:
@@ -680,6 +685,31 @@ class _Scanner:
                 ref = seen_refs[id(node.func)]
                 resolved, n = catalog.resolve(ref.names)
                 self.out.calls.append(SessionCall(ref, self._args(node, own_nodes), self.cols.span(node), resolved if n == len(ref.names) else None))
+        # The session (or a namespace object under it) handed to other code: what that code calls is not seen here.
+        for node in nodes:
+            if not isinstance(node, (ast.Attribute, ast.Name)) or not isinstance(node.ctx, ast.Load):
+                continue
+            parent = parents.get(id(node))
+            if isinstance(parent, ast.Attribute) and parent.value is node:
+                continue
+            handed = (
+                (isinstance(parent, ast.Call) and node is not parent.func and self._invocation_class(parent.func) is None
+                 and not (isinstance(parent.func, ast.Name) and parent.func.id in _HARMLESS_BUILTINS))
+                or isinstance(parent, (ast.keyword, ast.Return, ast.Yield, ast.List, ast.Tuple, ast.Dict, ast.Starred))
+                or (isinstance(parent, ast.Assign) and parent.value is node and not all(isinstance(t, ast.Name) for t in parent.targets))
+            )
+            if isinstance(parent, ast.keyword):
+                call = parents.get(id(parent))
+                handed = not (isinstance(call, ast.Call) and self._invocation_class(call.func) is not None)
+            if not handed:
+                continue
+            found = self._path(node, aliases, self_ok)
+            if found is None:
+                continue
+            names, root, _attrs, kind = found
+            resolved, n = catalog.resolve(names)
+            if n == len(names) and resolved is not None and resolved.type is not None:
+                self.out.session_escapes.append(SessionRef(names, (), self.cols.span(node), root, class_name, node, kind))
 
     def _attr_name_span(self, node: ast.Attribute) -> Span:
         end = self.cols.pos(node.end_lineno, node.end_col_offset)  # type: ignore[arg-type]

@@ -556,3 +556,15 @@ class Cache:
 """)
     # Cache assigns its own self.session: whatever it holds, the call is not judged as Dify's session
     assert findings(plugin, "DL306") == []
+
+
+def test_session_handed_to_other_code_makes_permission_use_unknown(plugin: Path):
+    manifest = plugin / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("      llm: true\n", "      llm: true\n    storage:\n      enabled: true\n      size: 1048576\n"))
+    tool(plugin, READS + "    yield self.create_text_message(str(self.session.model.llm))\n"
+         "    for chunk in self.session.model.llm.invoke(model_config=model, prompt_messages=[]):\n        pass\n")
+    hints = findings(plugin, "DL308")
+    storage = span_of(manifest, "storage")
+    assert [h.span for h in hints] == [Span(Pos(storage.start.line + 1, 6), Pos(storage.start.line + 1, 13))]  # its `enabled`
+    tool(plugin, READS + "    yield self.create_text_message(remember(self.session, prompt))\n")
+    assert findings(plugin, "DL308") == []  # remember() may use the storage: not known here

@@ -174,8 +174,8 @@ def permissions_are_used(ctx: CheckContext) -> Iterator[Finding]:
     if manifest.root is None:
         return
     units = python_units(ctx)
-    if not units or any(not u.scan.parsed or u.scan.patched_lines for u in units):
-        return  # code we cannot fully read: we cannot know what it calls
+    if not units or any(not u.scan.parsed or u.scan.patched_lines or u.session_escapes for u in units):
+        return  # code we cannot fully read, or the session handed to code we do not follow: we cannot know what it calls
     used: set[Flag] = set()
     for n in _call_needs(ctx):
         used.update(PERMISSION_NEEDS[n.wire].flags)

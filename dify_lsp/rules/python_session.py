@@ -56,6 +56,7 @@ class PyUnit:
     scan: pyscan.Scan
     refs: list[pyscan.SessionRef] = field(default_factory=list)  # the scan's chains that are Dify's session
     calls: list[pyscan.SessionCall] = field(default_factory=list)  # ... and their calls
+    session_escapes: list[pyscan.SessionRef] = field(default_factory=list)  # ... handed to other code
 
 
 def _extra_python_files(plugin: Plugin) -> list[Path]:
@@ -102,6 +103,7 @@ def python_units(ctx: CheckContext) -> list[PyUnit]:
             keep = {id(r.node) for r in unit.scan.refs if _is_dify_session(graph, unit, r)}
             unit.refs = [r for r in unit.scan.refs if id(r.node) in keep]
             unit.calls = [c for c in unit.scan.calls if id(c.ref.node) in keep]
+            unit.session_escapes = [r for r in unit.scan.session_escapes if _is_dify_session(graph, unit, r)]
         return units
 
     return ctx.memo(("python_session", "units"), compute)
