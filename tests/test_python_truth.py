@@ -568,3 +568,10 @@ def test_session_handed_to_other_code_makes_permission_use_unknown(plugin: Path)
     assert [h.span for h in hints] == [Span(Pos(storage.start.line + 1, 6), Pos(storage.start.line + 1, 13))]  # its `enabled`
     tool(plugin, READS + "    yield self.create_text_message(remember(self.session, prompt))\n")
     assert findings(plugin, "DL308") == []  # remember() may use the storage: not known here
+
+
+def test_abstract_check_sees_through_generic_and_abc_bases(plugin: Path):
+    path = tool(plugin, "def run(self, tool_parameters):\n    return []\n", head=TOOL_HEAD + "from abc import ABC\nfrom typing import Generic, TypeVar\n\nT = TypeVar('T')\n",
+                cls="class LLMTool(Tool, ABC, Generic[T]):")
+    (f,) = findings(plugin, "DL215")
+    assert f.span == span_of(path, "LLMTool")

@@ -32,6 +32,8 @@ from dify_lsp.sdk.classes import SDK_MIXINS, SdkClass, sdk_class
 
 _BUILTINS = frozenset(dir(builtins))
 _MAX_DEPTH = 12
+# Standard-library bases that add no methods a plugin class could rely on (markers and generics).
+_NEUTRAL_BASES = frozenset({"abc.ABC", "typing.Generic", "typing.Protocol", "typing_extensions.Protocol", "typing.Any"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +186,8 @@ class ModuleGraph:
                 return f"mixin:{name}"
             # another SDK class: an entity or a helper; a helper under interfaces may bring methods we do not know
             return None if qualified.startswith("dify_plugin.interfaces.") else "other"
+        if qualified in _NEUTRAL_BASES:
+            return "builtin"
         parts = qualified.split(".")
         # the longest prefix that is a plugin module; the rest is a name inside it
         for i in range(len(parts), 0, -1):
