@@ -20,6 +20,8 @@ name is never a site.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -242,8 +244,28 @@ def _parameter_scopes(plugin: Plugin, source: TextSource) -> list[NameScope]:
     return scopes
 
 
+# The scopes of the last few plugins indexed.  A Plugin is rebuilt whenever one of its files (or a file
+# under its root, saved invocations included) changes, so one Plugin object always has the same scopes.
+_memo: OrderedDict[int, tuple[Plugin, list[NameScope]]] = OrderedDict()
+_memo_lock = threading.Lock()
+_MEMO_SIZE = 8
+
+
 def name_scopes(plugin: Plugin, source: TextSource) -> list[NameScope]:
     """Every scope of declared names in the plugin."""
+    with _memo_lock:
+        hit = _memo.get(id(plugin))
+        if hit is not None and hit[0] is plugin:
+            return hit[1]
+    scopes = _compute_scopes(plugin, source)
+    with _memo_lock:
+        _memo[id(plugin)] = (plugin, scopes)
+        while len(_memo) > _MEMO_SIZE:
+            _memo.popitem(last=False)
+    return scopes
+
+
+def _compute_scopes(plugin: Plugin, source: TextSource) -> list[NameScope]:
     scopes = _parameter_scopes(plugin, source)
     for yf in plugin.yaml_files.values():
         root = yf.root

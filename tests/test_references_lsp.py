@@ -96,3 +96,33 @@ async def test_no_references_off_a_name(session, tmp_path):
         )
     )
     assert not found
+
+
+@pytest.mark.asyncio
+async def test_references_follow_unsaved_edits_and_start_from_a_saved_invocation(session, tmp_path):
+    plugin = names_plugin(tmp_path)
+    tool_yaml, saved = plugin / "tools" / "ask.yaml", plugin / ".dify" / "invocations" / "ask.yaml"
+    session.open(tool_yaml)
+
+    async def refs(path, needle, offset):
+        return _where(session, await session.client.text_document_references_async(
+            types.ReferenceParams(
+                text_document=types.TextDocumentIdentifier(uri=path.as_uri()),
+                position=session.find(path, needle, offset=offset),
+                context=types.ReferenceContext(include_declaration=True),
+            )
+        ))
+
+    session.open(saved)
+    assert ("tools/ask.yaml", 10, "question") in await refs(saved, "question:", 2)
+    # the YAML renamed in the editor, not saved: the code's reads no longer belong to it
+    session.set_text(tool_yaml, session.texts[tool_yaml.as_uri()].replace("- name: question", "- name: query"))
+    found = await session.client.text_document_references_async(
+        types.ReferenceParams(
+            text_document=types.TextDocumentIdentifier(uri=tool_yaml.as_uri()),
+            position=session.find(tool_yaml, "name: query", offset=len("name: q")),
+            context=types.ReferenceContext(include_declaration=True),
+        )
+    )
+    start = session.find(tool_yaml, "name: query", offset=len("name: "))
+    assert [(uri_path(f.uri), f.range.start, f.range.end.character - f.range.start.character) for f in found] == [(tool_yaml, start, 5)]
