@@ -162,7 +162,7 @@ class RecordingSource(TextSource):
         super().__init__()
         self.inputs = inputs
 
-    def read(self, path: Path) -> FileText:
+    def _read(self, path: Path) -> FileText:
         path = norm(path)
         cached = self._disk_cache.get(path)
         if cached is not None:

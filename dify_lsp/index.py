@@ -48,6 +48,8 @@ class InputLog(Protocol):
 
 # Set while a check runs whose result will be cached, so the cache knows what to re-verify.
 INPUT_LOG: ContextVar[InputLog | None] = ContextVar("dify_lsp_input_log", default=None)
+# Set while one rule runs incrementally: every file whose content it read -> the text it saw.
+CONTENT_READS: ContextVar[dict[Path, str | None] | None] = ContextVar("dify_lsp_content_reads", default=None)
 
 
 def norm(path: str | os.PathLike[str]) -> Path:
@@ -90,6 +92,13 @@ class TextSource:
         return norm(path) in self._overlays or path.is_file()
 
     def read(self, path: Path) -> FileText:
+        ft = self._read(path)
+        reads = CONTENT_READS.get()
+        if reads is not None:
+            reads[ft.path] = ft.text
+        return ft
+
+    def _read(self, path: Path) -> FileText:
         path = norm(path)
         text = self._overlays.get(path)
         if text is not None:
@@ -144,21 +153,47 @@ def decode_disk_bytes(path: Path, data: bytes) -> FileText:
 class YamlFile:
     path: Path
     kind: str
-    text: str | None
-    doc: YamlDocument | None
+    _text: str | None
+    _doc: YamlDocument | None
     problem: str | None = None
+
+    # Reading a file's content goes through these properties so that an incremental check run
+    # learns which files each rule read (see CONTENT_READS).
+    @property
+    def text(self) -> str | None:
+        reads = CONTENT_READS.get()
+        if reads is not None:
+            reads[self.path] = self._text
+        return self._text
+
+    @property
+    def doc(self) -> YamlDocument | None:
+        reads = CONTENT_READS.get()
+        if reads is not None:
+            reads[self.path] = self._text
+        return self._doc
 
     @property
     def root(self) -> YMap | None:
-        r = self.doc.root if self.doc else None
+        reads = CONTENT_READS.get()
+        if reads is not None:
+            reads[self.path] = self._text
+        r = self._doc.root if self._doc else None
         return r if isinstance(r, YMap) else None
 
 
 @dataclass(slots=True)
 class PythonFile:
     path: Path
-    text: str | None
+    _text: str | None
     problem: str | None = None
+
+    @property
+    def text(self) -> str | None:
+        reads = CONTENT_READS.get()
+        if reads is not None:
+            reads[self.path] = self._text
+        return self._text
 
 
 @dataclass(slots=True)
@@ -261,6 +296,7 @@ class PluginIndex:
         self._previous: dict[Path, Plugin] = {}  # invalidated, kept for requests until rebuilt
         self._parse_cache: dict[Path, tuple[str, YamlDocument]] = {}
         self._within_cache: dict[tuple[Path, Path], bool] = {}
+        self.disk_generation = 0  # bumped whenever files may have changed on disk behind the editor
         self._lock = threading.RLock()
 
     # -- finding roots -------------------------------------------------
@@ -310,6 +346,7 @@ class PluginIndex:
     def forget_disk_state(self) -> None:
         """Drop what was learnt about symlinks (after files changed on disk)."""
         self._within_cache.clear()
+        self.disk_generation += 1
 
     def _within(self, root: Path, target: Path) -> bool:
         """Does ``target`` (or, while it does not exist, its folder) resolve inside ``root``?"""

@@ -19,6 +19,7 @@ from lsprotocol import types
 from dify_lsp.checker import PluginReport, check_plugin
 from dify_lsp.features.client import uri_to_path
 from dify_lsp.findings import Finding
+from dify_lsp.rules import PreviousRun
 from dify_lsp.yamlpos import YMap, YScalar
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,9 @@ class DiagnosticsService:
         self.generation: dict[Path, int] = {}
         self.pending: dict[Path, asyncio.Task[None]] = {}
         self.pushed: set[Path] = set()
+        # Per plugin, each rule's last findings and what it read: after an edit only the rules that
+        # read a changed file run again (the other files' findings are kept).
+        self.previous: dict[Path, PreviousRun] = {}
 
     # -- scheduling ---------------------------------------------------------
     @property
@@ -86,7 +90,8 @@ class DiagnosticsService:
         loop = asyncio.get_running_loop()
         settings = dict(self.server.settings)
         try:
-            report = await loop.run_in_executor(self.server.thread_pool, check_plugin, self.server.index, root, settings)
+            previous = self.previous.setdefault(root, PreviousRun())
+            report = await loop.run_in_executor(self.server.thread_pool, check_plugin, self.server.index, root, settings, previous)
         except Exception:
             log.exception("checking plugin %s failed", root)
             return
@@ -149,7 +154,8 @@ class DiagnosticsService:
         by_path: dict[Path, list[Finding]] = {}
         for f in report.findings:
             by_path.setdefault(f.path, []).append(f)
-        paths = {p for p in self.server.open_paths if p == report.plugin.root or report.plugin.root in p.parents}
+        # The file opened (or synced) last first: its findings are the ones the user is waiting for.
+        paths = [p for p in reversed(list(self.server.open_paths)) if p == report.plugin.root or report.plugin.root in p.parents]
         for path in paths:
             uri = self.server.open_paths[path]
             lines = self.server.positions.lines_of(path)

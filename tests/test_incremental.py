@@ -1,0 +1,137 @@
+"""Incremental checking in the editor: only rules whose inputs changed run again, and the result is always
+exactly what a fresh check of the same texts finds (random edit sequences, every plugin kind)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dify_lsp.checker import check_plugin
+from dify_lsp.index import PluginIndex
+from dify_lsp.rules import CHECKS, PreviousRun
+
+REPO = Path(__file__).resolve().parent.parent
+PLUGINS = {
+    "tool": REPO / "examples" / "llm-tool",
+    "model": REPO / "tests" / "fixtures" / "kinds" / "model_provider",
+    "trigger": REPO / "tests" / "fixtures" / "kinds" / "trigger",
+    "endpoint": REPO / "tests" / "fixtures" / "kinds" / "endpoint",
+    "datasource": REPO / "tests" / "fixtures" / "kinds" / "datasource",
+    "agent": REPO / "tests" / "fixtures" / "kinds" / "agent_strategy",
+}
+FRAGMENTS = [
+    "\n", "  ", ":", "- ", "[", "{", "'", "#", "&a ", "*a",
+    "parameters:\n  - name: x\n    type: model-selector\n    scope: llm\n",
+    "plugins:\n  tools:\n    - nope.yaml\n", "icon: nope.svg\n", "version: 1.0\n",
+    "resource:\n  permission:\n    storage:\n      enabled: true\n",
+    "self.session.model.llm.invoke(", "self.session.model.summary(content='x')\n",
+    "tool_parameters.get('query')", "tool_parameters.get('other')\n", "print('hi')\n", "def f(:\n",
+    "class X(Tool):\n    pass\n", "import os\n", "中文😀",
+]
+
+
+def facts(report) -> list[tuple]:
+    return [(str(f.path), tuple(f.span), f.code, f.message, int(f.severity)) for f in report.findings]
+
+
+def fresh(root: Path, overlays: dict[Path, str]) -> list[tuple]:
+    index = PluginIndex()
+    for path, text in overlays.items():
+        index.source.set_overlay(path, text)
+    return facts(check_plugin(index, root, {}))
+
+
+def editable_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix in (".py", ".yaml") and p.is_file())
+
+
+@pytest.fixture(scope="module")
+def copies(tmp_path_factory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("incremental")
+    out = {}
+    for kind, src in PLUGINS.items():
+        dest = base / kind
+        shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".venv", "__pycache__", ".dify"))
+        out[kind] = dest
+    return out
+
+
+edit = st.tuples(st.integers(0, 10_000), st.integers(0, 10_000), st.integers(0, 40), st.sampled_from(FRAGMENTS))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(kind=st.sampled_from(sorted(PLUGINS)), edits=st.lists(edit, min_size=1, max_size=6))
+def test_random_edit_sequences_equal_a_fresh_check(copies, kind, edits):
+    root = copies[kind]
+    files = editable_files(root)
+    index = PluginIndex()
+    previous = PreviousRun()
+    check_plugin(index, root, {}, previous)
+    overlays: dict[Path, str] = {}
+    for which, offset, delete, fragment in edits:
+        path = files[which % len(files)]
+        text = overlays.get(path, path.read_text(encoding="utf-8"))
+        at = offset % (len(text) + 1)
+        text = text[:at] + fragment + text[at + delete :]
+        overlays[path] = text
+        index.source.set_overlay(path, text)
+        index.invalidate(path)
+        got = facts(check_plugin(index, root, {}, previous))
+        assert got == fresh(root, overlays), f"after editing {path.relative_to(root)}"
+
+
+def test_a_python_edit_reruns_only_rules_that_read_python(llm_tool: Path):
+    manifest = llm_tool / "manifest.yaml"
+    manifest.write_text(manifest.read_text() + "unknown_key: 1\n")  # a schema finding to keep
+    index = PluginIndex()
+    previous = PreviousRun()
+    first = check_plugin(index, llm_tool, {}, previous)
+    assert "dify_lsp.rules.yaml_schema.yaml_files_match_schema" in previous.reran
+    py = llm_tool / "tools" / "llm.py"
+    index.source.set_overlay(py, py.read_text() + "\n# a comment\n")
+    index.invalidate(py)
+    second = check_plugin(index, llm_tool, {}, previous)
+    assert previous.reran, "rules reading the Python file run again"
+    assert "dify_lsp.rules.yaml_schema.yaml_files_match_schema" not in previous.reran
+    assert "dify_lsp.rules.files.yaml_files_parse" not in previous.reran
+    # the findings of the rules that did not run again are the very objects of the last run
+    not_rerun = {r.code for c in CHECKS if c.name not in previous.reran for r in c.rules}
+    kept = [f for f in second.findings if f.code in not_rerun]
+    assert kept and all(any(f is g for g in first.findings) for f in kept)
+    assert facts(second) == fresh(llm_tool, {py: py.read_text() + "\n# a comment\n"})
+
+
+def test_a_yaml_edit_that_another_files_finding_depends_on(llm_tool: Path):
+    """DL207 on tools/llm.py comes from tools/llm.yaml: editing only the YAML must update the Python file's findings."""
+    py = llm_tool / "tools" / "llm.py"
+    yml = llm_tool / "tools" / "llm.yaml"
+    index = PluginIndex()
+    previous = PreviousRun()
+    before = check_plugin(index, llm_tool, {}, previous)
+    assert any(f.code == "DL207" and f.path == py for f in before.findings)
+    text = yml.read_text().replace("  - name: prompt\n", "  - name: query\n", 1)
+    index.source.set_overlay(yml, text)
+    index.invalidate(yml)
+    after = check_plugin(index, llm_tool, {}, previous)
+    assert not any(f.code == "DL207" and f.path == py for f in after.findings)
+    assert facts(after) == fresh(llm_tool, {yml: text})
+
+
+def test_disk_changes_and_settings_rerun_everything(llm_tool: Path):
+    index = PluginIndex()
+    previous = PreviousRun()
+    check_plugin(index, llm_tool, {}, previous)
+    check_plugin(index, llm_tool, {}, previous)
+    assert previous.reran == []
+    (llm_tool / "tools" / "stray.yaml").write_text((llm_tool / "tools" / "llm.yaml").read_text())
+    index.forget_disk_state()
+    index.invalidate(llm_tool / "tools" / "stray.yaml")
+    report = check_plugin(index, llm_tool, {}, previous)
+    assert "dify_lsp.rules.files.tools_are_listed" in previous.reran
+    assert any(f.code == "DL003" for f in report.findings)
+    check_plugin(index, llm_tool, {"diagnostics": {"python": False}}, previous)
+    assert "dify_lsp.rules.yaml_schema.yaml_files_match_schema" in previous.reran
