@@ -575,3 +575,10 @@ def test_abstract_check_sees_through_generic_and_abc_bases(plugin: Path):
                 cls="class LLMTool(Tool, ABC, Generic[T]):")
     (f,) = findings(plugin, "DL215")
     assert f.span == span_of(path, "LLMTool")
+
+
+def test_miscalled_invocation_object_still_uses_its_permission(plugin: Path):
+    # llm-tool grants model.enabled and model.llm; summary needs both even when called wrongly (DL202)
+    tool(plugin, READS + '    yield self.create_text_message(self.session.model.summary(text=prompt, instruction="x"))\n')
+    assert len(findings(plugin, "DL202")) == 1
+    assert findings(plugin, "DL308") == []

@@ -21,6 +21,7 @@ from dify_lsp.index import ZERO_SPAN, YamlFile, lookup
 from dify_lsp.rules import CheckContext, check, define_rule
 from dify_lsp.rules.python_session import YamlParam, _tool_yamls_for, python_units, yaml_params
 from dify_lsp.schema.plugin_files import SCOPE_MODEL_TYPE
+from dify_lsp.sdk import catalog
 from dify_lsp.sdk.permissions import PERMISSION_FLAGS, PERMISSION_NEEDS, Flag, granted, permission_of
 from dify_lsp.textpos import Pos, Span
 from dify_lsp.yamledit import ensure_true
@@ -179,6 +180,16 @@ def permissions_are_used(ctx: CheckContext) -> Iterator[Finding]:
     used: set[Flag] = set()
     for n in _call_needs(ctx):
         used.update(PERMISSION_NEEDS[n.wire].flags)
+    # an invocation object the code reaches but does not call correctly (e.g. `session.model.summary(...)`,
+    # reported by DL202) still shows the permission the code is meant to use
+    for unit in units:
+        for ref in unit.refs:
+            res, n = catalog.resolve(ref.names)
+            if res is not None and n == len(ref.names) and res.type is not None and ref.names:
+                for _path, _owner, method in catalog.walk_methods_of(res.type):
+                    need = PERMISSION_NEEDS.get(method.wire or "")
+                    if need is not None:
+                        used.update(need.flags)
     checkable = {f for f in PERMISSION_FLAGS if f[0] != "endpoint"}
     for flag, span in _flag_spans(manifest).items():
         if flag in checkable and flag not in used:
