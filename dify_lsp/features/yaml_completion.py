@@ -52,7 +52,7 @@ def _skeleton(fld: Field, indent: int, counter: list[int]) -> str:
     t = fld.type
     if isinstance(t, Scalar):
         if fld.enum and not fld.suggest_only:
-            choices = ",".join(v.replace(",", "\\,").replace("|", "\\|") for v in fld.enum)
+            choices = ",".join(v.replace(",", "\\,").replace("|", "\\|") for v in fld.offered_values)
             counter[0] += 1
             return f"{fld.name}: ${{{counter[0]}|{choices}|}}"
         if t.kind == BOOLEAN:
@@ -130,7 +130,7 @@ def value_items(ctx: RequestContext, pos: Pos, cur: Cursor, fld: Field | None, s
                 sort_text=f"{i:03d}",
                 text_edit=types.TextEdit(range=rng, new_text=v),
             )
-            for i, (v, d) in enumerate(fld.enum.items())
+            for i, (v, d) in enumerate(fld.offered_values.items())
         ]
     if isinstance(fld.type, Scalar) and fld.type.kind == BOOLEAN:
         return [types.CompletionItem(label=v, kind=types.CompletionItemKind.Value, text_edit=types.TextEdit(range=rng, new_text=v)) for v in ("true", "false")]

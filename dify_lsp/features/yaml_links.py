@@ -16,7 +16,8 @@ from lsprotocol import types
 
 from dify_lsp.features import DEFINITION, DOCUMENT_LINK, RequestContext, provides
 from dify_lsp.index import Plugin, PathRef, YamlFile, lookup, norm
-from dify_lsp.schema.references import ICON, PYTHON, YAML_KINDS
+from dify_lsp.schema.model_provider import MODEL_CLASS_BASES
+from dify_lsp.schema.references import ICON, MODEL, PYTHON, YAML_KINDS
 from dify_lsp.sdk.catalog import YAML_KIND_BASES
 from dify_lsp.textpos import Pos, Span
 from dify_lsp.yamlpos import YScalar
@@ -95,14 +96,33 @@ def yaml_document_links(ctx: RequestContext) -> list[types.DocumentLink]:
     return out
 
 
-def _class_location(ctx: RequestContext, py_path: Path, yaml_kind: str) -> types.Location | None:
+def _class_location(ctx: RequestContext, py_path: Path, yaml_kind: str, bases: tuple[str, ...] | None = None) -> types.Location | None:
     text = _python_text(ctx, py_path)
     if text is None:
         return None
-    node = implementing_class(text, yaml_kind)
+    if bases is not None:  # a model class: the subclass of the model type's base
+        node = next((c for c in _class_nodes(text) if _base_names(c) & set(bases)), None)
+    else:
+        node = implementing_class(text, yaml_kind)
     if node is None:
         return None
     return types.Location(uri=py_path.as_uri(), range=ctx.range(class_name_span(text, node), py_path))
+
+
+def _model_class_locations(ctx: RequestContext, plugin: Plugin, model_yaml: Path, model_type: str) -> list[types.Location]:
+    """A model YAML -> the class serving its model type in the provider's model sources."""
+    base = MODEL_CLASS_BASES.get(model_type)
+    if base is None:
+        return []
+    providers = {g.owner for g in plugin.model_globs if model_yaml in g.matches}
+    out = []
+    for provider in providers:
+        for ref in plugin.refs_from(provider):
+            if ref.key == ("extra", "python", "model_sources") and ref.target is not None and ref.exists:
+                loc = _class_location(ctx, ref.target, MODEL, (base,))
+                if loc is not None:
+                    out.append(loc)
+    return out
 
 
 @provides(DEFINITION, kinds=YAML_KINDS)
@@ -115,13 +135,21 @@ def yaml_definition(ctx: RequestContext, pos: Pos) -> list[types.Location]:
         if ref.target is None or ref.escapes or not ref.exists:
             return []
         if ref.target_kind == PYTHON and ctx.kind is not None:
-            loc = _class_location(ctx, ref.target, ctx.kind)
+            bases = tuple(MODEL_CLASS_BASES.values()) if ref.key == ("extra", "python", "model_sources") else None
+            loc = _class_location(ctx, ref.target, ctx.kind, bases)
             if loc is not None:
                 return [loc]
         return [types.Location(uri=ref.target.as_uri(), range=ctx.range(Span(Pos(0, 0), Pos(0, 0)), ref.target))]
     # identity.name -> the implementing class.
     yf = plugin.yaml_files.get(norm(ctx.path))
     if yf is None or yf.root is None or ctx.kind is None:
+        return []
+    if ctx.kind == MODEL:  # `model:` or `model_type:` -> the model class of that type
+        for key in ("model", "model_type"):
+            node = yf.root.get(key)
+            if isinstance(node, YScalar) and node.span.contains(pos):
+                mtype = yf.root.get("model_type")
+                return _model_class_locations(ctx, plugin, yf.path, mtype.value if isinstance(mtype, YScalar) else "")
         return []
     name_node, _ = lookup(yf.root, ("identity", "name"))
     if isinstance(name_node, YScalar) and name_node.span.contains(pos):
@@ -150,7 +178,7 @@ def python_class_to_yaml(ctx: RequestContext, pos: Pos) -> list[types.Location]:
     plugin = ctx.plugin
     if plugin is None:
         return []
-    refs = [r for r in plugin.refs_to(ctx.path) if r.target_kind == PYTHON and r.key[-1] == "source"]
+    refs = [r for r in plugin.refs_to(ctx.path) if r.target_kind == PYTHON and r.key[-1] in ("source", "provider_source", "model_sources")]
     if not refs:
         return []
     classes = _class_nodes(ctx.text)
@@ -166,6 +194,12 @@ def python_class_to_yaml(ctx: RequestContext, pos: Pos) -> list[types.Location]:
     for ref in refs:
         yf = plugin.yaml_files.get(ref.owner)
         if yf is None:
+            continue
+        if ref.key[-1] == "model_sources":  # a model class -> the provider that lists its file
+            if not _base_names(hit) & set(MODEL_CLASS_BASES.values()):
+                continue
+            anchor = next((r.span for r in plugin.refs_from(yf.path) if r.target == norm(ctx.path) and r.key == ref.key), _yaml_anchor(yf))
+            out.append(types.Location(uri=yf.path.as_uri(), range=ctx.range(anchor, yf.path)))
             continue
         chosen = implementing_class(ctx.text, yf.kind)
         if chosen is None or chosen.name != hit.name:

@@ -17,6 +17,8 @@ NAMED_LISTS = {
     "parameters": (K.Field, "type"),
     "settings": (K.Field, "type"),
     "credentials_schema": (K.Key, "type"),
+    "subscription_schema": (K.Key, "type"),
+    "parameter_rules": (K.Field, "type"),
 }
 NAMED_MAPS = {"credentials_for_provider": (K.Key, "type")}
 PATH_LISTS = ("tools", "strategies", "endpoints", "datasources", "events")
@@ -102,7 +104,7 @@ def yaml_symbols(ctx: RequestContext) -> list[types.DocumentSymbol]:
     else:
         name_node, _ = lookup(root, ("identity", "name"))
         if name_node is None:
-            name_node = root.get("provider") or root.get("path")
+            name_node = root.get("provider") or root.get("path") or root.get("model")
     title = KIND_TITLES.get(ctx.kind or "", "file")
     name = _text(name_node) or title
     sel = name_node.span if isinstance(name_node, YScalar) else root.pairs[0].key.span

@@ -16,7 +16,7 @@ from typing import Iterator
 from dify_lsp.findings import Finding, Related, Severity
 from dify_lsp.index import YamlFile, lookup
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
-from dify_lsp.schema.model_provider import MODEL_TYPES, PARAMETER_TEMPLATES
+from dify_lsp.schema.model_provider import MODEL_CLASS_BASES, MODEL_TYPES, PARAMETER_TEMPLATES
 from dify_lsp.schema.references import MODEL, MODEL_POSITION, MODEL_PROVIDER, MODEL_TYPE_KEYS
 from dify_lsp.yamlpos import YMap, YScalar, YSeq
 
@@ -27,17 +27,6 @@ TYPE_UNSUPPORTED = define_rule("DL402", "model-type-unsupported", "A model YAML'
 POSITION_UNKNOWN = define_rule("DL403", "position-unknown-model", "`_position.yaml` names a model that no model YAML of that type defines (the name orders nothing).", Severity.WARNING, FAMILY)
 UNKNOWN_TEMPLATE = define_rule("DL404", "unknown-parameter-template", "A parameter rule's `use_template` is not one of the SDK's templates: the daemon refuses the model (\"use_template ... not found\") and the SDK fills nothing in.", Severity.ERROR, FAMILY)
 MISSING_MODEL_CLASS = define_rule("DL405", "missing-model-class", "A model type the provider offers has no model class (LargeLanguageModel, TextEmbeddingModel, ... subclass) in `extra.python.model_sources`: every use of such a model fails.", Severity.ERROR, FAMILY)
-
-# The SDK base class that serves each model type (dify_plugin.interfaces.model.*).
-MODEL_CLASS_BASES = {
-    "llm": "LargeLanguageModel",
-    "text-embedding": "TextEmbeddingModel",
-    "rerank": "RerankModel",
-    "tts": "TTSModel",
-    "speech2text": "Speech2TextModel",
-    "moderation": "ModerationModel",
-}
-
 
 def _text(node) -> str | None:
     return node.value if isinstance(node, YScalar) and isinstance(node.value, str) else None

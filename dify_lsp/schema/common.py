@@ -229,9 +229,9 @@ SHOW_ON = Obj(
 OPTION = Obj(
     "option",
     (
-        Field("value", SC, True, "the value passed to the plugin when chosen (kept as a string)", max_length=127),
+        Field("value", SC, True, "the value passed to the plugin when chosen (kept as a string)", max_length=127, nullable=True),
         i18n("label", "the text shown for this option", True),
-        Field("icon", S, False, "an icon: a URL or a base64 string"),
+        Field("icon", S, False, "an icon: a URL or a base64 string", nullable=True),
         Field("show_on", ListOf(SHOW_ON), False, "conditions that control whether the option is shown", max_items=16),
     ),
     doc="One choice of a select parameter.",
@@ -262,15 +262,15 @@ def config_fields(name_required: bool) -> tuple[Field, ...]:
     return (
         Field("name", S, name_required, "the credential / setting name (the mapping key when written as a mapping)"),
         Field("type", S, True, "the input type", enum=CONFIG_TYPES),
-        Field("scope", S, False, "restricts what can be picked (model-selector: model types; app-selector: app modes); join with &"),
+        Field("scope", S, False, "restricts what can be picked (model-selector: model types; app-selector: app modes); join with &", nullable=True),
         Field("required", B, False, "the user must fill it in (default false)"),
-        Field("default", A, False, "default value (a string, number or boolean; the SDK also takes a list)", nullable=True),
-        Field("options", ListOf(CONFIG_OPTION), False, "choices of a select (fewer than 128)", max_items=127),
-        Field("multiple", B, False, "allow several values"),
+        Field("default", Either((SC, ListOf(A))), False, "default value (a string, number or boolean; the SDK also takes a list)", nullable=True),
+        Field("options", ListOf(CONFIG_OPTION), False, "choices of a select (fewer than 128)", max_items=127, nullable=True),
+        Field("multiple", B, False, "allow several values", nullable=True),
         i18n("label", "the field's label", True),
-        i18n("help", "help text shown under the field"),
-        Field("url", S, False, "a link to where the user gets this value (e.g. the API key page)"),
-        i18n("placeholder", "placeholder text shown in the empty input"),
+        i18n("help", "help text shown under the field", nullable=True),
+        Field("url", S, False, "a link to where the user gets this value (e.g. the API key page)", nullable=True),
+        i18n("placeholder", "placeholder text shown in the empty input", nullable=True),
     )
 
 
@@ -314,7 +314,7 @@ def provider_identity(tags: dict[str, str], description_required: bool = True) -
             i18n("label", "the provider's display name", True),
             i18n("description", "what the provider does", description_required),
             Field("icon", S, True, "icon file name in _assets/", path_kind=ICON),
-            Field("icon_dark", S, False, "dark-mode icon file name in _assets/", path_kind=ICON),
+            Field("icon_dark", S, False, "dark-mode icon file name in _assets/", path_kind=ICON, nullable=True),
             Field("tags", ListOf(S), False, "categories", enum=tags),
         ),
         doc="Who and what the provider is.",

@@ -66,6 +66,8 @@ class Field:
     ignored: bool = False
     # `enum` only feeds completion and hover; other values are not reported.
     suggest_only: bool = False
+    # The enum values completion offers, when not all of them (accepted others stay valid).
+    offered: tuple[str, ...] | None = None
     # An empty value (empty mapping, null) is replaced by a default by the SDK (e.g. a model's
     # label falls back to its name), so it is not checked.
     empty_is_default: bool = False
@@ -80,6 +82,13 @@ class Field:
     @property
     def type_title(self) -> str:
         return type_title(self.type)
+
+    @property
+    def offered_values(self) -> dict[str, str]:
+        """The enum values completion offers, with their meaning."""
+        if not self.enum:
+            return {}
+        return {v: self.enum[v] for v in self.offered if v in self.enum} if self.offered is not None else dict(self.enum)
 
 
 @dataclass(frozen=True, eq=False)

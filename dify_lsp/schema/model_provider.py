@@ -26,6 +26,15 @@ MODEL_TYPES = {
 }
 # The model types completion offers: the six the SDK has a model class and a loader for.
 OFFERED_MODEL_TYPES = tuple(MODEL_TYPE_KEYS.values())
+# The SDK base class that serves each of them (dify_plugin.interfaces.model.*).
+MODEL_CLASS_BASES = {
+    "llm": "LargeLanguageModel",
+    "text-embedding": "TextEmbeddingModel",
+    "rerank": "RerankModel",
+    "tts": "TTSModel",
+    "speech2text": "Speech2TextModel",
+    "moderation": "ModerationModel",
+}
 
 CONFIGURATE_METHODS = {
     "predefined-model": "the models listed in model YAMLs under models/",
@@ -175,7 +184,7 @@ MODEL_PROVIDER_SCHEMA = Obj(
         i18n("icon_large_dark", "large icon for dark mode", nullable=True),
         Field("background", S, False, "background colour of the provider card, e.g. \"#E5E7EB\" (quote it)", nullable=True),
         Field("help", Obj("help", (i18n("title", "link text", True), i18n("url", "link target", True)), doc="Where to get credentials."), False, "a link telling the user where to get credentials", nullable=True),
-        Field("supported_model_types", ListOf(S), True, "the model types this provider offers", enum=MODEL_TYPES),
+        Field("supported_model_types", ListOf(S), True, "the model types this provider offers", enum=MODEL_TYPES, offered=OFFERED_MODEL_TYPES),
         Field("configurate_methods", ListOf(S), True, "how models are configured", enum=CONFIGURATE_METHODS),
         Field("models", MODELS, False, "per model type, the glob patterns of its model YAML files"),
         Field("provider_credential_schema", PROVIDER_CREDENTIAL_SCHEMA, False, "credentials of the provider (predefined models)", nullable=True),
@@ -213,7 +222,7 @@ PARAMETER_RULE = Obj(
     "parameter rule",
     (
         Field("name", S, True, "the parameter name sent in `model_parameters` (e.g. temperature)"),
-        Field("use_template", S, False, "fill label, type, help, default, min, max and precision from an SDK template; keys given here win", enum=PARAMETER_TEMPLATES),
+        Field("use_template", S, False, "fill label, type, help, default, min, max and precision from an SDK template; keys given here win", enum=PARAMETER_TEMPLATES, suggest_only=True),
         i18n("label", "the label shown (default: the name or the template's)", nullable=True, empty_is_default=True),
         Field("type", S, False, "the value type (required unless use_template names a template)", enum=PARAMETER_RULE_TYPES),
         i18n("help", "help text", nullable=True),
@@ -244,7 +253,7 @@ MODEL_SCHEMA = Obj(
     (
         Field("model", S, True, "the model name sent to the provider's API"),
         i18n("label", "display name (default: the model name)", nullable=True, empty_is_default=True),
-        Field("model_type", S, True, "the model type; must match the folder and the provider's supported_model_types", enum=MODEL_TYPES),
+        Field("model_type", S, True, "the model type; must match the folder and the provider's supported_model_types", enum=MODEL_TYPES, offered=OFFERED_MODEL_TYPES),
         Field("features", ListOf(S), False, "what the model supports", enum=MODEL_FEATURES, nullable=True),
         Field("fetch_from", S, False, "where the model is defined (default predefined-model)", enum=CONFIGURATE_METHODS),
         Field("model_properties", Obj("model properties", tuple(Field(k, A, False, d) for k, d in MODEL_PROPERTY_KEYS.items()), doc="Facts about the model (mode, context size, ...).", rejects_unknown="the SDK accepts only ModelPropertyKey names here and fails to load the model"), True, "facts about the model: mode, context_size, ..."),

@@ -20,7 +20,7 @@ TRIGGER_TAGS = {"webhooks": "triggered by webhooks"}
 EVENT_OPTION = Obj(
     "option",
     (
-        Field("value", SC, True, "the value passed when chosen (kept as a string)", max_length=127),
+        Field("value", SC, True, "the value passed when chosen (kept as a string)", max_length=127, nullable=True),
         i18n("label", "the text shown for this option", True),
         Field("icon", S, False, "an icon: a URL or a base64 string", nullable=True),
     ),
