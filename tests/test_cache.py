@@ -205,3 +205,19 @@ def test_a_symlink_retargeted_outside_the_plugin_is_seen(llm_tool: Path, tmp_pat
     after = cached(llm_tool, cache)
     assert not after.cached
     assert {f.code for f in after.findings} != {f.code for f in before.findings}
+
+
+def test_on_the_benchmark_corpus_every_mode_equals_the_single_process_run(tmp_path: Path):
+    """bench/corpus.py's realistic plugins (every kind): cold, warm and parallel runs match a fresh one exactly."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import corpus as bench_corpus
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    roots = bench_corpus.generate(tmp_path / "corpus", plugins=12, seed=3)
+    assert {r.name.rsplit("_", 1)[0] for r in roots} == set(bench_corpus.REAL_MIX)
+    single = {r: facts(v) for r, v in check_roots(roots, {}, jobs=1).items()}
+    assert any(single.values())
+    cache = ResultCache(tmp_path / "cache")
+    for run in (check_roots(roots, {}, jobs=2), check_roots(roots, {}, jobs=2, cache=cache), check_roots(roots, {}, jobs=1, cache=cache)):
+        assert {r: facts(v) for r, v in run.items()} == single
