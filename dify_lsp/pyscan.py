@@ -581,6 +581,10 @@ class _Scanner:
                 attrs.append(cur)
                 cur = cur.value
                 continue
+            if isinstance(cur, ast.Call) and not cur.args and not cur.keywords and self._is_current_session(cur.func):
+                # the SDK's get_current_session(): the Session of the request being served
+                attrs.reverse()
+                return tuple(a.attr for a in attrs), "get_current_session()", attrs, "param"
             if isinstance(cur, ast.Call):
                 # An SDK invocation object built from the session: ChatAppInvocation(self.session).invoke(...)
                 prefix = self._invocation_class(cur.func)
@@ -608,6 +612,15 @@ class _Scanner:
         if not full.startswith("dify_plugin.invocations."):
             return None
         return catalog.INVOCATION_PATHS.get(full.rsplit(".", 1)[-1])
+
+    def _is_current_session(self, func: ast.expr) -> bool:
+        dotted = _dotted(func)
+        if dotted is None or dotted.rsplit(".", 1)[-1] != "get_current_session":
+            return False
+        first, _, rest = dotted.partition(".")
+        qual = self.out.imports.get(first)
+        full = f"{qual}.{rest}" if qual and rest else qual
+        return bool(full) and full.startswith("dify_plugin")
 
     def _is_sdk_session(self, annotation: ast.expr) -> bool:
         """An annotation naming the SDK's Session (``Session``, ``runtime.Session``, ``Session | None`` ...)."""

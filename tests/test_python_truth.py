@@ -582,3 +582,12 @@ def test_miscalled_invocation_object_still_uses_its_permission(plugin: Path):
     tool(plugin, READS + '    yield self.create_text_message(self.session.model.summary(text=prompt, instruction="x"))\n')
     assert len(findings(plugin, "DL202")) == 1
     assert findings(plugin, "DL308") == []
+
+
+def test_get_current_session_is_difys_session(plugin: Path):
+    path = tool(plugin, READS + "    session = get_current_session()\n    session.storage.set('k', b'v')\n    session.model.embedding\n",
+                head=TOOL_HEAD + "from dify_plugin import get_current_session\n")
+    (missing,) = [f for f in findings(plugin, "DL306")]
+    assert missing.span.start.line == span_of(path, "session.storage.set").start.line
+    (f,) = findings(plugin, "DL201")
+    assert f.span == span_of(path, "embedding")
