@@ -266,6 +266,11 @@ class PluginProcess:
                 pass
 
     @property
+    def has_exited(self) -> bool:
+        """The plugin's stdout has ended (it exited, or closed it)."""
+        return self._exited.is_set()
+
+    @property
     def stderr_text(self) -> str:
         return "".join(self.stderr_tail)
 
@@ -765,9 +770,12 @@ async def run_invocation(
             if "No module named 'dify_plugin'" in stderr:
                 hint = (f"; {python} ({python_source}) cannot import dify_plugin: the plugin's dependencies do not "
                         f"list dify_plugin, or the interpreter is not the plugin's (order: {PYTHON_PRECEDENCE})")
-            elif "within" in str(exc):
+            message = str(exc)
+            if process.ready_ms is None and not process.has_exited:
                 result.status = "timeout"
-            result.error = {"type": "PluginStartError", "message": str(exc) + hint, "traceback": stderr[-8000:] or None}
+                message = (f"the plugin did not start within {timeout:g} s (it never declared its manifest); "
+                           "the plugin's process tree was killed")
+            result.error = {"type": "PluginStartError", "message": message + hint, "traceback": stderr[-8000:] or None}
             return result
         result.startup_ms = process.ready_ms
         if spec.validate_credentials:
