@@ -212,3 +212,18 @@ def _cwd(proc: Path) -> str | None:
         return os.readlink(proc / "cwd")
     except OSError:
         return None
+
+
+def test_model_rerank_tts_moderation_and_schema_actions(fixture_copy):
+    root = fixture_copy("model")
+    with FakeOpenAIServer(api_key="sk-model-key") as server:
+        creds = ["--credential", "api_key=sk-model-key", "--credential", f"endpoint_url={server.base_url}"]
+        rerank = run_json(str(root), "--model", "rerank/loop-rerank", *creds, "--prompt", "red apples",
+                          "--param", 'docs=["blue sky", "red apples", "apples"]')
+        tts = run_json(str(root), "--model", "tts/loop-voice", *creds, "--prompt", "four words right here")
+        moderation = run_json(str(root), "--model", "moderation/loop-guard", *creds, "--prompt", "a bomb")
+        schema = run_json(str(root), "--model", "llm/loop-chat", *creds, "--action", "get_ai_model_schemas")
+    assert [d["index"] for d in rerank["summary"]["docs"]] == [1, 2, 0]
+    assert tts["status"] == "success" and tts["summary"]["bytes"] > 44
+    assert moderation["summary"] == {"result": True}
+    assert schema["summary"]["model_schema"]["model"] == "loop-chat"

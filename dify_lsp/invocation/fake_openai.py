@@ -2,7 +2,8 @@
 
 ``/v1/models``, ``/v1/chat/completions`` (blocking and SSE streaming, tool calls like the offline mock
 model: given tools and no tool result yet it calls one with schema-valid arguments) and
-``/v1/embeddings`` (the mock backend's hashed vectors); an ``Authorization: Bearer`` header is required
+``/v1/embeddings`` (the mock backend's hashed vectors), ``/v1/rerank`` (word overlap, Jina/Cohere shape),
+``/v1/audio/speech`` (a silent WAV), ``/v1/audio/transcriptions`` and ``/v1/moderations``; an ``Authorization: Bearer`` header is required
 when ``api_key`` is set.  Extra static pages can be served (``pages``), e.g. for a crawling datasource.
 Every request is recorded in ``requests``.
 
@@ -18,7 +19,15 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from dify_lsp.invocation.backends.mock import hashed_embedding, message_text, tool_call_for, tool_results, words
+from dify_lsp.invocation.backends.mock import (
+    FLAGGED_WORDS,
+    hashed_embedding,
+    message_text,
+    silent_wav,
+    tool_call_for,
+    tool_results,
+    words,
+)
 
 
 class FakeOpenAIServer:
@@ -117,8 +126,14 @@ class FakeOpenAIServer:
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                if self.path == "/v1/audio/transcriptions":  # multipart: the audio file
+                    owner.requests.append({"method": "POST", "path": self.path, "bytes": len(raw)})
+                    if self._authorized():
+                        self._json(200, {"text": f"transcript of {len(raw)} bytes"})
+                    return
                 try:
-                    body = json.loads(self.rfile.read(length) or b"{}")
+                    body = json.loads(raw or b"{}")
                 except ValueError:
                     body = {}
                 owner.requests.append({"method": "POST", "path": self.path, "body": body})
@@ -126,6 +141,24 @@ class FakeOpenAIServer:
                     return
                 if self.path == "/v1/chat/completions":
                     self._chat(body)
+                elif self.path == "/v1/rerank":
+                    query = set(words(str(body.get("query") or "")))
+                    docs = [str(d) for d in body.get("documents") or []]
+                    scored = sorted(({"index": i, "relevance_score": round(len(query & set(words(d))) / max(1, len(query)), 6)}
+                                     for i, d in enumerate(docs)), key=lambda r: (-r["relevance_score"], r["index"]))
+                    if isinstance(body.get("top_n"), int):
+                        scored = scored[: body["top_n"]]
+                    self._json(200, {"model": body.get("model"), "results": scored})
+                elif self.path == "/v1/audio/speech":
+                    audio = silent_wav(0.05 * max(1, len(words(str(body.get("input") or "")))))
+                    self.send_response(200)
+                    self.send_header("Content-Type", "audio/wav")
+                    self.send_header("Content-Length", str(len(audio)))
+                    self.end_headers()
+                    self.wfile.write(audio)
+                elif self.path == "/v1/moderations":
+                    text = str(body.get("input") or "")
+                    self._json(200, {"results": [{"flagged": bool(FLAGGED_WORDS & set(words(text)))}]})
                 elif self.path == "/v1/embeddings":
                     texts = body.get("input")
                     texts = [texts] if isinstance(texts, str) else [str(t) for t in texts or []]
