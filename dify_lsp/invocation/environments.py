@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from dify_lsp.interpreters import find_python
+from dify_lsp.interpreters import find_python, probe
 
 SDK_VERSION = "0.10.2"
 ENV_PYTHON = (3, 12)  # the daemon always builds plugin venvs with 3.12
@@ -137,8 +137,17 @@ def find_uv() -> Path:
 
 
 def find_env_python(base_python: str | None = None) -> Path:
-    """A Python 3.12 on this machine for uv to build with (uv itself never downloads one here)."""
-    interp = find_python(configured=base_python, minimum=ENV_PYTHON, exact=True)
+    """A Python 3.12 on this machine for uv to build with (uv itself never downloads one here).
+
+    ``base_python``, when given, is used as is (a newer Python too), or refused: never silently replaced.
+    """
+    if base_python:
+        version = probe(base_python)
+        if version is None or version[:2] < ENV_PYTHON:
+            found = "does not run" if version is None else f"is Python {'.'.join(map(str, version))}"
+            raise EnvironmentBuildError(f"{base_python} {found}; run environments are built with Python 3.12")
+        return Path(base_python)
+    interp = find_python(minimum=ENV_PYTHON, exact=True)
     if interp is not None:
         return interp.path
     # uv knows more places (its own managed installs, the Windows registry); it must not download
