@@ -188,7 +188,7 @@ def test_session_finishes_in_time(nvim: NvimSession):
 
 
 def test_readme_setup_defines_the_commands(nvim: NvimSession):
-    assert nvim.step("start")["commands"] == {"run": True, "restart": True}
+    assert nvim.step("start")["commands"] == {"run": True, "restart": True, "new_tool": True}
 
 
 def test_client_negotiates_utf8_and_pull_diagnostics(nvim: NvimSession):
@@ -361,3 +361,16 @@ def test_rename_of_a_parameter_from_python_changes_yaml_code_and_saved_invocatio
     assert tool_py.count("user_prompt") == 1 and '"prompt"' not in tool_py
     saved = (nvim.plugin / ".dify" / "invocations" / "llm.yaml").read_text(encoding="utf-8")
     assert saved == f"parameters:\n  user_prompt: {SAVED_PROMPT}\n"
+
+
+def test_new_tool_command_creates_the_files_lists_the_tool_and_opens_it(nvim: NvimSession):
+    new_tool = nvim.step("new_tool")["new_tool"]
+    assert new_tool["answered"] and new_tool["result"]["status"] == "ok", new_tool
+    assert new_tool["current"] == "echo_probe.py" and new_tool["python_buffer"], new_tool
+    assert "class EchoProbeTool(Tool):" in (nvim.plugin / "tools" / "echo_probe.py").read_text(encoding="utf-8")
+    assert "  - tools/echo_probe.yaml\n" in (nvim.plugin / "provider" / "llm.yaml").read_text(encoding="utf-8")
+    from dify_lsp.checker import check_plugin
+    from dify_lsp.index import PluginIndex
+
+    findings = check_plugin(PluginIndex(), nvim.plugin, {}).findings
+    assert [f for f in findings if "echo_probe" in str(f.path)] == []

@@ -74,6 +74,7 @@ local function main()
   results.commands = {
     run = vim.fn.exists(':DifyRunInvocation') == 2,
     restart = vim.fn.exists(':DifyRestart') == 2,
+    new_tool = vim.fn.exists(':DifyNewTool') == 2,
   }
 
   local function path(rel)
@@ -484,6 +485,24 @@ local function main()
       python_line = vim.api.nvim_buf_get_lines(buffers.python, row - 1, row, false)[1],
       tool_modified = vim.bo[buffers.tool].modified,
       saved_invocation_loaded = saved ~= -1,
+    }
+  end)
+
+  step('new_tool', function()
+    -- :DifyNewTool: the server's one WorkspaceEdit creates the files and lists the tool; Neovim applies
+    -- it to buffers and opens them (window/showDocument); :wall writes them.
+    vim.api.nvim_set_current_buf(buffers.manifest)
+    dify.last_new_tool = nil
+    vim.cmd('DifyNewTool echo_probe')
+    local answered = vim.wait(wait_ms, function()
+      return dify.last_new_tool ~= nil
+    end, 20)
+    vim.cmd('silent! wall')
+    results.new_tool = {
+      answered = answered,
+      result = dify.last_new_tool,
+      current = vim.fs.basename(vim.api.nvim_buf_get_name(0)),
+      python_buffer = vim.fn.bufnr(path('tools/echo_probe.py')) ~= -1,
     }
   end)
 

@@ -8,6 +8,9 @@
 --       `dify.runInvocation` command; progress and the result go to a scratch buffer.
 --   :DifyRestart
 --       restart the dify-lsp server(s) of the current buffer (or all of them).
+--   :DifyNewTool NAME
+--       create tools/NAME.yaml and tools/NAME.py from templates and list the tool in the plugin's
+--       tool provider (the server's `dify.newTool`; the edit lands in buffers: `:wall` saves it).
 -- and makes the "▶ Run invocation" code lenses show their result the same way,
 -- refreshing code lenses of dify-lsp buffers as you edit.
 
@@ -332,6 +335,30 @@ function M.run_command(opts)
   end)
 end
 
+--- The answer of the latest :DifyNewTool, for scripts and tests.
+M.last_new_tool = nil
+
+--- :DifyNewTool NAME
+function M.new_tool(opts)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = M.client(bufnr)
+  if not client then
+    notify('no dify-lsp client for this buffer (is it inside a plugin folder with manifest.yaml?)', vim.log.levels.WARN)
+    return
+  end
+  local name = opts and opts.fargs and opts.fargs[1]
+  if not name or name == '' then
+    notify('usage: :DifyNewTool NAME', vim.log.levels.WARN)
+    return
+  end
+  local params = { command = 'dify.newTool', arguments = { { uri = vim.uri_from_bufnr(bufnr), name = name } } }
+  client:request('workspace/executeCommand', params, function(err, result)
+    M.last_new_tool = err and { status = 'error', message = err.message } or result
+    local answer = M.last_new_tool or {}
+    notify(answer.message or 'no answer', answer.status == 'ok' and vim.log.levels.INFO or vim.log.levels.ERROR)
+  end, bufnr)
+end
+
 --- :DifyRestart: stop the dify-lsp client(s) and start them again on the same buffers.
 function M.restart()
   local bufnr = vim.api.nvim_get_current_buf()
@@ -382,6 +409,10 @@ function M.setup(opts)
     desc = 'dify-lsp: run the tool under the cursor (args: [tool] [name=value ...])',
   })
   vim.api.nvim_create_user_command('DifyRestart', M.restart, { nargs = 0, desc = 'dify-lsp: restart the server' })
+  vim.api.nvim_create_user_command('DifyNewTool', M.new_tool, {
+    nargs = 1,
+    desc = 'dify-lsp: create a tool (YAML + Python) and list it in the provider',
+  })
 
   -- Code lenses run through here, so their result shows like :DifyRunInvocation's.
   vim.lsp.commands['dify.runInvocation'] = function(command, ctx)
