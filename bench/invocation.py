@@ -123,6 +123,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--calls", type=int, default=200)
     ap.add_argument("--json", metavar="FILE")
+    ap.add_argument("--kind-runs", type=int, default=3, help="runs per plugin kind (bench/invocation_kinds.py; 0 skips)")
+    ap.add_argument("--plugin-run-calls", type=int, default=100, help="sequential invocations in one `plugin run` session")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="dify-lsp-bench-run-") as tmp:
@@ -173,6 +175,10 @@ def main() -> int:
     print(f"  cross-check, median whole run - median separate start-up: {out['engine_overhead_ms_median']:8.1f} ms "
           "(noisy on a shared machine: two medians of ~1.5 s numbers)")
     print(f"mock LLM reverse call, {rt['calls']} calls: median {rt['median']:.2f} ms, p95 {rt['p95']:.2f} ms, max {rt['max']:.2f} ms   (budget: median < 5 ms)")
+    if args.kind_runs > 0:  # every plugin kind, and the `dify plugin run` protocol's throughput
+        from invocation_kinds import report as kinds_report
+
+        out.update(kinds_report(args.kind_runs, args.plugin_run_calls))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))
     return 0
