@@ -206,7 +206,7 @@ async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event |
         settings=run_settings,
         credential_type=str(args.get("credentialType") or run_settings.get("credentialType") or "api-key"),
         validate_credentials=_flag(args.get("validate")) or _flag(run_settings.get("validateCredentials")),
-        out_dir=Path(out_dir) if isinstance(out_dir, str) and out_dir else None,
+        out_dir=root / Path(out_dir).expanduser() if isinstance(out_dir, str) and out_dir else None,  # relative: the plugin
         rebuild_environment=_flag(args.get("rebuildEnvironment")),
     )
 
