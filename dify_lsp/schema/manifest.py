@@ -9,38 +9,40 @@ from dify_lsp.schema.common import *  # noqa: F403 - the shared vocabulary of ev
 PERMISSION = Obj(
     "permission",
     (
-        Field("tool", Obj("tool permission", (Field("enabled", B, False, "allow invoking tools (session.tool)"),)), False, "invoking other tools"),
+        Field("tool", Obj("tool permission", (Field("enabled", B, False, "allow invoking tools (session.tool)", nullable=True),)), False, "invoking other tools", nullable=True),
         Field(
             "model",
             Obj(
                 "model permission",
                 (
-                    Field("enabled", B, False, "allow invoking models at all (needed with any model flag)"),
-                    Field("llm", B, False, "allow session.model.llm"),
-                    Field("text_embedding", B, False, "allow session.model.text_embedding"),
-                    Field("rerank", B, False, "allow session.model.rerank"),
-                    Field("tts", B, False, "allow session.model.tts"),
-                    Field("speech2text", B, False, "allow session.model.speech2text"),
-                    Field("moderation", B, False, "allow session.model.moderation"),
+                    Field("enabled", B, False, "allow invoking models at all (needed with any model flag)", nullable=True),
+                    Field("llm", B, False, "allow session.model.llm", nullable=True),
+                    Field("text_embedding", B, False, "allow session.model.text_embedding", nullable=True),
+                    Field("rerank", B, False, "allow session.model.rerank", nullable=True),
+                    Field("tts", B, False, "allow session.model.tts", nullable=True),
+                    Field("speech2text", B, False, "allow session.model.speech2text", nullable=True),
+                    Field("moderation", B, False, "allow session.model.moderation", nullable=True),
                 ),
             ),
             False,
             "invoking the workspace's models",
+            nullable=True,
         ),
-        Field("node", Obj("node permission", (Field("enabled", B, False, "allow invoking workflow nodes (session.workflow_node)"),)), False, "invoking workflow nodes"),
-        Field("endpoint", Obj("endpoint permission", (Field("enabled", B, False, "allow registering endpoints"),)), False, "registering endpoints"),
-        Field("app", Obj("app permission", (Field("enabled", B, False, "allow invoking apps (session.app)"),)), False, "invoking Dify apps"),
+        Field("node", Obj("node permission", (Field("enabled", B, False, "allow invoking workflow nodes (session.workflow_node)", nullable=True),)), False, "invoking workflow nodes", nullable=True),
+        Field("endpoint", Obj("endpoint permission", (Field("enabled", B, False, "allow registering endpoints", nullable=True),)), False, "registering endpoints", nullable=True),
+        Field("app", Obj("app permission", (Field("enabled", B, False, "allow invoking apps (session.app)", nullable=True),)), False, "invoking Dify apps", nullable=True),
         Field(
             "storage",
             Obj(
                 "storage permission",
                 (
-                    Field("enabled", B, False, "allow the persistent key-value storage (session.storage)"),
+                    Field("enabled", B, False, "allow the persistent key-value storage (session.storage)", nullable=True),
                     Field("size", I, False, f"storage size in bytes ({STORAGE_MIN} to {STORAGE_MAX}; default 1048576)", minimum=STORAGE_MIN, maximum=STORAGE_MAX),
                 ),
             ),
             False,
             "persistent storage",
+            nullable=True,
         ),
     ),
     doc="What the plugin may call back into Dify; the daemon refuses anything not granted.",
@@ -56,14 +58,14 @@ MANIFEST_SCHEMA = Obj(
         i18n("label", "the plugin's display name", True),
         i18n("description", "what the plugin does", True),
         Field("icon", S, True, "icon file name in _assets/ (packaging fails with \"plugin icon not found\")", max_length=128, path_kind=ICON),
-        Field("icon_dark", S, False, "dark-mode icon file name in _assets/", max_length=128, path_kind=ICON),
+        Field("icon_dark", S, False, "dark-mode icon file name in _assets/", max_length=128, path_kind=ICON, nullable=True),
         Field(
             "resource",
             Obj(
                 "resource",
                 (
                     Field("memory", I, True, "memory the plugin needs, in bytes"),
-                    Field("permission", PERMISSION, False, "what the plugin may invoke"),
+                    Field("permission", PERMISSION, False, "what the plugin may invoke", nullable=True),
                 ),
                 doc="Resources and permissions.",
             ),
@@ -119,7 +121,7 @@ MANIFEST_SCHEMA = Obj(
         Field("privacy", S, False, "path or URL of the privacy policy", nullable=True),
         Field("repo", S, False, "URL of the source repository", nullable=True),
         Field("verified", B, False, "set by the marketplace"),
-        Field("tags", ListOf(S), False, "marketplace categories", enum=PLUGIN_TAGS),
+        Field("tags", ListOf(S), False, "marketplace categories (not read by the SDK)", enum=PLUGIN_TAGS, nullable=True),
     ),
     doc="The plugin manifest: identity, resources, permissions and the providers it declares.",
 )
