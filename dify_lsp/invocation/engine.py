@@ -64,7 +64,8 @@ LINE_LIMIT = 64 * 1024 * 1024  # a single protocol line (blob chunks are ~11 KB,
 TRANSCRIPT_STRING_LIMIT = 4000
 PRINT_WARNING = (
     "the plugin wrote a line that is not protocol JSON to stdout: {line!r}. The Dify daemon reads stdout as "
-    "the protocol stream, so print() breaks a real installation; use logging or self.create_log_message()"
+    "the protocol stream: it logs such a line as an error and drops it (and a print() without a newline takes the "
+    "protocol message after it down too); use logging or self.create_log_message()"
 )
 
 ProgressFn = Callable[[str, str], None]  # (kind, text); kinds: status, log, text, invoke, warning
