@@ -164,7 +164,7 @@ async def test_print_to_stdout_is_a_warning(plugin, python):
     result = await run(plugin, python, "prints")
     assert result.status == "success" and result.text == "printed"
     assert len(result.warnings) == 1
-    assert "'debugging output from print'" in result.warnings[0] and "print() breaks" in result.warnings[0]
+    assert "'debugging output from print'" in result.warnings[0] and "logs such a line as an error and drops it" in result.warnings[0]
 
 
 async def test_missing_permission_fails_with_the_daemon_text(tmp_path, python):
