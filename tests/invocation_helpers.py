@@ -1,4 +1,5 @@
-"""Shared fixtures for the Run invocation tests: a cached SDK venv and copies of fixture plugins."""
+"""Shared fixtures for the Run invocation tests: the shared SDK environment (built once with uv), copies of fixture
+plugins, a real PNG, process checks."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ _python: Path | None = None
 
 
 def sdk_python() -> Path:
-    """The python of the cached dify-plugin==0.10.2 venv (created once); skips without Python 3.12."""
+    """The python of the shared dify-plugin==0.10.2 environment (built once with uv); skips without Python 3.12."""
     global _python
     if _python is not None:
         return _python
