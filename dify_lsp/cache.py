@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import pickle
+import stat
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from dify_lsp import __version__
 from dify_lsp.findings import Finding
 from dify_lsp.index import (
     INPUT_LOG,
+    MAX_FILE_BYTES,
     FileText,
     PluginIndex,
     TextSource,
@@ -64,6 +66,18 @@ def _state_of(data: bytes | FileText) -> str:
 
 def disk_state(path: Path) -> str:
     return _state_of(read_disk_bytes(path))
+
+
+def _current_state(path: str) -> str:
+    """disk_state with one open and one fstat for the usual case: a readable regular file under the size limit."""
+    try:
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_FILE_BYTES:
+                return _digest(fh.read())
+    except OSError:
+        pass
+    return disk_state(Path(path))  # anything unusual: exactly what a check's read reports
 
 
 _fingerprint: str | None = None
@@ -104,7 +118,7 @@ class Inputs:
     def still_true(self) -> bool:
         """Does the disk still show every fact? (False at the first difference.)"""
         for path, state in self.files.items():
-            if disk_state(Path(path)) != state:
+            if _current_state(path) != state:
                 return False
         isfile = os.path.isfile
         for path, was in self.probes.items():
@@ -112,6 +126,8 @@ class Inputs:
                 return False
         real_dirs: dict[str, str] = {}
         for (root, target), inside in self.within.items():
+            if root not in real_dirs:
+                real_dirs[root] = os.path.realpath(root)
             probe = target if os.path.exists(target) else os.path.dirname(target)
             if _resolves_inside(root, probe, real_dirs) != inside:
                 return False
@@ -135,7 +151,7 @@ def _realpath(path: str, real_dirs: dict[str, str]) -> str:
 def _resolves_inside(root: str, probe: str, real_dirs: dict[str, str]) -> bool:
     """index._within (Path.resolve containment) on strings."""
     try:
-        real_root = os.path.realpath(root)
+        real_root = real_dirs.get(root) or os.path.realpath(root)
         real = _realpath(probe, real_dirs)
     except (OSError, RuntimeError, ValueError):
         return False
