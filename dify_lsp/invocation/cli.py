@@ -195,7 +195,8 @@ def print_summary(result, shown_warnings: set[str] = frozenset(), out=None) -> N
         if result.error.get("traceback"):
             print(result.error["traceback"].rstrip(), file=out)
     else:
-        print(f"--- {result.status} in {result.duration_ms:.0f} ms (plugin start {result.startup_ms or 0:.0f} ms)", file=out)
+        built = f"; environment built in {result.environment_ms / 1000:.1f} s" if "just built" in (result.python_source or "") else ""
+        print(f"--- {result.status} in {result.duration_ms:.0f} ms (plugin start {result.startup_ms or 0:.0f} ms{built})", file=out)
     if result.python:
         print(f"python: {result.python} ({result.python_source})", file=out)
 

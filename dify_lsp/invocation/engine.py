@@ -589,6 +589,7 @@ class RunResult:
     python_source: str | None = None
     credential_type: str | None = None
     validation: dict[str, Any] | None = None  # {"valid": bool, "message": ...} with validate_credentials
+    environment_ms: float | None = None  # finding the interpreter, a first build of the run environment included
 
     @property
     def text(self) -> str:
@@ -601,7 +602,7 @@ class RunResult:
             "warnings": self.warnings, "logs": self.logs, "error": self.error, "duration_ms": self.duration_ms,
             "startup_ms": self.startup_ms, "python": self.python, "parameters": self.parameters,
             "python_source": self.python_source, "credential_type": self.credential_type,
-            "validation": self.validation,
+            "validation": self.validation, "environment_ms": self.environment_ms,
         }
 
 
@@ -711,6 +712,7 @@ async def run_invocation(
     files = FileServer()
     try:
         prepared = prepare_parameters(tool, given, invocation.models, backend.default_model, file_base=root)
+        t_env = time.perf_counter()
         python, python_source = await asyncio.to_thread(
             resolve_python, root, spec.python_setting, explicit=spec.python, step=environment_step,
             rebuild=spec.rebuild_environment)
@@ -722,7 +724,8 @@ async def run_invocation(
     shown_params = {k: (MASK if k in secret_params and v not in (None, "") else v) for k, v in prepared.values.items()}
     result = RunResult(status="error", tool=tool.tool, provider=tool.provider, backend=backend.name,
                        python=str(python), parameters=masker(_describe_local_files(shown_params)),
-                       python_source=python_source, credential_type=credential_type)
+                       python_source=python_source, credential_type=credential_type,
+                       environment_ms=_now_ms(t_env))
     result.warnings.extend(masker([*prepared.warnings, *creds.warnings]))
 
     def report(kind: str, text: str) -> None:
