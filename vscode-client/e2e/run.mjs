@@ -8,7 +8,7 @@
 //
 // Environment:
 //   CODE_SERVER                  code-server executable (Node 24 must be first on PATH for it)
-//   DIFY_LSP_PYTHON_FOR_CLIENT   Python with dify_lsp installed (dify.server.path)
+//   DIFY_LSP_PYTHON_FOR_CLIENT   Python with dify_lsp installed (for server_features.py; the extension runs its bundled server)
 //   DIFY_SDK_PYTHON              Python 3.12 with dify_plugin, for Run invocation (dify.python); optional
 //   VSIX                         the packaged extension (default: ../dify-lsp.vsix)
 //   CHROMIUM                     default /usr/bin/chromium
@@ -132,7 +132,8 @@ function makeWorkspace() {
     throw new Error(`${provider} no longer lists tools/llm.yaml; update the e2e's broken copy`);
   }
   fs.writeFileSync(provider, text.replace("- tools/llm.yaml", "- tools/missing.yaml"));
-  const settings = { "dify.server.path": serverPython };
+  // No dify.server.path: the .vsix's bundled server must start on its own (python3 on PATH runs it).
+  const settings = {};
   if (sdkPython) settings["dify.python"] = sdkPython;
   writeJson(path.join(ws, ".vscode", "settings.json"), settings);
   return ws;
@@ -309,7 +310,7 @@ async function main() {
   await page.locator(".explorer-folders-view, .explorer-viewlet").first().waitFor({ timeout: 60000 }).catch(() => {});
   log("workbench loaded");
 
-  // 1. The extension activates, finds the server from dify.server.path, and the server runs.
+  // 1. The extension activates, finds the server bundled in the .vsix, and the server runs.
   await check("server starts", null, async () => {
     const item = page.locator(".statusbar-item", { hasText: "dify-lsp" }).first();
     await item.waitFor({ timeout: 60000 });
@@ -325,7 +326,11 @@ async function main() {
     if ((await item.locator(".codicon-error").count()) > 0) {
       throw new Error(`the status bar shows dify-lsp failed: ${await item.getAttribute("aria-label")}`);
     }
-    return `status bar: ${(await item.innerText()).trim()}`;
+    const label = (await item.getAttribute("aria-label")) || "";
+    if (!label.includes("the server bundled with the extension")) {
+      throw new Error(`the server did not start from the .vsix's bundle: ${label}`);
+    }
+    return `status bar: ${(await item.innerText()).trim()} (${label})`;
   });
 
   // 2. A foundation rule: DL002 missing-file in the broken copy's provider YAML.
@@ -490,9 +495,9 @@ async function main() {
     const settings = JSON.parse(fs.readFileSync(settingsFile, "utf8"));
     const missing = path.join(work, "no-such-venv", "bin", "dify-lsp");
     fs.writeFileSync(settingsFile, JSON.stringify({ ...settings, "dify.server.path": missing }, null, 2));
-    const toast = page.locator(".notifications-toasts .notification-toast", { hasText: "pip install dify-lsp" });
+    const toast = page.locator(".notifications-toasts .notification-toast", { hasText: "pip install /path/to/dify-lsp" });
     await waitFor(
-      "no notification with `pip install dify-lsp` appeared after dify.server.path changed",
+      "no notification with `pip install /path/to/dify-lsp` appeared after dify.server.path changed",
       async () => {
         const count = await toast.count();
         const all = await page.locator(".notifications-toasts .notification-toast").allInnerTexts().catch(() => []);
@@ -506,8 +511,8 @@ async function main() {
       throw new Error(`expected one notification, saw ${count}`);
     }
     const text = (await toast.innerText()).replace(/\s+/g, " ");
-    if (!text.includes(missing) || !text.includes("pip install /path/to/dify-lsp")) {
-      throw new Error(`the notification does not name the path and both install commands: ${text}`);
+    if (!text.includes(missing) || !text.includes("dify_lsp-*.whl") || /pip install dify-lsp\b/.test(text)) {
+      throw new Error(`the notification does not name the path and both ways to install (repository, wheel), or names an index: ${text}`);
     }
     const button = toast.locator(".monaco-button", { hasText: "Show output" });
     if ((await button.count()) !== 1) {

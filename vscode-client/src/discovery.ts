@@ -4,14 +4,15 @@
  * (system.ts) passes in how to look at files and run Python.
  *
  * Order: the `dify.server.path` setting (a dify-lsp executable, or a Python
- * interpreter that has dify_lsp installed) > `dify-lsp` on PATH > the Python
- * extension's selected interpreter (when that extension is installed and its
- * interpreter has dify_lsp).
+ * interpreter that has dify_lsp installed) > the server bundled in the .vsix
+ * (bundled/libs), run by the Python extension's selected interpreter or by
+ * python3 / python on PATH, whichever is Python 3.11 or newer > `dify-lsp` on
+ * PATH > the Python extension's selected interpreter when it has dify_lsp.
  */
 
 import * as path from "path";
 
-export type ServerSource = "setting" | "path" | "python-extension";
+export type ServerSource = "setting" | "bundled" | "path" | "python-extension";
 
 export interface ServerLaunch {
   command: string;
@@ -28,6 +29,8 @@ export interface DiscoveryInput {
   pythonExtensionInstalled: boolean;
   /** The interpreter the Python extension selected for this workspace, if any. */
   pythonExtensionInterpreter?: string;
+  /** bundled/tool/server.py of the extension when its bundled/libs holds dify_lsp (a packaged .vsix). */
+  bundledServer?: string;
 }
 
 export interface ProbeResult {
@@ -43,6 +46,8 @@ export interface DiscoveryDeps {
   which(name: string): string | undefined;
   /** Runs `<python> -c "import dify_lsp"`-like probe. */
   probeDifyLsp(python: string): Promise<ProbeResult>;
+  /** Runs the interpreter for its version: ok with detail "3.12.1", or why it did not run. */
+  probePythonVersion(python: string): Promise<ProbeResult>;
 }
 
 export type Discovery =
@@ -50,8 +55,10 @@ export type Discovery =
   | { ok: false; problem: string; installCommand: string; tried: string[] };
 
 export const SERVER_EXECUTABLE = "dify-lsp";
-export const PYPI_INSTALL = "pip install dify-lsp";
-export const REPO_INSTALL = "pip install /path/to/dify-lsp";
+/** dify-lsp is not on a package index: it installs from a clone of its repository or from a built wheel. */
+export const REPO_INSTALL = "python3 -m pip install /path/to/dify-lsp";
+export const WHEEL_INSTALL = "python3 -m pip install dify_lsp-*.whl";
+export const MIN_PYTHON: [number, number] = [3, 11];
 
 const PYTHON_NAME = /^python(w)?([0-9]+(\.[0-9]+)*)?(\.exe)?$/i;
 const SERVER_NAME = /^dify-lsp(\.exe|\.cmd|\.bat)?$/i;
@@ -108,9 +115,19 @@ function quote(p: string): string {
   return /[\s"'$`\\]/.test(p) ? JSON.stringify(p) : p;
 }
 
-/** The install command for a given interpreter, or the generic one. */
+/** The install command (from a clone of the repository) for a given interpreter, or the generic one. */
 export function installCommandFor(python?: string): string {
-  return python ? `${quote(python)} -m pip install dify-lsp` : PYPI_INSTALL;
+  return python ? `${quote(python)} -m pip install /path/to/dify-lsp` : REPO_INSTALL;
+}
+
+/** True for a version string "3.11", "3.12.1", ... at or above MIN_PYTHON. */
+export function isSupportedPython(version: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(version.trim());
+  if (!m) {
+    return false;
+  }
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor >= MIN_PYTHON[1]);
 }
 
 function pythonLaunch(python: string, source: ServerSource, version: string): ServerLaunch {
@@ -126,6 +143,8 @@ export function describeSource(source: ServerSource): string {
   switch (source) {
     case "setting":
       return "the dify.server.path setting";
+    case "bundled":
+      return "the server bundled with the extension";
     case "path":
       return "dify-lsp on PATH";
     case "python-extension":
@@ -147,7 +166,7 @@ export async function discoverServer(input: DiscoveryInput, deps: DiscoveryDeps)
       return {
         ok: false,
         problem: `The setting dify.server.path points at "${configured}", which does not exist.`,
-        installCommand: PYPI_INSTALL,
+        installCommand: REPO_INSTALL,
         tried,
       };
     }
@@ -183,6 +202,39 @@ export async function discoverServer(input: DiscoveryInput, deps: DiscoveryDeps)
   }
   tried.push("dify.server.path: not set");
 
+  if (input.bundledServer) {
+    const candidates: string[] = [];
+    if (input.pythonExtensionInterpreter) {
+      candidates.push(input.pythonExtensionInterpreter);
+    }
+    for (const name of ["python3", "python"]) {
+      const found = deps.which(name);
+      if (found && !candidates.includes(found)) {
+        candidates.push(found);
+      }
+    }
+    for (const python of candidates) {
+      const probe = await deps.probePythonVersion(python);
+      if (probe.ok && isSupportedPython(probe.detail)) {
+        tried.push(`bundled server with ${python}: Python ${probe.detail}`);
+        return {
+          ok: true,
+          launch: {
+            command: python,
+            args: [input.bundledServer],
+            source: "bundled",
+            description: `${python} ${input.bundledServer} (Python ${probe.detail}, ${describeSource("bundled")})`,
+          },
+          tried,
+        };
+      }
+      tried.push(`bundled server with ${python}: ${probe.ok ? `Python ${probe.detail} is older than ${MIN_PYTHON.join(".")}` : `does not run (${probe.detail})`}`);
+    }
+    if (candidates.length === 0) {
+      tried.push("bundled server: no Python interpreter (none selected in the Python extension, no python3 or python on PATH)");
+    }
+  }
+
   const onPath = deps.which(SERVER_EXECUTABLE);
   if (onPath) {
     tried.push(`dify-lsp on PATH: ${onPath}`);
@@ -199,7 +251,7 @@ export async function discoverServer(input: DiscoveryInput, deps: DiscoveryDeps)
     return {
       ok: false,
       problem: "The dify-lsp language server was not found (dify.server.path is not set and dify-lsp is not on PATH).",
-      installCommand: PYPI_INSTALL,
+      installCommand: REPO_INSTALL,
       tried,
     };
   }
@@ -209,7 +261,7 @@ export async function discoverServer(input: DiscoveryInput, deps: DiscoveryDeps)
     return {
       ok: false,
       problem: "The dify-lsp language server was not found, and the Python extension has no interpreter selected.",
-      installCommand: PYPI_INSTALL,
+      installCommand: REPO_INSTALL,
       tried,
     };
   }
@@ -230,8 +282,9 @@ export async function discoverServer(input: DiscoveryInput, deps: DiscoveryDeps)
 /** The text of the one notification shown when no server can be started. */
 export function notFoundMessage(d: { problem: string; installCommand: string }): string {
   return (
-    `${d.problem} Install it with \`${d.installCommand}\` ` +
-    `(from a checkout of the repository: \`${REPO_INSTALL}\`), ` +
-    `then set "dify.server.path" to the dify-lsp executable or to that Python interpreter, or put dify-lsp on PATH.`
+    `${d.problem} The extension brings its own server, which needs Python ${MIN_PYTHON.join(".")} or newer: ` +
+    `install one (python3 on PATH, or select it in the Python extension). Or install dify-lsp from a clone of ` +
+    `its repository, \`${d.installCommand}\`, or from a wheel built there (\`python -m build\`), ` +
+    `\`${WHEEL_INSTALL}\`, then set "dify.server.path" to the dify-lsp executable or to that Python interpreter, or put dify-lsp on PATH.`
   );
 }

@@ -41,7 +41,7 @@ import {
   toolLabel,
 } from "./run";
 import { ServerSettings, changeConcernsServer, changeNeedsRestart, toServerSettings } from "./settings";
-import { findPluginRoot, isFile, systemDeps } from "./system";
+import { bundledServer, findPluginRoot, isFile, systemDeps } from "./system";
 
 export const CLIENT_ID = "dify"; // => the trace setting is "dify.trace.server"
 export const SERVER_RUN_COMMAND = "dify.runInvocation"; // registered by the language client
@@ -96,6 +96,8 @@ class ExtensionState implements vscode.Disposable {
     const icon = { starting: "$(sync~spin)", running: "$(check)", failed: "$(error)", stopped: "$(circle-slash)" }[kind];
     this.status.text = `${icon} dify-lsp`;
     this.status.tooltip = tooltip;
+    // Screen readers (and the e2e test) read how the server was started, not only the icon.
+    this.status.accessibilityInformation = { label: `dify-lsp: ${tooltip}` };
     this.status.backgroundColor = kind === "failed" ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
     this.status.show();
   }
@@ -193,7 +195,12 @@ class ExtensionState implements vscode.Disposable {
     const serverPath = expandPath(config.get<string>("server.path"), expandContext(), process.env);
     const py = await pythonExtensionInterpreter();
     return discoverServer(
-      { serverPath, pythonExtensionInstalled: py.installed, pythonExtensionInterpreter: py.interpreter },
+      {
+        serverPath,
+        pythonExtensionInstalled: py.installed,
+        pythonExtensionInterpreter: py.interpreter,
+        bundledServer: bundledServer(this.context.extensionPath),
+      },
       systemDeps,
     );
   }

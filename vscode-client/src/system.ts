@@ -71,10 +71,35 @@ export function probeDifyLsp(python: string, timeoutMs: number = PROBE_TIMEOUT_M
   });
 }
 
+const VERSION_SCRIPT = "import sys; sys.stdout.write('%d.%d.%d' % sys.version_info[:3])";
+
+/** Runs the interpreter for its version ("3.12.1"); never throws. */
+export function probePythonVersion(python: string, timeoutMs: number = PROBE_TIMEOUT_MS): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    execFile(python, ["-c", VERSION_SCRIPT], { timeout: timeoutMs, windowsHide: true }, (error, stdout, stderr) => {
+      if (!error && /^\d+\.\d+/.test(String(stdout))) {
+        resolve({ ok: true, detail: String(stdout).trim() });
+        return;
+      }
+      const lines = String(stderr ?? "").trim().split(/\r?\n/).filter(Boolean);
+      const code = error ? (error as NodeJS.ErrnoException).code : undefined;
+      resolve({ ok: false, detail: lines[lines.length - 1] ?? (error?.killed ? `timed out after ${timeoutMs} ms` : code ? String(code) : "no version printed") });
+    });
+  });
+}
+
+/** bundled/tool/server.py of an extension folder when bundled/libs holds dify_lsp (a packaged .vsix). */
+export function bundledServer(extensionPath: string, exists: (p: string) => boolean = isFile): string | undefined {
+  const script = path.join(extensionPath, "bundled", "tool", "server.py");
+  const lib = path.join(extensionPath, "bundled", "libs", "dify_lsp", "__init__.py");
+  return exists(script) && exists(lib) ? script : undefined;
+}
+
 export const systemDeps: DiscoveryDeps = {
   isFile,
   which: (name) => which(name),
   probeDifyLsp: (python) => probeDifyLsp(python),
+  probePythonVersion: (python) => probePythonVersion(python),
 };
 
 /**

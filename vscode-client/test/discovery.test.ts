@@ -9,13 +9,19 @@ import {
   discoverServer,
   expandPath,
   installCommandFor,
+  isSupportedPython,
   looksLikePython,
   notFoundMessage,
 } from "../src/discovery";
-import { findPluginRoot, probeDifyLsp, which } from "../src/system";
+import { bundledServer as findBundledServer, findPluginRoot, probeDifyLsp, probePythonVersion, which } from "../src/system";
 
 /** Fake OS: a set of files, a PATH table, and which interpreters have dify_lsp. */
-function fakeDeps(opts: { files?: string[]; onPath?: Record<string, string>; withDifyLsp?: string[] }): DiscoveryDeps & { probed: string[] } {
+function fakeDeps(opts: {
+  files?: string[];
+  onPath?: Record<string, string>;
+  withDifyLsp?: string[];
+  versions?: Record<string, string>;
+}): DiscoveryDeps & { probed: string[] } {
   const files = new Set(opts.files ?? []);
   const probed: string[] = [];
   return {
@@ -27,6 +33,11 @@ function fakeDeps(opts: { files?: string[]; onPath?: Record<string, string>; wit
       return (opts.withDifyLsp ?? []).includes(python)
         ? { ok: true, detail: "0.1.0" }
         : { ok: false, detail: "ModuleNotFoundError: No module named 'dify_lsp'" };
+    },
+    probePythonVersion: async (python): Promise<ProbeResult> => {
+      probed.push(`version:${python}`);
+      const version = opts.versions?.[python];
+      return version ? { ok: true, detail: version } : { ok: false, detail: "ENOENT" };
     },
   };
 }
@@ -72,7 +83,7 @@ describe("discoverServer", () => {
     const d = await discoverServer({ serverPath: "/opt/py/bin/python3.12", pythonExtensionInstalled: false }, deps);
     assert.equal(d.ok, false);
     if (!d.ok) {
-      assert.equal(d.installCommand, "/opt/py/bin/python3.12 -m pip install dify-lsp");
+      assert.equal(d.installCommand, "/opt/py/bin/python3.12 -m pip install /path/to/dify-lsp");
       assert.match(d.problem, /does not have dify_lsp installed/);
     }
   });
@@ -121,20 +132,80 @@ describe("discoverServer", () => {
     const d = await discoverServer({ serverPath: "", pythonExtensionInstalled: true, pythonExtensionInterpreter: "/home/my user/.venv/bin/python" }, deps);
     assert.equal(d.ok, false);
     if (!d.ok) {
-      assert.equal(d.installCommand, '"/home/my user/.venv/bin/python" -m pip install dify-lsp');
+      assert.equal(d.installCommand, '"/home/my user/.venv/bin/python" -m pip install /path/to/dify-lsp');
       assert.equal(d.tried.length, 3);
     }
   });
 
-  it("gives `pip install dify-lsp` when nothing is there and no Python extension", async () => {
+  it("names no package index when nothing is there: Python for the bundle, or the repository or a wheel", async () => {
     const d = await discoverServer({ serverPath: "", pythonExtensionInstalled: false }, fakeDeps({}));
     assert.equal(d.ok, false);
     if (!d.ok) {
-      assert.equal(d.installCommand, "pip install dify-lsp");
+      assert.equal(d.installCommand, "python3 -m pip install /path/to/dify-lsp");
       const message = notFoundMessage(d);
-      assert.match(message, /`pip install dify-lsp`/);
-      assert.match(message, /`pip install \/path\/to\/dify-lsp`/);
+      assert.doesNotMatch(message, /pip install dify-lsp/);
+      assert.match(message, /Python 3\.11 or newer/);
+      assert.match(message, /`python3 -m pip install \/path\/to\/dify-lsp`/);
+      assert.match(message, /`python3 -m pip install dify_lsp-\*\.whl`/);
       assert.match(message, /dify\.server\.path/);
+    }
+  });
+});
+
+describe("discoverServer with the bundled server (a packaged .vsix)", () => {
+  const bundledServer = "/ext/bundled/tool/server.py";
+
+  it("runs the bundle with the Python extension's interpreter when it is 3.11 or newer", async () => {
+    const deps = fakeDeps({
+      onPath: { python3: "/usr/bin/python3", "dify-lsp": "/usr/local/bin/dify-lsp" },
+      versions: { "/home/u/.venv/bin/python": "3.12.1", "/usr/bin/python3": "3.13.0" },
+    });
+    const d = await discoverServer(
+      { serverPath: "", pythonExtensionInstalled: true, pythonExtensionInterpreter: "/home/u/.venv/bin/python", bundledServer },
+      deps,
+    );
+    assert.ok(d.ok);
+    if (d.ok) {
+      assert.deepEqual([d.launch.command, d.launch.args, d.launch.source], ["/home/u/.venv/bin/python", [bundledServer], "bundled"]);
+      assert.match(d.launch.description, /Python 3\.12\.1, the server bundled with the extension/);
+    }
+    assert.deepEqual(deps.probed, ["version:/home/u/.venv/bin/python"]); // nothing installed into it is needed
+  });
+
+  it("falls back to python3 on PATH when the selected interpreter is too old", async () => {
+    const deps = fakeDeps({
+      onPath: { python3: "/usr/bin/python3" },
+      versions: { "/opt/py310/bin/python": "3.10.13", "/usr/bin/python3": "3.11.2" },
+    });
+    const d = await discoverServer(
+      { serverPath: "", pythonExtensionInstalled: true, pythonExtensionInterpreter: "/opt/py310/bin/python", bundledServer },
+      deps,
+    );
+    assert.ok(d.ok);
+    if (d.ok) {
+      assert.deepEqual([d.launch.command, d.launch.args], ["/usr/bin/python3", [bundledServer]]);
+      assert.ok(d.tried.includes("bundled server with /opt/py310/bin/python: Python 3.10.13 is older than 3.11"));
+    }
+  });
+
+  it("the setting still wins over the bundle", async () => {
+    const deps = fakeDeps({ files: ["/opt/venv/bin/dify-lsp"], onPath: { python3: "/usr/bin/python3" }, versions: { "/usr/bin/python3": "3.12.0" } });
+    const d = await discoverServer({ serverPath: "/opt/venv/bin/dify-lsp", pythonExtensionInstalled: false, bundledServer }, deps);
+    assert.ok(d.ok && d.launch.source === "setting");
+  });
+
+  it("without a Python 3.11+ anywhere, dify-lsp on PATH is used, else one clear message", async () => {
+    const old = { onPath: { python3: "/usr/bin/python3" }, versions: { "/usr/bin/python3": "3.9.2" } };
+    const onPath = await discoverServer(
+      { serverPath: "", pythonExtensionInstalled: false, bundledServer },
+      fakeDeps({ ...old, onPath: { ...old.onPath, "dify-lsp": "/usr/local/bin/dify-lsp" } }),
+    );
+    assert.ok(onPath.ok && onPath.launch.source === "path");
+    const none = await discoverServer({ serverPath: "", pythonExtensionInstalled: false, bundledServer }, fakeDeps(old));
+    assert.equal(none.ok, false);
+    if (!none.ok) {
+      assert.ok(none.tried.includes("bundled server with /usr/bin/python3: Python 3.9.2 is older than 3.11"));
+      assert.match(notFoundMessage(none), /needs Python 3\.11 or newer/);
     }
   });
 });
@@ -165,8 +236,16 @@ describe("helpers", () => {
     }
   });
   it("quotes interpreter paths with spaces in the install command", () => {
-    assert.equal(installCommandFor(), "pip install dify-lsp");
-    assert.equal(installCommandFor("/a b/python"), '"/a b/python" -m pip install dify-lsp');
+    assert.equal(installCommandFor(), "python3 -m pip install /path/to/dify-lsp");
+    assert.equal(installCommandFor("/a b/python"), '"/a b/python" -m pip install /path/to/dify-lsp');
+  });
+  it("compares Python versions against 3.11", () => {
+    for (const v of ["3.11", "3.11.0", "3.12.1", "3.14.0", "4.0"]) {
+      assert.equal(isSupportedPython(v), true, v);
+    }
+    for (const v of ["3.10.13", "2.7.18", "3.9", "", "garbage"]) {
+      assert.equal(isSupportedPython(v), false, v);
+    }
   });
 });
 
@@ -198,6 +277,23 @@ describe("system (real files and processes)", () => {
     const timedOut = await probeDifyLsp(slow, 300);
     assert.equal(timedOut.ok, false);
     assert.match(timedOut.detail, /timed out/);
+  });
+
+  it("probePythonVersion runs the interpreter for its version", async () => {
+    const v = await probePythonVersion(process.env.DIFY_TEST_PYTHON || "python3");
+    assert.equal(v.ok, true);
+    assert.match(v.detail, /^3\.\d+\.\d+$/);
+    assert.deepEqual(await probePythonVersion(path.join(tmp, "nope")), { ok: false, detail: "ENOENT" });
+  });
+
+  it("bundledServer is found only when bundled/libs holds dify_lsp", () => {
+    const ext = path.join(tmp, "ext");
+    fs.mkdirSync(path.join(ext, "bundled", "tool"), { recursive: true });
+    fs.writeFileSync(path.join(ext, "bundled", "tool", "server.py"), "");
+    assert.equal(findBundledServer(ext), undefined);
+    fs.mkdirSync(path.join(ext, "bundled", "libs", "dify_lsp"), { recursive: true });
+    fs.writeFileSync(path.join(ext, "bundled", "libs", "dify_lsp", "__init__.py"), "");
+    assert.equal(findBundledServer(ext), path.join(ext, "bundled", "tool", "server.py"));
   });
 
   it("findPluginRoot walks up to the folder with manifest.yaml", () => {
