@@ -6,9 +6,15 @@ Two strategies:
   blanked or replaced until the rest does) and finds every session chain
   (``self.session.model.llm.invoke(...)``, also through simple aliases such as
   ``m = self.session.model``), every call into the catalog with its arguments,
-  the ``tool_parameters`` reads of each ``_invoke``, ``print()`` calls, the
-  classes with their bases and the imports.  Results are cached per content.
-  Rules (and issue 5's permission / data-flow checks) read :class:`Scan`.
+  the ``tool_parameters`` reads of each ``_invoke``, constant-key reads of
+  ``credentials`` / ``settings`` / ``parameters`` mappings, ``print()`` calls to
+  stdout outside ``if __name__ == "__main__":``, the classes with their bases
+  (and whether they are import-guard stand-ins), and every import.  A session
+  chain records where its session comes from (``self.session``,
+  ``self.runtime.session``, a parameter annotated with the SDK's ``Session``,
+  ``get_current_session()``, or an SDK invocation object built from one); the
+  rules decide, across modules, which of those are Dify's.  Results are cached
+  per content.  Rules read :class:`Scan`.
 * :func:`chain_at` and :func:`call_at` look only at the text around the cursor
   (the line before it, aliases found with a line regex), so completion, hover
   and signature help answer in well under a millisecond whatever the file's
@@ -113,7 +119,7 @@ class KeyRead:
     """A constant-key read of a credentials / settings mapping inside a method of a class."""
 
     source: str  # "self.runtime.credentials", or "param:<name>" for a parameter of the method
-    class_name: str
+    class_name: str  # "" for a function outside any class
     method: str
     read: ParamRead
 
@@ -502,8 +508,8 @@ class _Scanner:
                     a.config_key = _wrapped_key_of(a.node, names, value_vars)
                     if a.config_key is None and isinstance(a.node, ast.Name):
                         a.config_key = wrapped_vars.get(a.node.id)
-        if class_name is not None:
-            self._key_reads(fn, own_nodes, class_name)
+        # module-level helpers too (class_name ""): model plugins read credentials in shared functions
+        self._key_reads(fn, own_nodes, class_name if class_name is not None else "")
         for node in own_nodes:
             if isinstance(node, ast.ClassDef):
                 self._class(node)
