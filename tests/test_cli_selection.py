@@ -174,3 +174,16 @@ def test_server_on_a_terminal_says_what_it_is():
     # through a pipe (an editor) nothing is said
     piped = subprocess.run(CLI, input="", capture_output=True, text=True, cwd=REPO, timeout=60)
     assert "waiting for an editor" not in piped.stderr
+
+
+def test_readme_documents_every_check_option():
+    import re
+
+    from dify_lsp.cli import build_parser
+
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Command line"):readme.index("### Run a tool without Dify")]
+    check = build_parser()._subparsers._group_actions[0].choices["check"]
+    options = [o for action in check._actions for o in action.option_strings if o not in ("-h", "--help", "--colour")]
+    missing = [o for o in options if not re.search(rf"`{re.escape(o)}[ `]", section)]
+    assert missing == [], f"README's command-line section does not document {missing}"
