@@ -4,10 +4,13 @@ A tool parameter is declared in the tool YAML (``parameters[].name``) and read i
 the tool's code (``tool_parameters["question"]``, ``.get("question")``, through
 aliases, into ``XModelConfig(**tool_parameters["model"])``); a saved invocation
 file (``.dify/invocations/<tool>.yaml``) names it under ``parameters`` and
-``models``.  A provider credential is a key of ``credentials_for_provider`` and a
-key of ``credentials`` in those files; an endpoint setting is a ``settings[].name``
-of an endpoint group; an agent strategy parameter is a ``parameters[].name`` of
-the strategy YAML read in the strategy's ``_invoke``.
+``models``.  A tool provider credential is a key of ``credentials_for_provider``
+read in ``_validate_credentials`` and ``self.runtime.credentials``, and a key of
+``credentials`` in those files; a model provider credential is a ``variable`` of
+its credential form schemas read as ``credentials[...]`` anywhere in the model
+plugin's code; an endpoint setting is a ``settings[].name`` of an endpoint group
+read in the endpoint's ``_invoke``; an agent strategy parameter is a
+``parameters[].name`` of the strategy YAML read in the strategy's ``_invoke``.
 
 :func:`name_scopes` lists every place of every such name, grouped by the scope
 in which the names must agree (one tool with its code; one provider with the
@@ -29,20 +32,24 @@ import yaml
 
 from dify_lsp import pyscan
 from dify_lsp.findings import TextEdit
-from dify_lsp.index import Plugin, TextSource, lookup
+from dify_lsp.index import Plugin, TextSource, files_under, lookup
 from dify_lsp.invocation.parameters import invocation_path
-from dify_lsp.schema.references import AGENT_STRATEGY, ENDPOINT, ENDPOINT_GROUP, PYTHON, TOOL, TOOL_PROVIDER
+from dify_lsp.schema.references import AGENT_STRATEGY, ENDPOINT, ENDPOINT_GROUP, MODEL_PROVIDER, PYTHON, TOOL, TOOL_PROVIDER
 from dify_lsp.textpos import Pos, Span
 from dify_lsp.yamlpos import YMap, YNode, YScalar, YSeq, parse_yaml
 
 TOOL_PARAMETER = "tool parameter"
 STRATEGY_PARAMETER = "agent strategy parameter"
 CREDENTIAL = "provider credential"
+MODEL_CREDENTIAL = "model provider credential"
 ENDPOINT_SETTING = "endpoint setting"
 
 DECLARATION = "declaration"
 READ = "read"
 SAVED = "saved"
+
+_SKIP_DIRS = frozenset({".git", ".venv", "venv", "env", "node_modules", "__pycache__", "tests", "test", "dist", "build", ".dify"})
+_MAX_MODEL_FILES = 300
 
 # What a new name may be.  The daemon takes any name shorter than 1024 characters, but a
 # name is also a workflow variable and an LLM tool-call argument in Dify, and written
@@ -119,12 +126,12 @@ def _lines(source: TextSource, path: Path) -> list[str] | None:
     return None if ft.text is None else ft.text.split("\n")
 
 
-def _list_names(seq: YNode | None, path: Path, lines: list[str]) -> list[NameSite]:
+def _list_names(seq: YNode | None, path: Path, lines: list[str], key: str = "name") -> list[NameSite]:
     out = []
     if isinstance(seq, YSeq):
         for item in seq.items:
             if isinstance(item, YMap):
-                site = _scalar_site(item.get("name"), path, lines, DECLARATION)
+                site = _scalar_site(item.get(key), path, lines, DECLARATION)
                 if site is not None:
                     out.append(site)
     return out
@@ -285,6 +292,15 @@ def _compute_scopes(plugin: Plugin, source: TextSource) -> list[NameScope]:
                 tool_name = _identity_name(plugin.yaml_files[tool_path].root)
                 if tool_name:
                     scope.sites.extend(_saved_keys(source, plugin, tool_name, ("credentials",)))
+            scopes.append(scope)
+        elif yf.kind == MODEL_PROVIDER:
+            # A model plugin holds nothing else, so every `credentials` parameter read in its code is one of these.
+            scope = NameScope(MODEL_CREDENTIAL, yf.path)
+            for schema in ("provider_credential_schema", "model_credential_schema"):
+                forms, _ = lookup(root, (schema, "credential_form_schemas"))
+                scope.sites.extend(_list_names(forms, yf.path, lines, key="variable"))
+            for py in files_under(plugin.root, (".py",), max_depth=4, limit=_MAX_MODEL_FILES, skip_dirs=_SKIP_DIRS, skip_prefixes=("test_",)):
+                _key_reads(source, py, scope, "param:credentials", None)
             scopes.append(scope)
         elif yf.kind == ENDPOINT_GROUP:
             scope = NameScope(ENDPOINT_SETTING, yf.path)

@@ -161,3 +161,27 @@ async def test_declare_an_endpoint_setting_the_endpoint_reads(session, tmp_path)
     text = (plugin / "group" / "hook.yaml").read_text(encoding="utf-8")
     assert "  - name: salt\n    type: secret-input\n    required: true\n" in text
     assert findings(plugin) == []
+
+
+@pytest.mark.asyncio
+async def test_declare_a_model_provider_credential(session, tmp_path):
+    import shutil
+
+    plugin = tmp_path / "run-model"
+    shutil.copytree(Path(__file__).resolve().parent / "fixtures" / "run-model", plugin)
+    provider_py = plugin / "provider" / "loopai.py"
+    provider_py.write_text(
+        "from dify_plugin import ModelProvider\n"
+        "from dify_plugin.errors.model import CredentialsValidateFailedError\n\n\n"
+        "class LoopAIProvider(ModelProvider):\n"
+        "    def validate_provider_credentials(self, credentials: dict) -> None:\n"
+        "        if not credentials.get(\"organization\"):\n"
+        "            raise CredentialsValidateFailedError(\"an organization is required\")\n",
+        encoding="utf-8",
+    )
+    assert {f[0] for f in findings(plugin)} == {"DL218"}
+
+    await apply_fix(session, provider_py, ("DL218",), "Declare credential 'organization' in provider/loopai.yaml (provider_credential_schema)")
+    text = (plugin / "provider" / "loopai.yaml").read_text(encoding="utf-8")
+    assert "    - variable: organization\n      type: secret-input\n      required: false\n" in text
+    assert findings(plugin) == []

@@ -119,3 +119,16 @@ def test_nothing_outside_names(tmp_path):
         assert name_at(p, index.source, tool_py, _pos(tool_py, needle, 6)) is None, needle
     manifest = plugin / "manifest.yaml"
     assert name_at(p, index.source, manifest, _pos(manifest, "name: asker", 7)) is None
+
+
+def test_model_provider_credential_renames_in_the_form_and_every_credentials_read(tmp_path):
+    plugin = tmp_path / "model"
+    shutil.copytree(FIXTURES / "run-model", plugin)
+    provider, common = plugin / "provider" / "loopai.yaml", plugin / "models" / "common.py"
+    before = common.read_text(encoding="utf-8")
+    after = _rename(plugin, provider, "variable: endpoint_url", "base_url", offset=len("variable: e"))
+    assert set(after) == {provider, common}
+    assert "    - variable: base_url\n" in after[provider]
+    # read in a module-level helper that takes the credentials; the error text that names it stays
+    assert after[common] == before.replace('credentials.get("endpoint_url")', 'credentials.get("base_url")')
+    assert '"endpoint_url is required"' in after[common]

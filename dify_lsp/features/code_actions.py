@@ -13,7 +13,7 @@ from lsprotocol import types
 from dify_lsp import pyscan, scaffold
 from dify_lsp.features import CODE_ACTION, RequestContext, provides
 from dify_lsp.findings import Finding, Fix, TextEdit
-from dify_lsp.schema.references import ENDPOINT, ENDPOINT_GROUP, PYTHON, TOOL, TOOL_PROVIDER
+from dify_lsp.schema.references import ENDPOINT, ENDPOINT_GROUP, MODEL_PROVIDER, PYTHON, TOOL, TOOL_PROVIDER
 from dify_lsp.textpos import Span
 from dify_lsp.yamledit import add_entry, append_item, remove_item
 from dify_lsp.yamlpos import YMap, YScalar, YSeq
@@ -266,6 +266,8 @@ def _declare_credential(ctx: RequestContext, finding: Finding, diagnostics: list
     name, required = found.read.key, found.read.how == "subscript"
     if found.source == "self.runtime.credentials":
         targets = [p for tool in _sources_naming(ctx, ctx.path, TOOL) for p in _owners_listing(ctx, tool, TOOL_PROVIDER, ("tools",))]
+    elif found.source == "param:credentials" and _model_providers_of(ctx, ctx.path):
+        return _declare_model_credential(ctx, finding, diagnostics, name, required)
     elif found.source == "param:credentials":
         targets = _sources_naming(ctx, ctx.path, TOOL_PROVIDER)
     elif found.source == "param:settings":
@@ -286,6 +288,36 @@ def _declare_credential(ctx: RequestContext, finding: Finding, diagnostics: list
             what, edits = "credential", add_entry(target, yf.text, yf.root, "credentials_for_provider", name, body)
         if edits:
             out += _action(f"Declare {what} '{name}' in {ctx.plugin.relative(target)}", workspace_edit(ctx, edits), finding, diagnostics, len(targets) == 1)
+    return out
+
+
+def _model_providers_of(ctx: RequestContext, py: Path) -> list[Path]:
+    """Model provider YAMLs whose provider_source / model_sources name ``py``."""
+    assert ctx.plugin is not None
+    out = []
+    for ref in ctx.plugin.refs:
+        owner = ctx.plugin.yaml_files.get(ref.owner)
+        if ref.target == py and ref.key[:2] == ("extra", "python") and owner is not None and owner.kind == MODEL_PROVIDER:
+            out.append(owner.path)
+    return list(dict.fromkeys(out))
+
+
+def _declare_model_credential(ctx: RequestContext, finding: Finding, diagnostics: list[types.Diagnostic], name: str, required: bool) -> list[types.CodeAction]:
+    """A credential variable in the model provider's form: the provider form, the per-model form, or each
+    (Dify fills predefined models from the first and customizable models from the second)."""
+    assert ctx.plugin is not None
+    out: list[types.CodeAction] = []
+    for target in _model_providers_of(ctx, ctx.path):
+        yf = ctx.plugin.yaml_files.get(target)
+        if yf is None or yf.root is None or yf.text is None:
+            continue
+        item = f"variable: {name}\n{scaffold.form_field(name, required)}"
+        schemas = [k for k in ("provider_credential_schema", "model_credential_schema") if isinstance(yf.root.get(k), YMap)]
+        for schema in schemas:
+            edits = append_item(target, yf.text, yf.root.get(schema), "credential_form_schemas", item)  # type: ignore[arg-type]
+            if edits:
+                out += _action(f"Declare credential '{name}' in {ctx.plugin.relative(target)} ({schema})",
+                               workspace_edit(ctx, edits), finding, diagnostics, len(schemas) == 1)
     return out
 
 
