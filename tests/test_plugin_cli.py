@@ -266,3 +266,25 @@ def test_package_refuses_missing_files_and_oversize(tmp_path):
     assert done.returncode == 1
     assert "Plugin package size is too large" in done.stderr and "_assets/big.bin" in done.stderr
     assert not (tmp_path / "b.difypkg").exists()
+
+
+def test_closed_stdin_with_a_hung_request_ends_within_the_timeout(tool_plugin):
+    (tool_plugin / "tools" / "word_count.py").write_text(
+        (tool_plugin / "tools" / "word_count.py").read_text().replace(
+            'text = str(tool_parameters.get("text") or "")',
+            'text = str(tool_parameters.get("text") or "")\n        if text == "hang":\n            import time\n            time.sleep(600)'))
+    client = LineClient(tool_plugin, "--timeout", "3")
+    try:
+        client.read_until(lambda l: l["type"] == "plugin_ready")
+        client.send(tool_request("h", text="hang"))
+        client.read_until(lambda l: l["type"] == "info" and l["response"] == {"info": "received request"})
+        started = time.monotonic()
+        client.proc.stdin.close()
+        client.read_until(lambda l: l["invoke_id"] == "h" and l["type"] == "plugin_invoke_end", timeout=30)
+        assert client.proc.wait(20) == 0
+        assert time.monotonic() - started < 15
+        assert "within 3 s" in client.of("h")[0]["response"]["error"]
+    finally:
+        client.close()
+    time.sleep(0.2)
+    assert plugin_processes(str(tool_plugin)) == []

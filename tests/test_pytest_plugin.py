@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -81,6 +82,22 @@ def test_agent_tools_come_from_the_ini_tool_plugins(dify_plugin_runner_factory):
 ''')
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "tests", timeout=600)
     result.assert_outcomes(passed=5)
+    # every plugin the fixtures started (the tool plugin twice: under test and as the agent's tool) is gone
+    left = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        if int(proc.name) == os.getpid():  # this test itself runs in the pytester folder
+            continue
+        try:
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if cwd.startswith(str(plugin_project)):
+            try:
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                cmd = "?"
+            left.append((proc.name, cwd, cmd))
+    assert left == []
 
 
 def test_without_a_manifest_the_fixture_is_a_usage_error(pytester: pytest.Pytester):

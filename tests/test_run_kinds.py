@@ -227,3 +227,34 @@ def test_model_rerank_tts_moderation_and_schema_actions(fixture_copy):
     assert tts["status"] == "success" and tts["summary"]["bytes"] > 44
     assert moderation["summary"] == {"result": True}
     assert schema["summary"]["model_schema"]["model"] == "loop-chat"
+
+
+def test_offline_model_tool_call_is_valid_against_the_schema_then_answers():
+    from dify_lsp.invocation.backends.mock import tool_call_for
+
+    schema = {"type": "object", "required": ["city", "days", "units", "tags"], "properties": {
+        "city": {"type": "string", "minLength": 8},
+        "days": {"type": "integer", "minimum": 1, "maximum": 7},
+        "units": {"type": "string", "enum": ["metric", "imperial"]},
+        "tags": {"type": "array", "items": {"type": "string", "format": "email"}, "minItems": 2},
+        "when": {"type": "string", "format": "date-time"},
+        "ratio": {"type": "number", "exclusiveMinimum": 0.5},
+        "flag": {"type": ["boolean", "null"]},
+    }}
+    tools = [{"name": "search", "description": "", "parameters": {"type": "object", "properties": {}}},
+             {"name": "forecast", "description": "", "parameters": schema}]
+    request = {"prompt_messages": [{"role": "user", "content": "the forecast please"}], "tools": tools}
+    call = tool_call_for(request)
+    assert call["function"]["name"] == "forecast"  # the tool the user names, else the first
+    args = json.loads(call["function"]["arguments"])
+    assert set(schema["required"]) <= set(args)
+    assert isinstance(args["city"], str) and len(args["city"]) >= 8
+    assert isinstance(args["days"], int) and 1 <= args["days"] <= 7
+    assert args["units"] in ("metric", "imperial")
+    assert len(args["tags"]) >= 2 and all("@" in t for t in args["tags"])
+    assert args["ratio"] > 0.5 and args["flag"] is False and args["when"].endswith("Z")
+    answered = {**request, "prompt_messages": request["prompt_messages"] + [
+        {"role": "assistant", "content": "", "tool_calls": [call]},
+        {"role": "tool", "content": "sunny", "tool_call_id": call["id"]}]}
+    assert tool_call_for(answered) is None
+    assert tool_call_for({"prompt_messages": request["prompt_messages"], "tools": []}) is None

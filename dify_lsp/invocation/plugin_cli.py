@@ -40,6 +40,7 @@ from dify_lsp.invocation.backends import BACKENDS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 READY_TIMEOUT = 120.0
+DRAIN_TIMEOUT = 300.0  # after stdin closed: how long open requests may still run
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -63,6 +64,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--tool-plugin", dest="tool_plugins", action="append", default=[], metavar="DIR",
                      help="a plugin folder whose tools answer session.tool.invoke (repeatable; also $DIFY_LSP_TOOL_PLUGINS)")
     run.add_argument("--responses", metavar="FILE", help="an invocation file whose `responses` are the mock backend's canned answers")
+    run.add_argument("--timeout", type=float, default=None,
+                     help="seconds one request may take before it gets an error line (default: no limit, as the Go CLI); "
+                          f"after stdin closes, open requests get at most this long (default {DRAIN_TIMEOUT:g} s)")
 
 
 def version_command(args: argparse.Namespace) -> int:
@@ -186,6 +190,10 @@ class PluginRunSession:
 
         try:
             outcome = await self.host.invoke(data, chunk, timeout=self.invoke_timeout)
+        except asyncio.CancelledError:
+            self.writer.emit(invoke_id, "error", {"error": "the run is stopping: the request did not finish in time"})
+            self.writer.emit(invoke_id, "plugin_invoke_end", {"info": "plugin invoke end"})
+            raise
         except Exception as exc:  # never leave a request without its end line
             self.writer.emit(invoke_id, "error", {"error": f"{type(exc).__name__}: {exc}"})
         else:
@@ -194,8 +202,13 @@ class PluginRunSession:
         self.writer.emit(invoke_id, "plugin_invoke_end", {"info": "plugin invoke end"})
 
     async def drain(self, timeout: float | None = None) -> None:
+        """Let open requests finish; those still open after ``timeout`` end with an error line."""
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=timeout)
+        late = list(self.tasks)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
 
 async def _stdin_reader() -> asyncio.StreamReader:
@@ -316,14 +329,14 @@ async def run_plugin(args: argparse.Namespace, out: Any) -> int:
             return EXIT_FAILED
         if args.mode == "tcp":
             return await _serve_tcp(args, host, system)
-        session = PluginRunSession(host, writer)
+        session = PluginRunSession(host, writer, args.timeout)
         writer.emit("", "plugin_ready", {"info": "plugin loaded"})
         gone = asyncio.Event()
         watcher = asyncio.ensure_future(_watch_exit(host, gone))
         try:
             why = await _read_lines(await _stdin_reader(), session, gone)
             if why == "stdin":
-                await session.drain()
+                await session.drain(args.timeout or DRAIN_TIMEOUT)
                 return EXIT_OK
             await session.drain(5.0)
             code = await host.exit_code()
@@ -354,7 +367,7 @@ async def _serve_tcp(args: argparse.Namespace, host: Any, system: Any) -> int:
             def flush(self) -> None:
                 return None
 
-        session = PluginRunSession(host, LineWriter(SocketOut(), args.response_format))
+        session = PluginRunSession(host, LineWriter(SocketOut(), args.response_format), args.timeout)
         session.writer.emit("", "plugin_ready", {"info": "plugin loaded"})
         never = asyncio.Event()
         await _read_lines(reader, session, never)
