@@ -289,6 +289,7 @@ def _run_mutants(sdk: SdkLoader, mutant) -> None:
     compare(sdk, *mutant)
 
 
+@pytest.mark.timeout(max(300, EXAMPLES))  # about 0.1 to 0.3 s a mutant on a busy 2-core machine
 def test_checker_agrees_with_the_sdk_on_mutants(sdk: SdkLoader):
     _run_mutants(sdk)
     sys.stdout.write("\n" + FIGURES.line() + "\n")

@@ -60,6 +60,8 @@ async def test_hover_on_keys_of_every_kind(session: LspSession, tmp_path: Path):
         ("agent_strategy", "strategies/react.yaml", "features:", "history-messages"),
         ("datasource", "provider/notes.yaml", "provider_type:", "online_document"),
         ("trigger", "provider/nimbus_trigger.yaml", "subscription_constructor:", "how subscriptions are created"),
+        ("trigger", "provider/nimbus_trigger.yaml", "subscription_constructor:", "Since SDK 0.6.0b2."),
+        ("model_provider", "provider/nimbus.yaml", "icon_small:", "Since SDK 0.0.1b3."),
         ("trigger", "events/issue_opened.yaml", "output_schema:", "JSON schema of the variables"),
     ]
     for kind, rel, key, expected in cases:

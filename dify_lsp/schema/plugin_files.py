@@ -66,6 +66,22 @@ DAEMON_DECODED_KEYS: dict[str, frozenset[str] | None] = {
 }
 
 
+def _stamp_since() -> None:
+    """Give every key of the schemas the SDK release that introduced it (schema.since)."""
+    from dify_lsp.schema.since import SINCE
+
+    for obj_name, (_sdk_class, keys) in SINCE.items():
+        obj = globals().get(obj_name)
+        if not isinstance(obj, Obj):
+            continue
+        for fld in obj.fields:
+            if fld.since is None and fld.name in keys:
+                object.__setattr__(fld, "since", keys[fld.name])
+
+
+_stamp_since()
+
+
 def daemon_decodes(kind: str | None, path: list[str | int]) -> bool:
     """Does the daemon decode the mapping at ``path`` (so yaml.v3 checks it for repeated keys)?
 
