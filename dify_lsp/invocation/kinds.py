@@ -28,6 +28,7 @@ from dify_lsp.invocation.parameters import (
     InvocationError,
     InvocationFile,
     _plain,
+    invocation_path,
     load_saved_invocation,
     model_type_for_scope,
     read_plugin,
@@ -94,12 +95,13 @@ class KindResult:
     startup_ms: float | None = None
     python: str | None = None
     backend: str | None = None
+    invocation_file: str | None = None  # where this run's inputs are saved (.dify/invocations/<kind>-<name>.yaml)
 
     def to_json(self) -> dict[str, Any]:
         return {"status": self.status, "kind": self.kind, "action": self.action, "target": self.target,
                 "summary": self.summary, "chunks": self.chunks, "transcript": self.transcript, "warnings": self.warnings,
                 "logs": self.logs, "error": self.error, "duration_ms": self.duration_ms, "startup_ms": self.startup_ms,
-                "python": self.python, "backend": self.backend}
+                "python": self.python, "backend": self.backend, "invocation_file": self.invocation_file}
 
 
 # -- reading the plugin ------------------------------------------------------------------------------
@@ -525,7 +527,6 @@ async def run_kind(run: KindRun, progress: Callable[[str, str], None] | None = N
     t0 = time.perf_counter()
     root = run.plugin_root.resolve()
     plugin = await asyncio.to_thread(read_plugin, root)
-    saved_key = run.name or ""
     settings = run.settings or {}
     tool_roots = [*run.tool_plugins, *[Path(p) for p in settings.get("toolPlugins") or []]]
 
@@ -570,6 +571,7 @@ async def run_kind(run: KindRun, progress: Callable[[str, str], None] | None = N
         masker.add(prepared.secrets)
         result.action = str(prepared.data.get("action"))
         result.target = prepared.target
+        result.invocation_file = str(invocation_path(root, prepared.saved_name))
         result.warnings.extend(prepared.warnings)
         problem = access_problem(prepared.data.get("type"), prepared.data.get("action"))
         if problem:
