@@ -644,42 +644,23 @@ def _invocation_paths() -> dict[str, tuple[str, ...]]:
 INVOCATION_PATHS = _invocation_paths()
 
 
-# -- which classes carry a session -----------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class BaseClass:
-    name: str
-    module: str  # where plugins import it from
-    access: tuple[str, ...] | None  # attribute chain to the Session on `self`, or None
-    yaml_kind: str | None  # the YAML kind whose extra.python.source must define a subclass
-
-
-BASE_CLASSES: dict[str, BaseClass] = {
-    b.name: b
-    for b in (
-        BaseClass("Tool", "dify_plugin.interfaces.tool", ("session",), "tool"),
-        BaseClass("ToolProvider", "dify_plugin.interfaces.tool", None, "tool_provider"),
-        BaseClass("Endpoint", "dify_plugin.interfaces.endpoint", ("session",), "endpoint"),
-        BaseClass("AgentStrategy", "dify_plugin.interfaces.agent", ("session",), "agent_strategy"),
-        BaseClass("AgentProvider", "dify_plugin.interfaces.agent", None, "agent_provider"),
-        BaseClass("OnlineDocumentDatasource", "dify_plugin.interfaces.datasource.online_document", ("session",), "datasource"),
-        BaseClass("OnlineDriveDatasource", "dify_plugin.interfaces.datasource.online_drive", ("session",), "datasource"),
-        BaseClass("WebsiteCrawlDatasource", "dify_plugin.interfaces.datasource.website", ("session",), "datasource"),
-        BaseClass("DatasourceProvider", "dify_plugin.interfaces.datasource", None, "datasource_provider"),
-        BaseClass("Trigger", "dify_plugin.interfaces.trigger", ("runtime", "session"), "trigger_provider"),
-        BaseClass("TriggerSubscriptionConstructor", "dify_plugin.interfaces.trigger", ("runtime", "session"), "trigger_provider"),
-        BaseClass("Event", "dify_plugin.interfaces.trigger", ("runtime", "session"), "trigger_event"),
-        BaseClass("ModelProvider", "dify_plugin.interfaces.model", None, "model_provider"),
-    )
+# -- which class each YAML kind's extra.python.source must define ------------------------------------
+# The SDK's class loader looks for one subclass of these (dify_lsp.sdk.classes describes the classes:
+# their modules, abstract methods and where they keep the session).
+YAML_KIND_BASES: dict[str, tuple[str, ...]] = {
+    "tool": ("Tool",),
+    "tool_provider": ("ToolProvider",),
+    "endpoint": ("Endpoint",),
+    "agent_strategy": ("AgentStrategy",),
+    "agent_provider": ("AgentProvider",),
+    # the one matching the provider's provider_type
+    "datasource": ("OnlineDocumentDatasource", "OnlineDriveDatasource", "WebsiteCrawlDatasource"),
+    "datasource_provider": ("DatasourceProvider",),
+    # a trigger provider's extra.python.source holds the Trigger; its subscription constructor has its own key
+    "trigger_provider": ("Trigger",),
+    "trigger_event": ("Event",),
+    "model_provider": ("ModelProvider",),
 }
-
-# YAML kind -> the base classes a class named by its extra.python.source may subclass.
-YAML_KIND_BASES: dict[str, tuple[str, ...]] = {}
-for _b in BASE_CLASSES.values():
-    if _b.yaml_kind:
-        YAML_KIND_BASES.setdefault(_b.yaml_kind, ())
-        YAML_KIND_BASES[_b.yaml_kind] += (_b.name,)
-# A trigger provider's extra.python.source holds the Trigger; its subscription constructor has its own key.
-YAML_KIND_BASES["trigger_provider"] = ("Trigger",)
 SUBSCRIPTION_CONSTRUCTOR_BASE = "TriggerSubscriptionConstructor"
 
 
