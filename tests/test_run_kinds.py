@@ -258,3 +258,43 @@ def test_offline_model_tool_call_is_valid_against_the_schema_then_answers():
         {"role": "tool", "content": "sunny", "tool_call_id": call["id"]}]}
     assert tool_call_for(answered) is None
     assert tool_call_for({"prompt_messages": request["prompt_messages"], "tools": []}) is None
+
+
+def _serve(args: list[str]) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen([str(DIFY_LSP), "run", *args, "--serve", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if "serving" in line:
+            return proc, int(line.split("http://127.0.0.1:")[1].split("/")[0])
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError("the server did not start")
+
+
+def test_serve_a_trigger_takes_real_webhooks(fixture_copy):
+    root = fixture_copy("trigger")
+    proc, port = _serve([str(root), "--subscription", "signing_secret=serve-secret",
+                         "--subscription", 'events=["ticket_opened"]'])
+    try:
+        body = json.dumps({"event": "ticket_opened", "sender": "w", "ticket": {"id": 5, "title": "t", "priority": 4}}).encode()
+        sig = "sha256=" + hmac.new(b"serve-secret", body, hashlib.sha256).hexdigest()
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/hook", data=body, method="POST",
+                                     headers={"X-Hookbox-Signature": sig, "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert resp.status == 200 and json.loads(resp.read()) == {"accepted": ["ticket_opened"]}
+        bad = urllib.request.Request(f"http://127.0.0.1:{port}/hook", data=body, method="POST",
+                                     headers={"X-Hookbox-Signature": "sha256=0"})
+        try:
+            urllib.request.urlopen(bad, timeout=30)
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 500 and b"Signature" in exc.read()
+        else:
+            raise AssertionError("a bad signature was accepted")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 0
+        log = proc.stderr.read()
+    assert "POST /hook HTTP/1.1 -> 200" in log and '"ticket_id": "5"' in log
