@@ -11,10 +11,11 @@ re-parses only the edited file.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator, Protocol
 
 from dify_lsp.schema.references import (
@@ -237,7 +238,6 @@ class Plugin:
     # Model YAMLs (and _position.yaml) found through model providers' glob patterns.
     model_globs: list[ModelGlob] = field(default_factory=list)
 
-
     def yaml_of_kind(self, *kinds: str) -> list[YamlFile]:
         return [f for f in self.yaml_files.values() if f.kind in kinds]
 
@@ -428,13 +428,12 @@ class PluginIndex:
                 if os.path.isabs(raw) or raw.startswith("~") or ".." in Path(raw).parts or "\x00" in raw:
                     glob.usable = False
                     continue
-                try:
-                    found = sorted(norm(p) for p in plugin.root.glob(raw))
-                except (ValueError, NotImplementedError, OSError):
+                found = glob_files(plugin.root, raw)
+                if found is None:
                     glob.usable = False
                     continue
-                for path in found[:2000]:
-                    if not path.is_file() or not self._within(plugin.root, path):
+                for path in found:
+                    if not self._within(plugin.root, path):
                         continue
                     glob.matches.append(path)
                     if path not in plugin.yaml_files:
@@ -502,6 +501,67 @@ class PluginIndex:
             if self.source.is_file(candidate):
                 return norm(candidate)
         return None
+
+
+def glob_files(root: Path, pattern: str) -> list[Path] | None:
+    """The files a relative glob matches below ``root``, as pathlib's ``root.glob(pattern)`` finds them
+    (``*`` and ``?`` within one name, ``**`` across folders), listed through :func:`files_under` so the
+    listing is bounded and recorded like every other one.  None for a pattern pathlib refuses."""
+    parts = [p for p in PurePosixPath(pattern.replace("\\", "/")).parts if p != "."]
+    if not parts or parts[0] == "/" or ".." in parts:
+        return None
+    static: list[str] = []
+    for part in parts[:-1]:
+        if any(c in part for c in "*?["):
+            break
+        static.append(part)
+    rest = parts[len(static):]
+    deep = any(p == "**" for p in rest)
+    base = root.joinpath(*static)
+    candidates = files_under(base, ("",), max_depth=12 if deep else len(rest) - 1, limit=5000)
+    regex = re.compile(_glob_regex(rest))
+    out = []
+    for path in candidates:
+        try:
+            rel = path.relative_to(base).as_posix()
+        except ValueError:
+            continue
+        if regex.fullmatch(rel):
+            out.append(path)
+    return out[:2000]
+
+
+def _glob_regex(parts: list[str]) -> str:
+    out = ""
+    for i, part in enumerate(parts):
+        if part == "**":
+            out += "(?:[^/]+/)*"
+            continue
+        out += _segment(part) + ("/" if i < len(parts) - 1 else "")
+    return out
+
+
+def _segment(part: str) -> str:
+    """One path segment of a glob as a regex: * and ? never cross a folder."""
+    out, i = "", 0
+    while i < len(part):
+        c = part[i]
+        if c == "*":
+            out += "[^/]*"
+        elif c == "?":
+            out += "[^/]"
+        elif c == "[":
+            j = part.find("]", i + 2)
+            if j == -1:
+                out += re.escape(c)
+            else:
+                body = part[i + 1 : j]
+                out += "[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]"
+                i = j
+        else:
+            out += re.escape(c)
+        i += 1
+    return out
 
 
 def _module_path(raw: str) -> Path | None:
