@@ -23,6 +23,8 @@ import pytest
 from dify_lsp.invocation.fake_openai import FakeOpenAIServer
 from invocation_helpers import sdk_python
 
+pytestmark = pytest.mark.slow  # real plugin runs
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 CASES = FIXTURES / "run-harness" / "sdk_runner_cases.py"

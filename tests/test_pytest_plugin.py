@@ -10,6 +10,8 @@ import pytest
 
 from invocation_helpers import sdk_python
 
+pytestmark = pytest.mark.slow  # real plugin runs
+
 pytest_plugins = ["pytester"]
 
 FIXTURES = Path(__file__).parent / "fixtures"

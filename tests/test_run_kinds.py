@@ -22,6 +22,8 @@ import pytest
 from dify_lsp.invocation.fake_openai import FakeOpenAIServer
 from invocation_helpers import sdk_python
 
+pytestmark = pytest.mark.slow  # real plugin runs
+
 FIXTURES = Path(__file__).parent / "fixtures"
 DIFY_LSP = Path(sys.executable).with_name("dify-lsp")
 
