@@ -880,7 +880,8 @@ def _resolve_root(parts: list[str], lines: list[str], line: int, depth: int = 0)
         return None
     name = parts[0]
     pattern = re.compile(_ASSIGN.format(name=re.escape(name), chain=rf"{_IDENT}(?:[ \t]*\.[ \t]*{_IDENT})*"))
-    param = re.compile(rf"[(,]\s*{re.escape(name)}\s*:\s*(?:[\w.]+\.)?Session\b")
+    param = re.compile(rf"[(,]\s*{re.escape(name)}\s*:\s*(?:([\w.]+)\.)?Session\b")
+    built = re.compile(rf"^\s*{re.escape(name)}\s*(?::[^=]+)?=\s*(\w+)\(\s*({_IDENT}(?:\s*\.\s*{_IDENT})*)\s*\)\s*(?:#.*)?$")
     for i in range(line - 1 if depth == 0 else line, max(-1, line - _ALIAS_LOOKBACK), -1):
         text = lines[i]
         if name not in text:
@@ -891,13 +892,36 @@ def _resolve_root(parts: list[str], lines: list[str], line: int, depth: int = 0)
             if inner is None:
                 return None
             return (*inner[0], *parts[1:]), name
-        if param.search(text):
+        m = built.match(text)
+        if m and m.group(1) in catalog.INVOCATION_PATHS:
+            # chat = ChatAppInvocation(self.session): the object behind session.app.chat
+            inner = _resolve_root(_split_dotted(m.group(2)), lines, i - 1, depth + 1)
+            if inner is None or inner[0]:
+                return None
+            return (*catalog.INVOCATION_PATHS[m.group(1)], *parts[1:]), name
+        pm = param.search(text)
+        if pm:
+            if (pm.group(1) or "").split(".")[0] not in ("", "runtime", "dify_plugin") or _session_imported_elsewhere(lines):
+                return None  # requests.Session, aiohttp's ...: not Dify's
             return tuple(parts[1:]), name
         if re.match(r"^\s*(?:async\s+)?def\s", text) and not param.search(text):
             # reached the enclosing function's header without finding an assignment
             if re.search(rf"[(,]\s*{re.escape(name)}\b", text):
                 return None
     return None
+
+
+_SESSION_IMPORT = re.compile(r"^\s*from\s+([\w.]+)\s+import\s+.*\bSession\b")
+_IMPORT_LINES = 200  # imports are looked for at the top of the file only (bounded work per request)
+
+
+def _session_imported_elsewhere(lines: list[str]) -> bool:
+    """Whether the file imports a ``Session`` from outside the SDK (``from requests import Session``)."""
+    for text in lines[:_IMPORT_LINES]:
+        m = _SESSION_IMPORT.match(text)
+        if m and not m.group(1).startswith("dify_plugin"):
+            return True
+    return False
 
 
 def chain_at(lines: list[str], pos: Pos) -> CursorChain | None:

@@ -592,3 +592,17 @@ def test_get_current_session_is_difys_session(plugin: Path):
     assert missing.span.start.line == span_of(path, "session.storage.set").start.line
     (f,) = findings(plugin, "DL201")
     assert f.span == span_of(path, "embedding")
+
+
+def test_cursor_follows_invocation_objects_and_ignores_requests_sessions():
+    from dify_lsp import pyscan
+
+    lines = ["        chat = ChatAppInvocation(self.session)", "        chat.inv"]
+    got = pyscan.chain_at(lines, Pos(1, len(lines[1])))
+    assert got is not None and got.names == ("app", "chat") and got.partial == "inv"
+    lines = ["def fetch(s: requests.Session):", "    s.po"]
+    assert pyscan.chain_at(lines, Pos(1, len(lines[1]))) is None
+    lines = ["from requests import Session", "", "def fetch(s: Session):", "    s.po"]
+    assert pyscan.chain_at(lines, Pos(3, len(lines[3]))) is None
+    lines = ["from dify_plugin.core.runtime import Session", "", "def fetch(s: Session):", "    s.mo"]
+    assert pyscan.chain_at(lines, Pos(3, len(lines[3]))).partial == "mo"
