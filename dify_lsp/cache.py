@@ -132,7 +132,7 @@ class Inputs:
             if _resolves_inside(root, probe, real_dirs) != inside:
                 return False
         for args, found in self.listings.items():
-            if [str(p) for p in _files_under(*args)] != found:
+            if _files_under(*args, as_paths=False) != found:
                 return False
         return True
 

@@ -630,10 +630,12 @@ def _files_under(
     limit: int,
     skip_dirs: frozenset[str] | set[str],
     skip_prefixes: tuple[str, ...],
-) -> list[Path]:
-    out: list[Path] = []
+    as_paths: bool = True,
+) -> list[Path] | list[str]:
+    """files_under's walk; ``as_paths=False`` gives the normalized path strings (for comparisons)."""
+    out: list[str] = []
 
-    def walk(folder: Path, depth: int) -> None:
+    def walk(folder: str, depth: int) -> None:
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
@@ -654,8 +656,8 @@ def _files_under(
             except OSError:
                 continue
 
-    walk(root, 0)
-    return out
+    walk(os.fspath(root), 0)
+    return [Path(p) for p in out] if as_paths else out
 
 
 def span_of_key(yf: YamlFile, keys: tuple[str, ...]) -> Span | None:
