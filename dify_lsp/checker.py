@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,8 @@ from dify_lsp.index import Plugin, PluginIndex
 from dify_lsp.rules import CheckContext, PreviousRun, load_rules, run_checks
 
 if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import ProcessPoolExecutor
+
     from dify_lsp.cache import ResultCache
 
 
@@ -117,8 +118,9 @@ def _check_in_worker(root: Path, settings: dict[str, Any], cache_dir: str | None
     return _check_fresh(root, settings, ResultCache(Path(cache_dir)) if cache_dir is not None else None)
 
 
-def _pool(jobs: int) -> ProcessPoolExecutor:
+def _pool(jobs: int) -> "ProcessPoolExecutor":
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     # fork: workers start with the rules already imported (checked below for platforms without it)
     methods = multiprocessing.get_all_start_methods()
@@ -159,6 +161,8 @@ def check_roots(
         load_rules()
         todo.sort(key=_weight, reverse=True)
         cache_dir = str(cache.directory) if cache is not None else None
+        from concurrent.futures import as_completed
+
         with _pool(jobs) as pool:
             futures = [pool.submit(_check_in_worker, root, settings, cache_dir) for root in todo]
             for future in as_completed(futures):
