@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import datetime as dt
 import json
 import math
@@ -711,6 +712,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     names = [peers_mod.SHORT_NAMES.get(n.strip(), n.strip()) for n in args.servers.split(",") if n.strip()]
     workload_names = [n.strip() for n in args.workloads.split(",") if n.strip()]
 
+    # An installed dify-lsp has bytecode (pip compiles it) and so do the floor's pygls and lsprotocol; a
+    # checkout run with PYTHONDONTWRITEBYTECODE has none and would compile every module at each start.
+    compileall.compile_dir(str(HERE.parent / "dify_lsp"), quiet=1)
     base = Path(tempfile.mkdtemp(prefix="dify-lsp-bench-"))
     logs = base / "logs"
     logs.mkdir()
