@@ -65,6 +65,7 @@ class Arg:
     double_starred: bool = False  # **kwargs
     param_key: str | None = None  # the value is tool_parameters[<key>] (directly or via a local variable)
     config_key: str | None = None  # the value is SomeConfig(**tool_parameters[<key>]) (a wrapped model-selector value)
+    dict_var: bool = False  # the value is a local variable only ever assigned a dict
 
 
 @dataclass(slots=True)
@@ -492,6 +493,18 @@ class _Scanner:
         aliases = self._aliases(fn, own_nodes, cls is not None)
         first_call = len(self.out.calls)
         self._chains(own_nodes, aliases, class_name if cls is not None else None, cls is not None)
+        if len(self.out.calls) > first_call:
+            dict_vars: dict[str, bool] = {}
+            for node in own_nodes:
+                for target in _targets(node) if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.With, ast.NamedExpr)) else []:
+                    value = getattr(node, "value", None)
+                    is_dict = isinstance(node, (ast.Assign, ast.AnnAssign)) and (
+                        isinstance(value, (ast.Dict, ast.DictComp))
+                        or (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "dict"))
+                    dict_vars[target] = dict_vars.get(target, True) and is_dict
+            for call in self.out.calls[first_call:]:
+                for a in call.args:
+                    a.dict_var = isinstance(a.node, ast.Name) and dict_vars.get(a.node.id, False)
         if fn.name == "_invoke" and class_name is not None and len(fn.args.args) >= 2:
             names, value_vars = self._invoke_params(fn, own_nodes, class_name)
             # variables holding a wrapped tool parameter: cfg = TTSModelConfig(**tool_parameters["m"])

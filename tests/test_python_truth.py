@@ -606,3 +606,16 @@ def test_cursor_follows_invocation_objects_and_ignores_requests_sessions():
     assert pyscan.chain_at(lines, Pos(3, len(lines[3]))) is None
     lines = ["from dify_plugin.core.runtime import Session", "", "def fetch(s: Session):", "    s.mo"]
     assert pyscan.chain_at(lines, Pos(3, len(lines[3]))).partial == "mo"
+
+
+def test_dict_model_config_kept_in_a_variable(plugin: Path):
+    manifest = plugin / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("      llm: true\n", "      llm: true\n      text_embedding: true\n"))
+    path = tool(plugin, READS + """\
+    cfg = {"provider": "openai", "model": "text-embedding-3-small"}
+    result = self.session.model.text_embedding.invoke(model_config=cfg, texts=[prompt])
+    ok = {"provider": "openai", "model": "gpt-4o-mini", "mode": "chat"}
+    answer = self.session.model.llm.invoke(model_config=ok, prompt_messages=[], stream=False)
+""")
+    (f,) = findings(plugin, "DL206")
+    assert f.span == span_of(path, "cfg", 1) and "TextEmbeddingModelConfig" in f.message

@@ -352,6 +352,8 @@ def model_config_objects(ctx: CheckContext) -> Iterator[Finding]:
                 what = "a dict"
             elif isinstance(node, pyscan.ast.Call) and isinstance(node.func, pyscan.ast.Name) and node.func.id == "dict":
                 what = "a dict"
+            elif arg.dict_var:
+                what = f"'{arg.text}', a dict"
             elif arg.param_key is not None and arg.param_key in params and params[arg.param_key].type == "model-selector":
                 what = f"the value of model-selector parameter '{arg.param_key}' (a dict)"
             if what is None:
