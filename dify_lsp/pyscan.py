@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -217,6 +218,11 @@ _MAX_REPAIRS = 60
 _HEADER_RE = re.compile(r"^\s*(async\s+)?(def|class|if|elif|else|for|while|with|try|except|finally|match|case)\b")
 
 
+# Plugins run on Python 3.12: a newer parser is asked to refuse syntax 3.12 does not have (best effort, as
+# ast documents); an older one is corrected by dify_lsp.rules.python_syntax.
+_PARSE_AS_312: dict = {"feature_version": (3, 12)} if sys.version_info >= (3, 13) else {}
+
+
 def tolerant_parse(text: str) -> tuple[ast.Module | None, tuple[int, str] | None, frozenset[int], str]:
     """Parse, repairing broken lines one at a time: (tree, first error, patched lines, patched text)."""
     # Python also ends lines at a lone CR, and refuses NUL: blank both (same length) so that
@@ -229,7 +235,7 @@ def tolerant_parse(text: str) -> tuple[ast.Module | None, tuple[int, str] | None
     for _ in range(_MAX_REPAIRS):
         source = "\n".join(lines)
         try:
-            return ast.parse(source), first, frozenset(patched), source
+            return ast.parse(source, **_PARSE_AS_312), first, frozenset(patched), source
         except SyntaxError as exc:
             line = (exc.lineno or len(lines)) - 1
             line = max(0, min(line, len(lines) - 1))
