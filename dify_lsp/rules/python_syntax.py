@@ -48,11 +48,12 @@ _CACHE_SIZE = 4096
 # verdict per source: null (valid) or [line, message].  It ends when its stdin closes (dify-lsp exited).
 _COMPILE_SCRIPT = r"""
 import ast, json, sys
+as_312 = {"feature_version": (3, 12)} if sys.version_info >= (3, 13) else {}
 for line in sys.stdin:
     out = []
     for src in json.loads(line):
         try:
-            compile(src, "<plugin>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+            ast.parse(src, "<plugin>", **as_312)
             out.append(None)
         except SyntaxError as exc:
             out.append([exc.lineno or 1, exc.msg])
