@@ -18,7 +18,7 @@ whose parser refuses 3.12 syntax (PEP 701 f-strings that nest the same quote,
    reported: a missed syntax error costs less than a false one, and the
    plugin's own run reports it anyway.
 
-Nothing is executed: the subprocess only calls ``compile(..., PyCF_ONLY_AST)``.
+Nothing is executed: the subprocess only calls ``ast.parse`` (as Python 3.12 when it is newer).
 """
 
 from __future__ import annotations
