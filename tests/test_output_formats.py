@@ -44,8 +44,11 @@ def test_sarif_is_valid_and_has_rules_and_regions(llm_tool: Path):
     rules = driver["rules"]
     from dify_lsp.rules import iter_rules
 
-    assert [r["id"] for r in rules] == [r.code for r in iter_rules()]
-    assert next(r for r in rules if r["id"] == "DL209")["shortDescription"]["text"].startswith("`print()` in plugin code")
+    registry = {r.code: r for r in iter_rules()}
+    assert [r["id"] for r in rules] == list(registry)
+    for r in rules:
+        assert r["name"] == registry[r["id"]].name and r["shortDescription"]["text"] == registry[r["id"]].description
+        assert r["properties"]["tags"] == [registry[r["id"]].family]
     assert next(r for r in rules if r["id"] == "DL207")["defaultConfiguration"]["level"] == "warning"
     assert sarif_run["columnKind"] == "utf16CodeUnits"
     results = sarif_run["results"]
