@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds, packages and tests the VS Code extension, from a fresh machine:
-#   1. Debian packages: chromium (the browser the e2e drives), libkrb5-dev (code-server builds against it)
-#   2. npm ci, unit tests (tsc + node --test), the .vsix (npm run package)
-#   3. Node 24 and code-server into a cache outside the repo ($DIFY_VSCODE_CACHE, default ~/.cache/dify-lsp-vscode)
+#   1. Debian packages, only when missing, with apt-get as root (or sudo -n), system-wide, about 300 MB:
+#      chromium (the browser the e2e drives), libkrb5-dev (code-server builds against it)
+#   2. npm ci (vscode-client/node_modules, about 150 MB), unit tests (tsc + node --test), the .vsix
+#      (npm run package: the server's Python packages from PyPI into bundled/libs, about 45 MB)
+#   3. Node 24 and code-server into a cache outside the repo ($DIFY_VSCODE_CACHE, default
+#      ~/.cache/dify-lsp-vscode), about 800 MB
 #   4. the Dify SDK venv that Run invocation needs (python -m dify_lsp.invocation.sdkenv)
 #   5. the end-to-end test: the .vsix in code-server, driven by Chromium (e2e/run.mjs)
 # Every step has a time limit; every process this script started is stopped on exit, failure included.
@@ -84,19 +87,23 @@ step() {
   fi
 }
 
-as_root() {
-  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo -n "$@"; else
-    log "need root for: $*"; return 1
-  fi
-}
-
 # -- 1. Debian packages ------------------------------------------------------------
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || missing+=(libkrb5-dev)
 if [ ${#missing[@]} -gt 0 ]; then
-  step 300 "apt-get update" as_root apt-get update -qq
-  step 900 "apt-get install ${missing[*]}" as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >"$WORK/apt.log" 2>&1 \
+  # `step` runs its command through timeout(1), which cannot run a shell function: the root
+  # prefix is a plain command (sudo -n) or nothing when this already runs as root.
+  ROOT=()
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null; then ROOT=(sudo -n); else
+      log "need root (or password-less sudo) to install ${missing[*]} with apt-get; install them, or set DIFY_VSCODE_SKIP_E2E=1"
+      exit 1
+    fi
+  fi
+  log "installing Debian packages ${missing[*]} system-wide with apt-get (about 300 MB with their dependencies)"
+  step 300 "apt-get update" ${ROOT[@]+"${ROOT[@]}"} apt-get update -qq
+  step 900 "apt-get install ${missing[*]}" ${ROOT[@]+"${ROOT[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >"$WORK/apt.log" 2>&1 \
     || { tail -20 "$WORK/apt.log"; exit 1; }
 fi
 
