@@ -29,7 +29,7 @@ import ast
 import re
 import sys
 import threading
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from dify_lsp.sdk import catalog

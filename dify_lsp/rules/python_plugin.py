@@ -24,14 +24,13 @@ from pathlib import Path
 from typing import Iterator
 
 from dify_lsp.findings import Finding, Related, Severity
-from dify_lsp.index import ZERO_SPAN, lookup
+from dify_lsp.index import ZERO_SPAN
 from dify_lsp.rules import CheckContext, check, define_rule
 from dify_lsp.rules.python_modules import PluginClass
 from dify_lsp.rules.python_session import NEWER_SDK, entry_module, loaded_classes, module_graph, python_units, reachable_files
 from dify_lsp.sdk import catalog, releases
 from dify_lsp.sdk.classes import SDK_CLASSES
 from dify_lsp.textpos import Pos, Span
-from dify_lsp.yamlpos import YScalar
 
 FAMILY = "python"
 

@@ -15,7 +15,7 @@ from typing import Iterator
 
 from dify_lsp import pyscan
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
-from dify_lsp.index import ZERO_SPAN, Plugin, PythonFile, YamlFile, files_under, lookup
+from dify_lsp.index import ZERO_SPAN, Plugin, YamlFile, files_under, lookup
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 from dify_lsp.rules import python_syntax
 from dify_lsp.rules.python_modules import ModuleGraph, PluginClass
