@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import resource
 import json
 import os
 import shutil
@@ -78,9 +79,16 @@ def _timed(cmd: list[str], snapshot: bool = False) -> tuple[float, subprocess.Co
     if snapshot:
         cwd = _snapshot_package()
         env = {**os.environ, "PYTHONPATH": str(cwd)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env, cwd=cwd)
-    return time.perf_counter() - t0, proc
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    _cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall, proc
+
+
+_cpu: list[float] = []  # CPU seconds (user + system, all processes) of the last _timed run
 
 
 def _check_cmd(corpus: Path, *extra: str) -> list[str]:
@@ -99,6 +107,7 @@ def measure(corpus: Path, runs: int = 3) -> dict[str, Any]:
     corpus = corpus.resolve()
     plugins = sum(1 for _ in corpus.rglob("manifest.yaml"))
     samples: dict[str, list[float]] = {"floor": [], "cold": [], "warm": [], "single": []}
+    cpu: dict[str, list[float]] = {k: [] for k in samples}
     outputs: dict[str, list[Any] | None] = {}
     files = None
     for _ in range(runs):
@@ -106,19 +115,24 @@ def measure(corpus: Path, runs: int = 3) -> dict[str, Any]:
         try:
             t, proc = _timed([sys.executable, "-c", FLOOR_SCRIPT, str(corpus)])
             samples["floor"].append(t)
+            cpu["floor"].append(_cpu[-1])
             files = proc.stdout.split()
             t, proc = _timed(_check_cmd(corpus, "--cache-dir", str(cache)), snapshot=True)
             samples["cold"].append(t)
+            cpu["cold"].append(_cpu[-1])
             outputs["cold"] = _findings(proc)
             t, proc = _timed(_check_cmd(corpus, "--cache-dir", str(cache)), snapshot=True)
             samples["warm"].append(t)
+            cpu["warm"].append(_cpu[-1])
             outputs["warm"] = _findings(proc)
             t, proc = _timed(_check_cmd(corpus, "--no-cache", "--jobs", "1"), snapshot=True)
             samples["single"].append(t)
+            cpu["single"].append(_cpu[-1])
             outputs["single"] = _findings(proc)
         finally:
             shutil.rmtree(cache, ignore_errors=True)
     med = {k: statistics.median(v) for k, v in samples.items()}
+    med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
     floor = med["floor"]
     same = outputs["single"] is not None and outputs["cold"] == outputs["single"] == outputs["warm"]
     return {
@@ -140,6 +154,10 @@ def measure(corpus: Path, runs: int = 3) -> dict[str, Any]:
         "same_findings": same,
         "findings": len(outputs["single"] or []),
         "samples_s": {k: [round(x, 3) for x in v] for k, v in samples.items()},
+        # CPU seconds (user + system of every process of the run): on a loaded machine wall times stretch
+        # with the load while CPU times mostly do not; the parallel cold run's CPU is the sum over its workers.
+        "cpu_s": {k: round(v, 3) for k, v in med_cpu.items()},
+        "cpu_over_floor": {k: round(v / med_cpu["floor"], 2) for k, v in med_cpu.items() if k != "floor"},
     }
 
 
@@ -172,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
     for key in ("plugins", "python_files", "yaml_files", "floor_s", "cold_s", "warm_s", "single_process_s",
-                "cold_over_floor", "warm_over_floor", "single_over_floor", "same_findings", "findings", "load_average"):
+                "cold_over_floor", "warm_over_floor", "single_over_floor", "cpu_s", "cpu_over_floor", "same_findings", "findings", "load_average"):
         print(f"{key:>20}: {m[key]}")
     for t in targets(m):
         print(f"{'met' if t['met'] else 'MISSED':>7}  {t['target']}: {t['value']} (goal {t['goal']})")

@@ -594,6 +594,9 @@ def print_table(report: dict[str, Any], out=sys.stdout) -> None:
               f"medians of {m['runs']} runs, same run, load average {m['load_average']})", file=out)
         print(f"  floor {m['floor_s']} s | cold {m['cold_s']} s ({m['cold_over_floor']}x) | warm {m['warm_s']} s ({m['warm_over_floor']}x) | "
               f"single process, no cache {m['single_process_s']} s ({m['single_over_floor']}x) | same findings: {m['same_findings']}", file=out)
+        if m.get("cpu_s"):
+            c, r = m["cpu_s"], m["cpu_over_floor"]
+            print(f"  CPU seconds: floor {c['floor']} | cold {c['cold']} ({r['cold']}x, all workers) | warm {c['warm']} ({r['warm']}x) | single {c['single']} ({r['single']}x)", file=out)
     print("\n== targets (shown, not asserted)", file=out)
     for t in report["targets"]:
         mark = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
@@ -642,11 +645,11 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["", f"### dify-lsp check vs the parse floor: {name}", "",
                   f"{m['plugins']} plugins, {m['python_files']} Python and {m['yaml_files']} YAML files; medians of {m['runs']} runs, "
                   f"measured alternately in the same run (load average at the end {m['load_average']}).", "",
-                  "| run | seconds | x floor |", "| --- | ---: | ---: |",
-                  f"| parse floor (`ast.parse` + libyaml, one process) | {m['floor_s']} | 1 |",
-                  f"| `check`, cold (fresh cache, {m['cores']} processes) | {m['cold_s']} | {m['cold_over_floor']} |",
-                  f"| `check`, warm (unchanged plugins) | {m['warm_s']} | {m['warm_over_floor']} |",
-                  f"| `check --no-cache --jobs 1` | {m['single_process_s']} | {m['single_over_floor']} |",
+                  "| run | wall s | x floor | CPU s (all processes) | CPU x floor |", "| --- | ---: | ---: | ---: | ---: |",
+                  f"| parse floor (`ast.parse` + libyaml, one process) | {m['floor_s']} | 1 | {m.get('cpu_s', {}).get('floor', '-')} | 1 |",
+                  f"| `check`, cold (fresh cache, {m['cores']} processes) | {m['cold_s']} | {m['cold_over_floor']} | {m.get('cpu_s', {}).get('cold', '-')} | {m.get('cpu_over_floor', {}).get('cold', '-')} |",
+                  f"| `check`, warm (unchanged plugins) | {m['warm_s']} | {m['warm_over_floor']} | {m.get('cpu_s', {}).get('warm', '-')} | {m.get('cpu_over_floor', {}).get('warm', '-')} |",
+                  f"| `check --no-cache --jobs 1` | {m['single_process_s']} | {m['single_over_floor']} | {m.get('cpu_s', {}).get('single', '-')} | {m.get('cpu_over_floor', {}).get('single', '-')} |",
                   "", f"Same findings in all three: {m['same_findings']} ({m['findings']} findings)."]
     lines += ["", "### Targets", "", "| target | value | goal | |", "| --- | --- | --- | --- |"]
     for t in report["targets"]:
