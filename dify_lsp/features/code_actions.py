@@ -11,6 +11,7 @@ from typing import Any
 from lsprotocol import types
 
 from dify_lsp import pyscan, scaffold
+from dify_lsp.sdk import catalog
 from dify_lsp.features import CODE_ACTION, RequestContext, provides
 from dify_lsp.findings import Finding, Fix, TextEdit
 from dify_lsp.schema.references import ENDPOINT, ENDPOINT_GROUP, MODEL_PROVIDER, PYTHON, TOOL, TOOL_PROVIDER
@@ -62,11 +63,6 @@ def quick_fixes(ctx: RequestContext, span: Span, diagnostics: list[types.Diagnos
 # These need the plugin around the finding (which YAML declares the tool, which provider lists it), so they
 # are built here from the finding and the index rather than carried by the rule.
 
-# Model types whose invoke takes a model_config, and the model-selector scope that picks such a model.
-_SCOPE_OF_WIRE = {
-    "llm": "llm", "llm_structured_output": "llm", "text_embedding": "text-embedding", "rerank": "rerank",
-    "tts": "tts", "speech2text": "speech2text", "moderation": "moderation",
-}
 _NUMBER_CALLS = re.compile(r"\b(?:int|float)\(\s*$")
 _BOOL_CALLS = re.compile(r"\bbool\(\s*$")
 
@@ -77,11 +73,15 @@ def _guess_type(ctx: RequestContext, scanned: pyscan.Scan, read: pyscan.ParamRea
         method = call.method
         if method is None:
             continue
-        for name, arg in call.bind().items():
-            if name == "model_config" and read.key in (arg.param_key, arg.config_key):
-                scope = _SCOPE_OF_WIRE.get(call.wire or "")
-                if scope:
-                    return "model-selector", scope
+        arg = call.bind().get("model_config")
+        config = method.param("model_config")
+        if arg is None or config is None or read.key not in (arg.param_key, arg.config_key):
+            continue
+        # the model-selector scope that picks a model of the type this invoke takes (catalog data; llm
+        # also takes a dict, so its config class is only in the annotation)
+        class_name = config.config_class or next((c for c in config.annotation.split(" | ") if c in catalog.CONFIG_CLASSES), None)
+        if class_name is not None:
+            return "model-selector", catalog.CONFIG_CLASSES[class_name].model_type
     line = ctx.lines[read.span.start.line] if read.span.start.line < len(ctx.lines) else ""
     before = line[: read.span.start.col]
     # tool_parameters["x"] / .get("x") sits right after int( / float( / bool(
@@ -91,17 +91,6 @@ def _guess_type(ctx: RequestContext, scanned: pyscan.Scan, read: pyscan.ParamRea
     if _BOOL_CALLS.search(head):
         return "boolean", None
     return "string", None
-
-
-def _tool_yamls_naming(ctx: RequestContext, py: Path) -> list[Path]:
-    assert ctx.plugin is not None
-    out = []
-    for ref in ctx.plugin.refs:
-        if ref.target == py and ref.target_kind == PYTHON and ref.key == ("extra", "python", "source"):
-            owner = ctx.plugin.yaml_files.get(ref.owner)
-            if owner is not None and owner.kind == TOOL:
-                out.append(owner.path)
-    return out
 
 
 def workspace_edit(ctx: RequestContext, edits: list[TextEdit], files: dict[Path, str] | None = None) -> types.WorkspaceEdit | None:
@@ -149,7 +138,7 @@ def _declare_parameter(ctx: RequestContext, finding: Finding, diagnostics: list[
     form = "form" if ptype == "model-selector" else "llm"
     item = scaffold.parameter_item(read.key, ptype, required=read.how == "subscript", form=form, scope=scope)
     out: list[types.CodeAction] = []
-    yamls = _tool_yamls_naming(ctx, ctx.path)
+    yamls = _sources_naming(ctx, ctx.path, TOOL)
     for yaml_path in yamls:
         yf = ctx.plugin.yaml_files.get(yaml_path) if ctx.plugin else None
         if yf is None or yf.root is None or yf.text is None:
