@@ -300,3 +300,24 @@ def test_serve_a_trigger_takes_real_webhooks(fixture_copy):
         assert proc.wait(20) == 0
         log = proc.stderr.read()
     assert "POST /hook HTTP/1.1 -> 200" in log and '"ticket_id": "5"' in log
+
+
+def test_agent_on_the_openai_backend_gets_tool_calls_from_the_server(fixture_copy):
+    agent, tool = fixture_copy("agent"), fixture_copy("tool")
+    with FakeOpenAIServer(api_key="sk-agent", model_prefix="served") as server:
+        env_before = os.environ.get("RUN_KINDS_OPENAI_KEY")
+        os.environ["RUN_KINDS_OPENAI_KEY"] = "sk-agent"
+        try:
+            out = run_json(str(agent), "--strategy", "tool_loop", "--agent-tool", "textkit/word_count",
+                           "--tool-plugin", str(tool), "--param", "query=count words", "--backend", "openai",
+                           "--openai-base-url", server.base_url, "--openai-api-key-env", "RUN_KINDS_OPENAI_KEY",
+                           "--model", "llm=gpt-test")
+        finally:
+            if env_before is None:
+                os.environ.pop("RUN_KINDS_OPENAI_KEY")
+        chat = [r for r in server.requests if r["path"] == "/v1/chat/completions"]
+    assert out["status"] == "success", out
+    assert [t["type"] for t in out["transcript"]] == ["llm", "tool", "llm"]
+    assert len(chat) == 2 and chat[0]["body"]["tools"][0]["function"]["name"] == "word_count"
+    assert chat[1]["body"]["messages"][-1]["role"] == "tool"
+    assert out["summary"]["text"].startswith("(served gpt-test) You said: count words. The tool answered: 1 words")
