@@ -168,7 +168,13 @@ class PluginHost:
 
     @property
     def exited(self) -> bool:
+        # the stdout reader sets this when the plugin's stdout closes (it exited, or was killed)
         return self.process is None or self.process._exited.is_set()
+
+    async def wait_exited(self) -> None:
+        """Return when the plugin process has gone away."""
+        if self.process is not None:
+            await self.process._exited.wait()
 
     async def exit_code(self) -> int | None:
         proc = self.process.proc if self.process else None

@@ -352,7 +352,7 @@ async def run_plugin(args: argparse.Namespace, out: Any) -> int:
 
 
 async def _watch_exit(host: Any, gone: asyncio.Event) -> None:
-    await host.process._exited.wait()
+    await host.wait_exited()
     gone.set()
 
 
@@ -383,7 +383,7 @@ async def _serve_tcp(args: argparse.Namespace, host: Any, system: Any) -> int:
     else:
         system("info", f"plugin is running on {host_addr}:{port}")
     async with server:
-        await host.process._exited.wait()
+        await host.wait_exited()
     return EXIT_FAILED
 
 

@@ -18,6 +18,7 @@ names plugins whose tools answer ``session.tool.invoke``.  The runner is started
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import queue
 import threading
@@ -52,6 +53,8 @@ class DifyPluginRunner:
         except BaseException:
             self.close()
             raise
+        # the plugin runs in its own process group: a runner never closed must not outlive the test run
+        atexit.register(self.close)
 
     def _call(self, coro: Any, timeout: float | None = None) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
@@ -86,6 +89,7 @@ class DifyPluginRunner:
         if self._closed:
             return
         self._closed = True
+        atexit.unregister(self.close)
         try:
             if self._loop.is_running():
                 self._call(self._shutdown(), 30)

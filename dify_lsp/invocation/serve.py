@@ -164,7 +164,7 @@ async def serve(run: Any, port: int, ready: Any = None, stop: asyncio.Event | No
         bound = await server.start(port)
         if ready is not None:
             ready(bound)
-        waiters = [asyncio.ensure_future(host.process._exited.wait())]
+        waiters = [asyncio.ensure_future(host.wait_exited())]
         if stop is not None:
             waiters.append(asyncio.ensure_future(stop.wait()))
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
