@@ -93,6 +93,7 @@ DAEMON_RULES = (
 # Errors for plugins that load but fail on every call, in the plugin's own process.
 RUN_TIME_RULES = (
     DaemonRule(("DL214",), "the plugin's code: tool_parameters[name] of an undeclared parameter raises KeyError on every run", "undeclared parameter read"),
+    DaemonRule(("DL405",), "dify_plugin/core/model_factory.py (ModelFactory.get_instance: KeyError for a model type without a class)", "a model type without its model class"),
     DaemonRule(("DL407",), "dify_plugin/core/trigger_factory.py (\"Event `...` not found in provider\") when the trigger dispatches it", "a dispatched event no event YAML declares"),
 )
 

@@ -302,3 +302,13 @@ def test_unlisted_tool_yaml_is_schema_checked(llm_tool: Path):
     )
     codes = {(f.code, f.path.name) for f in findings(llm_tool)}
     assert ("DL003", "stray.yaml") in codes and ("DL105", "stray.yaml") in codes
+
+
+@pytest.mark.parametrize("kind", ["endpoint"], indirect=True)
+def test_manifest_version_must_also_be_pep440(kind: Path):
+    manifest = kind / "manifest.yaml"
+    edit(manifest, "version: 0.1.0\n", "version: 0.1.0-Z\n")
+    (f,) = findings(kind, "DL103")
+    assert f.span == span_of(manifest, "0.1.0-Z") and "PEP 440" in f.message
+    edit(manifest, "version: 0.1.0-Z\n", "version: 0.1.0-beta1\n")
+    assert findings(kind, "DL103") == []

@@ -5,7 +5,7 @@ model classes in `extra.python.model_sources`.
 The SDK loads model YAMLs through the provider's `models.<type>.predefined` globs
 (ProviderEntity.validate_models) and registers each model class in the model sources by its
 model type (PluginRegistration._resolve_model_providers); a type without a class fails when
-the model is used ("... model not found" from ModelFactory).
+the model is used (ModelFactory.get_instance raises KeyError).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ TYPE_FOLDER = define_rule("DL401", "model-type-mismatch", "A model YAML's `model
 TYPE_UNSUPPORTED = define_rule("DL402", "model-type-unsupported", "A model YAML's `model_type` is not in the provider's `supported_model_types`: Dify does not offer the model.", Severity.WARNING, FAMILY)
 POSITION_UNKNOWN = define_rule("DL403", "position-unknown-model", "`_position.yaml` names a model that no model YAML of that type defines (the name orders nothing).", Severity.WARNING, FAMILY)
 UNKNOWN_TEMPLATE = define_rule("DL404", "unknown-parameter-template", "A parameter rule's `use_template` is not one of the SDK's templates: the daemon refuses the model (\"use_template ... not found\") and the SDK fills nothing in.", Severity.ERROR, FAMILY)
-MISSING_MODEL_CLASS = define_rule("DL405", "missing-model-class", "A model type the provider offers has no model class (LargeLanguageModel, TextEmbeddingModel, ... subclass) in `extra.python.model_sources`: every use of such a model fails.", Severity.ERROR, FAMILY)
+MISSING_MODEL_CLASS = define_rule("DL405", "missing-model-class", "A model type the provider offers has no model class (LargeLanguageModel, TextEmbeddingModel, ... subclass) in `extra.python.model_sources`: every use of such a model fails (KeyError in the SDK's ModelFactory).", Severity.ERROR, FAMILY)
 
 def _text(node) -> str | None:
     return node.value if isinstance(node, YScalar) and isinstance(node.value, str) else None
@@ -173,6 +173,6 @@ def model_types_have_classes(ctx: CheckContext) -> Iterator[Finding]:
                 provider.path,
                 item.span,
                 f"the provider offers {mtype} models, but no {MODEL_CLASS_BASES[mtype]} subclass is in its model sources ({where}): "
-                f"the SDK registers model classes by type, so every {mtype} call fails",
+                f"the SDK registers model classes by type, so every {mtype} call (and a credential check through it) fails with KeyError",
                 related=[Related(r.owner, r.span, "model source") for r in refs],
             )

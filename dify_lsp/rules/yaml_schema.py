@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from packaging.version import InvalidVersion, Version
+
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from dify_lsp.index import YamlFile
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
@@ -355,6 +357,9 @@ class _Walker:
         if fld.regex is not None and isinstance(node.value, str) and not fld.regex.match(text):
             self.pattern(node, fld, name)
             return
+        if fld.pep440 and isinstance(node.value, str) and not _is_pep440(text):
+            self.out.append(PATTERN.at(self.path, node.span, f"`{name}` is '{text}', which is not a PEP 440 version: the SDK refuses the manifest (\"Invalid version format\"); use a suffix such as 1.0.0-beta1 or 1.0.0-1"))
+            return
         if fld.max_length is not None and len(text) > fld.max_length:
             self.out.append(BOUNDS.at(self.path, node.span, f"`{name}` is {len(text)} characters long; at most {fld.max_length} are allowed"))
         if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
@@ -467,6 +472,14 @@ class _Walker:
                         related=[Related(self.path, p.key.span, f"also declared: {p.key_text}") for p in declared if p is not pair],
                     )
                 )
+
+
+def _is_pep440(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
 
 
 def _num(v: float | None) -> str:

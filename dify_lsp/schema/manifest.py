@@ -51,7 +51,7 @@ PERMISSION = Obj(
 MANIFEST_SCHEMA = Obj(
     "plugin manifest",
     (
-        Field("version", S, True, "the plugin version", pattern=VERSION_PATTERN, pattern_doc=VERSION_DOC),
+        Field("version", S, True, "the plugin version (the daemon's three-part format, and a PEP 440 version for the SDK)", pattern=VERSION_PATTERN, pattern_doc=VERSION_DOC, pep440=True),
         Field("type", S, True, "always `plugin`", enum={"plugin": "a Dify plugin"}),
         Field("author", S, True, "the author / organization id; part of the plugin id author/name", pattern=AUTHOR_PATTERN, pattern_doc=AUTHOR_DOC),
         Field("name", S, True, "the plugin name; part of the plugin id author/name", pattern=PLUGIN_NAME_PATTERN, pattern_doc=PLUGIN_NAME_DOC),

@@ -66,6 +66,8 @@ class Field:
     ignored: bool = False
     # `enum` only feeds completion and hover; other values are not reported.
     suggest_only: bool = False
+    # The value must also be a PEP 440 version (the SDK checks the manifest's version with packaging).
+    pep440: bool = False
     # The enum values completion offers, when not all of them (accepted others stay valid).
     offered: tuple[str, ...] | None = None
     # An empty value (empty mapping, null) is replaced by a default by the SDK (e.g. a model's
