@@ -101,6 +101,8 @@ async def test_run_endpoint_strategy_and_trigger_from_the_editor(client: Languag
                                  "body": json.dumps({"question": "from the editor"}), "parameters": {"api_key": "e-key-1"}})
     assert out["status"] == "success", out
     assert out["summary"]["status"] == 200 and "from" in out["summary"]["body"]
+    # the fields of a tool run's result too, so a client's run panel shows any kind
+    assert out["tool"] == "POST /ask" and out["messages"][0]["type"] == "http_response"
     assert "e-key-1" not in json.dumps(out)
 
     # the lens's own arguments run the strategy; its tools come from the run.toolPlugins setting
@@ -109,7 +111,8 @@ async def test_run_endpoint_strategy_and_trigger_from_the_editor(client: Languag
                                  "agentTools": ["textkit/word_count"], "parameters": {"query": "count it"}})
     assert out["status"] == "success", out
     assert [t["type"] for t in out["transcript"]] == ["llm", "tool", "llm"]
-    assert "The tool answered: 1 words" in out["summary"]["text"]
+    assert "The tool answered: 1 words" in out["summary"]["text"] and out["text"] == out["summary"]["text"]
+    assert [m["type"] for m in out["messages"]] == ["log", "text"]
 
     body = json.dumps({"event": "ticket_opened", "sender": "ed", "ticket": {"id": 3, "title": "x", "priority": 1}})
     sig = "sha256=" + hmac.new(b"lsp-secret-9", body.encode(), hashlib.sha256).hexdigest()

@@ -97,8 +97,21 @@ class KindResult:
     backend: str | None = None
     invocation_file: str | None = None  # where this run's inputs are saved (.dify/invocations/<kind>-<name>.yaml)
 
+    def panel_messages(self) -> list[dict[str, Any]]:
+        """The result as message entries, for a client's run panel that lists a tool's messages."""
+        if self.kind == "strategy":
+            return [c for c in self.chunks if isinstance(c, dict)]
+        if self.summary is None:
+            return []
+        label = {"endpoint": "http_response", "model": "model_result", "datasource": "datasource_result",
+                 "trigger": "trigger_result"}.get(self.kind, "result")
+        return [{"type": label, **self.summary} if isinstance(self.summary, dict) else {"type": label, "value": self.summary}]
+
     def to_json(self) -> dict[str, Any]:
+        text = self.summary.get("text") if isinstance(self.summary, dict) and isinstance(self.summary.get("text"), str) else ""
         return {"status": self.status, "kind": self.kind, "action": self.action, "target": self.target,
+                # the fields a tool run's result has, so the same run panel shows every kind
+                "tool": self.target, "provider": None, "messages": self.panel_messages(), "text": text,
                 "summary": self.summary, "chunks": self.chunks, "transcript": self.transcript, "warnings": self.warnings,
                 "logs": self.logs, "error": self.error, "duration_ms": self.duration_ms, "startup_ms": self.startup_ms,
                 "python": self.python, "backend": self.backend, "invocation_file": self.invocation_file}
