@@ -740,7 +740,9 @@ def build_run(args: Any) -> KindRun:
         plugin_root=root, kind=kind, name=name, provider=args.provider, parameters=params,
         credentials=dict(_pairs(args.credential, "--credential")), headers=_pairs(args.header, "--header", ":"),
         body=body, prompt=args.prompt, action=args.access_action, request_line=args.request_line,
-        subscription={k: json_value(v) for k, v in _pairs(args.subscription, "--subscription")}, agent_tools=list(args.agent_tools),
+        subscription={k: json_value(v) for k, v in _pairs(args.subscription, "--subscription")},
+        # with --strategy, `--tool provider/tool` names an agent tool too
+        agent_tools=[*args.agent_tools, *([args.tool] if kind == "strategy" and getattr(args, "tool", None) else [])],
         tool_plugins=[Path(p) for p in args.tool_plugins], backend=args.backend, settings=settings,
         timeout=args.timeout, python=args.python, use_saved=not args.no_saved, invocation=invocation,
     )
