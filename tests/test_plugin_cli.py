@@ -290,3 +290,16 @@ def test_closed_stdin_with_a_hung_request_ends_within_the_timeout(tool_plugin):
         client.close()
     time.sleep(0.2)
     assert plugin_processes(str(tool_plugin)) == []
+
+
+def test_package_exports_requirements_from_uv_lock(tmp_path):
+    src = tmp_path / "uv_project"
+    shutil.copytree(FIXTURES / "run_plugins" / "uv_project", src, ignore=shutil.ignore_patterns(".dify", "__pycache__"))
+    assert not (src / "requirements.txt").exists()
+    out = tmp_path / "uv.difypkg"
+    done = subprocess.run([str(DIFY_LSP), "plugin", "package", str(src), "-o", str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(out) as zf:
+        requirements = zf.read("requirements.txt").decode()
+    assert "dify-plugin==0.10.2" in requirements  # pinned from uv.lock, as `uv export --frozen` writes it
+    assert not (src / "requirements.txt").exists()  # the plugin folder is left as it was
