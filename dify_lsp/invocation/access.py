@@ -331,6 +331,16 @@ class LocalTools:
             raise RuntimeError(f"{provider}/{tool} failed: {(outcome.error or {}).get('message')}")
         return _aiter(outcome.chunks)
 
+    async def prestart(self, refs: Sequence[str]) -> None:
+        """Start the plugins of these ``provider/tool`` refs now (an agent run starts them beside the agent)."""
+        roots = []
+        for ref in refs:
+            provider, _, tool = ref.rpartition("/")
+            root = await asyncio.to_thread(self.find, provider, tool)
+            if root is not None and root not in roots:
+                roots.append(root)
+        await asyncio.gather(*(self._host(r) for r in roots), return_exceptions=True)
+
     async def _host(self, root: Path) -> PluginHost:
         async with self._lock:
             host = self._hosts.get(root)

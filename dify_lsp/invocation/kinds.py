@@ -596,7 +596,11 @@ async def run_kind(run: KindRun, progress: Callable[[str, str], None] | None = N
                           on_warning=lambda w: report("warning", w), progress=report)
         report("status", f"starting {run.kind} {prepared.target}")
         try:
-            await host.start(timeout)
+            if run.kind == "strategy" and run.agent_tools:
+                # the agent's tool plugins start beside it, not on the model's first tool call
+                await asyncio.gather(host.start(timeout), host.local_tools.prestart(run.agent_tools))
+            else:
+                await host.start(timeout)
         except PluginStartError as exc:
             result.error = {"type": "PluginStartError", "message": str(exc),
                             "traceback": (host.process.stderr_text[-8000:] if host.process else None) or None}
