@@ -211,6 +211,7 @@ class Figures:
     daemon_only: int = 0
     missed: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
+    by_rule: dict[str, int] = field(default_factory=dict)  # accepted mutants with a daemon / run-time rule error
 
     def line(self) -> str:
         return (
@@ -247,6 +248,8 @@ def compare(sdk: SdkLoader, kind: str, rel: str, mutated_text: str, what: str) -
                 FIGURES.extra.append(f"{label}\n  SDK: loads it\n  checker: {[(f.code, f.path.name, f.message[:160]) for f in unexplained]}")
             elif errors:
                 FIGURES.daemon_only += 1
+                for code in sorted({f.code for f in errors}):
+                    FIGURES.by_rule[code] = FIGURES.by_rule.get(code, 0) + 1
 
 
 def test_every_fixture_loads_and_checks_clean(sdk: SdkLoader):
@@ -260,6 +263,7 @@ def test_every_fixture_loads_and_checks_clean(sdk: SdkLoader):
             assert (len(FIGURES.missed), len(FIGURES.extra), FIGURES.sdk_rejected) == before[1:], FIGURES.extra[-1:] + FIGURES.missed[-1:]
             FIGURES.mutants -= 1
     FIGURES.daemon_only = 0
+    FIGURES.by_rule.clear()
 
 
 @st.composite
@@ -291,9 +295,11 @@ def _run_mutants(sdk: SdkLoader, mutant) -> None:
 
 
 @pytest.mark.timeout(max(300, EXAMPLES))  # about 0.1 to 0.3 s a mutant on a busy 2-core machine
-def test_checker_agrees_with_the_sdk_on_mutants(sdk: SdkLoader):
+def test_checker_agrees_with_the_sdk_on_mutants(sdk: SdkLoader, capsys):
     _run_mutants(sdk)
-    sys.stdout.write("\n" + FIGURES.line() + "\n")
+    with capsys.disabled():
+        rules = ", ".join(f"{code} {n}" for code, n in sorted(FIGURES.by_rule.items()))
+        sys.stdout.write(f"\n{FIGURES.line()}\n  accepted by the SDK, refused by a named rule: {rules or 'none'}\n")
     problems = [*("MISSED " + m for m in FIGURES.missed), *("EXTRA " + e for e in FIGURES.extra)]
     assert FIGURES.sdk_rejected > 0 and FIGURES.mutants - FIGURES.sdk_rejected > 0
     assert not problems, FIGURES.line() + "\n" + "\n".join(problems[:30])

@@ -97,7 +97,23 @@ async def test_links_from_a_model_provider(session: LspSession, tmp_path: Path):
         (root / "models" / "llm" / "llm.py").as_uri(),
         (root / "models" / "text_embedding" / "text_embedding.py").as_uri(),
         (root / "_assets" / "icon.svg").as_uri(),
+        # a glob that matches one file links to it (models/llm/*.yaml matches three)
+        (root / "models" / "text_embedding" / "nimbus-embed.yaml").as_uri(),
     }
+
+
+async def test_links_from_position_names_to_model_files(session: LspSession, tmp_path: Path):
+    root = copy_fixture(tmp_path, "kinds", "model_provider")
+    position = root / "models" / "llm" / "_position.yaml"
+    session.open(position)
+    links = await session.client.text_document_document_link_async(
+        types.DocumentLinkParams(text_document=types.TextDocumentIdentifier(uri=position.as_uri()))
+    )
+    got = sorted((rng(l.range), l.target) for l in links)
+    assert got == [
+        ((0, 2, 0, 19), (root / "models" / "llm" / "nimbus-chat-large.yaml").as_uri()),
+        ((1, 2, 1, 18), (root / "models" / "llm" / "nimbus-chat-mini.yaml").as_uri()),
+    ]
 
 
 async def test_definition_between_model_yaml_and_model_class(session: LspSession, tmp_path: Path):
@@ -137,7 +153,7 @@ async def test_outline_of_model_and_trigger_files(session: LspSession, tmp_path:
     (top,) = await session.client.text_document_document_symbol_async(
         types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=model.as_uri()))
     )
-    assert top.name == "nimbus-chat-mini" and top.detail == "model"
+    assert top.name == "nimbus-chat-mini" and top.detail.startswith("model")
     rules = [c for c in top.children if c.name == "parameter_rules"][0]
     assert [c.name for c in rules.children] == ["temperature", "max_tokens", "reasoning"]
     troot = copy_fixture(tmp_path, "kinds", "trigger")
@@ -146,7 +162,7 @@ async def test_outline_of_model_and_trigger_files(session: LspSession, tmp_path:
     (ptop,) = await session.client.text_document_document_symbol_async(
         types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=provider.as_uri()))
     )
-    assert ptop.name == "nimbus_trigger" and ptop.detail == "trigger provider"
+    assert ptop.name == "nimbus_trigger" and ptop.detail.startswith("trigger provider")
     assert "subscription_schema" in [c.name for c in ptop.children]
 
 

@@ -17,10 +17,10 @@ from lsprotocol import types
 from dify_lsp.features import DEFINITION, DOCUMENT_LINK, RequestContext, provides
 from dify_lsp.index import Plugin, PathRef, YamlFile, lookup, norm
 from dify_lsp.schema.model_provider import MODEL_CLASS_BASES
-from dify_lsp.schema.references import ICON, MODEL, PYTHON, YAML_KINDS
+from dify_lsp.schema.references import ICON, MODEL, MODEL_POSITION, PYTHON, YAML_KINDS
 from dify_lsp.sdk.catalog import YAML_KIND_BASES
 from dify_lsp.textpos import Pos, Span
-from dify_lsp.yamlpos import YScalar
+from dify_lsp.yamlpos import YScalar, YSeq
 
 
 
@@ -93,6 +93,37 @@ def yaml_document_links(ctx: RequestContext) -> list[types.DocumentLink]:
         what = "icon" if ref.target_kind == ICON else ref.target_kind.replace("_", " ")
         tip = f"Open {what} {ctx.plugin.relative(ref.target)}" if tooltips else None
         out.append(types.DocumentLink(range=ctx.range(ref.span), target=ref.target.as_uri(), tooltip=tip))
+    out += _model_links(ctx, tooltips)
+    return out
+
+
+def _model_names(plugin: Plugin, files: list[Path]) -> dict[str, Path]:
+    names: dict[str, Path] = {}
+    for path in files:
+        yf = plugin.yaml_files.get(path)
+        node = yf.root.get("model") if yf is not None and yf.kind == MODEL and yf.root is not None else None
+        if isinstance(node, YScalar) and isinstance(node.value, str):
+            names.setdefault(node.value, path)
+    return names
+
+
+def _model_links(ctx: RequestContext, tooltips: bool) -> list[types.DocumentLink]:
+    """A model glob matching one file links to it; each name in a _position.yaml links to its model YAML."""
+    plugin, here = ctx.plugin, norm(ctx.path)
+    out = []
+    for glob in plugin.model_globs:
+        if glob.owner == here and len(glob.matches) == 1:
+            tip = f"Open {plugin.relative(glob.matches[0])}" if tooltips else None
+            out.append(types.DocumentLink(range=ctx.range(glob.span), target=glob.matches[0].as_uri(), tooltip=tip))
+    yf = plugin.yaml_files.get(here)
+    if yf is not None and yf.kind == MODEL_POSITION and yf.doc is not None and isinstance(yf.doc.root, YSeq):
+        siblings = [m for g in plugin.model_globs if here in g.matches for m in g.matches]
+        names = _model_names(plugin, siblings)
+        for item in yf.doc.root.items:
+            target = names.get(item.value) if isinstance(item, YScalar) and isinstance(item.value, str) else None
+            if target is not None:
+                tip = f"Open model {item.value}" if tooltips else None
+                out.append(types.DocumentLink(range=ctx.range(item.span), target=target.as_uri(), tooltip=tip))
     return out
 
 
