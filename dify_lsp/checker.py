@@ -83,6 +83,7 @@ class CheckResult:
 def check_root(root: Path, settings: dict[str, Any] | None = None, cache: "ResultCache | None" = None) -> CheckResult:
     """Check one plugin from disk with a fresh index; with a cache, serve or store its result."""
     settings = settings or {}
+    load_rules()
     hit = cache.get(root, settings) if cache is not None else None
     if hit is not None:
         return CheckResult(root, hit, [], cached=True)
@@ -140,6 +141,7 @@ def check_roots(
     plugin), so the findings do not depend on ``jobs`` or on the cache.
     """
     settings = settings or {}
+    load_rules()  # readers of the results look rules up by code, cached or not
     roots = list(dict.fromkeys(roots))
     results: dict[Path, CheckResult] = {}
     todo: list[Path] = []
@@ -158,7 +160,6 @@ def check_roots(
             for root in todo:
                 results[root] = _check_fresh(root, settings, cache)
     else:
-        load_rules()
         todo.sort(key=_weight, reverse=True)
         cache_dir = str(cache.directory) if cache is not None else None
         from concurrent.futures import as_completed
