@@ -312,3 +312,21 @@ def test_manifest_version_must_also_be_pep440(kind: Path):
     assert f.span == span_of(manifest, "0.1.0-Z") and "PEP 440" in f.message
     edit(manifest, "version: 0.1.0-Z\n", "version: 0.1.0-beta1\n")
     assert findings(kind, "DL103") == []
+
+
+@pytest.mark.parametrize("kind", ["model_provider"], indirect=True)
+def test_duplicate_under_models_is_a_warning(kind: Path):
+    # The daemon keeps `models` as a raw yaml.Node and walks it by hand: no repeated-key check there.
+    provider = kind / "provider" / "nimbus.yaml"
+    edit(provider, '      - "models/llm/*.yaml"\n', '      - "models/llm/*.yaml"\n    predefined:\n      - "models/llm/*.yaml"\n')
+    (f,) = findings(kind, "DL008")
+    assert f.span == span_of(provider, "predefined:", nth=1, length=len("predefined"))
+    assert findings(kind, "DL006") == []
+
+
+@pytest.mark.parametrize("kind", ["model_provider"], indirect=True)
+def test_duplicate_in_a_model_yaml_is_an_error(kind: Path):
+    model = kind / "models" / "llm" / "nimbus-chat-mini.yaml"
+    edit(model, "  context_size: 32000\n", "  context_size: 32000\n  context_size: 64000\n")
+    (f,) = findings(kind, "DL006")
+    assert f.path == norm(model) and f.span == span_of(model, "context_size", nth=1)
