@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from dify_lsp import __version__
+from dify_lsp import __version__, i18n
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -60,6 +60,12 @@ in Python and YAML alike; an unused `# noqa: DLxxx` code is reported as DL020 (h
 {EXIT_CODES_HELP}"""
 
 
+LANG_HELP = (
+    "language of messages: en_US, zh_Hans (zh, zh-CN) or ja_JP (ja); default: LANGUAGE / LC_ALL / LANG, "
+    "else English. Codes and JSON field names never change; JSON adds message_en"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
@@ -104,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--no-cache", action="store_true", help="check every plugin afresh; neither read nor write the result cache")
     chk.add_argument("--cache-dir", metavar="DIR", help="where the result cache lives (default: $XDG_CACHE_HOME/dify-lsp/check)")
     chk.add_argument("-j", "--jobs", type=int, default=0, metavar="N", help="processes checking plugins in parallel (default: one per CPU)")
+    chk.add_argument("--lang", metavar="LANG", help=LANG_HELP)
 
     rules = sub.add_parser(
         "rules",
@@ -114,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         "exit codes:\n  0  listed\n  2  usage error",
     )
     rules.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    rules.add_argument("--lang", metavar="LANG", help="language of the descriptions (as for check; markdown and json stay English unless given)")
 
     schema = sub.add_parser(
         "schema",
@@ -172,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "check":
             return cmd_check(args)
         if command == "rules":
-            return cmd_rules(args.format)
+            return cmd_rules(args.format, args.lang)
         if command == "schema":
             return cmd_schema(args.out)
         if command == "new":
@@ -272,6 +280,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 return EXIT_USAGE
             settings[key] = parsed
 
+    language = i18n.choose(args.lang)
     index = PluginIndex()
     # Every plugin first (cached ones served, the rest across processes), then the report in argument order.
     cache = None if args.no_cache else ResultCache(Path(args.cache_dir) if args.cache_dir else None)
@@ -311,7 +320,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 shown.add(key)
                 if f.path not in texts:
                     texts[f.path] = tuple((index.source.read(f.path).text or "").split("\n"))
-                rows.append(Row(_display_path(arg, p, f.path), f, texts[f.path]))
+                rows.append(Row(_display_path(arg, p, f.path), f, texts[f.path], language))
                 if f.severity <= FAIL_ON[fail_on]:
                     failing += 1
 
@@ -338,27 +347,30 @@ def cmd_check(args: argparse.Namespace) -> int:
         if out is not sys.stdout:
             out.close()
     if args.format == "text" and reports:
-        print(summary(len(reports), rows, failing, args.fail_on, use_colour(args.color, sys.stderr)), file=sys.stderr)
+        print(summary(len(reports), rows, failing, args.fail_on, use_colour(args.color, sys.stderr), language), file=sys.stderr)
     return code
 
 
-def cmd_rules(fmt: str) -> int:
+def cmd_rules(fmt: str, lang: str | None = None) -> int:
     from dify_lsp.rules import iter_rules, rules_markdown
 
+    # The README table and JSON consumers get English unless a language is named; the terminal gets the user's.
+    language = i18n.choose(lang) if lang or fmt == "text" else i18n.ENGLISH
     if fmt == "markdown":
-        print(rules_markdown())
+        print(rules_markdown(language))
     elif fmt == "json":
         print(json.dumps([
-            {"code": r.code, "name": r.name, "severity": r.severity.label, "family": r.family, "description": r.description}
+            {"code": r.code, "name": r.name, "severity": r.severity.label, "family": r.family,
+             "description": i18n.tr(r.description, language), "description_en": r.description}
             for r in iter_rules()
-        ], indent=2))
+        ], indent=2, ensure_ascii=False))
     else:
         rules = list(iter_rules())
         name_w = max(len(r.name) for r in rules)
         family_w = max(len("family"), *(len(r.family) for r in rules))
         print(f"{'code':<6} {'name':<{name_w}}  {'severity':<11} {'family':<{family_w}}  description")
         for r in rules:
-            print(f"{r.code:<6} {r.name:<{name_w}}  {r.severity.label:<11} {r.family:<{family_w}}  {r.description}")
+            print(f"{r.code:<6} {r.name:<{name_w}}  {r.severity.label:<11} {r.family:<{family_w}}  {i18n.tr(r.description, language)}")
     sys.stdout.flush()
     return EXIT_OK
 

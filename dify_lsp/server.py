@@ -23,7 +23,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import text_document as _pygls_text_document
 
-from dify_lsp import __version__
+from dify_lsp import __version__, i18n
 from dify_lsp.features import (
     CODE_ACTION,
     CODE_LENS,
@@ -115,6 +115,7 @@ class DifyLanguageServer(LanguageServer):
         self.source = TextSource()
         self.index = PluginIndex(self.source)
         self.settings: dict[str, Any] = {}
+        self.client_locale: str | None = None  # initialize `locale` (VS Code, Neovim send the UI language)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.open_paths: dict[Path, str] = {}  # path -> uri of documents open in the editor
         self.client = ClientFeatures(lambda: self.client_capabilities)
@@ -181,6 +182,12 @@ class DifyLanguageServer(LanguageServer):
         doc = self.workspace.get_text_document(uri)
         kind, plugin = self.kind_of(path, fresh)
         return RequestContext(self, path, uri, engine_text(doc.source), kind, plugin, self.index, self.settings)
+
+    @property
+    def language(self) -> str:
+        """The language of messages, hovers and completion docs (dify_lsp.i18n): the `locale` setting,
+        else the client's `locale`, else the environment; a language without a catalog is English."""
+        return i18n.choose(self.settings.get("locale"), self.client_locale)
 
     # -- settings -------------------------------------------------------------------
     def apply_settings(self, settings: dict[str, Any] | None) -> None:
@@ -302,6 +309,7 @@ def create_server() -> DifyLanguageServer:
     @server.feature(types.INITIALIZE)
     def on_initialize(ls: DifyLanguageServer, params: types.InitializeParams) -> None:
         ls.loop = asyncio.get_running_loop()
+        ls.client_locale = params.locale
         opts = params.initialization_options
         if isinstance(opts, dict):
             ls.apply_settings(opts.get("dify", opts) if isinstance(opts.get("dify"), dict) else opts)

@@ -35,6 +35,7 @@ def test_json_format_uses_lsp_positions_and_given_paths(llm_tool: Path):
         "severity": "error",
         "code": "DL002",
         "message": item["message"],
+        "message_en": item["message"],  # the language here is English (C locale or en)
     }
     assert out.returncode == 1
 

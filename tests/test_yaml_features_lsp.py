@@ -156,7 +156,7 @@ async def test_document_symbols(session: LspSession, tmp_path: Path):
     assert top.name == "search"
     params = [c for c in top.children if c.name == "parameters"][0]
     assert [c.name for c in params.children] == ["query", "engines", "count", "period", "model", "app", "extra"]
-    assert params.children[4].detail == "model-selector"
+    assert params.children[4].detail == "model-selector · Model"  # its type, and its label in the user's language
     provider = root / "provider" / "web_search.yaml"
     session.open(provider)
     (ptop,) = await session.client.text_document_document_symbol_async(

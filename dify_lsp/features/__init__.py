@@ -22,6 +22,7 @@ from typing import Any, Callable
 from lsprotocol import types
 
 from dify_lsp.features.client import ClientFeatures, DocumentPositions
+from dify_lsp.i18n import ENGLISH, tr
 from dify_lsp.index import Plugin, PluginIndex
 from dify_lsp.textpos import Pos, Span
 
@@ -104,6 +105,15 @@ class RequestContext:
 
     def uri_for(self, path: Path) -> str:
         return path.as_uri()
+
+    @property
+    def language(self) -> str:
+        """The language the user reads (dify_lsp.i18n): setting, client locale or environment."""
+        return getattr(self.server, "language", ENGLISH)
+
+    def tr(self, text: str | None) -> str:
+        """``text`` (a static English text or a rule message) in the user's language."""
+        return tr(text, self.language)
 
     def markup(self, markdown_text: str) -> types.MarkupContent:
         if self.markdown:

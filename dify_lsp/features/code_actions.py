@@ -14,6 +14,7 @@ from dify_lsp import pyscan, scaffold
 from dify_lsp.sdk import catalog
 from dify_lsp.features import CODE_ACTION, RequestContext, provides
 from dify_lsp.findings import Finding, Fix, TextEdit
+from dify_lsp.i18n import LANGUAGES, tr
 from dify_lsp.schema.references import ENDPOINT, ENDPOINT_GROUP, MODEL_PROVIDER, PYTHON, TOOL, TOOL_PROVIDER
 from dify_lsp.textpos import Span
 from dify_lsp.yamledit import add_entry, append_item, remove_item
@@ -36,7 +37,9 @@ def fix_to_workspace_edit(ctx: RequestContext, fix: Fix) -> types.WorkspaceEdit:
 
 
 def _matching(diagnostics: list[types.Diagnostic], finding: Finding) -> list[types.Diagnostic]:
-    return [d for d in diagnostics if d.code == finding.code and d.message == finding.message]
+    # The client echoes the message as it was shown: in the user's language, whichever it is.
+    messages = {tr(finding.message, language) for language in LANGUAGES}
+    return [d for d in diagnostics if d.code == finding.code and d.message in messages]
 
 
 @provides(CODE_ACTION)
@@ -48,7 +51,7 @@ def quick_fixes(ctx: RequestContext, span: Span, diagnostics: list[types.Diagnos
         for fix in finding.fixes:
             actions.append(
                 types.CodeAction(
-                    title=fix.title,
+                    title=ctx.tr(fix.title),
                     kind=types.CodeActionKind.QuickFix,
                     diagnostics=_matching(diagnostics, finding) or None,
                     is_preferred=fix.preferred,

@@ -19,6 +19,7 @@ from lsprotocol import types
 from dify_lsp.checker import PluginReport, check_plugin
 from dify_lsp.features.client import uri_to_path
 from dify_lsp.findings import Finding
+from dify_lsp.i18n import ENGLISH, tr
 from dify_lsp.rules import PreviousRun
 from dify_lsp.yamlpos import YMap, YScalar
 
@@ -30,10 +31,11 @@ _TAGS = {"unnecessary": types.DiagnosticTag.Unnecessary, "deprecated": types.Dia
 
 
 def to_diagnostic(server: Any, finding: Finding, lines: list[str]) -> types.Diagnostic:
+    language = getattr(server, "language", ENGLISH)
     related = [
         types.DiagnosticRelatedInformation(
             location=types.Location(uri=r.path.as_uri(), range=server.positions.to_lsp_range(r.path, r.span)),
-            message=r.message,
+            message=tr(r.message, language),
         )
         for r in finding.related
     ]
@@ -42,7 +44,7 @@ def to_diagnostic(server: Any, finding: Finding, lines: list[str]) -> types.Diag
         severity=types.DiagnosticSeverity(int(finding.severity)),
         code=finding.code,
         source=SOURCE,
-        message=finding.message,
+        message=tr(finding.message, language),
         related_information=related or None,
         tags=[_TAGS[t] for t in finding.tags if t in _TAGS] or None,
     )

@@ -15,29 +15,52 @@ from dify_lsp.features import COMPLETION, RequestContext, provides
 from dify_lsp.index import SKIP_DIRS
 from dify_lsp.schema import plugin_files as pf
 from dify_lsp.schema.cursor import Cursor, cursor_at
-from dify_lsp.schema.model import BOOLEAN, Field, ListOf, MapOf, Scalar, SchemaType, object_options, type_title
+from dify_lsp.i18n import ENGLISH, N_, msg, tr
+from dify_lsp.schema.model import BOOLEAN, Field, ListOf, MapOf, Obj, Scalar, SchemaType, object_options
 from dify_lsp.schema.references import ICON, ICON_FOLDER, MANIFEST, PYTHON, YAML_KINDS
 from dify_lsp.textpos import Pos, Span
 
 MAX_PATHS = 500
 
 
-def field_markdown(fld: Field) -> str:
-    parts = [f"**`{fld.name}`** ({'required' if fld.required else 'optional'}, {type_title(fld.type)})", "", fld.doc]
+def type_title_in(t: SchemaType, language: str = ENGLISH) -> str:
+    """:func:`type_title` in ``language``."""
+    if isinstance(t, (Scalar, Obj)):
+        return tr(t.title, language)
+    if isinstance(t, ListOf):
+        return tr(msg("list of {item}", item=type_title_in(t.item, language)), language)
+    if isinstance(t, MapOf):
+        return tr(msg("mapping of {key} -> {value}", key=tr(t.key_doc, language), value=type_title_in(t.value, language)), language)
+    return tr(N_(" or "), language).join(type_title_in(o, language) for o in t.options)
+
+
+def field_detail(fld: Field, language: str = ENGLISH) -> str:
+    """The completion detail of a key: required or optional, and its type."""
+    need = tr(N_("required") if fld.required else N_("optional"), language)
+    return f"{need} · {type_title_in(fld.type, language)}"
+
+
+def field_markdown(fld: Field, language: str = ENGLISH) -> str:
+    def _(text: str) -> str:
+        return tr(text, language)
+
+    need = _(N_("required") if fld.required else N_("optional"))
+    parts = [f"**`{fld.name}`** ({need}, {type_title_in(fld.type, language)})", "", _(fld.doc)]
     if fld.enum:
-        parts += ["", "Allowed values:"] + [f"- `{v}`: {d}" for v, d in fld.enum.items()]
+        parts += ["", _(N_("Allowed values:"))] + [f"- `{v}`: {_(d)}" for v, d in fld.enum.items()]
     if fld.pattern_doc:
-        parts += ["", f"Format: {fld.pattern_doc}"]
-    if fld.minimum is not None or fld.maximum is not None:
-        parts += ["", f"Range: {fld.minimum:g} to {fld.maximum:g}" if fld.minimum is not None and fld.maximum is not None else ""]
+        parts += ["", _(msg("Format: {format}", format=_(fld.pattern_doc)))]
+    if fld.minimum is not None and fld.maximum is not None:
+        parts += ["", _(msg("Range: {low} to {high}", low=f"{fld.minimum:g}", high=f"{fld.maximum:g}"))]
     if fld.max_length:
-        parts += ["", f"At most {fld.max_length} characters."]
+        parts += ["", _(msg("At most {count} characters.", count=fld.max_length))]
     if fld.since:
-        parts += ["", f"Since SDK {fld.since}."]
+        parts += ["", _(msg("Since SDK {version}.", version=fld.since))]
     if fld.renamed_values:
-        parts += ["", "Renamed: " + ", ".join(f"`{o}` -> `{n}` (SDK {fld.removed_in.get(o, pf.SDK_VERSION)})" for o, n in fld.renamed_values.items())]
+        renamed = ", ".join(f"`{o}` -> `{n}` (SDK {fld.removed_in.get(o, pf.SDK_VERSION)})" for o, n in fld.renamed_values.items())
+        parts += ["", _(msg("Renamed: {values}", values=renamed))]
     if fld.ignored:
-        parts += ["", "Accepted, but the SDK's loader does not read it."]
+        parts += ["", _(N_("Accepted, but the SDK's loader does not read it."))]
     return "\n".join(p for p in parts if p is not None)
 
 
@@ -102,8 +125,8 @@ def key_items(ctx: RequestContext, pos: Pos, cur: Cursor, t: SchemaType | None) 
                 types.CompletionItem(
                     label=fld.name,
                     kind=types.CompletionItemKind.Property,
-                    detail=f"{'required' if fld.required else 'optional'} · {type_title(fld.type)}",
-                    documentation=ctx.markup(field_markdown(fld)),
+                    detail=field_detail(fld, ctx.language),
+                    documentation=ctx.markup(field_markdown(fld, ctx.language)),
                     sort_text=f"{0 if fld.required else 1}{order:03d}{fld.name}",
                     filter_text=fld.name,
                     text_edit=types.TextEdit(range=rng, new_text=text),
@@ -126,7 +149,7 @@ def value_items(ctx: RequestContext, pos: Pos, cur: Cursor, fld: Field | None, s
                 label=v,
                 kind=types.CompletionItemKind.EnumMember,
                 detail=fld.name,
-                documentation=ctx.markup(d),
+                documentation=ctx.markup(ctx.tr(d)),
                 sort_text=f"{i:03d}",
                 text_edit=types.TextEdit(range=rng, new_text=v),
             )
@@ -151,8 +174,8 @@ def scope_items(ctx: RequestContext, pos: Pos, cur: Cursor, ptype: str) -> list[
         types.CompletionItem(
             label=s,
             kind=types.CompletionItemKind.EnumMember,
-            detail=f"{ptype} scope",
-            documentation=ctx.markup(f"`{s}`: {doc}. Join several with `&`, e.g. `tool-call&llm`."),
+            detail=ctx.tr(msg("{type} scope", type=ptype)),
+            documentation=ctx.markup(ctx.tr(msg("`{scope}`: {meaning}. Join several with `&`, e.g. `tool-call&llm`.", scope=s, meaning=ctx.tr(doc)))),
             sort_text=f"{i:03d}",
             text_edit=types.TextEdit(range=rng, new_text=s),
         )

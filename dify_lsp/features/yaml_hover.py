@@ -6,6 +6,7 @@ from lsprotocol import types
 
 from dify_lsp.features import HOVER, RequestContext, provides
 from dify_lsp.features.yaml_completion import field_markdown
+from dify_lsp.i18n import ENGLISH, msg, tr
 from dify_lsp.schema import plugin_files as pf
 from dify_lsp.schema.cursor import cursor_at, word_at
 from dify_lsp.schema.model import Field
@@ -13,7 +14,10 @@ from dify_lsp.schema.references import KIND_TITLES, YAML_KINDS
 from dify_lsp.textpos import Pos, Span
 
 
-def value_markdown(fld: Field, value: str, siblings: dict[str, str]) -> str | None:
+def value_markdown(fld: Field, value: str, siblings: dict[str, str], language: str = ENGLISH) -> str | None:
+    def _(text: str) -> str:
+        return tr(text, language)
+
     if fld.name == "scope":
         ptype = siblings.get("type", "").strip("\"'")
         scopes = pf.SCOPES.get(ptype)
@@ -23,16 +27,20 @@ def value_markdown(fld: Field, value: str, siblings: dict[str, str]) -> str | No
         for part in value.split("&"):
             part = part.strip()
             if part in scopes:
-                parts.append(f"- `{part}`: {scopes[part]}")
+                parts.append(f"- `{part}`: {_(scopes[part])}")
             else:
-                parts.append(f"- `{part}`: not a {ptype} scope")
-        return f"**scope** of a `{ptype}`\n\n" + "\n".join(parts) + f"\n\nValid: {', '.join(scopes)}; join several with `&`."
+                parts.append(f"- `{part}`: " + _(msg("not a {type} scope", type=ptype)))
+        return (
+            _(msg("**scope** of a `{type}`", type=ptype)) + "\n\n" + "\n".join(parts) + "\n\n"
+            + _(msg("Valid: {scopes}; join several with `&`.", scopes=", ".join(scopes)))
+        )
     if fld.enum and value in fld.enum:
         others = ", ".join(f"`{v}`" for v in fld.enum)
-        return f"**`{value}`** ({fld.name}): {fld.enum[value]}\n\nAllowed values: {others}"
+        return f"**`{value}`** ({fld.name}): {_(fld.enum[value])}\n\n" + _(msg("Allowed values: {values}", values=others))
     if value in fld.renamed_values:
         new = fld.renamed_values[value]
-        return f"**`{value}`** was renamed to `{new}` in SDK {fld.removed_in.get(value, pf.SDK_VERSION)}."
+        version = fld.removed_in.get(value, pf.SDK_VERSION)
+        return _(msg("**`{old}`** was renamed to `{new}` in SDK {version}.", old=value, new=new, version=version))
     return None
 
 
@@ -54,8 +62,8 @@ def yaml_hover(ctx: RequestContext, pos: Pos) -> types.Hover | None:
         _, fld = pf.resolve(ctx.kind, [*cur.path, line[start:end]])
         if fld is None:
             return None
-        title = KIND_TITLES.get(ctx.kind or "", "")
-        text = field_markdown(fld) + (f"\n\n_{title}_" if title else "")
+        title = ctx.tr(KIND_TITLES.get(ctx.kind or "", ""))
+        text = field_markdown(fld, ctx.language) + (f"\n\n_{title}_" if title else "")
         return types.Hover(contents=ctx.markup(text), range=rng)
     # A value: `key: value` or a list item `- value`.
     cur = cursor_at(lines, pos.line, start)
@@ -69,7 +77,7 @@ def yaml_hover(ctx: RequestContext, pos: Pos) -> types.Hover | None:
     if fld.name == "scope":
         raw_value = line[cur.prefix_col:].split("#")[0].strip().strip("\"'")
         rng = ctx.range(Span(Pos(pos.line, cur.prefix_col), Pos(pos.line, cur.prefix_col + len(raw_value))))
-    text = value_markdown(fld, raw_value, cur.siblings)
+    text = value_markdown(fld, raw_value, cur.siblings, ctx.language)
     if text is None:
         return None
     return types.Hover(contents=ctx.markup(text), range=rng)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from lsprotocol import types
 
 from dify_lsp.features import DOCUMENT_SYMBOL, RequestContext, provides
+from dify_lsp.i18n import N_, pick_translated
 from dify_lsp.index import lookup
 from dify_lsp.schema.references import KIND_TITLES, MANIFEST, YAML_KINDS
 from dify_lsp.textpos import Span
@@ -26,6 +27,17 @@ PATH_LISTS = ("tools", "strategies", "endpoints", "datasources", "events")
 
 def _text(node: YNode | None) -> str | None:
     return node.raw if isinstance(node, YScalar) and node.raw else None
+
+
+def _label(ctx: RequestContext, node: YNode | None) -> str | None:
+    """The plugin's own translated label (``{en_US: ..., zh_Hans: ...}``) in the user's language."""
+    if isinstance(node, YMap):
+        return pick_translated({p.key_text: p.value.raw for p in node.pairs if p.key_text and isinstance(p.value, YScalar)}, ctx.language)
+    return _text(node)
+
+
+def _detail(*parts: str | None) -> str | None:
+    return " · ".join(p for p in parts if p) or None
 
 
 def _whole(pair: YPair) -> Span:
@@ -52,7 +64,8 @@ def _named_items(ctx: RequestContext, seq: YSeq, kind: K, detail_key: str) -> li
             continue
         name = item.get("name")
         sel = name.span if isinstance(name, YScalar) else item.span
-        out.append(_sym(ctx, _text(name) or "(unnamed)", kind, item.span, sel, _text(item.get(detail_key))))
+        detail = _detail(_text(item.get(detail_key)), _label(ctx, item.get("label")))
+        out.append(_sym(ctx, _text(name) or ctx.tr(N_("(unnamed)")), kind, item.span, sel, detail))
     return out
 
 
@@ -105,8 +118,13 @@ def yaml_symbols(ctx: RequestContext) -> list[types.DocumentSymbol]:
         name_node, _ = lookup(root, ("identity", "name"))
         if name_node is None:
             name_node = root.get("provider") or root.get("path") or root.get("model")
-    title = KIND_TITLES.get(ctx.kind or "", "file")
+    title = ctx.tr(KIND_TITLES.get(ctx.kind or "", N_("file")))
     name = _text(name_node) or title
+    label_node = root.get("label")
+    if label_node is None:
+        label_node, _ = lookup(root, ("identity", "label"))
+    label = _label(ctx, label_node)
+    title = _detail(title, label if label != name else None) or title
     sel = name_node.span if isinstance(name_node, YScalar) else root.pairs[0].key.span
     kind = {MANIFEST: K.Package}.get(ctx.kind or "", K.Class if ctx.kind in ("tool", "agent_strategy", "endpoint") else K.Module)
     return [_sym(ctx, name, kind, root.span, sel, title, _children(ctx, root))]

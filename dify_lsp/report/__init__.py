@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from dify_lsp.findings import Finding
+from dify_lsp.i18n import ENGLISH, tr
 from dify_lsp.textpos import Pos, utf16_col
 
 
@@ -19,6 +20,12 @@ class Row:
     display: str  # the path as shown: relative to what the user named, or as given
     finding: Finding
     lines: tuple[str, ...]  # the file's text, split into lines (engine text)
+    language: str = ENGLISH  # the language messages are written in (dify_lsp.i18n)
+
+    @property
+    def message(self) -> str:
+        """The finding's message in the report's language."""
+        return tr(self.finding.message, self.language)
 
     def utf16(self, pos: Pos) -> dict[str, int]:
         """0-based line and UTF-16 character, as in LSP."""
@@ -29,7 +36,7 @@ class Row:
 FORMATS = ("text", "json", "sarif", "github", "junit")
 FORMAT_HELP = {
     "text": "path:line:col: severity code message (1-based); on a terminal with colour, the source line and a summary",
-    "json": "a list of {path, range, severity, code, message}; ranges as in LSP (0-based, UTF-16)",
+    "json": "a list of {path, range, severity, code, message, message_en}; ranges as in LSP (0-based, UTF-16)",
     "sarif": "SARIF 2.1.0 (GitHub code scanning, other SARIF viewers): rules with descriptions, results with regions",
     "github": "GitHub Actions workflow commands (::error file=...,line=...,col=...::), shown as annotations",
     "junit": "JUnit XML: one test case per finding, for CI test report views",

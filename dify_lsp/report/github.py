@@ -34,4 +34,4 @@ def write_github(rows, out: TextIO) -> None:
             f"endColumn={f.span.end.col + 1}",
             f"title={escape_property(title)}",
         ]
-        out.write(f"::{COMMAND[f.severity]} {','.join(props)}::{escape_data(f'{f.code} {f.message}')}\n")
+        out.write(f"::{COMMAND[f.severity]} {','.join(props)}::{escape_data(f'{f.code} {row.message}')}\n")

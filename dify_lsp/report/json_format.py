@@ -13,7 +13,8 @@ def write_json(rows, out: TextIO) -> None:
             "range": {"start": row.utf16(row.finding.span.start), "end": row.utf16(row.finding.span.end)},
             "severity": row.finding.severity.label,
             "code": row.finding.code,
-            "message": row.finding.message,
+            "message": row.message,  # in the language asked for (--lang)
+            "message_en": str(row.finding.message),
         }
         for row in rows
     ]

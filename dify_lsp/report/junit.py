@@ -24,8 +24,8 @@ def write_junit(rows, out: TextIO) -> None:
             where = f"{display}:{f.span.start.line + 1}:{f.span.start.col + 1}"
             case = ET.SubElement(suite, "testcase", name=f"{f.code} at line {f.span.start.line + 1}, column {f.span.start.col + 1}",
                                  classname=f"dify-lsp.{f.code}" + (f".{rule.name}" if rule else ""), file=display, line=str(f.span.start.line + 1))
-            failure = ET.SubElement(case, "failure", message=f.message, type=f.severity.label)
-            failure.text = f"{where}: {f.severity.label} {f.code} {f.message}"
+            failure = ET.SubElement(case, "failure", message=row.message, type=f.severity.label)
+            failure.text = f"{where}: {f.severity.label} {f.code} {row.message}"
     ET.indent(suites)
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     out.write(ET.tostring(suites, encoding="unicode"))

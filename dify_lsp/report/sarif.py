@@ -45,7 +45,7 @@ def sarif_log(rows) -> dict:
         result = {
             "ruleId": f.code,
             "level": LEVEL[f.severity],
-            "message": {"text": f.message},
+            "message": {"text": row.message},
             "locations": [{"physicalLocation": {"artifactLocation": artifact_location(row.display), "region": region}}],
         }
         if f.code in index:

@@ -12,6 +12,7 @@ import unicodedata
 from typing import TextIO
 
 from dify_lsp.findings import Severity
+from dify_lsp.i18n import ENGLISH, Message, N_, msg, tr
 from dify_lsp.rules import RULES
 
 RESET = "\x1b[0m"
@@ -72,7 +73,7 @@ class TextWriter:
             where = f"{row.display}:{f.span.start.line + 1}:{f.span.start.col + 1}:"
             self.out.write(
                 f"{self.style(where, BOLD)} {self.style(f.severity.label, SEVERITY_STYLE[f.severity])} "
-                f"{self.style(f.code, CYAN)} {f.message}\n"
+                f"{self.style(f.code, CYAN)} {row.message}\n"
             )
             if self.show_source and f.span.start.line < len(row.lines):
                 self.write_excerpt(row)
@@ -93,11 +94,13 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def summary(plugins: int, rows, failing: int, fail_on: str | None, colour: bool) -> str:
+def summary(plugins: int, rows, failing: int, fail_on: str | None, colour: bool, language: str = ENGLISH) -> str:
     """One line for stderr: how many plugins, how many findings of each severity, what fails."""
     counts: dict[Severity, int] = {}
     for row in rows:
         counts[row.finding.severity] = counts.get(row.finding.severity, 0) + 1
+    if language != ENGLISH:
+        return _summary_translated(plugins, counts, failing, fail_on, colour, language)
     parts = []
     for sev in sorted(counts):
         text = plural(counts[sev], sev.label)
@@ -106,6 +109,27 @@ def summary(plugins: int, rows, failing: int, fail_on: str | None, colour: bool)
     line = f"{plural(plugins, 'plugin')} checked: {found}"
     if failing and fail_on:
         line += f" ({failing} at or above --fail-on {fail_on})"
+    return line
+
+
+# Counted severities for languages without plural forms (the catalogs' counterparts of plural()).
+_SEVERITY_COUNTS = {
+    Severity.ERROR: N_("{count} errors"),
+    Severity.WARNING: N_("{count} warnings"),
+    Severity.INFORMATION: N_("{count} informations"),
+    Severity.HINT: N_("{count} hints"),
+}
+
+
+def _summary_translated(plugins: int, counts: dict[Severity, int], failing: int, fail_on: str | None, colour: bool, language: str) -> str:
+    parts = []
+    for sev in sorted(counts):
+        text = tr(Message(_SEVERITY_COUNTS[sev], count=counts[sev]), language)
+        parts.append(f"{SEVERITY_STYLE[sev]}{text}{RESET}" if colour else text)
+    found = tr(N_(", "), language).join(parts) if parts else tr(N_("no problems"), language)
+    line = tr(msg("{count} plugins checked: {found}", count=plugins, found=found), language)
+    if failing and fail_on:
+        line += tr(msg(" ({count} at or above --fail-on {level})", count=failing, level=fail_on), language)
     return line
 
 
