@@ -59,6 +59,11 @@ def test_bench_runs_end_to_end_and_writes_json(tmp_path):
     assert "MISSING llm" in floor_model["check"]
     assert report["check"]["plugins"] == 5 and report["check"]["plugins_per_second"] > 0
     assert report["rss"]["dify-lsp"]["server_peak_rss_mb"] > 0
+    # check against the parse floor on the realistic corpus: every mode printed the same findings
+    speed = report["check_speed"]["generated"]
+    assert speed["plugins"] == 12 and speed["same_findings"] is True and speed["findings"] > 0
+    assert speed["floor_s"] > 0 and speed["cpu_s"]["floor"] > 0 and speed["cold_over_floor"] > 0
+    assert any(t["target"].startswith("check, warm") for t in report["targets"])
     assert all({"target", "value", "goal", "met"} <= set(t) for t in report["targets"])
 
 
