@@ -40,7 +40,8 @@ class Scaffold:
     edits: list[TextEdit] = field(default_factory=list)
 
     def paths_to_open(self) -> list[Path]:
-        return sorted(self.files, key=lambda p: (p.suffix != ".py", str(p)))
+        """New files in the order to show them: the Python (where work starts) last, so it ends up in front."""
+        return sorted(self.files, key=lambda p: (p.suffix == ".py", str(p)))
 
 
 # -- names ----------------------------------------------------------------------------------------------------

@@ -35,8 +35,8 @@ async def test_new_tool_command_creates_lists_and_opens_the_tool(session, tmp_pa
     assert {uri_path(u).relative_to(plugin).as_posix() for u in result["created"]} == {"tools/translate.yaml", "tools/translate.py"}
     assert "  - tools/translate.yaml\n" in (plugin / "provider" / "asker.yaml").read_text(encoding="utf-8")
     if session.client.capabilities.window and session.client.capabilities.window.show_document:
-        assert [uri_path(d.uri).name for d in shown] == ["translate.py", "translate.yaml"]
-        assert shown[0].take_focus
+        assert [uri_path(d.uri).name for d in shown] == ["translate.yaml", "translate.py"]
+        assert [d.take_focus for d in shown] == [False, True]  # the Python ends up in front
     assert check_plugin(PluginIndex(), plugin, {}).findings == []
 
 

@@ -59,7 +59,8 @@ async def new_tool_command(ls: Any, args: dict[str, Any]) -> dict[str, Any]:
     if ls.client.show_document:
         for i, uri_ in enumerate(created):
             try:
-                await asyncio.wait_for(ls.window_show_document_async(types.ShowDocumentParams(uri=uri_, take_focus=i == 0)), 10)
+                last = i == len(created) - 1
+                await asyncio.wait_for(ls.window_show_document_async(types.ShowDocumentParams(uri=uri_, take_focus=last)), 10)
             except Exception as exc:  # opening is a courtesy; the files exist
                 log.info("showDocument %s failed: %s", uri_, exc)
     return {"status": "ok", "message": f"created {', '.join(plugin.relative(p) for p in plan.files)}", "created": created}
