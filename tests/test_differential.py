@@ -166,7 +166,7 @@ def get(data: Any, path: tuple) -> Any:
     return data
 
 
-OPS = ("delete", "bad-token", "list-for-scalar", "mapping-for-scalar", "null", "text-for-scalar", "number-for-text", "unknown-key")
+OPS = ("delete", "bad-token", "list-for-scalar", "mapping-for-scalar", "null", "text-for-scalar", "number-for-text", "unknown-key", "py-as-yaml")
 
 
 def mutate(data: Any, path: tuple, op: str, token: str) -> tuple[Any, str] | None:
@@ -197,6 +197,8 @@ def mutate(data: Any, path: tuple, op: str, token: str) -> tuple[Any, str] | Non
         parent[key] = "maybe" + token
     elif op == "number-for-text" and isinstance(value, str):
         parent[key] = 42
+    elif op == "py-as-yaml" and isinstance(value, str) and value.endswith(".py"):
+        parent[key] = value[:-3] + ".yaml"  # the SDK still imports the module (the .py beside it)
     else:
         return None
     return data, f"{op} at {'.'.join(map(str, path))}: {value!r} -> {parent[key]!r}"
@@ -272,8 +274,11 @@ def mutants(draw):
     rel = draw(st.sampled_from(yaml_files(PLUGINS[kind])))
     data = load_yaml((PLUGINS[kind] / rel).read_text(encoding="utf-8"))
     paths = node_paths(data)[1:]
-    path = draw(st.sampled_from(paths))
     op = draw(st.sampled_from(OPS))
+    if op == "py-as-yaml":  # aim at the Python source paths
+        sources = [p for p in paths if isinstance(get(data, p), str) and get(data, p).endswith(".py")]
+        paths = sources or paths
+    path = draw(st.sampled_from(paths))
     token = draw(st.sampled_from(["!", " x", "_x", "%", "@@", "-Z"]))
     got = mutate(data, path, op, token)
     if got is None:
