@@ -298,6 +298,15 @@ def _watch_parent(pid: int, stop: Callable[[], None]) -> None:
     threading.Thread(target=loop, name="dify-lsp-parent-watch", daemon=True).start()
 
 
+def _load_rules_early() -> None:
+    from dify_lsp.rules import load_rules
+
+    try:
+        load_rules()
+    except Exception:  # the first check loads them again and reports the failure
+        log.exception("loading the rules failed")
+
+
 def create_server() -> DifyLanguageServer:
     server = DifyLanguageServer()
     handler = ClientLogHandler(server)
@@ -309,6 +318,9 @@ def create_server() -> DifyLanguageServer:
     @server.feature(types.INITIALIZE)
     def on_initialize(ls: DifyLanguageServer, params: types.InitializeParams) -> None:
         ls.loop = asyncio.get_running_loop()
+        # The rule modules (pyscan, the SDK catalog, the schemas) load while the client finishes the
+        # handshake and opens a file, not after: the first diagnostics wait for them otherwise.
+        threading.Thread(target=_load_rules_early, name="dify-lsp-load-rules", daemon=True).start()
         ls.client_locale = params.locale
         opts = params.initialization_options
         if isinstance(opts, dict):

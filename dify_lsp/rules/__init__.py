@@ -112,13 +112,21 @@ def check(*rules: Rule) -> Callable[[CheckFn], CheckFn]:
 _loaded = False
 
 
+_load_lock = threading.Lock()
+
+
 def load_rules() -> None:
     global _loaded
     if _loaded:
         return
-    for name in RULE_MODULES:
-        importlib.import_module(name)
-    _loaded = True
+    # One thread imports the rule modules while any other waits (the server starts loading them early on
+    # a thread of its own): two threads importing the same cycle of modules can see it half-initialized.
+    with _load_lock:
+        if _loaded:
+            return
+        for name in RULE_MODULES:
+            importlib.import_module(name)
+        _loaded = True
 
 
 @dataclass
