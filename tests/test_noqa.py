@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest_lsp
 from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from lsp_session import LspSession, rng
 
@@ -175,6 +177,39 @@ async def test_server_honours_pyproject(session: LspSession, llm_tool: Path):
     tool = llm_tool / "tools" / "llm.py"
     session.open(tool)
     assert await session.wait_cleared(tool) == []
+    tool_yaml = llm_tool / "tools" / "llm.yaml"
+    session.open(tool_yaml)
+    assert [d.code for d in await session.diagnostics(tool_yaml)] == ["DL208", "DL208"]
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "dify_lsp"]))
+async def selecting_lsp(lsp_client: LanguageClient, tmp_path: Path):
+    """A server whose settings select rules as the command line does (select / extendSelect / ignore)."""
+
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register_capability(params: types.RegistrationParams) -> None:
+        return None
+
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            workspace_folders=[types.WorkspaceFolder(uri=tmp_path.as_uri(), name="workspace")],
+            initialization_options={"select": ["python"], "ignore": ["DL207"]},
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_server_settings_select_and_ignore_like_the_command_line(selecting_lsp: LanguageClient, llm_tool: Path):
+    session = LspSession(selecting_lsp, "visual-studio-code", "utf-16")
+    manifest = llm_tool / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("icon: icon.svg", "icon: missing.svg"))  # DL002: not selected
+    session.open(manifest)
+    assert await session.diagnostics(manifest) == []
+    tool = llm_tool / "tools" / "llm.py"
+    session.open(tool)
+    assert await session.diagnostics(tool) == []  # DL207 ignored
     tool_yaml = llm_tool / "tools" / "llm.yaml"
     session.open(tool_yaml)
     assert [d.code for d in await session.diagnostics(tool_yaml)] == ["DL208", "DL208"]
