@@ -13,6 +13,7 @@
 #   Debian chromium and libkrb5-dev through apt-get, only when missing: this needs root
 #          (or password-less sudo) and installs system-wide                                 ~300 MB
 #   npm    vscode-client/node_modules (npm ci)                                               ~150 MB
+#   PyPI   vscode-client/bundled/libs: the server's packages that the .vsix carries          ~100 MB
 #   npm    Node 24 and code-server into ~/.cache/dify-lsp-vscode ($DIFY_VSCODE_CACHE)         ~800 MB
 # With CI=true a skipped test fails the run: every test must run on CI.
 set -euo pipefail
@@ -46,5 +47,5 @@ if [ "${CI:-}" = "true" ] && grep -q '^SKIPPED ' "$PYTEST_LOG"; then
 fi
 
 if [ -f vscode-client/scripts/ci.sh ] && [ "${DIFY_LSP_SKIP_VSCODE:-0}" != "1" ]; then
-  DIFY_LSP_PYTHON_FOR_CLIENT="$(pwd)/$VENV/bin/python" bash vscode-client/scripts/ci.sh
+  DIFY_LSP_PYTHON_FOR_CLIENT="$(pwd)/$VENV/bin/python" PYTHON="$(pwd)/$VENV/bin/python" bash vscode-client/scripts/ci.sh
 fi
