@@ -14,7 +14,7 @@ from dify_lsp import pyscan, scaffold
 from dify_lsp.sdk import catalog
 from dify_lsp.features import CODE_ACTION, RequestContext, provides
 from dify_lsp.findings import Finding, Fix, TextEdit
-from dify_lsp.i18n import LANGUAGES, tr
+from dify_lsp.i18n import LANGUAGES, msg, tr
 from dify_lsp.schema.references import ENDPOINT, ENDPOINT_GROUP, MODEL_PROVIDER, PYTHON, TOOL, TOOL_PROVIDER
 from dify_lsp.textpos import Span
 from dify_lsp.yamledit import add_entry, append_item, remove_item
@@ -148,7 +148,7 @@ def _declare_parameter(ctx: RequestContext, finding: Finding, diagnostics: list[
             continue
         edits = append_item(yaml_path, yf.text, yf.root, "parameters", item)
         if edits:
-            out += _action(f"Declare '{read.key}' in {ctx.plugin.relative(yaml_path)} ({ptype})", workspace_edit(ctx, edits), finding, diagnostics, len(yamls) == 1)  # type: ignore[union-attr]
+            out += _action(ctx.tr(msg("Declare '{name}' in {file} ({type})", name=read.key, file=ctx.plugin.relative(yaml_path), type=ptype)), workspace_edit(ctx, edits), finding, diagnostics, len(yamls) == 1)  # type: ignore[union-attr]
     return out
 
 
@@ -172,10 +172,10 @@ def _unread_parameter(ctx: RequestContext, finding: Finding, diagnostics: list[t
     out: list[types.CodeAction] = []
     required = item.pair("required")
     if required is not None and isinstance(required.value, YScalar) and required.value.raw:
-        out += _action(f"Mark '{name}' optional", workspace_edit(ctx, [TextEdit(ctx.path, required.value.span, "false")]), finding, diagnostics)
+        out += _action(ctx.tr(msg("Mark '{name}' optional", name=name)), workspace_edit(ctx, [TextEdit(ctx.path, required.value.span, "false")]), finding, diagnostics)
     removal = remove_item(ctx.path, ctx.text, seq, item)
     if removal is not None:
-        out += _action(f"Remove the parameter '{name}'", workspace_edit(ctx, [removal]), finding, diagnostics)
+        out += _action(ctx.tr(msg("Remove the parameter '{name}'", name=name)), workspace_edit(ctx, [removal]), finding, diagnostics)
     return out
 
 
@@ -189,7 +189,7 @@ def _list_tool(ctx: RequestContext, finding: Finding, diagnostics: list[types.Di
             edits = scaffold.list_tool(ctx.plugin, provider, rel)
         except scaffold.ScaffoldError:
             continue
-        out += _action(f"List {rel} in {ctx.plugin.relative(provider)}", workspace_edit(ctx, edits), finding, diagnostics, len(providers) == 1)
+        out += _action(ctx.tr(msg("List {file} in {provider}", file=rel, provider=ctx.plugin.relative(provider))), workspace_edit(ctx, edits), finding, diagnostics, len(providers) == 1)
     return out
 
 
@@ -213,7 +213,7 @@ def _create_missing(ctx: RequestContext, finding: Finding, diagnostics: list[typ
     except scaffold.ScaffoldError:
         return []
     names = " and ".join(ctx.plugin.relative(p) for p in plan.files)
-    return _action(f"Create {names}", workspace_edit(ctx, plan.edits, plan.files), finding, diagnostics, True)
+    return _action(ctx.tr(msg("Create {files}", files=names)), workspace_edit(ctx, plan.edits, plan.files), finding, diagnostics, True)
 
 
 def _create_class(ctx: RequestContext, finding: Finding, diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
@@ -225,7 +225,7 @@ def _create_class(ctx: RequestContext, finding: Finding, diagnostics: list[types
     if text is None:
         return []
     edits = scaffold.add_tool_class(ctx.plugin, ctx.path, ref.target, text)  # type: ignore[arg-type]
-    return _action(f"Create the Tool subclass in {ctx.plugin.relative(ref.target)}", workspace_edit(ctx, edits), finding, diagnostics, True)  # type: ignore[union-attr]
+    return _action(ctx.tr(msg("Create the Tool subclass in {file}", file=ctx.plugin.relative(ref.target))), workspace_edit(ctx, edits), finding, diagnostics, True)  # type: ignore[union-attr]
 
 
 def _owners_listing(ctx: RequestContext, child: Path, owner_kind: str, key: tuple[str, ...]) -> list[Path]:
@@ -273,13 +273,13 @@ def _declare_credential(ctx: RequestContext, finding: Finding, diagnostics: list
             continue
         body = scaffold.form_field(name, required)
         if yf.kind == ENDPOINT_GROUP:
-            what, edits = "setting", append_item(target, yf.text, yf.root, "settings", f"name: {name}\n{body}")
+            what, edits = msg("setting"), append_item(target, yf.text, yf.root, "settings", f"name: {name}\n{body}")
         elif yf.root.get("credentials_for_provider") is None and isinstance(yf.root.get("credentials_schema"), YSeq):
-            what, edits = "credential", append_item(target, yf.text, yf.root, "credentials_schema", f"name: {name}\n{body}")
+            what, edits = msg("credential"), append_item(target, yf.text, yf.root, "credentials_schema", f"name: {name}\n{body}")
         else:
-            what, edits = "credential", add_entry(target, yf.text, yf.root, "credentials_for_provider", name, body)
+            what, edits = msg("credential"), add_entry(target, yf.text, yf.root, "credentials_for_provider", name, body)
         if edits:
-            out += _action(f"Declare {what} '{name}' in {ctx.plugin.relative(target)}", workspace_edit(ctx, edits), finding, diagnostics, len(targets) == 1)
+            out += _action(ctx.tr(msg("Declare {what} '{name}' in {file}", what=what, name=name, file=ctx.plugin.relative(target))), workspace_edit(ctx, edits), finding, diagnostics, len(targets) == 1)
     return out
 
 
@@ -308,7 +308,7 @@ def _declare_model_credential(ctx: RequestContext, finding: Finding, diagnostics
         for schema in schemas:
             edits = append_item(target, yf.text, yf.root.get(schema), "credential_form_schemas", item)  # type: ignore[arg-type]
             if edits:
-                out += _action(f"Declare credential '{name}' in {ctx.plugin.relative(target)} ({schema})",
+                out += _action(ctx.tr(msg("Declare credential '{name}' in {file} ({schema})", name=name, file=ctx.plugin.relative(target), schema=schema)),
                                workspace_edit(ctx, edits), finding, diagnostics, len(schemas) == 1)
     return out
 

@@ -6,6 +6,7 @@ from lsprotocol import types
 
 from dify_lsp import pyscan
 from dify_lsp.features import SIGNATURE_HELP, RequestContext, provides
+from dify_lsp.i18n import msg
 from dify_lsp.schema.references import PYTHON
 from dify_lsp.sdk import catalog
 from dify_lsp.sdk.catalog import Method
@@ -36,11 +37,15 @@ def session_signature(ctx: RequestContext, pos: Pos) -> types.SignatureHelp | No
         return None
     method = res.member
     dotted = ".".join(("session", *call.names))
-    doc = f"{method.doc}\n\n**Returns** `{method.returns}`"
+    doc = f"{ctx.tr(method.doc)}\n\n" + ctx.tr(msg("**Returns** `{type}`", type=method.returns))
     if method.wire:
-        doc += f"\n\n**Manifest permission**: {catalog.permission_text(method.wire)}"
+        doc += "\n\n" + ctx.tr(msg("**Manifest permission**: {permission}", permission=catalog.permission_text(method.wire)))
+
+    def param_doc(p) -> str:
+        return ctx.tr(p.doc) + (ctx.tr(msg(" (since SDK {version})", version=p.since)) if p.since else "")
+
     params = [
-        types.ParameterInformation(label=p.render(), documentation=ctx.markup(p.doc + (f" (since SDK {p.since})" if p.since else "")) if p.doc or p.since else None)
+        types.ParameterInformation(label=p.render(), documentation=ctx.markup(param_doc(p)) if p.doc or p.since else None)
         for p in method.params
     ]
     active = active_parameter(method, call)

@@ -29,13 +29,14 @@ from lsprotocol import types
 from dify_lsp.features import CODE_ACTION, CODE_LENS, RequestContext, provides
 from dify_lsp.features import run_kinds  # lenses, actions and runs of the other kinds (registered on import)
 from dify_lsp.features.client import uri_to_path
+from dify_lsp.i18n import ENGLISH, N_, msg, tr
 from dify_lsp.textpos import Pos, Span
 
 log = logging.getLogger("dify_lsp.run")
 
 RUN_COMMAND = "dify.runInvocation"
 LIST_COMMAND = "dify.listTools"
-LENS_TITLE = "▶ Run invocation"
+LENS_TITLE = N_("▶ Run invocation")
 _IDENTITY_LINE = re.compile(r"^identity\s*:")
 _NAME_LINE = re.compile(r"^\s+name\s*:\s*['\"]?([A-Za-z0-9_-]+)")
 
@@ -124,7 +125,7 @@ def _targets(ctx: RequestContext) -> list[tuple[Span, dict[str, Any], str]]:
 @provides(CODE_LENS, kinds=("python", "tool"))
 def run_lenses(ctx: RequestContext) -> list[types.CodeLens]:
     return [
-        types.CodeLens(range=ctx.range(span), command=types.Command(title=LENS_TITLE, command=RUN_COMMAND, arguments=[args]))
+        types.CodeLens(range=ctx.range(span), command=types.Command(title=ctx.tr(LENS_TITLE), command=RUN_COMMAND, arguments=[args]))
         for span, args, _ in _targets(ctx)
     ]
 
@@ -140,7 +141,7 @@ def run_actions(ctx: RequestContext, span: Span, diagnostics: list[Any]) -> list
         near = [t for t in targets if t[0].start.line <= span.start.line]
         targets = near[-1:] or targets[:1]
     return [
-        types.Command(title=f"Run invocation of {label}", command=RUN_COMMAND, arguments=[args])
+        types.Command(title=ctx.tr(msg("Run invocation of {label}", label=label)), command=RUN_COMMAND, arguments=[args])
         for _, args, label in targets
     ]
 
@@ -220,7 +221,7 @@ async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event |
             progress_on = False
     cancel = cancel or asyncio.Event()
     loop = asyncio.get_running_loop()
-    title = f"Run invocation: {spec.tool or Path(uri or '').name}"
+    title = tr(msg("Run invocation: {target}", target=spec.tool or Path(uri or '').name), getattr(server, "language", ENGLISH))
     if progress_on:
         server.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title, cancellable=True, message="starting"))
         future = server.work_done_progress.tokens.get(token)

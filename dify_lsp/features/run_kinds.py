@@ -27,12 +27,13 @@ from typing import Any
 from lsprotocol import types
 
 from dify_lsp.features import CODE_ACTION, CODE_LENS, RequestContext, provides
+from dify_lsp.i18n import ENGLISH, N_, msg, tr
 from dify_lsp.textpos import Pos, Span
 
 log = logging.getLogger("dify_lsp.run")
 
 RUN_COMMAND = "dify.runInvocation"
-LENS_TITLE = "▶ Run invocation"
+LENS_TITLE = N_("▶ Run invocation")
 YAML_KINDS = ("endpoint", "agent_strategy", "model", "datasource", "trigger_provider", "trigger_event")
 RUN_KIND_OF_FILE = {"endpoint": "endpoint", "endpoint_group": "endpoint", "agent_strategy": "strategy",
                     "agent_provider": "strategy", "model": "model", "model_provider": "model",
@@ -137,13 +138,13 @@ def kind_targets(ctx: RequestContext) -> list[tuple[Span, dict[str, Any], str]]:
 
 @provides(CODE_LENS, kinds=("python", *YAML_KINDS))
 def kind_lenses(ctx: RequestContext) -> list[types.CodeLens]:
-    return [types.CodeLens(range=ctx.range(span), command=types.Command(title=LENS_TITLE, command=RUN_COMMAND, arguments=[args]))
+    return [types.CodeLens(range=ctx.range(span), command=types.Command(title=ctx.tr(LENS_TITLE), command=RUN_COMMAND, arguments=[args]))
             for span, args, _ in kind_targets(ctx)]
 
 
 @provides(CODE_ACTION, kinds=("python", *YAML_KINDS))
 def kind_actions(ctx: RequestContext, span: Span, diagnostics: list[Any]) -> list[types.Command]:
-    return [types.Command(title=f"Run invocation of {label}", command=RUN_COMMAND, arguments=[args])
+    return [types.Command(title=ctx.tr(msg("Run invocation of {label}", label=label)), command=RUN_COMMAND, arguments=[args])
             for _, args, label in kind_targets(ctx)]
 
 
@@ -239,7 +240,8 @@ async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event |
     loop = asyncio.get_running_loop()
     if progress_on:
         server.work_done_progress.begin(token, types.WorkDoneProgressBegin(
-            title=f"Run invocation: {kind} {run.name or ''}".rstrip(), cancellable=True, message="starting"))
+            title=tr(msg("Run invocation: {target}", target=f"{kind} {run.name or ''}".rstrip()), getattr(server, "language", ENGLISH)),
+            cancellable=True, message="starting"))
         future = server.work_done_progress.tokens.get(token)
         if future is not None:
             future.add_done_callback(lambda f: loop.call_soon_threadsafe(cancel.set) if f.cancelled() else None)
