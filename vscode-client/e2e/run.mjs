@@ -132,6 +132,10 @@ function makeWorkspace() {
     throw new Error(`${provider} no longer lists tools/llm.yaml; update the e2e's broken copy`);
   }
   fs.writeFileSync(provider, text.replace("- tools/llm.yaml", "- tools/missing.yaml"));
+  // A copy whose code reads the `prompt` it declares (the example reads the undeclared `query`): F2 renames both.
+  fs.cpSync(example, path.join(ws, "rename-tool"), { recursive: true, filter: (src) => !/[\\/](\.venv|\.dify|__pycache__)$/.test(src) });
+  const renamePy = path.join(ws, "rename-tool", "tools", "llm.py");
+  fs.writeFileSync(renamePy, fs.readFileSync(renamePy, "utf8").replace('get("query")', 'get("prompt")'));
   // No dify.server.path: the .vsix's bundled server must start on its own (python3 on PATH runs it).
   const settings = {};
   if (sdkPython) settings["dify.python"] = sdkPython;
@@ -488,7 +492,71 @@ async function main() {
     },
   );
 
-  // 7. A wrong dify.server.path: the settings change restarts the client, which shows ONE
+  // 7. F2 on a tool parameter read in the code renames it in the tool YAML too.
+  await check("F2 renames a tool parameter in the YAML and the code", features.rename.length ? null : "a rename provider", async () => {
+    const rel = "rename-tool/tools/llm.py";
+    await openFile(rel);
+    const pyFile = path.join(ws, "rename-tool", "tools", "llm.py");
+    const yamlFile = path.join(ws, "rename-tool", "tools", "llm.yaml");
+    const pyLines = fs.readFileSync(pyFile, "utf8").split("\n");
+    const row = pyLines.findIndex((l) => l.includes('get("prompt")'));
+    await goToLine(row + 1, pyLines[row].indexOf('get("prompt")') + 'get("pr'.length + 1);
+    await page.keyboard.press("F2");
+    const box = page.locator(".rename-box input, .rename-box textarea").first();
+    await box.waitFor({ state: "visible", timeout: 15000 });
+    await waitFor("the rename box did not offer `prompt`", async () => ({ ok: (await box.inputValue()) === "prompt", seen: await box.inputValue() }), 10000, 200);
+    await box.fill("user_prompt");
+    await page.keyboard.press("Enter");
+    await page.waitForTimeout(1500);
+    await runCommand("File: Save All");
+    const seen = await waitFor(
+      "the rename did not reach both files on disk",
+      async () => {
+        const py = fs.readFileSync(pyFile, "utf8");
+        const yaml = fs.readFileSync(yamlFile, "utf8");
+        return { ok: py.includes('get("user_prompt")') && yaml.includes("- name: user_prompt\n"), seen: { py: py.includes("user_prompt"), yaml: yaml.includes("user_prompt") }, py, yaml };
+      },
+      30000,
+    );
+    if (seen.yaml.includes("name: prompt") || seen.py.includes('"prompt"')) {
+      throw new Error("an occurrence of the old name is left");
+    }
+    return "tools/llm.yaml and tools/llm.py both say user_prompt";
+  });
+
+  // 8. "Dify: New tool" asks for a name; the server creates the tool's YAML and Python and lists it.
+  await check("Dify: New tool creates, lists and opens a tool", features.commands.includes("dify.newTool") ? null : "the server's dify.newTool command", async () => {
+    await openFile("rename-tool/tools/llm.yaml");
+    await runCommand("Dify: New tool");
+    const input = page.locator(".quick-input-widget input");
+    await input.waitFor({ state: "visible", timeout: 10000 });
+    await input.fill("echo_probe");
+    await page.keyboard.press("Enter");
+    await waitFor(
+      "tools/echo_probe.py did not open",
+      async () => {
+        const crumbs = (await page.locator(".breadcrumbs-control .monaco-breadcrumb-item").allInnerTexts().catch(() => [])).map((c) => c.trim());
+        return { ok: crumbs.join("/").endsWith("tools/echo_probe.py"), seen: crumbs };
+      },
+      30000,
+    );
+    await runCommand("File: Save All");
+    const plugin = path.join(ws, "rename-tool");
+    await waitFor(
+      "the new tool is not on disk and listed",
+      async () => {
+        const read = (rel) => (fs.existsSync(path.join(plugin, rel)) ? fs.readFileSync(path.join(plugin, rel), "utf8") : "");
+        const py = read("tools/echo_probe.py");
+        const provider = read("provider/llm.yaml");
+        return { ok: py.includes("class EchoProbeTool(Tool):") && provider.includes("- tools/echo_probe.yaml"), seen: { py: py.length, listed: provider.includes("echo_probe") } };
+      },
+      30000,
+    );
+    await shot("new-tool", true);
+    return "tools/echo_probe.yaml and tools/echo_probe.py created, listed in provider/llm.yaml, the Python opened";
+  });
+
+  // 9. A wrong dify.server.path: the settings change restarts the client, which shows ONE
   //    notification with the install command and a "Show output" action.
   await check("server not found: one notification with the install command", null, async () => {
     const settingsFile = path.join(ws, ".vscode", "settings.json");

@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 
-from dify_lsp.features import COMPLETION, HOVER, load_features, providers_for
+from dify_lsp.features import COMPLETION, HOVER, RENAME, load_features, providers_for
 from dify_lsp.schema.references import PYTHON, TOOL
 from dify_lsp.server import create_server
 
@@ -21,6 +21,7 @@ out = {
     "commands": sorted(server.protocol.fm.commands),
     "completion_python": [p.name for p in providers_for(COMPLETION, PYTHON)],
     "hover_tool_yaml": [p.name for p in providers_for(HOVER, TOOL)],
+    "rename": [p.name for p in providers_for(RENAME, PYTHON)],
     "findings": [],
 }
 if len(sys.argv) > 1:
