@@ -37,6 +37,9 @@ SEQUENCES = int(os.environ.get("DIFY_LSP_FUZZ_SEQUENCES", "600"))
 BUDGET_SECONDS = float(os.environ.get("DIFY_LSP_FUZZ_SECONDS", "240"))
 REQUEST_BOUND = 10.0  # seconds: an answer later than this is a hang
 FILES = ["manifest.yaml", "tools/llm.yaml", "tools/llm.py"]
+# A second open file whose findings depend on the edited one (the server re-runs only the rules whose
+# inputs changed, so a stale cross-file finding would show here).
+PARTNER = {"manifest.yaml": "tools/llm.py", "tools/llm.yaml": "tools/llm.py", "tools/llm.py": "tools/llm.yaml"}
 
 FRAGMENTS = [
     "\n", "  ", "\t", ":", "- ", "[", "]", "{", "}", "'", '"', "#", "&a ", "*a", "<<: *a\n",
@@ -149,12 +152,20 @@ def test_random_edit_sequences(servers, file, edits):
     path = a_root / file
     text = path.read_text(encoding="utf-8")
 
+    partner = PARTNER[file]
+
+    def open_doc(server: Server, p: Path, body: str) -> None:
+        server.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=p.as_uri(), language_id="yaml" if p.suffix == ".yaml" else "python", version=1, text=body))
+        )
+
     async def run() -> None:
         nonlocal text
         uri = path.as_uri()
-        edited.client.text_document_did_open(
-            types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=uri, language_id="yaml" if file.endswith(".yaml") else "python", version=1, text=text))
-        )
+        open_doc(edited, a_root / partner, (a_root / partner).read_text(encoding="utf-8"))
+        await edited.diagnostics((a_root / partner).as_uri())  # a first run of the rules, with the partner open
+        stats["requests"] += 1
+        open_doc(edited, path, text)
         version = 1
         for kind, where, length, fragment, ask in edits:
             start = int(where * len(text))
@@ -187,7 +198,12 @@ def test_random_edit_sequences(servers, file, edits):
         want = await fresh.diagnostics(fresh_path.as_uri())
         stats["requests"] += 2
         assert got == want
-        for server, p in ((edited, path), (fresh, fresh_path)):
+        open_doc(fresh, b_root / partner, (b_root / partner).read_text(encoding="utf-8"))
+        got_partner = await edited.diagnostics((a_root / partner).as_uri())
+        want_partner = await fresh.diagnostics((b_root / partner).as_uri())
+        stats["requests"] += 2
+        assert got_partner == want_partner, f"{partner} after editing {file}"
+        for server, p in ((edited, path), (fresh, fresh_path), (edited, a_root / partner), (fresh, b_root / partner)):
             server.client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=p.as_uri())))
 
     loop.run_until_complete(run())
