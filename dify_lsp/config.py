@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from dify_lsp.findings import Finding, Fix, Severity, TextEdit
+from dify_lsp.i18n import msg
 from dify_lsp.noqa import noqa_comments
 from dify_lsp.rules import RULES, did_you_mean, load_rules, suggest
 from dify_lsp.textpos import Span
@@ -59,7 +60,7 @@ def parse_selector(text: str) -> Selector:
     if code.startswith("DL") and matched:
         return Selector(code, matched, len(code))
     hint = did_you_mean(suggest(raw, [*by_family, *RULES]))
-    raise ValueError(f"unknown rule selector '{raw}'{hint}: use a code (DL209), a code prefix (DL2), a family ({', '.join(sorted(by_family))}) or ALL")
+    raise ValueError(msg("unknown rule selector '{raw}'{hint}: use a code (DL209), a code prefix (DL2), a family ({names}) or ALL", raw=raw, hint=hint, names=', '.join(sorted(by_family))))
 
 
 @dataclass
@@ -193,14 +194,14 @@ def load_plugin_config(root: Path, read_text) -> PluginConfig:
             if isinstance(value, str):
                 value = [value]
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                problem(f"`{key}` must be a list of rule selectors (codes, prefixes or families)", key)
+                problem(msg("`{key}` must be a list of rule selectors (codes, prefixes or families)", key=key), key)
                 return []
             out = []
             for v in value:
                 try:
                     out.append(parse_selector(v))
                 except ValueError as exc:
-                    problem(f"`{key}`: {exc}", key, v)
+                    problem(msg("`{key}`: {reason}", key=key, reason=exc.args[0] if exc.args else str(exc)), key, v)
             return out
 
         if not isinstance(table, dict):
@@ -217,7 +218,7 @@ def load_plugin_config(root: Path, read_text) -> PluginConfig:
                 if value in FAIL_ON:
                     config.fail_on = value
                 else:
-                    problem(f"`fail-on` must be one of {', '.join(FAIL_ON)}, not {value!r}", key)
+                    problem(msg("`fail-on` must be one of {names}, not {value!r}", names=', '.join(FAIL_ON), value=value), key)
             elif key == "per-file-ignores":
                 if not isinstance(value, dict):
                     problem("`per-file-ignores` must be a table of glob = [selectors]", key)
@@ -226,7 +227,7 @@ def load_plugin_config(root: Path, read_text) -> PluginConfig:
                     config.per_file_ignores.append((pattern, selectors("per-file-ignores", sel)))
             else:
                 options = suggest(key, list(CONFIG_KEYS))
-                problem(f"unknown key `{key}` in [tool.dify-lsp]{did_you_mean(options)}; known keys: {', '.join(CONFIG_KEYS)}", key)
+                problem(msg("unknown key `{key}` in [tool.dify-lsp]{did_you_mean}; known keys: {names}", key=key, did_you_mean=did_you_mean(options), names=', '.join(CONFIG_KEYS)), key)
         return config
     return PluginConfig()
 
@@ -306,9 +307,9 @@ def apply_configuration(index, plugin, findings: list[Finding], settings: dict[s
                 unused = []
                 for c in ours:
                     if c.code not in RULES:
-                        unused.append((c, f"`# noqa` names {c.code}, which is not a dify-lsp rule"))
+                        unused.append((c, msg("`# noqa` names {code}, which is not a dify-lsp rule", code=c.code)))
                     elif c.code in enabled and (path, comment.line, c.code) not in used:
-                        unused.append((c, f"unused `# noqa` code {c.code}: no {c.code} finding on this line"))
+                        unused.append((c, msg("unused `# noqa` code {code}: no {code} finding on this line", code=c.code)))
                 if not unused:
                     continue
                 fixes = ()
@@ -317,7 +318,7 @@ def apply_configuration(index, plugin, findings: list[Finding], settings: dict[s
                     line_text = (read_text(path) or "").split("\n")[comment.line]
                     start = len(line_text[: comment.span.start.col].rstrip())
                     edit = TextEdit(path, Span.at(comment.line, start, comment.line, comment.span.end.col), "")
-                    fixes = (Fix("Remove the unused `# noqa` comment", (edit,)),)
+                    fixes = (Fix(msg("Remove the unused `# noqa` comment"), (edit,)),)
                 for c, message in unused:
                     kept.append(UNUSED_NOQA.at(path, c.span, message, fixes=fixes, tags=("unnecessary",)))
 
