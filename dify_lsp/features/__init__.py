@@ -30,7 +30,7 @@ from dify_lsp.textpos import Pos, Span
 FEATURE_MODULES: tuple[str, ...] = (
     "dify_lsp.features.diagnostics",
     "dify_lsp.features.code_actions",
-    "dify_lsp.features.python_completion", "dify_lsp.features.python_hover", "dify_lsp.features.python_signature", "dify_lsp.features.python_jedi",
+    "dify_lsp.features.python_completion", "dify_lsp.features.python_hover", "dify_lsp.features.python_parameters", "dify_lsp.features.python_signature", "dify_lsp.features.python_jedi",
     "dify_lsp.features.yaml_completion",
     "dify_lsp.features.yaml_hover",
     "dify_lsp.features.yaml_links",
