@@ -330,3 +330,35 @@ def test_duplicate_in_a_model_yaml_is_an_error(kind: Path):
     edit(model, "  context_size: 32000\n", "  context_size: 32000\n  context_size: 64000\n")
     (f,) = findings(kind, "DL006")
     assert f.path == norm(model) and f.span == span_of(model, "context_size", nth=1)
+
+
+def test_every_key_of_every_kind_has_a_hover_text_and_the_new_keys_a_release():
+    from dify_lsp.schema import plugin_files as pf
+    from dify_lsp.schema.model import Either, ListOf, MapOf, Obj
+
+    seen: set[int] = set()
+    missing: list[str] = []
+
+    def walk(t, where: str) -> None:
+        if id(t) in seen:
+            return
+        seen.add(id(t))
+        if isinstance(t, Obj):
+            for f in t.fields:
+                if not f.doc.strip():
+                    missing.append(f"{where}.{f.name}")
+                walk(f.type, f"{where}.{f.name}")
+        elif isinstance(t, ListOf):
+            walk(t.item, where + "[]")
+        elif isinstance(t, MapOf):
+            walk(t.value, where + ".*")
+        elif isinstance(t, Either):
+            for o in t.options:
+                walk(o, where)
+
+    for kind, schema in pf.SCHEMAS.items():
+        walk(schema, kind)
+    assert missing == []
+    assert pf.TOOL_PARAMETER.field("show_on").since == "0.10.1"
+    assert pf.TRIGGER_PROVIDER_SCHEMA.field("subscription_constructor").since == "0.6.0b2"
+    assert pf.MODEL_PROVIDER_SCHEMA.field("icon_small_dark").since == "0.10.0"
