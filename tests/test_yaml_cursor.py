@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from lsprotocol import types
 
 from dify_lsp.features import RequestContext
+from dify_lsp.features.client import ClientFeatures
 from dify_lsp.features.yaml_completion import yaml_completion
 from dify_lsp.features.yaml_hover import yaml_hover
 from dify_lsp.index import PluginIndex
@@ -60,15 +61,33 @@ def test_blank_line_at_root_offers_root_keys():
     assert "identity" in cur.siblings
 
 
-class _StubServer:
-    client_supports_snippets = True
-    client_supports_markdown = True
+class _StubPositions:
+    """Engine spans as LSP ranges, one code point a unit (these texts are ASCII)."""
 
-    def to_lsp_range(self, path: Path, span: Span) -> types.Range:
+    def to_lsp_range(self, path: Path, span: Span, lines: list[str] | None = None) -> types.Range:
         return types.Range(
             start=types.Position(line=span.start.line, character=span.start.col),
             end=types.Position(line=span.end.line, character=span.end.col),
         )
+
+
+class _StubServer:
+    """What the features ask of the server: the client's capabilities and position conversion."""
+
+    def __init__(self) -> None:
+        caps = types.ClientCapabilities(
+            text_document=types.TextDocumentClientCapabilities(
+                completion=types.CompletionClientCapabilities(
+                    completion_item=types.ClientCompletionItemOptions(snippet_support=True, documentation_format=[types.MarkupKind.Markdown])
+                ),
+                hover=types.HoverClientCapabilities(content_format=[types.MarkupKind.Markdown]),
+            )
+        )
+        self.client = ClientFeatures(lambda: caps)
+        self.positions = _StubPositions()
+
+    def to_lsp_range(self, path: Path, span: Span) -> types.Range:
+        return self.positions.to_lsp_range(path, span)
 
 
 def _ctx(text: str, kind: str = "tool") -> RequestContext:
