@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dify_lsp import i18n
+from dify_lsp.i18n import N_, msg
 from dify_lsp.invocation.backends import BACKENDS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -50,6 +52,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="openai backend model mapping, e.g. llm=gpt-4o-mini (repeatable)")
     parser.add_argument("--timeout", type=float, help="seconds before the plugin's process tree is killed (default 60)")
     parser.add_argument("--format", choices=["text", "json"], default="text", dest="output_format")
+    parser.add_argument("--lang", metavar="LANG", help="language of the text report: en_US, zh_Hans or ja_JP (default: LANGUAGE / LC_ALL / LANG)")
     parser.add_argument("--python", help="the interpreter to run the plugin with, used as is (default: $DIFY_LSP_PYTHON, "
                         "the plugin's .venv, else an environment built with uv from uv.lock/pyproject.toml/requirements.txt)")
     parser.add_argument("--rebuild-env", action="store_true",
@@ -161,7 +164,7 @@ def command(args: argparse.Namespace) -> int:
         print(f"dify-lsp run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except asyncio.CancelledError:
-        print("\ndify-lsp run: cancelled; the plugin's process tree was killed", file=sys.stderr)
+        print("\n" + i18n.tr(N_("dify-lsp run: cancelled; the plugin's process tree was killed"), i18n.choose(getattr(args, "lang", None))), file=sys.stderr)
         return EXIT_FAILED
     if fmt == "json":
         json.dump(result.to_json(), sys.stdout, ensure_ascii=False, indent=2, default=str)
@@ -169,34 +172,42 @@ def command(args: argparse.Namespace) -> int:
     else:
         if streamed["text"]:
             sys.stdout.write("\n")
-        print_summary(result, shown_warnings)
+        print_summary(result, shown_warnings, language=i18n.choose(getattr(args, "lang", None)))
     return EXIT_OK if result.status == "success" else EXIT_FAILED
 
 
-def print_summary(result, shown_warnings: set[str] = frozenset(), out=None) -> None:
+def print_summary(result, shown_warnings: set[str] = frozenset(), out=None, language: str = i18n.ENGLISH) -> None:
+    """The text report after a run (stderr), in ``language``; the run's own texts (errors, warnings) as they are."""
     out = out or sys.stderr
+
+    def say(template: str, **args: Any) -> None:
+        print(i18n.tr(i18n.Message(template, **args), language), file=out)
+
     if result.transcript:
-        print(f"--- reverse invocations ({len(result.transcript)})", file=out)
+        say(N_("--- reverse invocations ({count})"), count=len(result.transcript))
         for entry in result.transcript:
-            outcome = f"error: {entry['error']}" if entry.get("error") else _short(entry.get("response"))
             print(f"{entry['type']} [{entry['backend']}] {entry.get('duration_ms') or 0:.1f} ms", file=out)
-            print(f"  request:  {_short(entry.get('request'))}", file=out)
-            print(f"  response: {outcome}", file=out)
+            say(N_("  request:  {request}"), request=_short(entry.get("request")))
+            if entry.get("error"):
+                say(N_("  response: error: {error}"), error=entry["error"])
+            else:
+                say(N_("  response: {response}"), response=_short(entry.get("response")))
     for w in result.warnings:
         if w in shown_warnings:
             continue
         counted = re.match(r"(.*) \((\d+) times\)$", w, re.S)
         if counted and counted.group(1) in shown_warnings:
-            print(f"warning: the warning above happened {counted.group(2)} times", file=out)
+            say(N_("warning: the warning above happened {count} times"), count=counted.group(2))
         else:
-            print(f"warning: {w}", file=out)
+            say(N_("warning: {warning}"), warning=w)
     if result.error:
         print(f"--- {result.status}: {result.error.get('type')}: {result.error.get('message')}", file=out)
         if result.error.get("traceback"):
             print(result.error["traceback"].rstrip(), file=out)
     else:
-        built = f"; environment built in {result.environment_ms / 1000:.1f} s" if "just built" in (result.python_source or "") else ""
-        print(f"--- {result.status} in {result.duration_ms:.0f} ms (plugin start {result.startup_ms or 0:.0f} ms{built})", file=out)
+        built = i18n.tr(msg("; environment built in {seconds} s", seconds=f"{result.environment_ms / 1000:.1f}"), language) if "just built" in (result.python_source or "") else ""
+        say(N_("--- {status} in {ms} ms (plugin start {start} ms{built})"), status=result.status, ms=f"{result.duration_ms:.0f}",
+            start=f"{result.startup_ms or 0:.0f}", built=built)
     if result.python:
         print(f"python: {result.python} ({result.python_source})", file=out)
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from dify_lsp import i18n
+from dify_lsp.i18n import N_, msg
 from dify_lsp.index import Plugin
 from dify_lsp.invocation.backends import create_backend, model_selector_value
 from dify_lsp.invocation.masking import SecretMasker
@@ -799,7 +801,7 @@ def command(args: Any) -> int:
         print(f"dify-lsp run: {exc}", file=sys.stderr)
         return 2
     except asyncio.CancelledError:
-        print("\ndify-lsp run: cancelled; the plugin's process tree was killed", file=sys.stderr)
+        print("\n" + i18n.tr(N_("dify-lsp run: cancelled; the plugin's process tree was killed"), i18n.choose(getattr(args, "lang", None))), file=sys.stderr)
         return 1
     if fmt == "json":
         json.dump(result.to_json(), sys.stdout, ensure_ascii=False, indent=2, default=str)
@@ -807,11 +809,11 @@ def command(args: Any) -> int:
     else:
         if streamed["text"]:
             sys.stdout.write("\n")
-        print_result(result)
+        print_result(result, language=i18n.choose(getattr(args, "lang", None)))
     return 0 if result.status == "success" else 1
 
 
-def print_result(result: KindResult, out: Any = None) -> None:
+def print_result(result: KindResult, out: Any = None, language: str = i18n.ENGLISH) -> None:
     import sys
 
     out = out or sys.stdout
@@ -828,16 +830,17 @@ def print_result(result: KindResult, out: Any = None) -> None:
             print(json.dumps(summary, ensure_ascii=False, indent=2, default=str), file=out)
     err = sys.stderr
     if result.transcript:
-        print(f"--- reverse invocations ({len(result.transcript)})", file=err)
+        print(i18n.tr(msg("--- reverse invocations ({count})", count=len(result.transcript)), language), file=err)
         for entry in result.transcript:
             outcome = f"error: {entry['error']}" if entry.get("error") else json.dumps(entry.get("response"), default=str)[:300]
             print(f"{entry['type']} [{entry['backend']}] {entry.get('duration_ms') or 0:.1f} ms: {outcome}", file=err)
     for w in result.warnings:
-        print(f"warning: {w}", file=err)
+        print(i18n.tr(msg("warning: {warning}", warning=w), language), file=err)
     if result.error:
         print(f"--- {result.status}: {result.error.get('type')}: {result.error.get('message')}", file=err)
         if result.error.get("traceback"):
             print(str(result.error["traceback"]).rstrip(), file=err)
     else:
-        print(f"--- {result.status}: {result.kind} {result.target} ({result.action}) in {result.duration_ms:.0f} ms "
-              f"(plugin start {result.startup_ms or 0:.0f} ms)", file=err)
+        print(i18n.tr(msg("--- {status}: {kind} {target} ({action}) in {ms} ms (plugin start {start} ms)", status=result.status,
+                          kind=result.kind, target=result.target, action=result.action, ms=f"{result.duration_ms:.0f}",
+                          start=f"{result.startup_ms or 0:.0f}"), language), file=err)
