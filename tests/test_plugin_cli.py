@@ -303,3 +303,20 @@ def test_package_exports_requirements_from_uv_lock(tmp_path):
         requirements = zf.read("requirements.txt").decode()
     assert "dify-plugin==0.10.2" in requirements  # pinned from uv.lock, as `uv export --frozen` writes it
     assert not (src / "requirements.txt").exists()  # the plugin folder is left as it was
+
+
+def test_chunks_are_forwarded_as_the_plugin_streams_them(tool_plugin):
+    source = tool_plugin / "tools" / "word_count.py"
+    source.write_text(source.read_text().replace(
+        '        yield self.create_json_message(',
+        '        import time\n        time.sleep(1.5)\n        yield self.create_json_message('))
+    client = LineClient(tool_plugin)
+    try:
+        client.read_until(lambda l: l["type"] == "plugin_ready")
+        client.send(tool_request("s", text="a b c"))
+        client.read_until(lambda l: l["invoke_id"] == "s" and l["type"] == "plugin_response")
+        first = time.monotonic()
+        client.read_until(lambda l: l["invoke_id"] == "s" and l["type"] == "plugin_invoke_end")
+        assert time.monotonic() - first > 1.0  # the first chunk came out before the plugin finished
+    finally:
+        client.close()
