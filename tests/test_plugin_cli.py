@@ -39,7 +39,8 @@ PAGES = {
 
 def harness_pythonpath(python: Path) -> str:
     """A folder with pytest for the SDK venv's Python (kept apart from the venv, which plugins run in)."""
-    target = python.parent.parent.parent / f"{python.parent.parent.name}-pytest"
+    # <cache>/dify-lsp/test-pytest-<env>: beside, not inside, the run environments' folder
+    target = python.parents[3] / f"test-pytest-{python.parents[1].name}"
     if not (target / "pytest").is_dir():
         tmp = target.with_name(target.name + f".tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
