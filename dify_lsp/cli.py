@@ -236,14 +236,14 @@ def _display_path(arg: str, arg_path: Path, file: Path) -> str:
     return os.path.join(arg, rel.as_posix()) if str(rel) != "." else arg
 
 
-def _selectors(values: list[str], option: str) -> list[str] | None:
+def _selectors(values: list[str], option: str, language: str = i18n.ENGLISH) -> list[str] | None:
     """The selectors of one option, validated; None (after a message) when one is unknown."""
     from dify_lsp.config import parse_selectors
 
     try:
         parse_selectors(values)
     except ValueError as exc:
-        print(f"dify-lsp check: {option}: {exc}", file=sys.stderr)
+        print(f"dify-lsp check: {option}: {i18n.tr(exc.args[0] if exc.args else str(exc), language)}", file=sys.stderr)
         return None
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
@@ -268,19 +268,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     from dify_lsp.report import Row, write
     from dify_lsp.report.text import TextWriter, summary, use_colour, write_statistics, statistics
 
+    language = i18n.choose(args.lang)
     if args.statistics and args.format not in ("text", "json"):
-        print("dify-lsp check: --statistics works with --format text or json", file=sys.stderr)
+        print(i18n.tr(i18n.N_("dify-lsp check: --statistics works with --format text or json"), language), file=sys.stderr)
         return EXIT_USAGE
     settings: dict = {}
     for option, key, values in (("--select", "select", args.select), ("--extend-select", "extendSelect", args.extend_select),
                                 ("--ignore", "ignore", [*args.ignore, *args.disable])):
         if values:
-            parsed = _selectors(values, option)
+            parsed = _selectors(values, option, language)
             if parsed is None:
                 return EXIT_USAGE
             settings[key] = parsed
 
-    language = i18n.choose(args.lang)
     index = PluginIndex()
     # Every plugin first (cached ones served, the rest across processes), then the report in argument order.
     cache = None if args.no_cache else ResultCache(Path(args.cache_dir) if args.cache_dir else None)
@@ -293,13 +293,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     for arg in args.paths:
         p = norm(arg)
         if not p.exists():
-            print(f"dify-lsp check: {arg}: no such file or folder", file=sys.stderr)
+            print(i18n.tr(i18n.msg("dify-lsp check: {path}: no such file or folder", path=arg), language), file=sys.stderr)
             usage_error = True
             continue
         root = index.root_for(p)
         roots = [root] if root is not None else find_plugin_roots(p)
         if not roots:
-            print(f"dify-lsp check: {arg}: no Dify plugin (manifest.yaml) found", file=sys.stderr)
+            print(i18n.tr(i18n.msg("dify-lsp check: {path}: no Dify plugin (manifest.yaml) found", path=arg), language), file=sys.stderr)
             usage_error = True
             continue
         for root in roots:
