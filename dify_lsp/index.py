@@ -21,6 +21,7 @@ from typing import Iterable, Iterator, Protocol
 from dify_lsp.schema.references import (
     ICON,
     ICON_FOLDER,
+    INLINE_REFERENCE_KEYS,
     MANIFEST,
     MODEL,
     MODEL_POSITION,
@@ -471,6 +472,15 @@ class PluginIndex:
             for item in items:
                 if isinstance(item, YScalar) and isinstance(item.value, str) and item.value.strip():
                     yield self._make_ref(plugin, yf, rk, item)
+        # Paths inside mappings written inline in a list (an endpoint group's inline endpoints).
+        for list_path, inner in INLINE_REFERENCE_KEYS.get(yf.kind, ()):
+            seq, _ = lookup(yf.root, list_path)
+            if not isinstance(seq, YSeq):
+                continue
+            for entry in seq.items:
+                value, _ = lookup(entry, inner.path) if isinstance(entry, YMap) else (None, None)
+                if isinstance(value, YScalar) and isinstance(value.value, str) and value.value.strip():
+                    yield self._make_ref(plugin, yf, ReferenceKey((*list_path, *inner.path), inner.target_kind), value)
 
     def _make_ref(self, plugin: Plugin, yf: YamlFile, rk: ReferenceKey, item: YScalar) -> PathRef:
         raw = item.value.strip()

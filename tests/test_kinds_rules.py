@@ -362,3 +362,14 @@ def test_every_key_of_every_kind_has_a_hover_text_and_the_new_keys_a_release():
     assert pf.TOOL_PARAMETER.field("show_on").since == "0.10.1"
     assert pf.TRIGGER_PROVIDER_SCHEMA.field("subscription_constructor").since == "0.6.0b2"
     assert pf.MODEL_PROVIDER_SCHEMA.field("icon_small_dark").since == "0.10.0"
+
+
+@pytest.mark.parametrize("kind", ["endpoint"], indirect=True)
+def test_inline_endpoint_source_is_resolved(kind: Path):
+    group = kind / "group" / "webhooks.yaml"
+    plugin = PluginIndex().plugin_at(kind)
+    (ref,) = [r for r in plugin.refs if r.key == ("endpoints", "extra", "python", "source")]
+    assert ref.target == norm(kind / "endpoints" / "health.py") and ref.exists
+    edit(group, "source: endpoints/health.py", "source: endpoints/healthz.py")
+    (f,) = findings(kind, "DL002")
+    assert f.path == norm(group) and f.span == span_of(group, "endpoints/healthz.py")

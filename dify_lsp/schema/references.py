@@ -126,4 +126,10 @@ REFERENCE_KEYS: dict[str, tuple[ReferenceKey, ...]] = {
     TRIGGER_EVENT: (_k("extra.python.source", PYTHON),),
 }
 
+# Paths inside list items written inline as mappings: (the list's key path, the key inside each item).
+# An endpoint group may list endpoints inline (SDK and daemon accept both), each with its own source.
+INLINE_REFERENCE_KEYS: dict[str, tuple[tuple[tuple[str, ...], ReferenceKey], ...]] = {
+    ENDPOINT_GROUP: ((("endpoints",), _k("extra.python.source", PYTHON)),),
+}
+
 ICON_FOLDER = "_assets"
