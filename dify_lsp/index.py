@@ -204,7 +204,7 @@ class PathRef:
 
     owner: Path  # the YAML file that names it
     key: tuple[str, ...]
-    span: Span  # the value's span
+    _span: Span  # the value's span (read through .span)
     raw: str
     target_kind: str
     target: Path | None  # None when the path is not a usable relative path
@@ -213,6 +213,15 @@ class PathRef:
     # A Python source not spelt as a .py file that the SDK still loads: it imports the module
     # named by the path without its suffix, so `tools/a.yaml` loads `tools/a.py`.
     loaded_as: str | None = None
+    _owner_text: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def span(self) -> Span:
+        # Where a reference sits depends on its file's text: a rule reporting at it read that file.
+        reads = CONTENT_READS.get()
+        if reads is not None:
+            reads[self.owner] = self._owner_text
+        return self._span
 
 
 @dataclass(slots=True)
@@ -485,7 +494,7 @@ class PluginIndex:
     def _make_ref(self, plugin: Plugin, yf: YamlFile, rk: ReferenceKey, item: YScalar) -> PathRef:
         raw = item.value.strip()
         base = plugin.root / ICON_FOLDER if rk.target_kind == ICON else plugin.root
-        ref = PathRef(yf.path, rk.path, item.span, raw, rk.target_kind, None)
+        ref = PathRef(yf.path, rk.path, item.span, raw, rk.target_kind, None, _owner_text=yf._text)
         if os.path.isabs(raw) or raw.startswith("~") or "\x00" in raw:
             ref.escapes = True
             return ref

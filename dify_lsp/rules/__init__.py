@@ -174,7 +174,8 @@ class PreviousRun:
 
 
 def _plugin_shape(ctx: CheckContext) -> Any:
-    """Everything about a plugin except file contents: which files, of which kind, referenced how."""
+    """Everything about a plugin except file contents: which files, of which kind, referenced how
+    (where a reference sits is content: reading ``PathRef.span`` counts as reading its file)."""
     p = ctx.plugin
     return (
         repr(sorted(ctx.settings.items(), key=lambda kv: kv[0])),
@@ -182,7 +183,7 @@ def _plugin_shape(ctx: CheckContext) -> Any:
         p.root,
         tuple((path, yf.kind, yf.problem) for path, yf in p.yaml_files.items()),
         tuple((path, pf.problem) for path, pf in p.python_files.items()),
-        tuple((r.owner, r.key, r.span, r.raw, r.target_kind, r.target, r.escapes, r.exists) for r in p.refs),
+        tuple((r.owner, r.key, r.raw, r.target_kind, r.target, r.escapes, r.exists, r.loaded_as) for r in p.refs),
         tuple((yf.path, yf.problem) for yf in p.loose_tools),
     )
 
