@@ -665,13 +665,13 @@ def _files_under(
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if depth < max_depth and entry.name not in skip_dirs and not entry.name.startswith("."):
-                        walk(Path(entry.path), depth + 1)
+                        walk(entry.path, depth + 1)
                 elif (
                     entry.name.endswith(suffixes)
                     and not entry.name.startswith(skip_prefixes)
                     and entry.is_file(follow_symlinks=False)
                 ):
-                    out.append(norm(entry.path))
+                    out.append(os.path.abspath(entry.path))
             except OSError:
                 continue
 
