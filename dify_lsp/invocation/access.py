@@ -137,7 +137,7 @@ class PluginHost:
     ) -> None:
         self.root = plugin_root.resolve()
         self.backend = backend
-        self.manifest = load_manifest(self.root)
+        self.manifest: dict[str, Any] = {}  # read in start(), off the event loop
         self.python_setting = str(python) if python else None  # an explicit --python: used as given, or an error
         self.configured_python = configured_python  # the `python` setting
         self.python: Path | None = None
@@ -160,6 +160,8 @@ class PluginHost:
             if self.progress is not None:
                 self.progress("environment", text)
 
+        self.manifest = await asyncio.to_thread(load_manifest, self.root)
+        self.ctx.manifest = self.manifest
         self.python, self.python_source = await asyncio.to_thread(
             lambda: resolve_python(self.root, self.configured_python, explicit=self.python_setting, step=step))
         self.process = PluginProcess(self.root, self.python, entrypoint(self.manifest),
