@@ -181,6 +181,19 @@ def _check_fresh(root: Path, settings: dict[str, Any], cache: "ResultCache | Non
 
     with recording() as (index, inputs):
         report = check_plugin(index, root, settings)
-    if not report.crashes:  # a crash is never remembered: the next run tries again
+    # A crash is never remembered (the next run tries again), nor a result that depends on this machine.
+    if not report.crashes and not _asks_another_python(index):
         cache.put(root, settings, inputs, report.findings)
     return CheckResult(root, report.findings, report.crashes)
+
+
+def _asks_another_python(index: PluginIndex) -> bool:
+    """Python the running interpreter cannot parse is judged by a Python 3.12 found on this machine
+    (rules.python_syntax); whether there is one is no file's content, so such a result is not cached."""
+    from dify_lsp import pyscan
+    from dify_lsp.rules import python_syntax
+
+    if python_syntax.running_python_decides():
+        return False
+    texts = index.source.texts()  # type: ignore[attr-defined]
+    return any(pyscan.scan(text).syntax_error is not None for path, text in texts.items() if path.suffix == ".py")

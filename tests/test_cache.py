@@ -221,3 +221,15 @@ def test_on_the_benchmark_corpus_every_mode_equals_the_single_process_run(tmp_pa
     cache = ResultCache(tmp_path / "cache")
     for run in (check_roots(roots, {}, jobs=2), check_roots(roots, {}, jobs=2, cache=cache), check_roots(roots, {}, jobs=1, cache=cache)):
         assert {r: facts(v) for r, v in run.items()} == single
+
+
+def test_python_only_a_newer_interpreter_can_judge_is_not_cached(llm_tool: Path, tmp_path: Path):
+    """Whether a Python 3.12 exists on the machine decides such a file's finding: that is no file content."""
+    import sys as _sys
+
+    py = llm_tool / "tools" / "llm.py"
+    py.write_text(py.read_text() + "\ntype Alias = int\n")  # 3.12 syntax
+    cache = ResultCache(tmp_path / "cache")
+    cached(llm_tool, cache)
+    second = cached(llm_tool, cache)
+    assert second.cached == (_sys.version_info >= (3, 12))
