@@ -114,11 +114,25 @@ class Inputs:
     probes: dict[str, bool] = field(default_factory=dict)  # is_file answers
     listings: dict[tuple, list[str]] = field(default_factory=dict)  # files_under(args) -> found
     within: dict[tuple[str, str], bool] = field(default_factory=dict)  # (root, target) -> resolves inside root
+    exists: dict[str, bool] = field(default_factory=dict)  # other existence facts (the repository's .git)
+
+    def note_repository(self, root: Path) -> None:
+        """The configuration is looked for from the plugin up to the repository root (the first folder holding
+        .git): which folders hold a .git decides which pyproject.toml files count."""
+        for folder in (root, *root.parents):
+            marker = folder / ".git"
+            found = marker.exists()
+            self.exists[str(marker)] = found
+            if found:
+                return
 
     def still_true(self) -> bool:
         """Does the disk still show every fact? (False at the first difference.)"""
         for path, state in self.files.items():
             if _current_state(path) != state:
+                return False
+        for path, was in self.exists.items():
+            if os.path.exists(path) != was:
                 return False
         isfile = os.path.isfile
         for path, was in self.probes.items():

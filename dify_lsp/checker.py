@@ -181,6 +181,7 @@ def _check_fresh(root: Path, settings: dict[str, Any], cache: "ResultCache | Non
 
     with recording() as (index, inputs):
         report = check_plugin(index, root, settings)
+    inputs.note_repository(root)
     # A crash is never remembered (the next run tries again), nor a result that depends on this machine.
     if not report.crashes and not _asks_another_python(index):
         cache.put(root, settings, inputs, report.findings)

@@ -233,3 +233,23 @@ def test_python_only_a_newer_interpreter_can_judge_is_not_cached(llm_tool: Path,
     cached(llm_tool, cache)
     second = cached(llm_tool, cache)
     assert second.cached == (_sys.version_info >= (3, 12))
+
+
+def test_a_new_repository_root_between_plugin_and_config_is_seen(tmp_path: Path, llm_tool: Path):
+    """Configuration is looked up to the repository root: a .git appearing below a pyproject.toml hides it."""
+    import shutil as _shutil
+
+    outer = tmp_path / "outer"
+    plugin = outer / "inner" / "llm-tool"
+    _shutil.copytree(llm_tool, plugin)
+    (outer / ".git").mkdir()
+    py = plugin / "tools" / "llm.py"
+    py.write_text(py.read_text().replace('tool_parameters.get("query")', 'tool_parameters.get("extra_knob")'))
+    (outer / "pyproject.toml").write_text('[tool.dify-lsp]\nignore = ["DL207"]\n')
+    cache = ResultCache(tmp_path / "cache")
+    assert not any(f.code == "DL207" for f in cached(plugin, cache).findings)
+    assert cached(plugin, cache).cached
+    (outer / "inner" / ".git").mkdir()
+    after = cached(plugin, cache)
+    assert not after.cached
+    assert any(f.code == "DL207" for f in after.findings)
