@@ -115,6 +115,7 @@ class Inputs:
     listings: dict[tuple, list[str]] = field(default_factory=dict)  # files_under(args) -> found
     within: dict[tuple[str, str], bool] = field(default_factory=dict)  # (root, target) -> resolves inside root
     exists: dict[str, bool] = field(default_factory=dict)  # other existence facts (the repository's .git)
+    dirs: dict[str, bool] = field(default_factory=dict)  # is_dir answers
 
     def note_repository(self, root: Path) -> None:
         """The configuration is looked for from the plugin up to the repository root (the first folder holding
@@ -133,6 +134,9 @@ class Inputs:
                 return False
         for path, was in self.exists.items():
             if os.path.exists(path) != was:
+                return False
+        for path, was in self.dirs.items():
+            if os.path.isdir(path) != was:
                 return False
         isfile = os.path.isfile
         for path, was in self.probes.items():
@@ -211,6 +215,12 @@ class RecordingSource(TextSource):
         path = norm(path)
         answer = path.is_file()
         self.inputs.probes[str(path)] = answer
+        return answer
+
+    def is_dir(self, path: Path) -> bool:
+        path = norm(path)
+        answer = path.is_dir()
+        self.inputs.dirs[str(path)] = answer
         return answer
 
 

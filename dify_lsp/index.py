@@ -93,6 +93,9 @@ class TextSource:
     def is_file(self, path: Path) -> bool:
         return norm(path) in self._overlays or path.is_file()
 
+    def is_dir(self, path: Path) -> bool:
+        return path.is_dir()
+
     def read(self, path: Path) -> FileText:
         ft = self._read(path)
         reads = CONTENT_READS.get()

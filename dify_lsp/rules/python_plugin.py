@@ -165,7 +165,7 @@ def sdk_is_a_dependency(ctx: CheckContext) -> Iterator[Finding]:
     if req is None:
         return
     if req.found is False:
-        other = "requirements.txt is not read when pyproject.toml exists; " if req.path.name == "pyproject.toml" and (ctx.plugin.root / "requirements.txt").is_file() else ""
+        other = "requirements.txt is not read when pyproject.toml exists; " if req.path.name == "pyproject.toml" and ctx.index.source.is_file(ctx.plugin.root / "requirements.txt") else ""
         yield SDK_NOT_REQUIRED.at(
             req.path, ZERO_SPAN,
             f"{req.path.name} does not list dify-plugin, which the plugin imports: the daemon installs only what it lists "
@@ -189,7 +189,7 @@ def entrypoint_exists(ctx: CheckContext) -> Iterator[Finding]:
     source = ctx.index.source
     if source.is_file(base.with_name(base.name + ".py")) or source.is_file(base / "__main__.py"):
         return
-    if source.is_file(base / "__init__.py") or base.is_dir():
+    if source.is_file(base / "__init__.py") or source.is_dir(base):
         msg = (f"'{name}' is a package without __main__.py: the daemon runs `python -m {name}`, which fails with "
                f"\"No module named {name}.__main__; '{name}' is a package and cannot be directly executed\"")
     else:
