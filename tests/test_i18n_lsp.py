@@ -122,11 +122,18 @@ async def test_session_hover_in_the_clients_language(session: LspSession, plugin
     session.open(code)
     hover = await session.hover(code, session.find(code, "model.llm.invoke", offset=len("model.")))
     text = hover.contents.value
-    assert "session.model.llm.invoke(" in text  # the signature is code: never translated
+    assert "session.model.llm: LLMInvocation" in text  # code: never translated
     doc = text.split("```", 2)[2]
     assert_in(language, doc)
+    assert "`resource.permission.model.llm: true`" in doc
     if language != "en_US":
-        assert "**Returns**" not in doc and "**Manifest permission**" not in doc
+        assert "**Since**" not in doc and "**Manifest permission**" not in doc
+    # and the method's hover
+    hover = await session.hover(code, session.find(code, "llm.invoke", offset=len("llm.")))
+    doc = hover.contents.value.split("```", 2)[2]
+    assert_in(language, doc)
+    if language != "en_US":
+        assert "**Returns**" not in doc and "**Parameters**" not in doc
 
 
 async def test_scope_key_hover_in_the_clients_language(session: LspSession, plugin: Path, language: str):

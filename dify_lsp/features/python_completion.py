@@ -55,7 +55,7 @@ def session_completion(ctx: RequestContext, pos: Pos) -> list[types.CompletionIt
                 label=member.name,
                 kind=_kind(member),
                 detail=_detail(member),
-                documentation=ctx.markup(catalog.member_markdown((*chain.names, member.name), owner, member)),
+                documentation=ctx.markup(catalog.member_markdown((*chain.names, member.name), owner, member, ctx.language)),
                 sort_text=f"0{i:02d}",
                 filter_text=member.name,
                 text_edit=types.TextEdit(range=edit_range, new_text=member.name),

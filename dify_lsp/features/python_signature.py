@@ -39,7 +39,7 @@ def session_signature(ctx: RequestContext, pos: Pos) -> types.SignatureHelp | No
     dotted = ".".join(("session", *call.names))
     doc = f"{ctx.tr(method.doc)}\n\n" + ctx.tr(msg("**Returns** `{type}`", type=method.returns))
     if method.wire:
-        doc += "\n\n" + ctx.tr(msg("**Manifest permission**: {permission}", permission=catalog.permission_text(method.wire)))
+        doc += "\n\n" + ctx.tr(msg("**Manifest permission**: {permission}", permission=catalog.permission_text(method.wire, ctx.language)))
 
     def param_doc(p) -> str:
         return ctx.tr(p.doc) + (ctx.tr(msg(" (since SDK {version})", version=p.since)) if p.since else "")

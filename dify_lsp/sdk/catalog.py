@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
+from dify_lsp.i18n import ENGLISH, N_, msg, tr
 from dify_lsp.sdk.permissions import PERMISSION_NEEDS
 
 SDK_VERSION = "0.10.2"
@@ -138,13 +139,13 @@ WIRE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def permission_text(wire: str | None) -> str:
+def permission_text(wire: str | None, language: str = ENGLISH) -> str:
     if wire is None:
-        return "no call to Dify"
+        return tr(N_("no call to Dify"), language)
     keys = WIRE_PERMISSIONS.get(wire, ())
     if not keys:
-        return "none (always allowed)"
-    return " and ".join(f"`resource.permission.{k}: true`" for k in keys)
+        return tr(N_("none (always allowed)"), language)
+    return tr(N_(" and "), language).join(f"`resource.permission.{k}: true`" for k in keys)
 
 
 # -- model configuration classes -------------------------------------------------------------
@@ -734,48 +735,54 @@ def version_tuple(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def member_markdown(path: tuple[str, ...], owner: Type | None, member: Attr | Method | None) -> str:
-    """Hover / completion documentation for the member at ``path`` (names after the session)."""
+def member_markdown(path: tuple[str, ...], owner: Type | None, member: Attr | Method | None, language: str = ENGLISH) -> str:
+    """Hover / completion documentation for the member at ``path`` (names after the session), in ``language``."""
+
+    def _(text: str) -> str:
+        return tr(text, language)
+
     dotted = ".".join(("session", *path))
     if member is None:
         t = session_type()
-        return f"```python\n{dotted}: {t.name}\n```\n\n{t.doc}\n\n`{t.sdk}`"
+        return f"```python\n{dotted}: {t.name}\n```\n\n{_(t.doc)}\n\n`{t.sdk}`"
     if isinstance(member, Method):
-        lines = [f"```python\n{dotted[: -len(member.name)]}{member.signature()}\n```", "", member.doc, ""]
-        lines.append(f"**Returns** `{member.returns}`")
+        lines = [f"```python\n{dotted[: -len(member.name)]}{member.signature()}\n```", "", _(member.doc), ""]
+        lines.append(_(msg("**Returns** `{type}`", type=member.returns)))
         params = [p for p in member.params if p.doc or p.since or p.config_class]
         if params:
             lines.append("")
-            lines.append("**Parameters**")
+            lines.append(_(N_("**Parameters**")))
             for p in params:
-                extra = f" (since SDK {p.since})" if p.since else ""
-                lines.append(f"- `{p.name}`{extra}: {p.doc}")
+                extra = _(msg(" (since SDK {version})", version=p.since)) if p.since else ""
+                lines.append(f"- `{p.name}`{extra}: {_(p.doc)}")
         if member.wire is not None:
             lines.append("")
-            lines.append(f"**Manifest permission**: {permission_text(member.wire)} (wire invoke type `{member.wire}`)")
+            lines.append(_(msg("**Manifest permission**: {permission} (wire invoke type `{wire}`)",
+                               permission=permission_text(member.wire, language), wire=member.wire)))
         lines.append("")
-        lines.append(f"**Since** dify-plugin {member.since}")
+        lines.append(_(msg("**Since** dify-plugin {version}", version=member.since)))
         if member.example:
             lines.append("")
-            lines.append("**Example**")
+            lines.append(_(N_("**Example**")))
             lines.append(f"```python\n{member.example}\n```")
         return "\n".join(lines)
     t = TYPES.get(member.type)
-    lines = [f"```python\n{dotted}: {member.type}\n```", "", member.doc]
+    lines = [f"```python\n{dotted}: {member.type}\n```", "", _(member.doc)]
     if t is not None:
         lines.append("")
-        lines.append(t.doc)
+        lines.append(_(t.doc))
         names = [m.name + ("()" if isinstance(m, Method) else "") for m in t.members()]
         names = [n for n in names if n != "session"]
         if names:
             lines.append("")
-            lines.append("Members: " + ", ".join(f"`{n}`" for n in names))
-        wires = sorted({m.wire for _, _, m in walk_methods_of(t) if m.wire})
+            lines.append(_(msg("Members: {names}", names=", ".join(f"`{n}`" for n in names))))
+        wires = sorted({m.wire for _path, _owner, m in walk_methods_of(t) if m.wire})
         if wires:
             lines.append("")
-            lines.append("**Manifest permission**: " + "; ".join(f"`{w}` needs {permission_text(w)}" for w in wires))
+            needs = "; ".join(_(msg("`{wire}` needs {permission}", wire=w, permission=permission_text(w, language))) for w in wires)
+            lines.append(_(msg("**Manifest permission**: {needs}", needs=needs)))
     lines.append("")
-    lines.append(f"**Since** dify-plugin {member.since}")
+    lines.append(_(msg("**Since** dify-plugin {version}", version=member.since)))
     return "\n".join(lines)
 
 
