@@ -183,18 +183,23 @@ def _check_fresh(root: Path, settings: dict[str, Any], cache: "ResultCache | Non
         report = check_plugin(index, root, settings)
     inputs.note_repository(root)
     # A crash is never remembered (the next run tries again), nor a result that depends on this machine.
-    if not report.crashes and not _asks_another_python(index):
+    if not report.crashes and not _judged_without_python_312(index, root):
         cache.put(root, settings, inputs, report.findings)
     return CheckResult(root, report.findings, report.crashes)
 
 
-def _asks_another_python(index: PluginIndex) -> bool:
+def _judged_without_python_312(index: PluginIndex, root: Path) -> bool:
     """Python the running interpreter cannot parse is judged by a Python 3.12 found on this machine
-    (rules.python_syntax); whether there is one is no file's content, so such a result is not cached."""
+    (rules.python_syntax). A 3.12 verdict depends only on the text, but "no 3.12 here, so nothing is said"
+    would turn stale the day one is installed: such a result is not cached."""
     from dify_lsp import pyscan
     from dify_lsp.rules import python_syntax
 
     if python_syntax.running_python_decides():
         return False
     texts = index.source.texts()  # type: ignore[attr-defined]
-    return any(pyscan.scan(text).syntax_error is not None for path, text in texts.items() if path.suffix == ".py")
+    broken = [text for path, text in texts.items() if path.suffix == ".py" and pyscan.scan(text).syntax_error is not None]
+    if not broken:
+        return False
+    # answered from the verdicts the check just got (the interpreter search is remembered in-process)
+    return any(v == "unknown" for v in python_syntax.verdicts(broken, root).values())

@@ -223,16 +223,21 @@ def test_on_the_benchmark_corpus_every_mode_equals_the_single_process_run(tmp_pa
         assert {r: facts(v) for r, v in run.items()} == single
 
 
-def test_python_only_a_newer_interpreter_can_judge_is_not_cached(llm_tool: Path, tmp_path: Path):
-    """Whether a Python 3.12 exists on the machine decides such a file's finding: that is no file content."""
+def test_python_no_interpreter_here_could_judge_is_not_cached(llm_tool: Path, tmp_path: Path):
+    """Python only a 3.12 can parse: a 3.12 verdict is cached (it depends on the text alone), "no 3.12 on this
+    machine, so nothing is said" is not (it would go stale the day one is installed)."""
     import sys as _sys
 
+    from dify_lsp.rules import python_syntax
+
     py = llm_tool / "tools" / "llm.py"
-    py.write_text(py.read_text() + "\ntype Alias = int\n")  # 3.12 syntax
+    text = py.read_text() + "\ntype Alias = int\n"  # 3.12 syntax
+    py.write_text(text)
     cache = ResultCache(tmp_path / "cache")
     cached(llm_tool, cache)
     second = cached(llm_tool, cache)
-    assert second.cached == (_sys.version_info >= (3, 12))
+    judged = _sys.version_info >= (3, 12) or python_syntax.verdicts([text], llm_tool)[text] != "unknown"
+    assert second.cached == judged
 
 
 def test_a_new_repository_root_between_plugin_and_config_is_seen(tmp_path: Path, llm_tool: Path):
@@ -253,3 +258,19 @@ def test_a_new_repository_root_between_plugin_and_config_is_seen(tmp_path: Path,
     after = cached(plugin, cache)
     assert not after.cached
     assert any(f.code == "DL207" for f in after.findings)
+
+
+def test_without_any_python_312_such_a_plugin_is_checked_every_time(llm_tool: Path, tmp_path: Path, monkeypatch):
+    import sys as _sys
+    import uuid
+
+    from dify_lsp.rules import python_syntax
+
+    if _sys.version_info >= (3, 12):
+        return  # the running Python decides: nothing depends on the machine
+    monkeypatch.setattr(python_syntax, "_interpreter", lambda root: None)
+    py = llm_tool / "tools" / "llm.py"
+    py.write_text(py.read_text() + f"\ntype Alias = int  # {uuid.uuid4()}\n")  # 3.12 syntax no verdict has seen
+    cache = ResultCache(tmp_path / "cache")
+    cached(llm_tool, cache)
+    assert not cached(llm_tool, cache).cached
