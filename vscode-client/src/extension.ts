@@ -27,16 +27,20 @@ import {
 } from "vscode-languageclient/node";
 import { Discovery, ServerLaunch, discoverServer, expandPath, notFoundMessage } from "./discovery";
 import {
+  MissingCredential,
   RunResult,
+  SessionCredentials,
   ToolInfo,
   ToolParameter,
   askableParameters,
+  credentialPrompt,
   coerceParameter,
   isSecret,
   optionValues,
   renderRunResultHtml,
   renderRunResultText,
   resultTitle,
+  runAskingCredentials,
   savedInvocationRelPath,
   toolLabel,
 } from "./run";
@@ -68,6 +72,8 @@ class ExtensionState implements vscode.Disposable {
   private restartTimer: NodeJS.Timeout | undefined;
   private queue: Promise<void> = Promise.resolve();
   private resultPanel: vscode.WebviewPanel | undefined;
+  /** Credentials typed in for Run invocation: this window's memory only. */
+  private readonly credentials = new SessionCredentials();
   private disposables: vscode.Disposable[] = [];
   started = false;
 
@@ -286,8 +292,22 @@ class ExtensionState implements vscode.Disposable {
     if (!client) {
       return undefined;
     }
+    const ask = (c: MissingCredential) =>
+      vscode.window.showInputBox({
+        ...credentialPrompt(c, typeof request.provider === "string" ? request.provider : undefined),
+        validateInput: (v) => (v.trim() === "" ? `${c.name} is required` : undefined),
+      });
+    const result = await runAskingCredentials(request, (r) => this.sendRun(client, r), ask, this.credentials);
+    if (result && typeof result === "object") {
+      this.showResult(result);
+    }
+    return result;
+  }
+
+  /** One dify.runInvocation request under a cancellable progress notification (never logs the request: it may hold credentials). */
+  async sendRun(client: LanguageClient, request: Record<string, unknown>): Promise<RunResult> {
     const label = typeof request.tool === "string" ? request.tool : "tool";
-    const result = await vscode.window.withProgress(
+    return await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Dify: running ${label}`, cancellable: true },
       async (progress, token) => {
         progress.report({ message: "starting the plugin..." });
@@ -305,10 +325,6 @@ class ExtensionState implements vscode.Disposable {
         }
       },
     );
-    if (result && typeof result === "object") {
-      this.showResult(result);
-    }
-    return result;
   }
 
   showResult(result: RunResult): void {

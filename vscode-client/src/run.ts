@@ -42,6 +42,16 @@ export interface RunResult {
   warnings?: string[];
   error?: { type?: string; message?: string; traceback?: string } | null;
   duration_ms?: number;
+  /** With error.type "MissingCredentials": the required provider credentials the run lacked. */
+  missingCredentials?: MissingCredential[];
+}
+
+/** A required provider credential the server refused to run without (dify_lsp.invocation.parameters). */
+export interface MissingCredential {
+  name: string;
+  label?: string;
+  type?: string | null;
+  secret?: boolean;
 }
 
 /** Parameter types a quick input can ask for; the rest (model-selector, files, ...) the server fills in. */
@@ -265,4 +275,91 @@ ol.messages li { margin-bottom: 0.4em; }
 <body>
 ${parts.join("\n")}
 </body></html>`;
+}
+
+/** The credentials a result says are missing; empty when the run did not stop for that. */
+export function missingCredentials(r: RunResult | undefined): MissingCredential[] {
+  if (!r || r.error?.type !== "MissingCredentials" || !Array.isArray(r.missingCredentials)) {
+    return [];
+  }
+  return r.missingCredentials.filter((c) => c && typeof c.name === "string" && c.name !== "");
+}
+
+/** Asks for one credential; undefined when the user cancels. */
+export type CredentialAsker = (c: MissingCredential) => PromiseLike<string | undefined>;
+
+/**
+ * Credentials typed in during this session, per provider. Kept in memory only (never written to
+ * settings, state or logs) so that the next run of the same provider does not ask again.
+ */
+export class SessionCredentials {
+  private readonly byProvider = new Map<string, Record<string, string>>();
+
+  get(provider: string): Record<string, string> {
+    return { ...(this.byProvider.get(provider) ?? {}) };
+  }
+
+  remember(provider: string, values: Record<string, string>): void {
+    this.byProvider.set(provider, { ...(this.byProvider.get(provider) ?? {}), ...values });
+  }
+
+  forget(provider: string): void {
+    this.byProvider.delete(provider);
+  }
+}
+
+function providerKey(request: Record<string, unknown>, result?: RunResult): string {
+  if (typeof request.provider === "string" && request.provider) {
+    return request.provider;
+  }
+  return typeof result?.provider === "string" ? result.provider : "";
+}
+
+/**
+ * Runs `request` through `send`; when the server answers that required credentials are missing, asks for
+ * each (`ask`, masked when the credential is a secret) and runs again with them. Credentials given in the
+ * request win over remembered ones. Stops (returning the server's answer) when the user cancels a prompt
+ * or when the server still misses a credential that was just given.
+ */
+export async function runAskingCredentials(
+  request: Record<string, unknown>,
+  send: (request: Record<string, unknown>) => Promise<RunResult>,
+  ask: CredentialAsker,
+  session: SessionCredentials,
+): Promise<RunResult> {
+  const given = request.credentials && typeof request.credentials === "object" && !Array.isArray(request.credentials)
+    ? (request.credentials as Record<string, unknown>)
+    : {};
+  let credentials: Record<string, unknown> = { ...session.get(providerKey(request)), ...given };
+  const asked = new Set<string>();
+  for (;;) {
+    const attempt = Object.keys(credentials).length ? { ...request, credentials } : request;
+    const result = await send(attempt);
+    const missing = missingCredentials(result);
+    if (missing.length === 0 || missing.some((c) => asked.has(c.name))) {
+      return result;
+    }
+    const typed: Record<string, string> = {};
+    for (const c of missing) {
+      const value = await ask(c);
+      if (value === undefined) {
+        return result;
+      }
+      typed[c.name] = value;
+      asked.add(c.name);
+    }
+    session.remember(providerKey(request, result), typed);
+    credentials = { ...credentials, ...typed };
+  }
+}
+
+/** The input box of one missing credential (for window.showInputBox). */
+export function credentialPrompt(c: MissingCredential, provider?: string): { title: string; prompt: string; password: boolean; ignoreFocusOut: boolean } {
+  const label = typeof c.label === "string" && c.label ? c.label : c.name;
+  return {
+    title: `Dify: credential ${c.name}${provider ? ` of provider ${provider}` : ""}`,
+    prompt: label,
+    password: c.secret === true,
+    ignoreFocusOut: true,
+  };
 }

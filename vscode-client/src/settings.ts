@@ -8,6 +8,7 @@
  */
 
 export type Backend = "mock" | "openai";
+export type CredentialType = "api-key" | "oauth";
 export type Family = "files" | "schema" | "python" | "permissions";
 export const FAMILIES: readonly Family[] = ["files", "schema", "python", "permissions"];
 
@@ -17,6 +18,10 @@ export interface ServerSettings {
   run: {
     backend: Backend;
     timeout: number;
+    validateCredentials: boolean;
+    credentialType: CredentialType;
+    /** Plugin folders whose tools answer an agent strategy's session.tool.invoke. */
+    toolPlugins: string[];
     openai: {
       baseUrl: string;
       apiKeyEnv: string;
@@ -24,6 +29,13 @@ export interface ServerSettings {
     };
   };
   diagnostics: Record<Family, boolean>;
+  /** Rule selectors over the plugin's [tool.dify-lsp], as `check --select/--extend-select/--ignore`. */
+  select: string[];
+  extendSelect: string[];
+  ignore: string[];
+  debounceMs: number;
+  /** Language of messages; null = the editor's. */
+  locale: string | null;
 }
 
 export const DEFAULTS: ServerSettings = {
@@ -31,6 +43,9 @@ export const DEFAULTS: ServerSettings = {
   run: {
     backend: "mock",
     timeout: 60,
+    validateCredentials: false,
+    credentialType: "api-key",
+    toolPlugins: [],
     openai: {
       baseUrl: "https://api.openai.com/v1",
       apiKeyEnv: "OPENAI_API_KEY",
@@ -38,10 +53,18 @@ export const DEFAULTS: ServerSettings = {
     },
   },
   diagnostics: { files: true, schema: true, python: true, permissions: true },
+  select: [],
+  extendSelect: [],
+  ignore: [],
+  debounceMs: 200,
+  locale: null,
 };
 
 /** Settings read by the client only, never sent to the server. */
 export const CLIENT_ONLY_KEYS = ["server.path", "trace.server"] as const;
+
+/** Top-level keys (under "dify.") of the settings the server reads. */
+export const SERVER_SECTIONS = ["python", "run", "diagnostics", "select", "extendSelect", "ignore", "debounceMs", "locale"] as const;
 
 /** Keys (under "dify.") whose change needs the server process restarted. */
 export const RESTART_KEYS = ["server.path"] as const;
@@ -60,6 +83,17 @@ function positiveNumber(value: unknown): number | undefined {
 
 function bool(value: unknown): boolean | undefined {
   return typeof value === "boolean" ? value : undefined;
+}
+
+function nonNegativeNumber(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+function strings(value: unknown): string[] | undefined {
+  if (!Array.isArray(value)) {
+    return undefined;
+  }
+  return value.map(str).filter((v): v is string => v !== undefined);
 }
 
 function models(value: unknown): Record<string, string> | undefined {
@@ -90,11 +124,16 @@ export function toServerSettings(get: SettingGetter, expand: (p: string) => stri
   for (const family of FAMILIES) {
     diagnostics[family] = bool(get(`diagnostics.${family}`)) ?? DEFAULTS.diagnostics[family];
   }
+  const credentialType = get("run.credentialType");
+  const locale = str(get("locale"));
   return {
     python: python ? expand(python) || null : null,
     run: {
       backend,
       timeout: positiveNumber(get("run.timeout")) ?? DEFAULTS.run.timeout,
+      validateCredentials: bool(get("run.validateCredentials")) ?? DEFAULTS.run.validateCredentials,
+      credentialType: credentialType === "oauth" || credentialType === "api-key" ? credentialType : DEFAULTS.run.credentialType,
+      toolPlugins: (strings(get("run.toolPlugins")) ?? []).map((p) => expand(p)).filter((p) => p !== ""),
       openai: {
         baseUrl: str(get("run.openai.baseUrl")) ?? DEFAULTS.run.openai.baseUrl,
         apiKeyEnv: str(get("run.openai.apiKeyEnv")) ?? DEFAULTS.run.openai.apiKeyEnv,
@@ -102,6 +141,11 @@ export function toServerSettings(get: SettingGetter, expand: (p: string) => stri
       },
     },
     diagnostics,
+    select: strings(get("select")) ?? [],
+    extendSelect: strings(get("extendSelect")) ?? [],
+    ignore: strings(get("ignore")) ?? [],
+    debounceMs: nonNegativeNumber(get("debounceMs")) ?? DEFAULTS.debounceMs,
+    locale: locale ?? null, // the server decides (an unknown language means English)
   };
 }
 
@@ -112,5 +156,5 @@ export function changeNeedsRestart(affects: (fullKey: string) => boolean): boole
 
 /** Whether a configuration change concerns settings the server reads. */
 export function changeConcernsServer(affects: (fullKey: string) => boolean): boolean {
-  return ["dify.python", "dify.run", "dify.diagnostics"].some((key) => affects(key));
+  return SERVER_SECTIONS.some((key) => affects(`dify.${key}`));
 }

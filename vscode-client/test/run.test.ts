@@ -1,6 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { RunResult, ToolInfo, askableParameters, coerceParameter, renderRunResultHtml, renderRunResultText, savedInvocationRelPath } from "../src/run";
+import {
+  MissingCredential,
+  RunResult,
+  SessionCredentials,
+  ToolInfo,
+  askableParameters,
+  coerceParameter,
+  credentialPrompt,
+  missingCredentials,
+  renderRunResultHtml,
+  renderRunResultText,
+  runAskingCredentials,
+  savedInvocationRelPath,
+} from "../src/run";
 
 const tool: ToolInfo = {
   provider: "llm",
@@ -76,5 +89,83 @@ describe("result rendering", () => {
     assert.match(text, /Answer:\n {4}\(mock gpt-4o-mini\) You said: <hi>/);
     assert.match(text, /Reverse invocation invoke_llm \(12 ms\)/);
     assert.match(text, /Error: ValueError: bad <value>\n {4}File "tools\/llm.py", line 3/);
+  });
+});
+
+/** A server that refuses a run until `required` credentials are all non-empty, as dify_lsp.invocation.parameters does. */
+function fakeServer(required: MissingCredential[]) {
+  const requests: Array<Record<string, unknown>> = [];
+  const send = async (request: Record<string, unknown>): Promise<RunResult> => {
+    requests.push(request);
+    const given = (request.credentials ?? {}) as Record<string, unknown>;
+    const missing = required.filter((c) => given[c.name] === undefined || given[c.name] === "");
+    if (missing.length) {
+      return { status: "error", tool: "search", provider: "acme", error: { type: "MissingCredentials", message: "missing" }, missingCredentials: missing };
+    }
+    return { status: "success", tool: "search", provider: "acme", text: "ok" };
+  };
+  return { send, requests };
+}
+
+const API_KEY: MissingCredential = { name: "api_key", label: "API Key", type: "secret-input", secret: true };
+const REGION: MissingCredential = { name: "region", label: "Region", type: "text-input", secret: false };
+
+describe("missing credentials", () => {
+  it("asks for each missing credential, masked only for secrets, and runs again with them", async () => {
+    const server = fakeServer([API_KEY, REGION]);
+    const asked: MissingCredential[] = [];
+    const answers: Record<string, string> = { api_key: "sk-123", region: "eu" };
+    const session = new SessionCredentials();
+    const result = await runAskingCredentials({ uri: "file:///p/tools/search.yaml", tool: "search", provider: "acme" }, server.send, async (c) => {
+      asked.push(c);
+      return answers[c.name];
+    }, session);
+    assert.equal(result.status, "success");
+    assert.deepEqual(asked.map((c) => c.name), ["api_key", "region"]);
+    assert.equal(server.requests.length, 2);
+    assert.equal(server.requests[0].credentials, undefined);
+    assert.deepEqual(server.requests[1].credentials, { api_key: "sk-123", region: "eu" });
+    assert.deepEqual(credentialPrompt(API_KEY, "acme"), { title: "Dify: credential api_key of provider acme", prompt: "API Key", password: true, ignoreFocusOut: true });
+    assert.equal(credentialPrompt(REGION).password, false);
+    assert.equal(credentialPrompt({ name: "token" }).prompt, "token");
+  });
+
+  it("remembers them for the session: the next run of the provider does not ask; the request's own win", async () => {
+    const session = new SessionCredentials();
+    session.remember("acme", { api_key: "sk-old", region: "us" });
+    const server = fakeServer([API_KEY, REGION]);
+    const result = await runAskingCredentials({ tool: "search", provider: "acme", credentials: { region: "eu" } }, server.send, async () => {
+      throw new Error("must not ask");
+    }, session);
+    assert.equal(result.status, "success");
+    assert.deepEqual(server.requests, [{ tool: "search", provider: "acme", credentials: { api_key: "sk-old", region: "eu" } }]);
+    assert.deepEqual(session.get("other"), {});
+  });
+
+  it("stops with the server's answer when the user cancels a prompt", async () => {
+    const server = fakeServer([API_KEY, REGION]);
+    const session = new SessionCredentials();
+    const result = await runAskingCredentials({ tool: "search", provider: "acme" }, server.send, async (c) => (c.name === "api_key" ? "sk-1" : undefined), session);
+    assert.equal(result.error?.type, "MissingCredentials");
+    assert.equal(server.requests.length, 1);
+    assert.deepEqual(session.get("acme"), {}, "nothing half-typed is kept");
+  });
+
+  it("does not loop when the server still misses a credential just given", async () => {
+    const server = fakeServer([API_KEY]);
+    let asks = 0;
+    const result = await runAskingCredentials({ tool: "search", provider: "acme" }, server.send, async () => {
+      asks += 1;
+      return "";
+    }, new SessionCredentials());
+    assert.equal(result.error?.type, "MissingCredentials");
+    assert.equal(asks, 1);
+    assert.equal(server.requests.length, 2);
+  });
+
+  it("reads only a MissingCredentials error as a request for credentials", () => {
+    assert.deepEqual(missingCredentials({ status: "error", error: { type: "InvocationError" }, missingCredentials: [API_KEY] }), []);
+    assert.deepEqual(missingCredentials({ status: "error", error: { type: "MissingCredentials" } }), []);
+    assert.deepEqual(missingCredentials({ status: "error", error: { type: "MissingCredentials" }, missingCredentials: [API_KEY, { name: "" }] }), [API_KEY]);
   });
 });

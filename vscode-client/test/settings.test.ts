@@ -14,6 +14,9 @@ describe("toServerSettings", () => {
         python: "~/py312/bin/python",
         "run.backend": "openai",
         "run.timeout": 15,
+        "run.validateCredentials": true,
+        "run.credentialType": "oauth",
+        "run.toolPlugins": ["~/plugins/search", " "],
         "run.openai.baseUrl": "http://127.0.0.1:8000/v1",
         "run.openai.apiKeyEnv": "MY_KEY",
         "run.openai.models": { llm: "gpt-x", "text-embedding": "emb-y" },
@@ -21,6 +24,11 @@ describe("toServerSettings", () => {
         "diagnostics.schema": false,
         "diagnostics.python": true,
         "diagnostics.permissions": false,
+        select: ["DL2"],
+        extendSelect: ["DL020"],
+        ignore: ["DL209", 3],
+        debounceMs: 0,
+        locale: "ja_JP",
         "server.path": "/should/not/be/sent",
         "trace.server": "verbose",
       }),
@@ -31,9 +39,17 @@ describe("toServerSettings", () => {
       run: {
         backend: "openai",
         timeout: 15,
+        validateCredentials: true,
+        credentialType: "oauth",
+        toolPlugins: ["/home/u/plugins/search"],
         openai: { baseUrl: "http://127.0.0.1:8000/v1", apiKeyEnv: "MY_KEY", models: { llm: "gpt-x", "text-embedding": "emb-y" } },
       },
       diagnostics: { files: true, schema: false, python: true, permissions: false },
+      select: ["DL2"],
+      extendSelect: ["DL020"],
+      ignore: ["DL209"],
+      debounceMs: 0,
+      locale: "ja_JP",
     });
     assert.equal(JSON.stringify(s).includes("should/not"), false);
     assert.equal(JSON.stringify(s).includes("verbose"), false);
@@ -53,6 +69,12 @@ describe("toServerSettings", () => {
     assert.deepEqual(s.run.openai.models, DEFAULTS.run.openai.models);
     assert.equal(s.diagnostics.python, true);
     assert.equal(s.run.openai.baseUrl, DEFAULTS.run.openai.baseUrl);
+    const t = toServerSettings(getter({ "run.credentialType": "password", "run.validateCredentials": "yes", "run.toolPlugins": "/p", debounceMs: -1, locale: "  " }));
+    assert.equal(t.run.credentialType, "api-key");
+    assert.equal(t.run.validateCredentials, false);
+    assert.deepEqual(t.run.toolPlugins, []);
+    assert.equal(t.debounceMs, 200);
+    assert.equal(t.locale, null);
   });
 
   it("keeps only string model names and accepts a numeric string timeout", () => {
@@ -79,6 +101,9 @@ describe("configuration changes", () => {
     assert.equal(changeConcernsServer(affects("dify.run.openai.baseUrl")), true);
     assert.equal(changeConcernsServer(affects("dify.diagnostics.schema")), true);
     assert.equal(changeConcernsServer(affects("dify.python")), true);
+    assert.equal(changeConcernsServer(affects("dify.run.toolPlugins")), true);
+    assert.equal(changeConcernsServer(affects("dify.ignore")), true);
+    assert.equal(changeConcernsServer(affects("dify.locale")), true);
     assert.equal(changeConcernsServer(affects("dify.trace.server")), false);
     assert.equal(changeConcernsServer(affects("editor.fontSize")), false);
   });
