@@ -306,6 +306,34 @@ def test_code_lens_runs_through_the_client_command(nvim: NvimSession):
     assert f"You said: {SAVED_PROMPT}" in ran["result"]["text"]
 
 
+def test_run_asks_for_missing_credentials_masking_secrets(nvim: NvimSession):
+    if nvim.run_skip_reason:
+        pytest.skip(nvim.run_skip_reason)
+    runs = nvim.step("run_credentials")["run_credentials"]
+    first, again, cancelled = runs["first"], runs["again"], runs["cancelled"]
+    # refused without them, asked for each (the secret with inputsecret()), run again with them
+    assert first["finished"] and first["result"]["status"] == "success", first["result"]
+    assert "You said: with-credentials" in first["result"]["text"]
+    assert [(p["fn"], p["prompt"]) for p in first["prompts"]] == [
+        ("inputsecret", "dify-lsp credential API Key (api_key): "),
+        ("input", "dify-lsp credential Region (region): "),
+    ]
+    assert first["sent"] == [None, {"api_key": "sk-neovim-secret-42", "region": "eu-west"}]
+    buffer = "\n".join(first["buffer"])
+    assert "the provider needs credentials: api_key, region" in buffer, buffer
+    assert "sk-neovim-secret-42" not in buffer
+    # remembered for the session: the next run sends them without asking
+    assert again["result"]["status"] == "success", again["result"]
+    assert again["prompts"] == []
+    assert again["sent"] == [{"api_key": "sk-neovim-secret-42", "region": "eu-west"}]
+    # a cancelled prompt stops there and shows the server's refusal
+    assert cancelled["result"]["status"] == "error"
+    assert cancelled["result"]["error"]["type"] == "MissingCredentials"
+    assert [p["fn"] for p in cancelled["prompts"]] == ["inputsecret"]
+    assert cancelled["sent"] == [None]
+    assert "missing required credentials" in "\n".join(cancelled["buffer"])
+
+
 def test_code_lenses_refresh_when_the_tool_list_changes(nvim: NvimSession):
     cross = nvim.step("cross_file_refresh")["cross_file"]
     assert nvim.results["client"]["advertised_code_lens_refresh"] is True

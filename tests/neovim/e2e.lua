@@ -403,6 +403,101 @@ local function main()
     results.code_lens_run = { finished = finished, result = dify.last_result }
   end)
 
+  step('run_credentials', function()
+    -- The provider gets two required credentials (a secret and a plain one): the run is refused,
+    -- the plugin asks for each (inputsecret() for the secret) and runs again with them.
+    if run_python == '' then
+      return
+    end
+    local original = vim.api.nvim_buf_get_lines(buffers.provider, 0, -1, false)
+    local at
+    for i, line in ipairs(original) do
+      if line:match('^tools:') then
+        at = i - 1
+        break
+      end
+    end
+    assert(at, 'no tools: line in provider/llm.yaml')
+    vim.api.nvim_buf_set_lines(buffers.provider, at, at, false, {
+      'credentials_for_provider:',
+      '  api_key:',
+      '    type: secret-input',
+      '    required: true',
+      '    label:',
+      '      en_US: API Key',
+      '  region:',
+      '    type: text-input',
+      '    required: true',
+      '    label:',
+      '      en_US: Region',
+    })
+    vim.api.nvim_buf_call(buffers.provider, function()
+      vim.cmd('silent write')
+    end)
+
+    local prompts = {}
+    local secret_answer = 'sk-neovim-secret-42'
+    local real_inputsecret, real_input = vim.fn.inputsecret, vim.fn.input
+    vim.fn.inputsecret = function(prompt)
+      table.insert(prompts, { fn = 'inputsecret', prompt = prompt })
+      return secret_answer
+    end
+    vim.fn.input = function(opts)
+      table.insert(prompts, { fn = 'input', prompt = type(opts) == 'table' and opts.prompt or opts })
+      return 'eu-west'
+    end
+    -- what the client sends: every dify.runInvocation request's credentials
+    local client = client_of(buffers.python)
+    local sent = {}
+    local real_request = client.request
+    client.request = function(self, method, params, ...)
+      if method == 'workspace/executeCommand' and params.command == 'dify.runInvocation' then
+        table.insert(sent, vim.deepcopy(params.arguments[1].credentials or vim.NIL))
+      end
+      return real_request(self, method, params, ...)
+    end
+
+    local function run_once()
+      dify.last_result = nil
+      vim.cmd('DifyRunInvocation prompt=with-credentials')
+      local finished = vim.wait(90000, function()
+        return dify.last_result ~= nil
+      end, 50)
+      local scratch = vim.fn.bufnr('dify://run/llm')
+      return {
+        finished = finished,
+        result = dify.last_result,
+        buffer = scratch ~= -1 and vim.api.nvim_buf_get_lines(scratch, 0, -1, false) or nil,
+      }
+    end
+
+    local ok, err = pcall(function()
+      dify.forget_credentials()
+      vim.api.nvim_set_current_buf(buffers.python)
+      local first = run_once()
+      first.prompts, first.sent = vim.deepcopy(prompts), vim.deepcopy(sent)
+      -- the same provider again: remembered, nothing asked
+      prompts, sent = {}, {}
+      local again = run_once()
+      again.prompts, again.sent = vim.deepcopy(prompts), vim.deepcopy(sent)
+      -- forgotten, and the secret prompt cancelled: the server's refusal is shown, nothing more is asked
+      dify.forget_credentials()
+      prompts, sent = {}, {}
+      secret_answer = ''
+      local cancelled = run_once()
+      cancelled.prompts, cancelled.sent = vim.deepcopy(prompts), vim.deepcopy(sent)
+      results.run_credentials = { first = first, again = again, cancelled = cancelled }
+    end)
+    vim.fn.inputsecret, vim.fn.input = real_inputsecret, real_input
+    client.request = real_request
+    dify.forget_credentials()
+    vim.api.nvim_buf_set_lines(buffers.provider, 0, -1, false, original)
+    vim.api.nvim_buf_call(buffers.provider, function()
+      vim.cmd('silent write')
+    end)
+    assert(ok, err)
+  end)
+
   step('snippets', function()
     -- A second client that does not advertise snippets, on the same buffers.
     local caps = vim.lsp.protocol.make_client_capabilities()

@@ -6,6 +6,8 @@
 --   :DifyRunInvocation [tool] [name=value ...]
 --       run the tool under the cursor (or the named tool) with the server's
 --       `dify.runInvocation` command; progress and the result go to a scratch buffer.
+--       Missing required provider credentials are asked for (secrets with inputsecret())
+--       and kept in memory for the session.
 --   :DifyRestart
 --       restart the dify-lsp server(s) of the current buffer (or all of them).
 --   :DifyNewTool NAME
@@ -164,8 +166,58 @@ local function execute(client, command, argument, bufnr, handler)
   return client:request('workspace/executeCommand', { command = command, arguments = { argument } }, handler, bufnr)
 end
 
+-- Credentials typed in for runs, per provider: kept in this Neovim's memory only (never written to a
+-- file, a buffer or a log), so the next run of the same provider does not ask again.
+local session_credentials = {}
+
+--- Forget the credentials typed in for `provider` (all providers when nil).
+---@param provider? string
+function M.forget_credentials(provider)
+  if provider then
+    session_credentials[provider] = nil
+  else
+    session_credentials = {}
+  end
+end
+
+--- The required credentials a run result says are missing (empty unless the run stopped for that).
+---@param result table?
+---@return table[]
+function M.missing_credentials(result)
+  if type(result) ~= 'table' or type(result.error) ~= 'table' or result.error.type ~= 'MissingCredentials' then
+    return {}
+  end
+  local out = {}
+  for _, c in ipairs(type(result.missingCredentials) == 'table' and result.missingCredentials or {}) do
+    if type(c) == 'table' and type(c.name) == 'string' and c.name ~= '' then
+      table.insert(out, c)
+    end
+  end
+  return out
+end
+
+--- Ask for one credential: masked (inputsecret) for a secret, plain input otherwise.
+--- Returns nil when the user gives nothing or cancels.
+---@param c table { name, label, type, secret }
+---@return string?
+function M.ask_credential(c)
+  local label = type(c.label) == 'string' and c.label ~= '' and c.label or c.name
+  local prompt = ('dify-lsp credential %s (%s): '):format(label, c.name)
+  local ok, value
+  if c.secret == true then
+    ok, value = pcall(vim.fn.inputsecret, prompt)
+  else
+    ok, value = pcall(vim.fn.input, { prompt = prompt, cancelreturn = '' })
+  end
+  if not ok or type(value) ~= 'string' or value == '' then
+    return nil
+  end
+  return value
+end
+
 --- Run dify.runInvocation with `args` (the command's argument object) on `client`,
---- showing progress and the result in a scratch buffer.
+--- showing progress and the result in a scratch buffer. When the server answers that
+--- required provider credentials are missing, asks for each and runs again with them.
 ---@param client vim.lsp.Client
 ---@param args table
 ---@param on_done? fun(err: table?, result: table?)
@@ -175,6 +227,15 @@ function M.run_invocation(client, args, on_done, bufnr)
   local title = args.tool or vim.fn.fnamemodify(vim.uri_to_fname(args.uri), ':t')
   local buf = result_buffer(title)
   append(buf, { ('Running %s with dify-lsp...'):format(title) })
+  -- remembered credentials of the provider, under the ones the request names itself
+  local provider = type(args.provider) == 'string' and args.provider or ''
+  local credentials = vim.tbl_extend(
+    'force',
+    {},
+    session_credentials[provider] or {},
+    type(args.credentials) == 'table' and args.credentials or {}
+  )
+  local asked = {}
 
   -- Work-done progress of this client while the run lasts.
   local progress = vim.api.nvim_create_autocmd('LspProgress', {
@@ -195,7 +256,9 @@ function M.run_invocation(client, args, on_done, bufnr)
     end,
   })
 
-  execute(client, 'dify.runInvocation', args, bufnr, function(err, result)
+  local send
+
+  local function finish(err, result)
     pcall(vim.api.nvim_del_autocmd, progress)
     if err then
       append(buf, { '', '## Failed', tostring(err.message or vim.inspect(err)) })
@@ -211,7 +274,53 @@ function M.run_invocation(client, args, on_done, bufnr)
     if on_done then
       on_done(err, result)
     end
-  end)
+  end
+
+  local function handle(err, result)
+    local missing = err and {} or M.missing_credentials(result)
+    for _, c in ipairs(missing) do
+      if asked[c.name] then
+        missing = {} -- just given and still missing: show the server's answer instead of asking again
+        break
+      end
+    end
+    if #missing == 0 then
+      finish(err, result)
+      return
+    end
+    vim.schedule(function()
+      local names = vim.tbl_map(function(c)
+        return c.name
+      end, missing)
+      append(buf, { '> the provider needs credentials: ' .. table.concat(names, ', ') })
+      local typed = {}
+      for _, c in ipairs(missing) do
+        local value = M.ask_credential(c)
+        if value == nil then
+          append(buf, { '> not given' })
+          finish(err, result)
+          return
+        end
+        typed[c.name] = value
+        asked[c.name] = true
+      end
+      local key = provider ~= '' and provider or (type(result.provider) == 'string' and result.provider or '')
+      session_credentials[key] = vim.tbl_extend('force', session_credentials[key] or {}, typed)
+      credentials = vim.tbl_extend('force', credentials, typed)
+      append(buf, { ('Running %s again with them...'):format(title) })
+      send()
+    end)
+  end
+
+  send = function()
+    -- a copy: the caller's table (a code lens's arguments) never holds the credentials
+    local request = vim.tbl_extend('force', {}, args)
+    if next(credentials) then
+      request.credentials = credentials
+    end
+    execute(client, 'dify.runInvocation', request, bufnr, handle)
+  end
+  send()
   return buf
 end
 
