@@ -357,10 +357,7 @@ def cmd_rules(fmt: str, lang: str | None = None) -> int:
     # The README table and JSON consumers get English unless a language is named; the terminal gets the user's.
     language = i18n.choose(lang) if lang or fmt == "text" else i18n.ENGLISH
     if fmt == "markdown":
-        print(rules_markdown() if language == i18n.ENGLISH else "\n".join([
-            *rules_markdown().split("\n")[:2],
-            *(f"| {r.code} | {r.name} | {r.severity.label} | {r.family} | {i18n.tr(r.description, language)} |" for r in iter_rules()),
-        ]))
+        print(rules_markdown(language))
     elif fmt == "json":
         print(json.dumps([
             {"code": r.code, "name": r.name, "severity": r.severity.label, "family": r.family,

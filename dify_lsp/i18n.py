@@ -121,8 +121,8 @@ class Message(str):
         if language == ENGLISH or language not in LANGUAGES:
             return str(self)
         text = catalog(language).gettext(self.template)
-        if text == self.template and not self.args:
-            return str(self)
+        if not self.args:  # a whole text (e.g. a schema doc): nothing to fill in
+            return text
         # Only arguments that are messages themselves are translated: a plain one is a name from the
         # plugin (a key, a parameter), which must reach the user as written even when it is also an English word.
         args = {k: v.translate(language) if isinstance(v, Message) else v for k, v in self.args.items()}

@@ -80,9 +80,11 @@ def data_texts() -> Iterator[tuple[str, str]]:
             yield t.title, f"{where} (title)"
             if t.doc:
                 yield t.doc, where
+            if t.rejects_unknown:
+                yield t.rejects_unknown, f"{where} (unknown keys)"
             for f in t.fields:
                 at = f"{where}.{f.name}"
-                for text in (f.doc, f.pattern_doc, *(f.enum or {}).values()):
+                for text in (f.doc, f.pattern_doc, *(f.enum or {}).values(), *f.rejected_values.values()):
                     if text:
                         yield text, at
                 yield from walk(f.type, at)
@@ -108,6 +110,10 @@ def data_texts() -> Iterator[tuple[str, str]]:
             yield m.doc, f"{t.name}.{m.name}()"
             for p in m.params:
                 yield p.doc, f"{t.name}.{m.name}({p.name})"
+    from dify_lsp.sdk.classes import SDK_CLASSES
+
+    for name, cls in SDK_CLASSES.items():
+        yield cls.when_instantiated, f"{name} (when instantiated)"
     for c in catalog.CONFIG_CLASSES.values():
         yield c.doc, c.name
         for p in c.fields:

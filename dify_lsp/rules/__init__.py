@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from dify_lsp.findings import Finding, Fix, Related, Severity
+from dify_lsp.i18n import ENGLISH, msg, tr
 from dify_lsp.index import CONTENT_READS, Plugin, PluginIndex
 from dify_lsp.textpos import Span
 
@@ -286,7 +287,12 @@ def suggest(word: str, candidates: list[str] | tuple[str, ...]) -> list[str]:
 
 def did_you_mean(options: list[str]) -> str:
     """`` (did you mean 'a' or 'b'?)`` for a message, or nothing."""
-    return (" (did you mean " + " or ".join(f"'{o}'" for o in options) + "?)") if options else ""
+    if not options:
+        return ""
+    names: str = f"'{options[0]}'"
+    for o in options[1:]:
+        names = msg("{first} or {second}", first=names, second=f"'{o}'")
+    return msg(" (did you mean {options}?)", options=names)
 
 
 def iter_rules() -> Iterator[Rule]:
@@ -294,8 +300,8 @@ def iter_rules() -> Iterator[Rule]:
     yield from sorted(RULES.values(), key=lambda r: r.code)
 
 
-def rules_markdown() -> str:
+def rules_markdown(language: str = ENGLISH) -> str:
     lines = ["| code | name | severity | family | description |", "|---|---|---|---|---|"]
     for r in iter_rules():
-        lines.append(f"| {r.code} | {r.name} | {r.severity.label} | {r.family} | {r.description} |")
+        lines.append(f"| {r.code} | {r.name} | {r.severity.label} | {r.family} | {tr(r.description, language)} |")
     return "\n".join(lines)

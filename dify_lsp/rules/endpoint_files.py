@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from dify_lsp.findings import Finding, Related, Severity
+from dify_lsp.i18n import msg
 from dify_lsp.rules import CheckContext, check, define_rule
 from dify_lsp.schema.references import ENDPOINT, ENDPOINT_GROUP
 from dify_lsp.textpos import Span
@@ -56,6 +57,6 @@ def endpoint_routes_are_unique(ctx: CheckContext) -> Iterator[Finding]:
             yield DUPLICATE_ROUTE.at(
                 owner,
                 span,
-                f"{method} {path} is already routed to an earlier endpoint: the SDK sends every such request there, so this one never runs",
-                related=[Related(first[0], first[1], "the endpoint that answers")],
+                msg("{method} {path} is already routed to an earlier endpoint: the SDK sends every such request there, so this one never runs", method=method, path=path),
+                related=[Related(first[0], first[1], msg("the endpoint that answers"))],
             )

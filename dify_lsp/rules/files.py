@@ -6,6 +6,7 @@ from pathlib import PurePosixPath
 from typing import Iterator
 
 from dify_lsp.findings import Finding, Related, Severity
+from dify_lsp.i18n import Message, msg
 from dify_lsp.index import ZERO_SPAN
 from dify_lsp.rules import CheckContext, check, define_rule
 from dify_lsp.schema.plugin_files import daemon_decodes
@@ -28,7 +29,7 @@ DUPLICATE_KEY_IGNORED = define_rule("DL008", "duplicate-key-first-lost", "A mapp
 def yaml_files_parse(ctx: CheckContext) -> Iterator[Finding]:
     for yf in [*ctx.plugin.yaml_files.values(), *ctx.plugin.loose_tools]:
         if yf.problem and yf.problem != "missing":
-            yield UNREADABLE.at(yf.path, ZERO_SPAN, f"{KIND_TITLES.get(yf.kind, 'file')} {ctx.plugin.relative(yf.path)}: {yf.problem}")
+            yield UNREADABLE.at(yf.path, ZERO_SPAN, msg("{get} {path}: {problem}", get=Message(KIND_TITLES.get(yf.kind, 'file')), path=ctx.plugin.relative(yf.path), problem=yf.problem))
             continue
         if yf.doc is None:
             continue
@@ -38,7 +39,7 @@ def yaml_files_parse(ctx: CheckContext) -> Iterator[Finding]:
             yield from _duplicate_keys(yf, listed=yf.path in ctx.plugin.yaml_files)
     for pf in ctx.plugin.python_files.values():
         if pf.problem and pf.problem != "missing":
-            yield UNREADABLE.at(pf.path, ZERO_SPAN, f"Python source {ctx.plugin.relative(pf.path)}: {pf.problem}")
+            yield UNREADABLE.at(pf.path, ZERO_SPAN, msg("Python source {path}: {problem}", path=ctx.plugin.relative(pf.path), problem=pf.problem))
 
 
 def _map_paths(node: YNode | None, path: tuple[str | int, ...], out: dict[int, tuple[str | int, ...]], depth: int = 0) -> None:
@@ -60,20 +61,20 @@ def _duplicate_keys(yf, listed: bool) -> Iterator[Finding]:
     _map_paths(yf.doc.root, (), paths)
     for first, repeat in yf.doc.duplicate_keys:
         where = paths.get(id(repeat), ())
-        related = [Related(yf.path, first.key.span, "first definition")]
+        related = [Related(yf.path, first.key.span, msg("first definition"))]
         line = first.key.span.start.line + 1
         if listed and daemon_decodes(yf.kind, list(where)):
             yield DUPLICATE_KEY.at(
                 yf.path,
                 repeat.key.span,
-                f"duplicate key '{repeat.key_text}': it is already defined on line {line}; the daemon's YAML decoder rejects the file (\"mapping key already defined\")",
+                msg('duplicate key \'{key_text}\': it is already defined on line {line}; the daemon\'s YAML decoder rejects the file ("mapping key already defined")', key_text=repeat.key_text, line=line),
                 related=related,
             )
         else:
             yield DUPLICATE_KEY_IGNORED.at(
                 yf.path,
                 repeat.key.span,
-                f"duplicate key '{repeat.key_text}' (first on line {line}): the SDK keeps this last value and the first is lost; nothing here is decoded strictly, so nothing rejects it",
+                msg("duplicate key '{key_text}' (first on line {line}): the SDK keeps this last value and the first is lost; nothing here is decoded strictly, so nothing rejects it", key_text=repeat.key_text, line=line),
                 related=related,
             )
 
@@ -81,12 +82,12 @@ def _duplicate_keys(yf, listed: bool) -> Iterator[Finding]:
 @check(MISSING_FILE, OUTSIDE_ROOT)
 def references_resolve(ctx: CheckContext) -> Iterator[Finding]:
     for ref in ctx.plugin.refs:
-        what = KIND_TITLES.get(ref.target_kind, "file")
+        what = Message(KIND_TITLES.get(ref.target_kind, "file"))
         if ref.escapes or ref.target is None:
             yield OUTSIDE_ROOT.at(
                 ref.owner,
                 ref.span,
-                f"'{ref.raw}' is outside the plugin folder: a {what} path must be relative to the plugin root and stay inside it",
+                msg("'{raw}' is outside the plugin folder: a {what} path must be relative to the plugin root and stay inside it", raw=ref.raw, what=what),
             )
             continue
         if ref.exists:
@@ -96,15 +97,15 @@ def references_resolve(ctx: CheckContext) -> Iterator[Finding]:
             yield MISSING_FILE.at(
                 ref.owner,
                 ref.span,
-                f"'{ref.raw}' is not a Python file, and the SDK imports module `{module}` from it: there is no {ctx.plugin.relative(ref.target)} (the plugin fails to load)",
+                msg("'{raw}' is not a Python file, and the SDK imports module `{module}` from it: there is no {target} (the plugin fails to load)", raw=ref.raw, module=module, target=ctx.plugin.relative(ref.target)),
                 target=str(ref.target),
             )
             continue
         if ref.target_kind == ICON:
-            msg = f"icon '{ref.raw}' not found in {ICON_FOLDER}/ (packaging fails with \"plugin icon not found\")"
+            message = msg('icon \'{raw}\' not found in {ICON_FOLDER}/ (packaging fails with "plugin icon not found")', raw=ref.raw, ICON_FOLDER=ICON_FOLDER)
         else:
-            msg = f"{what} '{ref.raw}' not found (paths are relative to the plugin root {ctx.plugin.root.name}/)"
-        yield MISSING_FILE.at(ref.owner, ref.span, msg, target=str(ref.target))
+            message = msg("{what} '{raw}' not found (paths are relative to the plugin root {name}/)", what=what, raw=ref.raw, name=ctx.plugin.root.name)
+        yield MISSING_FILE.at(ref.owner, ref.span, message, target=str(ref.target))
 
 
 def module_name(source: str) -> str:
@@ -123,7 +124,7 @@ def python_sources_are_py_files(ctx: CheckContext) -> Iterator[Finding]:
         yield PYTHON_SOURCE_SUFFIX.at(
             ref.owner,
             ref.span,
-            f"'{ref.raw}' is not a .py file: the SDK imports module `{module_name(ref.raw)}`, so {ref.loaded_as} is what runs (name it here)",
+            msg("'{raw}' is not a .py file: the SDK imports module `{module_name}`, so {loaded_as} is what runs (name it here)", raw=ref.raw, module_name=module_name(ref.raw), loaded_as=ref.loaded_as),
         )
 
 
@@ -137,5 +138,5 @@ def tools_are_listed(ctx: CheckContext) -> Iterator[Finding]:
         yield UNREFERENCED_TOOL.at(
             yf.path,
             span,
-            f"this tool is not listed in any tool provider's `tools`, so Dify never loads it (add '{rel}' to a provider's tools list)",
+            msg("this tool is not listed in any tool provider's `tools`, so Dify never loads it (add '{rel}' to a provider's tools list)", rel=rel),
         )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from dify_lsp.findings import Finding, Related, Severity
+from dify_lsp.i18n import msg
 from dify_lsp.index import YamlFile, lookup
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 from dify_lsp.schema.model_provider import MODEL_CLASS_BASES, MODEL_TYPES, PARAMETER_TEMPLATES
@@ -66,18 +67,16 @@ def model_types_agree(ctx: CheckContext) -> Iterator[Finding]:
             yield TYPE_FOLDER.at(
                 path,
                 pair.value.span,
-                f"`model_type: {value}` but this file is loaded through `models.{type_key}.predefined`: Dify lists it as a {value} model "
-                f"(served by the provider's {MODEL_CLASS_BASES.get(value, value)} class), while the folder and glob say {expected}; "
-                f"move it under the {value} glob (or fix model_type if '{expected}' was meant)",
-                related=[Related(provider.path, g.span, "the glob that loads it") for g in ctx.plugin.model_globs if path in g.matches][:1],
+                msg("`model_type: {value}` but this file is loaded through `models.{type_key}.predefined`: Dify lists it as a {value} model (served by the provider's {get} class), while the folder and glob say {expected}; move it under the {value} glob (or fix model_type if '{expected}' was meant)", value=value, type_key=type_key, get=MODEL_CLASS_BASES.get(value, value), expected=expected),
+                related=[Related(provider.path, g.span, msg("the glob that loads it")) for g in ctx.plugin.model_globs if path in g.matches][:1],
             )
         supported, seq = _supported(provider)
         if seq is not None and value not in supported:
             yield TYPE_UNSUPPORTED.at(
                 path,
                 pair.value.span,
-                f"`model_type: {value}` is not in the provider's supported_model_types ({', '.join(sorted(supported)) or 'none'}): Dify does not offer this model",
-                related=[Related(provider.path, seq.span, "supported_model_types")],
+                msg("`model_type: {value}` is not in the provider's supported_model_types ({value2}): Dify does not offer this model", value=value, value2=', '.join(sorted(supported)) or 'none'),
+                related=[Related(provider.path, seq.span, msg("supported_model_types"))],
             )
 
 
@@ -104,7 +103,7 @@ def positions_name_models(ctx: CheckContext) -> Iterator[Finding]:
             yield POSITION_UNKNOWN.at(
                 path,
                 item.span,
-                f"no {MODEL_TYPE_KEYS[type_key]} model named '{name}'{did_you_mean(options)}: the models of this type are {', '.join(sorted(known)) or 'none'}",
+                msg("no {MODEL_TYPE_KEYS} model named '{name}'{did_you_mean}: the models of this type are {value}", MODEL_TYPE_KEYS=MODEL_TYPE_KEYS[type_key], name=name, did_you_mean=did_you_mean(options), value=', '.join(sorted(known)) or 'none'),
                 suggestions=options,
             )
 
@@ -126,8 +125,7 @@ def parameter_templates_exist(ctx: CheckContext) -> Iterator[Finding]:
             yield UNKNOWN_TEMPLATE.at(
                 yf.path,
                 node.span,
-                f"'{name}' is not a parameter template{did_you_mean(options)}: the daemon refuses the model (\"use_template {name} not found\") "
-                f"and the SDK ignores it. Templates: {', '.join(PARAMETER_TEMPLATES)}",
+                msg('\'{name}\' is not a parameter template{did_you_mean}: the daemon refuses the model ("use_template {name} not found") and the SDK ignores it. Templates: {names}', name=name, did_you_mean=did_you_mean(options), names=', '.join(PARAMETER_TEMPLATES)),
                 suggestions=options,
             )
 
@@ -172,7 +170,6 @@ def model_types_have_classes(ctx: CheckContext) -> Iterator[Finding]:
             yield MISSING_MODEL_CLASS.at(
                 provider.path,
                 item.span,
-                f"the provider offers {mtype} models, but no {MODEL_CLASS_BASES[mtype]} subclass is in its model sources ({where}): "
-                f"the SDK registers model classes by type, so every {mtype} call (and a credential check through it) fails with KeyError",
-                related=[Related(r.owner, r.span, "model source") for r in refs],
+                msg("the provider offers {mtype} models, but no {MODEL_CLASS_BASES} subclass is in its model sources ({where}): the SDK registers model classes by type, so every {mtype} call (and a credential check through it) fails with KeyError", mtype=mtype, MODEL_CLASS_BASES=MODEL_CLASS_BASES[mtype], where=where),
+                related=[Related(r.owner, r.span, msg("model source")) for r in refs],
             )

@@ -17,6 +17,7 @@ from typing import Iterator
 
 from dify_lsp import pyscan
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
+from dify_lsp.i18n import msg
 from dify_lsp.index import ZERO_SPAN, YamlFile, lookup
 from dify_lsp.rules import CheckContext, check, define_rule
 from dify_lsp.rules.python_session import YamlParam, _tool_yamls_for, python_units, yaml_params
@@ -104,7 +105,7 @@ def _permission_fix(ctx: CheckContext, flags: list[Flag]) -> tuple[Fix, ...]:
     if not edits:
         return ()
     keys = ", ".join(_flag_key(f) for f in flags)
-    return (Fix(f"Add {keys} to resource.permission in manifest.yaml", tuple(edits)),)
+    return (Fix(msg("Add {keys} to resource.permission in manifest.yaml", keys=keys), tuple(edits)),)
 
 
 def _manifest_anchor(manifest: YamlFile) -> Span:
@@ -141,17 +142,16 @@ def calls_are_permitted(ctx: CheckContext) -> Iterator[Finding]:
         yield MISSING_PERMISSION_AT_CALL.at(
             n.path,
             n.span,
-            f"{n.dotted} needs {keys} under resource.permission in manifest.yaml; without it Dify answers "
-            f"\"{need.denied_message}\"",
-            related=[Related(manifest.path, anchor, "resource.permission in manifest.yaml")],
+            msg('{dotted} needs {keys} under resource.permission in manifest.yaml; without it Dify answers "{denied_message}"', dotted=n.dotted, keys=keys, denied_message=need.denied_message),
+            related=[Related(manifest.path, anchor, msg("resource.permission in manifest.yaml"))],
             fixes=_permission_fix(ctx, list(n.missing)),
         )
     keys = ", ".join(_flag_key(f) for f in all_missing)
     yield MANIFEST_MISSING_PERMISSION.at(
         manifest.path,
         anchor,
-        f"the plugin's code needs resource.permission {keys}, which this manifest does not grant",
-        related=[Related(n.path, n.span, f"{n.dotted} needs it") for n in needs[:20]],
+        msg("the plugin's code needs resource.permission {keys}, which this manifest does not grant", keys=keys),
+        related=[Related(n.path, n.span, msg("{dotted} needs it", dotted=n.dotted)) for n in needs[:20]],
         fixes=fixes,
     )
 
@@ -196,7 +196,7 @@ def permissions_are_used(ctx: CheckContext) -> Iterator[Finding]:
             yield UNUSED_PERMISSION.at(
                 manifest.path,
                 span,
-                f"resource.permission {_flag_key(flag)} is granted but no code of the plugin uses it (grant only what the plugin needs)",
+                msg("resource.permission {flag_key} is granted but no code of the plugin uses it (grant only what the plugin needs)", flag_key=_flag_key(flag)),
                 tags=("unnecessary",),
             )
 
@@ -221,11 +221,11 @@ def storage_has_size(ctx: CheckContext) -> Iterator[Finding]:
             text = " " * indent + f"size: {DEFAULT_STORAGE_SIZE}\n"
             if end.line + 1 >= len(manifest.text.split("\n")):
                 at, text = end, "\n" + " " * indent + f"size: {DEFAULT_STORAGE_SIZE}"
-            fixes = (Fix(f"Add size: {DEFAULT_STORAGE_SIZE} (1 MiB)", (TextEdit(manifest.path, Span(at, at), text),)),)
+            fixes = (Fix(msg("Add size: {DEFAULT_STORAGE_SIZE} (1 MiB)", DEFAULT_STORAGE_SIZE=DEFAULT_STORAGE_SIZE), (TextEdit(manifest.path, Span(at, at), text),)),)
     yield STORAGE_WITHOUT_SIZE.at(
         manifest.path,
         pair.key.span,
-        "storage permission without `size`: the daemon requires size between 1024 and 1073741824 bytes and rejects the manifest",
+        msg("storage permission without `size`: the daemon requires size between 1024 and 1073741824 bytes and rejects the manifest"),
         fixes=fixes,
     )
 
@@ -272,7 +272,6 @@ def selector_scope_matches_call(ctx: CheckContext) -> Iterator[Finding]:
             yield SCOPE_CALL_MISMATCH.at(
                 unit.path,
                 arg.span,
-                f"model-selector '{param.name}' has scope '{param.scope.value}', so the user picks a {selected} model, "
-                f"but it is passed to {dotted}, which calls a {called_type} model",
-                related=[Related(param.yaml.path, param.scope.span, f"scope of '{param.name}'")],
+                msg("model-selector '{name}' has scope '{value}', so the user picks a {selected} model, but it is passed to {dotted}, which calls a {called_type} model", name=param.name, value=param.scope.value, selected=selected, dotted=dotted, called_type=called_type),
+                related=[Related(param.yaml.path, param.scope.span, msg("scope of '{name}'", name=param.name))],
             )

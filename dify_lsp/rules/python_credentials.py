@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Iterator
 
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
+from dify_lsp.i18n import Message, N_, msg
 from dify_lsp.index import YamlFile, lookup
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 from dify_lsp.rules.python_session import module_graph, python_units, sdk_source_file
@@ -266,16 +267,15 @@ def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             reported.add((path, read.span))
             options = suggest(read.key, names)
-            fixes = [Fix(f"Change to '{o}'", (TextEdit(path, read.inner, o),), preferred=len(options) == 1) for o in options] if read.inner else []
+            fixes = [Fix(msg("Change to '{o}'", o=o), (TextEdit(path, read.inner, o),), preferred=len(options) == 1) for o in options] if read.inner else []
             if read.how == "get":
-                outcome = f"so this is always the default, {read.default}" if read.default is not None else "so this is always None"
+                outcome = msg("so this is always the default, {default}", default=read.default) if read.default is not None else msg("so this is always None")
             else:
-                outcome = f"so this raises KeyError: '{read.key}'"
+                outcome = msg("so this raises KeyError: '{key}'", key=read.key)
             yield UNDECLARED_CREDENTIAL.at(
                 path, read.span,
-                f"{what} '{read.key}' is not declared in {where}{did_you_mean(options)}; declared: "
-                f"{', '.join(repr(n) for n in names) or 'none'}. Dify never fills it, {outcome}",
-                related=[Related(yf.path, anchor, f"the declared {what}s")],
+                msg("{what} '{key}' is not declared in {where}{did_you_mean}; declared: {value}. Dify never fills it, {outcome}", what=Message(what), key=read.key, where=where, did_you_mean=did_you_mean(options), value=', '.join(repr(n) for n in names) or 'none', outcome=outcome),
+                related=[Related(yf.path, anchor, Message(N_("the declared credentials") if what == "credential" else N_("the declared settings")))],
                 fixes=fixes,
             )
 
@@ -291,7 +291,6 @@ def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             yield UNREAD_CREDENTIAL.at(
                 yf_path, span,
-                f"required '{name}' is never read by the plugin's code (it reads: {', '.join(sorted(keys)) or 'nothing'}); "
-                "the user must fill it in for nothing",
+                msg("required '{name}' is never read by the plugin's code (it reads: {value}); the user must fill it in for nothing", name=name, value=', '.join(sorted(keys)) or 'nothing'),
                 tags=("unnecessary",),
             )

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterator
 
 from dify_lsp.findings import Finding, Related, Severity
+from dify_lsp.i18n import Message, msg
 from dify_lsp.index import ZERO_SPAN
 from dify_lsp.rules import CheckContext, check, define_rule
 from dify_lsp.rules.python_modules import PluginClass
@@ -165,12 +166,10 @@ def sdk_is_a_dependency(ctx: CheckContext) -> Iterator[Finding]:
     if req is None:
         return
     if req.found is False:
-        other = "requirements.txt is not read when pyproject.toml exists; " if req.path.name == "pyproject.toml" and ctx.index.source.is_file(ctx.plugin.root / "requirements.txt") else ""
+        other = msg("requirements.txt is not read when pyproject.toml exists; ") if req.path.name == "pyproject.toml" and ctx.index.source.is_file(ctx.plugin.root / "requirements.txt") else ""
         yield SDK_NOT_REQUIRED.at(
             req.path, ZERO_SPAN,
-            f"{req.path.name} does not list dify-plugin, which the plugin imports: the daemon installs only what it lists "
-            f"({other}uv {'sync' if req.path.name == 'pyproject.toml' else 'pip install -r'}), so the plugin fails at start-up "
-            "with \"No module named 'dify_plugin'\"",
+            msg('{name} does not list dify-plugin, which the plugin imports: the daemon installs only what it lists ({other}uv {value}), so the plugin fails at start-up with "No module named \'dify_plugin\'"', name=req.path.name, other=other, value='sync' if req.path.name == 'pyproject.toml' else 'pip install -r'),
         )
 
 
@@ -190,12 +189,10 @@ def entrypoint_exists(ctx: CheckContext) -> Iterator[Finding]:
     if source.is_file(base.with_name(base.name + ".py")) or source.is_file(base / "__main__.py"):
         return
     if source.is_file(base / "__init__.py") or source.is_dir(base):
-        msg = (f"'{name}' is a package without __main__.py: the daemon runs `python -m {name}`, which fails with "
-               f"\"No module named {name}.__main__; '{name}' is a package and cannot be directly executed\"")
+        message = (msg('\'{name}\' is a package without __main__.py: the daemon runs `python -m {name}`, which fails with "No module named {name}.__main__; \'{name}\' is a package and cannot be directly executed"', name=name))
     else:
-        msg = (f"the plugin has no module '{name}' ({name.replace('.', '/')}.py): the daemon runs `python -m {name}` in the "
-               f"plugin folder, which fails with \"No module named {name}\"")
-    yield ENTRYPOINT_MISSING.at(ctx.plugin.manifest.path, span, msg)
+        message = (msg('the plugin has no module \'{name}\' ({replace}.py): the daemon runs `python -m {name}` in the plugin folder, which fails with "No module named {name}"', name=name, replace=name.replace('.', '/')))
+    yield ENTRYPOINT_MISSING.at(ctx.plugin.manifest.path, span, message)
 
 
 # -- abstract methods -----------------------------------------------------------------------------------
@@ -244,14 +241,12 @@ def abstract_methods_implemented(ctx: CheckContext) -> Iterator[Finding]:
         plural = "s" if len(missing) > 1 else ""
         hint = ""
         if "_invoke" in missing and "invoke" in defined:
-            hint = f" It defines invoke, but the SDK's {base}.invoke calls _invoke: rename it to _invoke."
+            hint = msg(" It defines invoke, but the SDK's {base}.invoke calls _invoke: rename it to _invoke.", base=base)
         sdk = SDK_CLASSES[base]
         yield ABSTRACT_METHOD.at(
             cls.path, cls.info.name_span,
-            f"{cls.info.name} does not implement {names}, abstract in {base}: Python refuses to create it "
-            f"(\"Can't instantiate abstract class {cls.info.name} without an implementation for abstract method{plural} {names}\"), "
-            f"so {sdk.when_instantiated}.{hint}",
-            related=[Related(ref.owner, ref.span, "loaded from here")],
+            msg('{name} does not implement {names}, abstract in {base}: Python refuses to create it ("Can\'t instantiate abstract class {name} without an implementation for abstract method{plural} {names}"), so {when_instantiated}.{hint}', name=cls.info.name, names=names, base=base, plural=plural, when_instantiated=Message(sdk.when_instantiated), hint=hint),
+            related=[Related(ref.owner, ref.span, msg("loaded from here"))],
         )
 
 
@@ -267,7 +262,7 @@ def sdk_version_is_new_enough(ctx: CheckContext) -> Iterator[Finding]:
     if floor is None:
         return
     rel = ctx.plugin.relative(req.path)
-    related = [Related(req.path, req.span, f"the SDK requirement: {req.text}")]
+    related = [Related(req.path, req.span, msg("the SDK requirement: {text}", text=req.text))]
 
     def too_new(first: str | None) -> bool:
         return first is not None and releases.older(floor, first)
@@ -286,8 +281,7 @@ def sdk_version_is_new_enough(ctx: CheckContext) -> Iterator[Finding]:
                     flagged.add(span)
                     yield NEWER_SDK.at(
                         unit.path, span,
-                        f"'{'.'.join(('session', *ref.names[: i + 1]))}' first appeared in dify-plugin {first}, but {rel} "
-                        f"allows {floor}, which does not have it (AttributeError there)",
+                        msg("'{names}' first appeared in dify-plugin {first}, but {rel} allows {floor}, which does not have it (AttributeError there)", names='.'.join(('session', *ref.names[: i + 1])), first=first, rel=rel, floor=floor),
                         related=related,
                     )
                     break  # one finding per chain: its first too-new name
@@ -301,7 +295,6 @@ def sdk_version_is_new_enough(ctx: CheckContext) -> Iterator[Finding]:
                     continue
                 yield NEWER_SDK.at(
                     unit.path, arg.keyword_span or arg.span,
-                    f"argument '{name}' of {method.name}() first appeared in dify-plugin {first}, but {rel} allows {floor}, "
-                    f"which does not take it (TypeError there)",
+                    msg("argument '{name}' of {name2}() first appeared in dify-plugin {first}, but {rel} allows {floor}, which does not take it (TypeError there)", name=name, name2=method.name, first=first, rel=rel, floor=floor),
                     related=related,
                 )

@@ -15,6 +15,7 @@ from typing import Iterator
 
 from dify_lsp import pyscan
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
+from dify_lsp.i18n import msg
 from dify_lsp.index import ZERO_SPAN, Plugin, YamlFile, files_under, lookup
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 from dify_lsp.rules import python_syntax
@@ -186,11 +187,11 @@ def session_members_exist(ctx: CheckContext) -> Iterator[Finding]:
                 continue  # after a method or a plain value: not the catalog's business
             options = suggest(name, [m.name for m in owner.members()])
             where = ".".join(("session", *ref.names[:bad]))
-            fixes = [Fix(f"Change to '{o}'", (TextEdit(unit.path, span, o),), preferred=len(options) == 1) for o in options]
+            fixes = [Fix(msg("Change to '{o}'", o=o), (TextEdit(unit.path, span, o),), preferred=len(options) == 1) for o in options]
             yield UNKNOWN_MEMBER.at(
                 unit.path, span,
-                f"'{where}' ({owner.name}) has no attribute '{name}'{did_you_mean(options)}; it has: "
-                + ", ".join(n for n in _member_names(owner) if n != "session" and not _is_internal(owner, n)),
+                msg("'{where}' ({type}) has no attribute '{name}'{did_you_mean}; it has: {members}", where=where, type=owner.name, name=name, did_you_mean=did_you_mean(options),
+                    members=", ".join(n for n in _member_names(owner) if n != "session" and not _is_internal(owner, n))),
                 fixes=fixes,
             )
         for call in unit.calls:
@@ -204,13 +205,13 @@ def session_members_exist(ctx: CheckContext) -> Iterator[Finding]:
             dotted = ".".join(("session", *call.ref.names))
             if method is not None:
                 hint = ", ".join(f"{p.name}=..." for p in method.params if p.required)
-                fixes = [Fix(f"Call '{call.ref.names[-1]}.invoke(...)'", (TextEdit(unit.path, Span(span.end, span.end), ".invoke"),))]
-                msg = f"'{dotted}' is not callable ({res.type.name}); use '{dotted}.invoke({hint})'"
+                fixes = [Fix(msg("Call '{names}.invoke(...)'", names=call.ref.names[-1]), (TextEdit(unit.path, Span(span.end, span.end), ".invoke"),))]
+                message = msg("'{dotted}' is not callable ({name}); use '{dotted}.invoke({hint})'", dotted=dotted, name=res.type.name, hint=hint)
             else:
                 fixes = []
                 names = ", ".join(m.name for m in res.type.methods)
-                msg = f"'{dotted}' is not callable ({res.type.name}); call one of its methods: {names}"
-            yield NOT_CALLABLE.at(unit.path, span, msg, fixes=fixes)
+                message = msg("'{dotted}' is not callable ({name}); call one of its methods: {names}", dotted=dotted, name=res.type.name, names=names)
+            yield NOT_CALLABLE.at(unit.path, span, message, fixes=fixes)
 
 
 def _is_internal(t: catalog.Type, name: str) -> bool:
@@ -236,8 +237,9 @@ def session_call_arguments(ctx: CheckContext) -> Iterator[Finding]:
                     if i >= len(method.positional):
                         yield TOO_MANY_POSITIONAL.at(
                             unit.path, a.span,
-                            f"{dotted}() takes {len(method.positional)} positional argument{'s' if len(method.positional) != 1 else ''} "
-                            f"({', '.join(p.name for p in method.positional)}) but {len(positional)} were given",
+                            (msg("{dotted}() takes {count} positional argument ({names}) but {given} were given", dotted=dotted, count=len(method.positional), names=', '.join(p.name for p in method.positional), given=len(positional))
+                             if len(method.positional) == 1 else
+                             msg("{dotted}() takes {count} positional arguments ({names}) but {given} were given", dotted=dotted, count=len(method.positional), names=', '.join(p.name for p in method.positional), given=len(positional))),
                         )
                         break
                     given.add(method.positional[i].name)
@@ -247,15 +249,14 @@ def session_call_arguments(ctx: CheckContext) -> Iterator[Finding]:
                     continue
                 if a.keyword not in names:
                     options = suggest(a.keyword, [n for n in names if n not in given])
-                    fixes = [Fix(f"Change to '{o}'", (TextEdit(unit.path, a.keyword_span, o),), preferred=len(options) == 1) for o in options] if a.keyword_span else []
+                    fixes = [Fix(msg("Change to '{o}'", o=o), (TextEdit(unit.path, a.keyword_span, o),), preferred=len(options) == 1) for o in options] if a.keyword_span else []
                     yield UNKNOWN_KEYWORD.at(
                         unit.path, a.keyword_span or a.span,
-                        f"{dotted}() got an unexpected keyword argument '{a.keyword}'{did_you_mean(options)}; "
-                        f"it takes: {', '.join(names)}",
+                        msg("{dotted}() got an unexpected keyword argument '{keyword}'{did_you_mean}; it takes: {names}", dotted=dotted, keyword=a.keyword, did_you_mean=did_you_mean(options), names=', '.join(names)),
                         fixes=fixes,
                     )
                 elif a.keyword in given:
-                    yield TOO_MANY_POSITIONAL.at(unit.path, a.keyword_span or a.span, f"{dotted}() got multiple values for argument '{a.keyword}'")
+                    yield TOO_MANY_POSITIONAL.at(unit.path, a.keyword_span or a.span, msg("{dotted}() got multiple values for argument '{keyword}'", dotted=dotted, keyword=a.keyword))
                 else:
                     given.add(a.keyword)
             if has_star or has_kwargs:
@@ -264,8 +265,9 @@ def session_call_arguments(ctx: CheckContext) -> Iterator[Finding]:
             if missing:
                 yield MISSING_ARGUMENT.at(
                     unit.path, span,
-                    f"{dotted}() is missing required argument{'s' if len(missing) > 1 else ''}: {', '.join(missing)} "
-                    f"(signature: {method.signature()})",
+                    (msg("{dotted}() is missing required arguments: {names} (signature: {signature})", dotted=dotted, names=', '.join(missing), signature=method.signature())
+                     if len(missing) > 1 else
+                     msg("{dotted}() is missing required argument: {names} (signature: {signature})", dotted=dotted, names=', '.join(missing), signature=method.signature())),
                 )
 
 
@@ -353,9 +355,9 @@ def model_config_objects(ctx: CheckContext) -> Iterator[Finding]:
             elif isinstance(node, pyscan.ast.Call) and isinstance(node.func, pyscan.ast.Name) and node.func.id == "dict":
                 what = "a dict"
             elif arg.dict_var:
-                what = f"'{arg.text}', a dict"
+                what = msg("'{text}', a dict", text=arg.text)
             elif arg.param_key is not None and arg.param_key in params and params[arg.param_key].type == "model-selector":
-                what = f"the value of model-selector parameter '{arg.param_key}' (a dict)"
+                what = msg("the value of model-selector parameter '{param_key}' (a dict)", param_key=arg.param_key)
             if what is None:
                 continue
             cls = catalog.CONFIG_CLASSES[cfg_param.config_class]
@@ -366,10 +368,8 @@ def model_config_objects(ctx: CheckContext) -> Iterator[Finding]:
                 edits.insert(0, TextEdit(unit.path, Span(at, at), f"from {cls.module} import {cls.name}\n"))
             yield DICT_MODEL_CONFIG.at(
                 unit.path, arg.span,
-                f"{dotted}() needs model_config to be a {cls.name}, not {what}: the SDK calls model_config.model_dump() "
-                f"and fails with AttributeError: 'dict' object has no attribute 'model_dump'. Wrap it: {cls.name}(**...) "
-                f"(only llm and llm_structured_output accept a dict)",
-                fixes=[Fix(f"Wrap in {cls.name}(**...)", tuple(edits))],
+                msg("{dotted}() needs model_config to be a {name}, not {what}: the SDK calls model_config.model_dump() and fails with AttributeError: 'dict' object has no attribute 'model_dump'. Wrap it: {name}(**...) (only llm and llm_structured_output accept a dict)", dotted=dotted, name=cls.name, what=what),
+                fixes=[Fix(msg("Wrap in {name}(**...)", name=cls.name), tuple(edits))],
             )
 
 
@@ -405,20 +405,19 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
                 if read.key in declared or read.how == "in":
                     continue
                 options = suggest(read.key, names)
-                fixes = [Fix(f"Change to '{o}'", (TextEdit(unit.path, read.inner, o),), preferred=len(options) == 1) for o in options] if read.inner else []
+                fixes = [Fix(msg("Change to '{o}'", o=o), (TextEdit(unit.path, read.inner, o),), preferred=len(options) == 1) for o in options] if read.inner else []
                 listed = ", ".join(f"'{n}'" for n in names) or "none"
                 if read.how == "get":
                     rule = UNDECLARED_PARAMETER
-                    outcome = (f"Dify never sends it, so this is always the default, {read.default}." if read.default is not None
-                               else "Dify never sends it, so this is always None.")
+                    outcome = (msg("Dify never sends it, so this is always the default, {default}.", default=read.default) if read.default is not None
+                               else msg("Dify never sends it, so this is always None."))
                 else:
                     rule = UNDECLARED_PARAMETER_KEY
-                    outcome = f"Dify never sends it, so this raises KeyError: '{read.key}' on every run."
+                    outcome = msg("Dify never sends it, so this raises KeyError: '{key}' on every run.", key=read.key)
                 yield rule.at(
                     unit.path, read.span,
-                    f"tool parameter '{read.key}' is not declared in {ctx.plugin.relative(first_yaml.path)}{did_you_mean(options)}; "
-                    f"declared parameters: {listed}. " + outcome,
-                    related=[Related(first_yaml.path, related_span, "the tool's parameters")],
+                    msg("tool parameter '{key}' is not declared in {path}{did_you_mean}; declared parameters: {listed}. {outcome}", key=read.key, path=ctx.plugin.relative(first_yaml.path), did_you_mean=did_you_mean(options), listed=listed, outcome=outcome),
+                    related=[Related(first_yaml.path, related_span, msg("the tool's parameters"))],
                     fixes=fixes,
                 )
         if any(inv.escapes for inv in invokes):
@@ -429,9 +428,8 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
             if p.required and p.name not in read_keys:
                 yield UNREAD_PARAMETER.at(
                     p.yaml.path, p.name_span,
-                    f"required parameter '{p.name}' is never read by {ctx.plugin.relative(unit.path)} "
-                    f"({inv.class_name}._invoke reads: {', '.join(sorted(read_keys)) or 'nothing'})",
-                    related=[Related(unit.path, inv.param_span, f"{inv.class_name}._invoke's parameters")],
+                    msg("required parameter '{name}' is never read by {path} ({class_name}._invoke reads: {value})", name=p.name, path=ctx.plugin.relative(unit.path), class_name=inv.class_name, value=', '.join(sorted(read_keys)) or 'nothing'),
+                    related=[Related(unit.path, inv.param_span, msg("{class_name}._invoke's parameters", class_name=inv.class_name))],
                 )
 
 
@@ -447,9 +445,9 @@ def no_print(ctx: CheckContext) -> Iterator[Finding]:
         for span in unit.scan.prints:
             yield PRINT_CALL.at(
                 unit.path, span,
-                "print() writes to stdout, which carries the plugin's protocol: the daemon logs the line as an error "
+                msg("print() writes to stdout, which carries the plugin's protocol: the daemon logs the line as an error "
                 "(\"invalid character ... looking for beginning of value\") and drops it, so the text is lost. Log instead: "
-                "logging.getLogger(__name__) with logger.addHandler(dify_plugin.config.logger_format.plugin_logger_handler)",
+                "logging.getLogger(__name__) with logger.addHandler(dify_plugin.config.logger_format.plugin_logger_handler)"),
             )
 
 
@@ -475,10 +473,10 @@ def python_parses(ctx: CheckContext) -> Iterator[Finding]:
         start = len(text) - len(text.lstrip())
         if unit.path in runs:
             yield PYTHON_SYNTAX.at(unit.path, Span(Pos(line, start), Pos(line, len(text.rstrip()))),
-                                   f"Python 3.12 syntax error: {message}; importing this file fails, so the plugin cannot load")
+                                   msg("Python 3.12 syntax error: {message}; importing this file fails, so the plugin cannot load", message=message))
         else:
             yield PYTHON_SYNTAX.at(unit.path, Span(Pos(line, start), Pos(line, len(text.rstrip()))),
-                                   f"Python 3.12 syntax error: {message} (the plugin does not import this file, so it still loads)",
+                                   msg("Python 3.12 syntax error: {message} (the plugin does not import this file, so it still loads)", message=message),
                                    severity=Severity.WARNING)
 
 
@@ -547,8 +545,8 @@ def loaded_classes(ctx: CheckContext) -> list[LoadedClass]:
 
 def _class_label(c: PluginClass | SdkClass, ctx: CheckContext, here: Path) -> str:
     if isinstance(c, SdkClass):
-        return f"{c.name} (imported from the SDK)"
-    return c.info.name if c.path == here else f"{c.info.name} (imported from {ctx.plugin.relative(c.path)})"
+        return msg("{name} (imported from the SDK)", name=c.name)
+    return c.info.name if c.path == here else msg("{name} (imported from {path})", name=c.info.name, path=ctx.plugin.relative(c.path))
 
 
 @check(MISSING_CLASS, MULTIPLE_CLASSES)
@@ -563,17 +561,15 @@ def source_defines_the_class(ctx: CheckContext) -> Iterator[Finding]:
             extra = f" ({', '.join(f'{c.info.name} subclasses {sorted(r)[0]}' for c, r in lc.others)})" if lc.others else ""
             yield MISSING_CLASS.at(
                 ref.owner, ref.span,
-                f"{rel} defines no subclass of {want}{extra}; the SDK fails to load the plugin with "
-                f"\"Missing subclass of {lc.expected[0]}\"",
-                related=[Related(c.path, c.info.name_span, f"{c.info.name} subclasses {', '.join(sorted(r))}") for c, r in lc.others],
+                msg('{rel} defines no subclass of {want}{extra}; the SDK fails to load the plugin with "Missing subclass of {expected}"', rel=rel, want=want, extra=extra, expected=lc.expected[0]),
+                related=[Related(c.path, c.info.name_span, msg("{name} subclasses {names}", name=c.info.name, names=', '.join(sorted(r)))) for c, r in lc.others],
             )
         elif len(lc.matching) > 1:
             names = ", ".join(_class_label(c, ctx, lc.path) for c in lc.matching)
             own = [c for c in lc.matching if isinstance(c, PluginClass) and c.path == lc.path]
             anchors = own[1:] if len(own) > 1 else own[:1]
-            msg = (f"{rel} holds more than one subclass of {want} ({names}); the SDK finds every subclass bound in the "
-                   f"module, imported ones included, and fails to load the plugin with \"Multiple subclasses of {lc.expected[0]}\"")
+            message = (msg('{rel} holds more than one subclass of {want} ({names}); the SDK finds every subclass bound in the module, imported ones included, and fails to load the plugin with "Multiple subclasses of {expected}"', rel=rel, want=want, names=names, expected=lc.expected[0]))
             if not anchors:
-                yield MULTIPLE_CLASSES.at(ref.owner, ref.span, msg)
+                yield MULTIPLE_CLASSES.at(ref.owner, ref.span, message)
             for c in anchors:
-                yield MULTIPLE_CLASSES.at(lc.path, c.info.name_span, msg, related=[Related(ref.owner, ref.span, "named here")])
+                yield MULTIPLE_CLASSES.at(lc.path, c.info.name_span, message, related=[Related(ref.owner, ref.span, msg("named here"))])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
+from dify_lsp.i18n import msg
 from dify_lsp.rules import CheckContext, check, define_rule, suggest
 from dify_lsp.rules.yaml_schema import ParamSite, schema_result
 from dify_lsp.schema import plugin_files as pf
@@ -66,8 +67,8 @@ def check_site(path, site: ParamSite) -> Iterator[Finding]:
             yield SCOPE_IGNORED.at(
                 path,
                 scope_node.span,
-                f"`scope` has no meaning for a `{ptype}` {_what(site)} ('{name}'): only model-selector, app-selector and any take a scope",
-                related=[Related(path, type_node.span, "the type")] if type_node is not None else [],
+                msg("`scope` has no meaning for a `{ptype}` {what} ('{name}'): only model-selector, app-selector and any take a scope", ptype=ptype, what=_what(site), name=name),
+                related=[Related(path, type_node.span, msg("the type"))] if type_node is not None else [],
             )
             return
         for part, offset in scope_parts(raw):
@@ -77,20 +78,20 @@ def check_site(path, site: ParamSite) -> Iterator[Finding]:
             span = _part_span(scope_node, offset, len(part)) if part else scope_node.span
             fixes = []
             if options:
-                fixes.append(Fix(f"Change '{part}' to '{options[0]}'", (TextEdit(path, span, options[0]),), len(options) == 1))
-            hint = f" (did you mean '{options[0]}'?)" if options else ""
-            shown = f"'{part}'" if part else "an empty part"
+                fixes.append(Fix(msg("Change '{part}' to '{options}'", part=part, options=options[0]), (TextEdit(path, span, options[0]),), len(options) == 1))
+            hint = msg(" (did you mean '{options}'?)", options=options[0]) if options else ""
+            shown = f"'{part}'" if part else msg("an empty part")
             yield UNKNOWN_SCOPE.at(
                 path,
                 span,
-                f"{shown} is not a {ptype} scope{hint}; valid scopes: {', '.join(valid)} (join several with &, e.g. tool-call&llm)",
+                msg("{shown} is not a {ptype} scope{hint}; valid scopes: {names} (join several with &, e.g. tool-call&llm)", shown=shown, ptype=ptype, hint=hint, names=', '.join(valid)),
                 fixes=fixes,
             )
     elif ptype == pf.MODEL_SELECTOR and type_node is not None:
         yield NO_SCOPE.at(
             path,
             type_node.span,
-            f"model-selector '{name}' has no `scope`: the user can pick any model type; add e.g. `scope: llm` (valid: {', '.join(pf.SCOPES[pf.MODEL_SELECTOR])})",
+            msg("model-selector '{name}' has no `scope`: the user can pick any model type; add e.g. `scope: llm` (valid: {names})", name=name, names=', '.join(pf.SCOPES[pf.MODEL_SELECTOR])),
         )
     if ptype == pf.MODEL_SELECTOR:
         form = site.value("form")
@@ -98,13 +99,13 @@ def check_site(path, site: ParamSite) -> Iterator[Finding]:
             yield FORM_LLM.at(
                 path,
                 form.span,
-                f"model-selector '{name}' has `form: llm`, but the LLM cannot choose a model and Dify fails with \"Model cannot be empty\"; use `form: form`",
-                fixes=[Fix("Change to form: form", (TextEdit(path, form.span, "form"),))],
+                msg('model-selector \'{name}\' has `form: llm`, but the LLM cannot choose a model and Dify fails with "Model cannot be empty"; use `form: form`', name=name),
+                fixes=[Fix(msg("Change to form: form"), (TextEdit(path, form.span, "form"),))],
             )
 
 
 def _what(site: ParamSite) -> str:
-    return "parameter" if site.schema.role == "parameter" else "field"
+    return msg("parameter") if site.schema.role == "parameter" else msg("field")
 
 
 @check(UNKNOWN_SCOPE, NO_SCOPE, FORM_LLM, SCOPE_IGNORED)

@@ -11,6 +11,7 @@ import ast
 from typing import Iterator
 
 from dify_lsp.findings import Finding, Related, Severity
+from dify_lsp.i18n import msg
 from dify_lsp.index import lookup
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 from dify_lsp.schema.references import PYTHON, TRIGGER_EVENT, TRIGGER_PROVIDER
@@ -90,7 +91,7 @@ def dispatched_events_exist(ctx: CheckContext) -> Iterator[Finding]:
                     yield UNKNOWN_EVENT.at(
                         ref.target,
                         span,
-                        f"no event named '{const.value}'{did_you_mean(options)}: the provider's events are {', '.join(names)}; Dify runs no event for this name",
-                        related=[Related(provider.path, ref.span, "the trigger provider")],
+                        msg("no event named '{value}'{did_you_mean}: the provider's events are {names}; Dify runs no event for this name", value=const.value, did_you_mean=did_you_mean(options), names=', '.join(names)),
+                        related=[Related(provider.path, ref.span, msg("the trigger provider"))],
                         suggestions=options,
                     )

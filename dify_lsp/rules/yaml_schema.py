@@ -18,6 +18,7 @@ from typing import Iterator
 from packaging.version import InvalidVersion, Version
 
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
+from dify_lsp.i18n import Message, msg
 from dify_lsp.index import YamlFile
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 from dify_lsp.schema import plugin_files as pf
@@ -37,7 +38,7 @@ from dify_lsp.schema.model import (
     Obj,
     Scalar,
     SchemaType,
-    type_title,
+    type_title_message,
 )
 from dify_lsp.schema.references import MANIFEST
 from dify_lsp.textpos import Span
@@ -127,19 +128,19 @@ def _is_null(node: YNode) -> bool:
 
 def _shape(node: YNode) -> str:
     if isinstance(node, YMap):
-        return "a mapping"
+        return msg("a mapping")
     if isinstance(node, YSeq):
-        return "a list"
+        return msg("a list")
     if isinstance(node, YScalar):
         v = node.value
         if v is None:
-            return "an empty value"
+            return msg("an empty value")
         if isinstance(v, bool):
-            return f"the boolean {node.raw}"
+            return msg("the boolean {raw}", raw=node.raw)
         if isinstance(v, (int, float)):
-            return f"the number {node.raw}"
-        return f"the text '{node.raw}'" if len(node.raw) <= 40 else "text"
-    return "a value"
+            return msg("the number {raw}", raw=node.raw)
+        return msg("the text '{raw}'", raw=node.raw) if len(node.raw) <= 40 else msg("text")
+    return msg("a value")
 
 
 _DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)?)?$")
@@ -185,7 +186,7 @@ def _matches(t: SchemaType, node: YNode) -> bool:
 
 
 def _key_fix(path: Path, pair: YPair, new: str) -> Fix:
-    return Fix(f"Rename '{pair.key_text}' to '{new}'", (TextEdit(path, pair.key.span, new),))
+    return Fix(msg("Rename '{key_text}' to '{new}'", key_text=pair.key_text, new=new), (TextEdit(path, pair.key.span, new),))
 
 
 def _value_fix(path: Path, node: YScalar, new: str, title: str, preferred: bool = True) -> Fix:
@@ -250,7 +251,7 @@ class _Walker:
 
     def _wrong_type(self, node: YNode, t: SchemaType, fld: Field | None, where: tuple[str | int, ...]) -> None:
         name = self._label(where)
-        self.out.append(WRONG_TYPE.at(self.path, node.span, f"`{name}` must be {_article(type_title(t))}, not {_shape(node)}"))
+        self.out.append(WRONG_TYPE.at(self.path, node.span, msg("`{name}` must be {article}, not {shape}", name=name, article=_article(type_title_message(t)), shape=_shape(node))))
 
     # -- mappings ----------------------------------------------------------
     def obj(self, node: YMap, t: Obj, where: tuple[str | int, ...], anchor: Span) -> None:
@@ -268,9 +269,9 @@ class _Walker:
                 if t.rejects_unknown:
                     allowed = ", ".join(f.name for f in t.fields)
                     options = suggest(key, [f.name for f in t.fields])
-                    self.out.append(REJECTED_KEY.at(self.path, pair.key.span, f"`{key}` is not allowed in `{self._label(where)}`{did_you_mean(options)}: {t.rejects_unknown}. Allowed keys: {allowed}", fixes=[_key_fix(self.path, pair, o) for o in options[:1]], suggestions=options))
+                    self.out.append(REJECTED_KEY.at(self.path, pair.key.span, msg("`{key}` is not allowed in `{where}`{did_you_mean}: {rejects_unknown}. Allowed keys: {allowed}", key=key, where=self._label(where), did_you_mean=did_you_mean(options), rejects_unknown=Message(t.rejects_unknown), allowed=allowed), fixes=[_key_fix(self.path, pair, o) for o in options[:1]], suggestions=options))
                 elif t is pf.I18N:
-                    self.out.append(I18N_NOT_LANGUAGE.at(self.path, pair.key.span, f"`{key}` is not a language code, so `{self._label(where)}` drops it: the SDK and the daemon read only languages here (is `{key}` indented one level too deep?)"))
+                    self.out.append(I18N_NOT_LANGUAGE.at(self.path, pair.key.span, msg("`{key}` is not a language code, so `{where}` drops it: the SDK and the daemon read only languages here (is `{key}` indented one level too deep?)", key=key, where=self._label(where))))
                 elif not t.open:
                     self._unknown_key(pair, t, node, where)
                 continue
@@ -279,22 +280,22 @@ class _Walker:
                 continue  # read by neither the SDK nor the daemon: any value is lost the same way
             if _is_null(pair.value):
                 if fld.required and not fld.nullable:
-                    self.out.append(WRONG_TYPE.at(self.path, pair.key.span, f"`{self._label((*where, key))}` is required and must be {_article(fld.type_title)}, but it is empty"))
+                    self.out.append(WRONG_TYPE.at(self.path, pair.key.span, msg("`{label}` is required and must be {article}, but it is empty", label=self._label((*where, key)), article=_article(type_title_message(fld.type)))))
                 elif not fld.nullable and not fld.ignored and not (isinstance(fld.type, Scalar) and fld.type.kind == ANY):
                     # The SDK's models take None only where the field says so (`X | None`).
-                    self.out.append(WRONG_TYPE.at(self.path, pair.key.span, f"`{self._label((*where, key))}` is empty: it must be {_article(fld.type_title)} or be left out (the SDK refuses an empty value here)"))
+                    self.out.append(WRONG_TYPE.at(self.path, pair.key.span, msg("`{label}` is empty: it must be {article} or be left out (the SDK refuses an empty value here)", label=self._label((*where, key)), article=_article(type_title_message(fld.type)))))
                 continue
             self.walk(pair.value, fld.type, fld, (*where, key), pair.key.span)
         for name in t.required_names:
             if name in present:
                 continue
             if t is pf.I18N:
-                self.out.append(I18N_EN_US.at(self.path, anchor, f"`{self._label(where)}` needs an `en_US` text (the required language; others fall back to it)"))
+                self.out.append(I18N_EN_US.at(self.path, anchor, msg("`{where}` needs an `en_US` text (the required language; others fall back to it)", where=self._label(where))))
                 continue
             fld = t.by_name[name]
-            what = f"`{name}` ({fld.doc})" if fld.doc else f"`{name}`"
-            location = f"`{self._label(where)}`" if where else f"the {t.title}"
-            self.out.append(MISSING.at(self.path, anchor, f"missing required key {what} in {location}"))
+            what = msg("`{name}` ({doc})", name=name, doc=Message(fld.doc)) if fld.doc else f"`{name}`"
+            location = f"`{self._label(where)}`" if where else msg("the {title}", title=Message(t.title))
+            self.out.append(MISSING.at(self.path, anchor, msg("missing required key {what} in {location}", what=what, location=location)))
         if t.role == "parameter_rule":
             self.parameter_rule(node, t, where, anchor, present)
         elif t.role is not None:
@@ -308,17 +309,17 @@ class _Walker:
         options = suggest(key, candidates)
         fixes = [_key_fix(self.path, pair, o) for o in options[:1]] if len(options) >= 1 else []
         known = ", ".join(f.name for f in t.fields if not f.ignored)
-        msg = f"unknown key `{key}` in {('`' + self._label(where) + '`') if where else 'the ' + t.title}{did_you_mean(options)}; it is ignored. Known keys: {known}"
-        self.out.append(UNKNOWN_KEY.at(self.path, pair.key.span, msg, fixes=fixes, suggestions=options))
+        message = msg("unknown key `{key}` in {value}{did_you_mean}; it is ignored. Known keys: {known}", key=key, value=('`' + self._label(where) + '`') if where else msg("the {title}", title=Message(t.title)), did_you_mean=did_you_mean(options), known=known)
+        self.out.append(UNKNOWN_KEY.at(self.path, pair.key.span, message, fixes=fixes, suggestions=options))
 
     # -- lists -------------------------------------------------------------
     def seq(self, node: YSeq, t: ListOf, fld: Field | None, where: tuple[str | int, ...]) -> None:
         if fld is not None and fld.max_items is not None and len(node.items) > fld.max_items:
-            self.out.append(BOUNDS.at(self.path, node.span, f"`{self._label(where)}` has {len(node.items)} items; at most {fld.max_items} are allowed"))
+            self.out.append(BOUNDS.at(self.path, node.span, msg("`{where}` has {n_items} items; at most {max_items} are allowed", where=self._label(where), n_items=len(node.items), max_items=fld.max_items)))
         for i, item in enumerate(node.items):
             if _is_null(item) and not (isinstance(t.item, Scalar) and t.item.kind == ANY):
                 # pydantic refuses None in a list of strings / objects (e.g. "tool path should be a string").
-                self.out.append(WRONG_TYPE.at(self.path, item.span, f"`{self._label((*where, i))}` must be {_article(type_title(t.item))}, not an empty value"))
+                self.out.append(WRONG_TYPE.at(self.path, item.span, msg("`{label}` must be {article}, not an empty value", label=self._label((*where, i)), article=_article(type_title_message(t.item)))))
                 continue
             anchor = item.pairs[0].key.span if isinstance(item, YMap) and item.pairs else item.span
             if isinstance(item, YMap) and isinstance(t.item, Obj) and t.item.role:
@@ -344,9 +345,9 @@ class _Walker:
                 return
             fixes = []
             if t.kind == STRING and not node.style:
-                fixes.append(_value_fix(self.path, node, f'"{node.raw}"', f'Quote the value: "{node.raw}"'))
-            hint = " (quote it to keep it as text)" if t.kind == STRING else ""
-            self.out.append(WRONG_TYPE.at(self.path, node.span, f"`{name}` must be {_article(t.title)}, not {_shape(node)}{hint}", fixes=fixes))
+                fixes.append(_value_fix(self.path, node, f'"{node.raw}"', msg('Quote the value: "{raw}"', raw=node.raw)))
+            hint = msg(" (quote it to keep it as text)") if t.kind == STRING else ""
+            self.out.append(WRONG_TYPE.at(self.path, node.span, msg("`{name}` must be {article}, not {shape}{hint}", name=name, article=_article(Message(t.title)), shape=_shape(node), hint=hint), fixes=fixes))
             return
         if fld is None:
             return
@@ -358,14 +359,14 @@ class _Walker:
             self.pattern(node, fld, name)
             return
         if fld.pep440 and isinstance(node.value, str) and not _is_pep440(text):
-            self.out.append(PATTERN.at(self.path, node.span, f"`{name}` is '{text}', which is not a PEP 440 version: the SDK refuses the manifest (\"Invalid version format\"); use a suffix such as 1.0.0-beta1 or 1.0.0-1"))
+            self.out.append(PATTERN.at(self.path, node.span, msg('`{name}` is \'{text}\', which is not a PEP 440 version: the SDK refuses the manifest ("Invalid version format"); use a suffix such as 1.0.0-beta1 or 1.0.0-1', name=name, text=text)))
             return
         if fld.max_length is not None and len(text) > fld.max_length:
-            self.out.append(BOUNDS.at(self.path, node.span, f"`{name}` is {len(text)} characters long; at most {fld.max_length} are allowed"))
+            self.out.append(BOUNDS.at(self.path, node.span, msg("`{name}` is {n_text} characters long; at most {max_length} are allowed", name=name, n_text=len(text), max_length=fld.max_length)))
         if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
             v = node.value
             if fld.minimum is not None and v < fld.minimum or fld.maximum is not None and v > fld.maximum:
-                self.out.append(BOUNDS.at(self.path, node.span, f"`{name}` is {node.raw}; it must be between {_num(fld.minimum)} and {_num(fld.maximum)} ({fld.doc})"))
+                self.out.append(BOUNDS.at(self.path, node.span, msg("`{name}` is {raw}; it must be between {low} and {high} ({doc})", name=name, raw=node.raw, low=_num(fld.minimum), high=_num(fld.maximum), doc=Message(fld.doc))))
 
     def enum(self, node: YScalar, fld: Field, name: str) -> bool:
         value = node.value
@@ -373,34 +374,34 @@ class _Walker:
         if value in fld.enum:
             return True
         if value in fld.rejected_values:
-            self.out.append(ENUM.at(self.path, node.span, f"`{name}` cannot be '{value}': {fld.rejected_values[value]}. Allowed values are {', '.join(fld.enum)}"))
+            self.out.append(ENUM.at(self.path, node.span, msg("`{name}` cannot be '{value}': {rejected_values}. Allowed values are {names}", name=name, value=value, rejected_values=Message(fld.rejected_values[value]), names=', '.join(fld.enum))))
             return False
         if value in fld.renamed_values:
             new = fld.renamed_values[value]
             since = fld.removed_in.get(value)
-            when = f" in SDK {since}" if since else ""
+            when = msg(" in SDK {since}", since=since) if since else ""
             self.out.append(
-                RENAMED.at(self.path, node.span, f"`{value}` was renamed to `{new}`{when}; use `{new}`", fixes=[_value_fix(self.path, node, new, f"Rename '{value}' to '{new}'")])
+                RENAMED.at(self.path, node.span, msg("`{value}` was renamed to `{new}`{when}; use `{new}`", value=value, new=new, when=when), fixes=[_value_fix(self.path, node, new, msg("Rename '{value}' to '{new}'", value=value, new=new))])
             )
             return False
         if fld.suggest_only:
             return True
         options = suggest(value, list(fld.enum))
-        fixes = [_value_fix(self.path, node, options[0], f"Change to '{options[0]}'", preferred=len(options) == 1)] if options else []
+        fixes = [_value_fix(self.path, node, options[0], msg("Change to '{options}'", options=options[0]), preferred=len(options) == 1)] if options else []
         allowed = ", ".join(fld.enum)
-        self.out.append(ENUM.at(self.path, node.span, f"`{name}` cannot be '{value}'{did_you_mean(options)}: allowed values are {allowed}", fixes=fixes))
+        self.out.append(ENUM.at(self.path, node.span, msg("`{name}` cannot be '{value}'{did_you_mean}: allowed values are {allowed}", name=name, value=value, did_you_mean=did_you_mean(options), allowed=allowed), fixes=fixes))
         return False
 
     def pattern(self, node: YScalar, fld: Field, name: str) -> None:
         raw = node.value if isinstance(node.value, str) else node.raw
         fixes: list[Fix] = []
         if fld.pattern == pf.AUTHOR_PATTERN and raw.lower() != raw and fld.regex and fld.regex.match(raw.lower()):
-            fixes.append(_value_fix(self.path, node, raw.lower(), f"Lowercase the author: {raw.lower()}"))
+            fixes.append(_value_fix(self.path, node, raw.lower(), msg("Lowercase the author: {lower}", lower=raw.lower())))
         if fld.pattern == pf.VERSION_PATTERN:
             fixed = _version_fix(raw)
             if fixed:
-                fixes.append(_value_fix(self.path, node, fixed, f"Use the three-part version {fixed}"))
-        self.out.append(PATTERN.at(self.path, node.span, f"`{name}` is '{raw}' but must be {fld.pattern_doc}", fixes=fixes))
+                fixes.append(_value_fix(self.path, node, fixed, msg("Use the three-part version {fixed}", fixed=fixed)))
+        self.out.append(PATTERN.at(self.path, node.span, msg("`{name}` is '{raw}' but must be {pattern_doc}", name=name, raw=raw, pattern_doc=Message(fld.pattern_doc)), fixes=fixes))
 
     # -- cross-key rules -----------------------------------------------------
     def param_rules(self, node: YMap, t: Obj, where: tuple[str | int, ...]) -> None:
@@ -418,8 +419,8 @@ class _Walker:
                     MULTIPLE.at(
                         self.path,
                         mpair.key.span,
-                        f"`multiple` is only valid for select and dynamic-select parameters, not `{ptype}` ({label})",
-                        related=[Related(self.path, type_node.span, "the parameter type")],
+                        msg("`multiple` is only valid for select and dynamic-select parameters, not `{ptype}` ({label})", ptype=ptype, label=label),
+                        related=[Related(self.path, type_node.span, msg("the parameter type"))],
                     )
                 )
                 return
@@ -427,12 +428,12 @@ class _Walker:
             if supports and dpair is not None and not _is_null(dpair.value):
                 is_list = isinstance(dpair.value, YSeq)
                 if is_list != multiple:
-                    msg = (
-                        "`default` must be a list because `multiple` is true"
+                    message = (
+                        msg("`default` must be a list because `multiple` is true")
                         if multiple
-                        else "`default` must be a single value, not a list, because `multiple` is not true"
+                        else msg("`default` must be a single value, not a list, because `multiple` is not true")
                     )
-                    self.out.append(MULTIPLE.at(self.path, dpair.value.span, f"{msg} ({label})"))
+                    self.out.append(MULTIPLE.at(self.path, dpair.value.span, msg("{message} ({label})", message=message, label=label)))
 
     def parameter_rule(self, node: YMap, t: Obj, where: tuple[str | int, ...], anchor: Span, present: set[str]) -> None:
         """A model parameter rule needs a `type` unless `use_template` names an SDK template."""
@@ -442,8 +443,8 @@ class _Walker:
         name = template.value if isinstance(template, YScalar) else None
         if isinstance(name, str) and name in pf.PARAMETER_TEMPLATES:
             return
-        why = f"`use_template: {name}` is not an SDK template" if isinstance(name, str) else "there is no `use_template`"
-        self.out.append(MISSING.at(self.path, anchor, f"missing required key `type` in `{self._label(where)}`: {why}, so nothing fills it in and the SDK refuses the model"))
+        why = msg("`use_template: {name}` is not an SDK template", name=name) if isinstance(name, str) else msg("there is no `use_template`")
+        self.out.append(MISSING.at(self.path, anchor, msg("missing required key `type` in `{where}`: {why}, so nothing fills it in and the SDK refuses the model", where=self._label(where), why=why)))
 
     def plugin_kinds(self, root: YMap) -> None:
         ppair = root.pair("plugins")
@@ -455,7 +456,7 @@ class _Walker:
                 declared.append(pair)
         if not declared:
             kinds = ", ".join(pf.PLUGIN_KINDS)
-            self.out.append(PLUGIN_KINDS.at(self.path, ppair.key.span, f"`plugins` must list at least one provider file under one of: {kinds}"))
+            self.out.append(PLUGIN_KINDS.at(self.path, ppair.key.span, msg("`plugins` must list at least one provider file under one of: {kinds}", kinds=kinds)))
             return
         if len(declared) < 2:
             return
@@ -468,8 +469,8 @@ class _Walker:
                     PLUGIN_KINDS.at(
                         self.path,
                         pair.key.span,
-                        f"`plugins.{key}` cannot be combined with {', '.join(others)}: a plugin with {key} declares nothing else (only tools + endpoints may be combined)",
-                        related=[Related(self.path, p.key.span, f"also declared: {p.key_text}") for p in declared if p is not pair],
+                        msg("`plugins.{key}` cannot be combined with {names}: a plugin with {key} declares nothing else (only tools + endpoints may be combined)", key=key, names=', '.join(others)),
+                        related=[Related(self.path, p.key.span, msg("also declared: {key_text}", key_text=p.key_text)) for p in declared if p is not pair],
                     )
                 )
 
@@ -489,9 +490,10 @@ def _num(v: float | None) -> str:
 
 
 def _article(title: str) -> str:
-    if title.startswith(("list", "mapping")):
-        return "a " + title
-    return ("an " if title[:1].lower() in "aeiou" else "a ") + title
+    """"a list of string", "an integer" (a message: the title is said in the user's language too)."""
+    if str(title).startswith(("list", "mapping")) or str(title)[:1].lower() not in "aeiou":
+        return msg("a {type}", type=title)
+    return msg("an {type}", type=title)
 
 
 SCHEMA_RULES = (MISSING, WRONG_TYPE, PATTERN, ENUM, UNKNOWN_KEY, BOUNDS, MULTIPLE, PLUGIN_KINDS, RENAMED, I18N_EN_US, I18N_NOT_LANGUAGE, REJECTED_KEY)

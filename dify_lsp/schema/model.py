@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Union
 
+from dify_lsp.i18n import Message, msg
+
 # Scalar kinds.
 STRING = "string"
 INTEGER = "integer"
@@ -160,6 +162,20 @@ def type_title(t: SchemaType) -> str:
     if isinstance(t, MapOf):
         return f"mapping of {t.key_doc} -> {type_title(t.value)}"
     return " or ".join(type_title(o) for o in t.options)
+
+
+def type_title_message(t: SchemaType) -> Message:
+    """:func:`type_title` as a message, so that it can be said in the user's language (dify_lsp.i18n)."""
+    if isinstance(t, (Scalar, Obj)):
+        return Message(t.title)
+    if isinstance(t, ListOf):
+        return msg("list of {item}", item=type_title_message(t.item))
+    if isinstance(t, MapOf):
+        return msg("mapping of {key} -> {value}", key=Message(t.key_doc), value=type_title_message(t.value))
+    out = type_title_message(t.options[0])
+    for option in t.options[1:]:
+        out = msg("{first} or {second}", first=out, second=type_title_message(option))
+    return out
 
 
 def object_options(t: SchemaType | None) -> list[Obj]:
