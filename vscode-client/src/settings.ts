@@ -49,7 +49,14 @@ export const DEFAULTS: ServerSettings = {
     openai: {
       baseUrl: "https://api.openai.com/v1",
       apiKeyEnv: "OPENAI_API_KEY",
-      models: { llm: "gpt-4o-mini", "text-embedding": "text-embedding-3-small" },
+      models: {
+        llm: "gpt-4o-mini",
+        "text-embedding": "text-embedding-3-small",
+        rerank: "rerank",
+        tts: "tts-1",
+        speech2text: "whisper-1",
+        moderation: "omni-moderation-latest",
+      },
     },
   },
   diagnostics: { files: true, schema: true, python: true, permissions: true },
