@@ -54,6 +54,8 @@ def test_sdist_and_wheel_carry_one_version_and_the_license(dist):
     assert "License-Expression: Apache-2.0" in metadata
     assert f"dify_lsp-{version}.dist-info/licenses/LICENSE" in names
     assert "dify_lsp/py.typed" in names and "dify_lsp/report/sarif.py" in names
+    # the compiled message catalogs (gettext reads the .mo files; the .po sources are not needed at run time)
+    assert {"dify_lsp/locales/zh_Hans/LC_MESSAGES/dify_lsp.mo", "dify_lsp/locales/ja_JP/LC_MESSAGES/dify_lsp.mo"} <= set(names)
     assert not any(n.startswith(("tests/", "bench/", "examples/")) for n in names)
     with tarfile.open(sdist) as tf:
         members = tf.getnames()
@@ -80,5 +82,8 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(dist, tmp_path: Path):
                            capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert check.returncode == 0, check.stderr
     assert '"ruleId": "DL207"' in check.stdout
+    zh = subprocess.run([str(exe), "check", str(REPO / "examples" / "llm-tool"), "--lang", "zh_Hans"],
+                        capture_output=True, text=True, encoding="utf-8", cwd=tmp_path, timeout=120)
+    assert "DL207 工具参数 'query'" in zh.stdout, zh.stdout + zh.stderr
     schemas = subprocess.run([str(exe), "schema", "--out", str(tmp_path / "schemas")], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert schemas.returncode == 0 and (tmp_path / "schemas" / "tool.schema.json").is_file()
