@@ -44,7 +44,7 @@ from dify_lsp.features import (
 from dify_lsp.features.client import ClientFeatures, DocumentPositions, uri_to_path
 from dify_lsp.index import PluginIndex, TextSource
 from dify_lsp.schema.references import PYTHON, TOOL
-from dify_lsp.textpos import Pos, Span, engine_text
+from dify_lsp.textpos import Pos, engine_text
 
 log = logging.getLogger("dify_lsp")
 
@@ -130,32 +130,6 @@ class DifyLanguageServer(LanguageServer):
             return self.client_capabilities
         except Exception:
             return None
-
-    @property
-    def client_supports_snippets(self) -> bool:
-        return self.client.snippets
-
-    @property
-    def client_supports_markdown(self) -> bool:
-        return self.client.markdown
-
-    @property
-    def client_supports_pull_diagnostics(self) -> bool:
-        return self.client.pull_diagnostics
-
-    @property
-    def client_supports_diagnostic_refresh(self) -> bool:
-        return self.client.diagnostic_refresh
-
-    @property
-    def client_supports_code_lens_refresh(self) -> bool:
-        return self.client.code_lens_refresh
-
-    def lines_of(self, path: Path) -> list[str]:
-        return self.positions.lines_of(path)
-
-    def to_lsp_range(self, path: Path, span: Span, lines: list[str] | None = None) -> types.Range:
-        return self.positions.to_lsp_range(path, span, lines)
 
     def from_lsp_position(self, uri: str, position: types.Position) -> Pos:
         return self.positions.from_lsp_position(uri, position)
