@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator, Protocol
 
+from dify_lsp.i18n import msg
 from dify_lsp.schema.references import (
     ICON,
     ICON_FOLDER,
@@ -133,10 +134,10 @@ def read_disk_bytes(path: Path) -> bytes | FileText:
             return FileText(path, None, "missing")
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return FileText(path, None, f"the file is too large to check ({size} bytes; limit {MAX_FILE_BYTES})")
+            return FileText(path, None, msg("the file is too large to check ({size} bytes; limit {limit})", size=size, limit=MAX_FILE_BYTES))
         return path.read_bytes()
     except OSError as exc:
-        return FileText(path, None, f"the file cannot be read: {exc.strerror or exc}")
+        return FileText(path, None, msg("the file cannot be read: {reason}", reason=exc.strerror or str(exc)))
 
 
 def read_disk_text(path: Path) -> FileText:
@@ -146,11 +147,11 @@ def read_disk_text(path: Path) -> FileText:
 
 def decode_disk_bytes(path: Path, data: bytes) -> FileText:
     if b"\x00" in data[:8192]:
-        return FileText(path, None, "the file is binary, not text")
+        return FileText(path, None, msg("the file is binary, not text"))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return FileText(path, None, f"the file is not valid UTF-8 (byte {exc.start})")
+        return FileText(path, None, msg("the file is not valid UTF-8 (byte {offset})", offset=exc.start))
     return FileText(path, engine_text(text.replace("\r\n", "\n")))
 
 

@@ -16,7 +16,7 @@ from dify_lsp.index import SKIP_DIRS
 from dify_lsp.schema import plugin_files as pf
 from dify_lsp.schema.cursor import Cursor, cursor_at
 from dify_lsp.i18n import ENGLISH, N_, msg, tr
-from dify_lsp.schema.model import BOOLEAN, Field, ListOf, MapOf, Obj, Scalar, SchemaType, object_options
+from dify_lsp.schema.model import BOOLEAN, Field, ListOf, MapOf, Scalar, SchemaType, object_options, type_title_message
 from dify_lsp.schema.references import ICON, ICON_FOLDER, MANIFEST, PYTHON, YAML_KINDS
 from dify_lsp.textpos import Pos, Span
 
@@ -24,14 +24,8 @@ MAX_PATHS = 500
 
 
 def type_title_in(t: SchemaType, language: str = ENGLISH) -> str:
-    """:func:`type_title` in ``language``."""
-    if isinstance(t, (Scalar, Obj)):
-        return tr(t.title, language)
-    if isinstance(t, ListOf):
-        return tr(msg("list of {item}", item=type_title_in(t.item, language)), language)
-    if isinstance(t, MapOf):
-        return tr(msg("mapping of {key} -> {value}", key=tr(t.key_doc, language), value=type_title_in(t.value, language)), language)
-    return tr(N_(" or "), language).join(type_title_in(o, language) for o in t.options)
+    """The type's title (:func:`type_title_message`) in ``language``."""
+    return tr(type_title_message(t), language)
 
 
 def field_detail(fld: Field, language: str = ENGLISH) -> str:
