@@ -230,3 +230,14 @@ def test_run_report_in_the_users_language():
     assert "invoke_llm [mock] 1.5 ms" in zh.getvalue()  # names and numbers as they are
     assert "the plugin printed to stdout" in zh.getvalue()  # the run's own text is not ours to translate
     assert len(zh.getvalue().splitlines()) == len(en.getvalue().splitlines())
+
+
+def test_cached_findings_are_translated_too(broken_plugin: Path, tmp_path: Path):
+    # The cache keeps the messages as messages (template and arguments), not as English text.
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(Path.home())}
+    base = [sys.executable, "-m", "dify_lsp", "check", "--cache-dir", str(tmp_path / "cache"), str(broken_plugin)]
+    first = subprocess.run(base, capture_output=True, text=True, encoding="utf-8", env=env, timeout=120)
+    assert (tmp_path / "cache").is_dir() and any((tmp_path / "cache").rglob("*.pickle"))
+    second = subprocess.run([*base, "--lang", "ja"], capture_output=True, text=True, encoding="utf-8", env=env, timeout=120)
+    assert [c for c, _ in _lines(first.stdout)] == [c for c, _ in _lines(second.stdout)]
+    assert all(KANA.search(line) for _, line in _lines(second.stdout))
