@@ -115,7 +115,7 @@ class DifyLanguageServer(LanguageServer):
         self.source = TextSource()
         self.index = PluginIndex(self.source)
         self.settings: dict[str, Any] = {}
-        self.client_locale: str | None = None  # initialize `locale` (VS Code, Neovim send the UI language)
+        self.client_locale: str | None = None  # initialize `locale` (VS Code sends its display language)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.open_paths: dict[Path, str] = {}  # path -> uri of documents open in the editor
         self.client = ClientFeatures(lambda: self.client_capabilities)
