@@ -199,3 +199,21 @@ async def test_parameter_hover_shows_the_plugins_own_label(session: LspSession, 
     label, human = {"zh_Hans": ("使用的模型", "LLM模型"), "ja_JP": ("Model", "LLM model"), "en_US": ("Model", "LLM model")}[language]
     assert f"**{label}**" in text and human in text
     assert_in(language, text.split("\n")[0] + text.split("\n")[-1])
+
+
+async def test_changing_the_locale_setting_re_renders_diagnostics(session: LspSession, plugin: Path, language: str):
+    import asyncio
+
+    code = plugin / "tools" / "llm.py"
+    session.open(code)
+    before = [d for d in await session.diagnostics(code) if d.code == "DL207"]
+    assert before
+    session.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"dify": {"locale": "ja"}}))
+    for _ in range(200):
+        after = [d for d in session.client.diagnostics.get(code.as_uri(), []) if d.code == "DL207"]
+        if after and all(KANA.search(d.message) for d in after):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(f"diagnostics not re-rendered in Japanese: {[d.message for d in after]}")
+    assert [d.range for d in after] == [d.range for d in before]
