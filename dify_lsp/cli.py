@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     scaffold_cli.configure_parser(sub.add_parser("new", help="create a tool (YAML + Python, listed in its provider) from a template"))
 
-    run = sub.add_parser("run", help="run a test invocation of a tool, as the Dify daemon would")
+    run = sub.add_parser("run", help="run a tool, endpoint, agent strategy, model, datasource or trigger offline, as Dify would")
     try:
         from dify_lsp.invocation import cli as run_cli
     except ImportError:  # pragma: no cover - the invocation engine ships with the package
