@@ -350,6 +350,10 @@ def _str_const(node: ast.expr | None) -> str | None:
 _LEAF_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "name", "arg", "asname", "module", "level", "kind", "type_comment", "conversion", "is_async", "lineno"})
 _child_fields: dict[type, tuple[str, ...]] = {}
 _AST = ast.AST
+# Nodes whose subtree is not part of the enclosing function's own nodes.
+_SCOPE_TYPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda})
+# The nodes Scanner.run looks at in the whole module.
+_RUN_TYPES = frozenset({ast.Try, ast.Assign, ast.AnnAssign, ast.Call, ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef})
 
 
 def _child_nodes(node: ast.AST) -> list[ast.AST]:
@@ -377,6 +381,13 @@ class _Scanner:
         self._kid_lists: dict[int, list[ast.AST]] = {}
         self._walk_orders: dict[int, list[ast.AST]] = {}
         self._fallback_classes: set[int] = set()
+        # From one depth-first pass over the module (see _index): each function's own nodes in _own_nodes's
+        # order, and each node's parent where that parent is not a function / class / lambda (a node directly
+        # under a definition has none, as in a walk of the definition's own nodes).
+        self._owned: dict[int, list[ast.AST]] = {}
+        self._parents: dict[int, ast.AST] = {}
+        self._session_assigns: list[ast.AST] = []  # Assign / AnnAssign nodes with a `self.session` target
+        self._scope_parents: dict[int, ast.AST] = {}  # the parent of a node directly under a definition or the module
 
     # ---- tree walking: each node's children are listed once per scan, each walk's order once
     def _kids(self, node: ast.AST) -> list[ast.AST]:
@@ -399,6 +410,77 @@ class _Scanner:
             self._walk_orders[id(node)] = order
         return order
 
+    def _index(self, tree: ast.Module) -> list[ast.AST]:
+        """The one walk over the module's nodes (each node's children listed once, here): fills _owned and
+        _parents, and returns the nodes ``run`` looks at (of a type in _RUN_TYPES).
+
+        Each top-level statement is walked with a stack of its own; a stack visits each definition's subtree
+        contiguously and in the order a walk started at that definition has, so the nodes owned by a definition
+        (not inside a nested one) come out exactly as _own_nodes lists them, and so do those of a top-level
+        statement that is not a definition."""
+        owned = self._owned
+        parents = self._parents
+        up = self._scope_parents
+        scopes = _SCOPE_TYPES
+        wanted = _RUN_TYPES
+        fields_of = _child_fields
+        AST = _AST
+        found: list[ast.AST] = []
+        for top in tree.body:
+            up[id(top)] = tree
+            if top.__class__ in scopes:
+                stack: list[tuple[ast.AST, list[ast.AST] | None]] = [(top, None)]
+            else:
+                mine: list[ast.AST] = []
+                owned[id(top)] = mine
+                stack = [(top, mine)]
+                mine = None  # type: ignore[assignment]
+            pop = stack.pop
+            push = stack.append
+            first = True
+            while stack:
+                node, into = pop()
+                if first:
+                    first = False  # the statement itself is not one of its own nodes
+                elif into is not None:
+                    into.append(node)
+                cls = node.__class__
+                if cls in wanted:
+                    found.append(node)
+                fields = fields_of.get(cls)
+                if fields is None:
+                    fields = fields_of[cls] = () if cls is ast.Constant else tuple(f for f in cls._fields if f not in _LEAF_FIELDS)
+                children: list[ast.AST] = []
+                for name in fields:
+                    value = getattr(node, name, None)
+                    if value is None:
+                        continue
+                    if value.__class__ is list:
+                        children.extend([v for v in value if isinstance(v, AST)])
+                    elif isinstance(value, AST):
+                        children.append(value)
+                if cls in scopes:
+                    mine = []
+                    owned[id(node)] = mine
+                    for k in children:
+                        up[id(k)] = node
+                        push((k, mine))
+                else:
+                    for k in children:
+                        parents[id(k)] = node
+                        push((k, into))
+        return found
+
+    def _bfs_key(self, node: ast.AST, tree: ast.Module) -> tuple[int, tuple[int, ...]]:
+        """Where ``node`` comes in ast.walk's breadth-first order: (depth, child index at each level)."""
+        path: list[int] = []
+        while node is not tree:
+            parent = self._parents.get(id(node)) or self._scope_parents[id(node)]
+            path.append(next(i for i, k in enumerate(_child_nodes(parent)) if k is node))
+            node = parent
+        path.reverse()
+        return len(path), tuple(path)
+
     # ---- entry
     def run(self, tree: ast.Module) -> None:
         shadowed_print = False
@@ -415,24 +497,38 @@ class _Scanner:
             if isinstance(stmt, ast.If) and _is_main_guard(stmt.test):
                 for sub in stmt.body:
                     main_guarded.update(id(n) for n in self._walk(sub))
-        # Classes defined in an except handler of a try that imports: stand-ins for a failed import.
-        for node in self._walk(tree):
-            if isinstance(node, ast.Try) and any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in node.body):
-                for handler in node.handlers:
-                    for sub in handler.body:
-                        for n in self._walk(sub):
-                            if isinstance(n, ast.ClassDef):
-                                self._fallback_classes.add(id(n))
         print_calls: list[ast.Call] = []
-        for node in self._walk(tree):
-            if isinstance(node, ast.Call):
+        imports: list[ast.Import | ast.ImportFrom] = []
+        for node in self._index(tree):
+            cls = node.__class__
+            if cls is ast.Try:
+                # Classes defined in an except handler of a try that imports: stand-ins for a failed import.
+                if any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in node.body):
+                    for handler in node.handlers:
+                        for sub in handler.body:
+                            for n in self._walk(sub):
+                                if isinstance(n, ast.ClassDef):
+                                    self._fallback_classes.add(id(n))
+            elif cls is ast.Assign or cls is ast.AnnAssign:
+                targets = node.targets if cls is ast.Assign else [node.target]
+                if any(_session_root(t) == "self.session" for t in targets):
+                    self._session_assigns.append(node)
+            elif cls is ast.Call:
                 if isinstance(node.func, ast.Name) and node.func.id == "print" and id(node) not in main_guarded and _prints_to_stdout(node):
                     print_calls.append(node)
-            elif isinstance(node, ast.Import):
+            elif cls is ast.Import or cls is ast.ImportFrom:
+                imports.append(node)
+            elif node.name == "print":  # a function definition
+                shadowed_print = True
+        # imports in ast.walk's order, as later bindings of a name win
+        if len(imports) > 1:
+            imports.sort(key=lambda n: self._bfs_key(n, tree))
+        for node in imports:
+            if isinstance(node, ast.Import):
                 for alias in node.names:
                     self.out.imports[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
                     self.out.import_list.append(ImportInfo(0, alias.name, (), node.lineno - 1))
-            elif isinstance(node, ast.ImportFrom):
+            else:
                 names = tuple(alias.name for alias in node.names)
                 self.out.import_list.append(ImportInfo(node.level or 0, node.module or "", names, node.lineno - 1))
                 for alias in node.names:
@@ -443,8 +539,6 @@ class _Scanner:
                         self.out.relative_imports[local] = (node.level, node.module or "", alias.name)
                     if local == "print":
                         shadowed_print = True
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "print":
-                shadowed_print = True
         self._visit_body(tree.body, None)
         if not shadowed_print:
             self.out.prints.extend(self.cols.span(node.func) for node in print_calls)
@@ -457,7 +551,8 @@ class _Scanner:
                 self._function(stmt, cls)
             else:
                 # definitions under module-level if / try / with blocks
-                for node in self._own_nodes(stmt):
+                nodes = self._owned.get(id(stmt))
+                for node in self._own_nodes(stmt) if nodes is None else nodes:
                     if isinstance(node, ast.ClassDef):
                         self._class(node, top_level=True)
                     elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -471,7 +566,8 @@ class _Scanner:
             start = Pos(node.lineno - 1, m.end())
         name_span = Span(start, Pos(start.line, start.col + len(node.name)))
         assigns = False
-        for sub in self._walk(node):
+        # most modules assign self.session nowhere: then no class needs its subtree walked
+        for sub in self._walk(node) if self._session_assigns else ():
             if isinstance(sub, (ast.Assign, ast.AnnAssign)):
                 targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
                 if any(_session_root(t) == "self.session" for t in targets):
@@ -495,7 +591,9 @@ class _Scanner:
 
     # ---- functions
     def _function(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, cls: ast.ClassDef | None, class_name: str | None = None) -> None:
-        own_nodes = list(self._own_nodes(fn))
+        own_nodes = self._owned.get(id(fn))
+        if own_nodes is None:
+            own_nodes = list(self._own_nodes(fn))
         aliases = self._aliases(fn, own_nodes, cls is not None)
         first_call = len(self.out.calls)
         self._chains(own_nodes, aliases, class_name if cls is not None else None, cls is not None)
@@ -540,19 +638,19 @@ class _Scanner:
     def _key_reads(self, fn, own_nodes, class_name: str) -> None:
         """``self.runtime.credentials["x"]`` / ``.get("x")`` and reads of a ``credentials`` / ``settings`` parameter."""
         params = {a.arg for a in [*fn.args.args, *fn.args.kwonlyargs] if a.arg in self._MAPPING_PARAMS}
-        nodes = list(own_nodes)
-        for node in nodes:
-            if isinstance(node, ast.Name) and node.id in params and not isinstance(node.ctx, ast.Load):
-                self.out.mapping_escapes.add((class_name, f"param:{node.id}"))
-        parents: dict[int, ast.AST] = {}
-        for node in nodes:
-            for child in self._kids(node):
-                parents[id(child)] = node
-        for node in nodes:
+        parents = self._parents
+        Name, Attribute = ast.Name, ast.Attribute
+        for node in own_nodes:
             source = None
-            if isinstance(node, ast.Name) and node.id in params and isinstance(node.ctx, ast.Load):
+            cls = node.__class__
+            if cls is Name:
+                if node.id not in params:
+                    continue
+                if not isinstance(node.ctx, ast.Load):
+                    self.out.mapping_escapes.add((class_name, f"param:{node.id}"))
+                    continue
                 source = f"param:{node.id}"
-            elif (isinstance(node, ast.Attribute) and node.attr == "credentials" and isinstance(node.value, ast.Attribute)
+            elif (cls is Attribute and node.attr == "credentials" and isinstance(node.value, ast.Attribute)
                   and node.value.attr == "runtime" and isinstance(node.value.value, ast.Name) and node.value.value.id == "self"
                   and isinstance(node.ctx, ast.Load)):
                 source = "self.runtime.credentials"
@@ -695,18 +793,26 @@ class _Scanner:
         return aliases
 
     def _chains(self, own_nodes, aliases, class_name: str | None, self_ok: bool) -> None:
-        parents: dict[int, ast.AST] = {}
-        nodes = list(own_nodes)
-        for node in nodes:
-            for child in self._kids(node):
-                parents[id(child)] = node
+        parents = self._parents
+        Attribute, Name, Call, Load = ast.Attribute, ast.Name, ast.Call, ast.Load
+        # one pass sorts out the nodes each step below looks at (in own_nodes order)
+        outermost: list[ast.Attribute] = []  # attributes that are not the value of another attribute
+        loads: list[ast.expr] = []  # outermost names / attributes read
+        call_nodes: list[ast.Call] = []
+        for node in own_nodes:
+            cls = node.__class__
+            if cls is Attribute or cls is Name:
+                parent = parents.get(id(node))
+                if parent.__class__ is Attribute and parent.value is node:  # type: ignore[union-attr]
+                    continue  # not the outermost attribute of its chain
+                if cls is Attribute:
+                    outermost.append(node)  # type: ignore[arg-type]
+                if node.ctx.__class__ is Load:  # type: ignore[union-attr]
+                    loads.append(node)  # type: ignore[arg-type]
+            elif cls is Call:
+                call_nodes.append(node)  # type: ignore[arg-type]
         seen_refs: dict[int, SessionRef] = {}
-        for node in nodes:
-            if not isinstance(node, ast.Attribute):
-                continue
-            parent = parents.get(id(node))
-            if isinstance(parent, ast.Attribute) and parent.value is node:
-                continue  # not the outermost attribute of its chain
+        for node in outermost:
             found = self._path(node, aliases, self_ok)
             if found is None:
                 continue
@@ -718,18 +824,15 @@ class _Scanner:
             ref = SessionRef(names, spans, self.cols.span(node), root, class_name, node, kind)
             self.out.refs.append(ref)
             seen_refs[id(node)] = ref
-        for node in nodes:
-            if isinstance(node, ast.Call) and id(node.func) in seen_refs:
-                ref = seen_refs[id(node.func)]
-                resolved, n = catalog.resolve(ref.names)
-                self.out.calls.append(SessionCall(ref, self._args(node, own_nodes), self.cols.span(node), resolved if n == len(ref.names) else None))
+        if seen_refs:
+            for node in call_nodes:
+                if id(node.func) in seen_refs:
+                    ref = seen_refs[id(node.func)]
+                    resolved, n = catalog.resolve(ref.names)
+                    self.out.calls.append(SessionCall(ref, self._args(node, own_nodes), self.cols.span(node), resolved if n == len(ref.names) else None))
         # The session (or a namespace object under it) handed to other code: what that code calls is not seen here.
-        for node in nodes:
-            if not isinstance(node, (ast.Attribute, ast.Name)) or not isinstance(node.ctx, ast.Load):
-                continue
+        for node in loads:
             parent = parents.get(id(node))
-            if isinstance(parent, ast.Attribute) and parent.value is node:
-                continue
             handed = (
                 (isinstance(parent, ast.Call) and node is not parent.func and self._invocation_class(parent.func) is None
                  and not (isinstance(parent.func, ast.Name) and parent.func.id in _HARMLESS_BUILTINS))
@@ -784,10 +887,7 @@ class _Scanner:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 if isinstance(node.value, ast.Name) and node.value.id in names:
                     names.add(node.targets[0].id)
-        parents: dict[int, ast.AST] = {}
-        for node in nodes:
-            for child in self._kids(node):
-                parents[id(child)] = node
+        parents = self._parents
         value_vars: dict[str, str] = {}
         for node in nodes:
             if not (isinstance(node, ast.Name) and node.id in names and isinstance(node.ctx, ast.Load)):
