@@ -352,6 +352,12 @@ _child_fields: dict[type, tuple[str, ...]] = {}
 _AST = ast.AST
 # Nodes whose subtree is not part of the enclosing function's own nodes.
 _SCOPE_TYPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda})
+# The own nodes of a function that its scan reads (the others are left out of _owned's lists: every step
+# filters the list by type, and keeping a subsequence keeps the relative order, also under a stable sort).
+_OWN_TYPES = frozenset({
+    ast.Attribute, ast.Name, ast.Call, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.For, ast.With,
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+})
 # The nodes Scanner.run looks at in the whole module.
 _RUN_TYPES = frozenset({ast.Try, ast.Assign, ast.AnnAssign, ast.Call, ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef})
 
@@ -382,7 +388,7 @@ class _Scanner:
         self._walk_orders: dict[int, list[ast.AST]] = {}
         self._fallback_classes: set[int] = set()
         # From one depth-first pass over the module (see _index): each function's own nodes in _own_nodes's
-        # order, and each node's parent where that parent is not a function / class / lambda (a node directly
+        # order (those of a type in _OWN_TYPES), and each node's parent where that parent is not a function / class / lambda (a node directly
         # under a definition has none, as in a walk of the definition's own nodes).
         self._owned: dict[int, list[ast.AST]] = {}
         self._parents: dict[int, ast.AST] = {}
@@ -423,6 +429,7 @@ class _Scanner:
         up = self._scope_parents
         scopes = _SCOPE_TYPES
         wanted = _RUN_TYPES
+        kept = _OWN_TYPES
         fields_of = _child_fields
         AST = _AST
         found: list[ast.AST] = []
@@ -440,11 +447,11 @@ class _Scanner:
             first = True
             while stack:
                 node, into = pop()
+                cls = node.__class__
                 if first:
                     first = False  # the statement itself is not one of its own nodes
-                elif into is not None:
+                elif into is not None and cls in kept:
                     into.append(node)
-                cls = node.__class__
                 if cls in wanted:
                     found.append(node)
                 fields = fields_of.get(cls)
