@@ -178,18 +178,27 @@ def _named_list(yf: YamlFile, keys: tuple[str, ...], empty_ok: bool = True) -> t
     return (dict(names), pair.key.span) if names is not None and pair is not None else None
 
 
-def _owners(ctx: CheckContext, child: Path, owner_kind: str, key: tuple[str, ...]) -> list[YamlFile]:
-    out = []
+def _owner_index(ctx: CheckContext) -> dict[tuple[Path | None, tuple[str, ...]], list[YamlFile]]:
+    """Every reference's owning YAML by (target, key), in reference order: one pass over the references,
+    not one per tool."""
+    out: dict[tuple[Path | None, tuple[str, ...]], list[YamlFile]] = {}
     for ref in ctx.plugin.refs:
-        if ref.target == child and ref.key == key:
-            yf = ctx.plugin.yaml_files.get(ref.owner)
-            if yf is not None and yf.kind == owner_kind:
-                out.append(yf)
+        yf = ctx.plugin.yaml_files.get(ref.owner)
+        if yf is not None:
+            out.setdefault((ref.target, ref.key), []).append(yf)
     return out
+
+
+def _owners(ctx: CheckContext, child: Path, owner_kind: str, key: tuple[str, ...],
+            by_target: dict[tuple[Path | None, tuple[str, ...]], list[YamlFile]]) -> list[YamlFile]:
+    """The YAMLs of ``owner_kind`` naming ``child`` under ``key``, in reference order (``by_target``: see _owner_index)."""
+    return [yf for yf in by_target.get((child, key), ()) if yf.kind == owner_kind]
 
 
 def _expectations(ctx: CheckContext) -> Iterator[tuple[Path, str, str, str, YamlFile, tuple[dict[str, Span], Span], str]]:
     """(python file, base kind, method or '*', source, declaring YAML, (declared, anchor), what) per YAML-named source."""
+    by_target = _owner_index(ctx)
+    provider_decls: dict[Path, tuple[dict[str, Span], Span] | None] = {}  # one provider YAML serves all its tools
     for ref in ctx.plugin.refs:
         if ref.target_kind != PYTHON or ref.target is None or ref.key[-3:-1] != ("extra", "python"):
             continue
@@ -205,8 +214,10 @@ def _expectations(ctx: CheckContext) -> Iterator[tuple[Path, str, str, str, Yaml
                 else:
                     yield path, "AIModel", "*", "param:credentials", owner, decl, "credential"
         elif owner.kind == TOOL:
-            for provider in _owners(ctx, owner.path, TOOL_PROVIDER, ("tools",)):
-                decl = _provider_credentials(provider)
+            for provider in _owners(ctx, owner.path, TOOL_PROVIDER, ("tools",), by_target):
+                if provider.path not in provider_decls:
+                    provider_decls[provider.path] = _provider_credentials(provider)
+                decl = provider_decls[provider.path]
                 if decl is not None:
                     yield path, "Tool", "*", "self.runtime.credentials", provider, decl, "credential"
         elif owner.kind == TOOL_PROVIDER:
@@ -226,7 +237,7 @@ def _expectations(ctx: CheckContext) -> Iterator[tuple[Path, str, str, str, Yaml
             if decl is not None:
                 yield path, "Event", "_on_event", "param:parameters", owner, decl, "event parameter"
         elif owner.kind == ENDPOINT:
-            for group in _owners(ctx, owner.path, ENDPOINT_GROUP, ("endpoints",)):
+            for group in _owners(ctx, owner.path, ENDPOINT_GROUP, ("endpoints",), by_target):
                 decl = _group_settings(group)
                 if decl is not None:
                     yield path, "Endpoint", "_invoke", "param:settings", group, decl, "setting"

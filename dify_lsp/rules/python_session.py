@@ -300,17 +300,35 @@ class YamlParam:
     scope: YScalar | None = None  # the `scope` value node, when it is a scalar
 
 
+# yaml_params' reading of each tool YAML, per file: (the parse's root node, rows or None).  The index keeps
+# one parse per unchanged text, so after an edit the other tools' parameters are not read again; one entry
+# per file, replaced when its parse changes, so no old parse is kept alive.
+_params_cache: dict[Path, tuple[YMap, list[tuple[str, str | None, bool, Span, YScalar | None]] | None]] = {}
+
+
 def yaml_params(yf: YamlFile) -> list[YamlParam] | None:
     """The parameters a tool YAML declares; None when they cannot be known (not a list)."""
-    root = yf.root
+    root = yf.root  # also what tells an incremental run that the rule read this file
     if root is None:
         return None
+    hit = _params_cache.get(yf.path)
+    if hit is None or hit[0] is not root:
+        rows = _param_rows(root)
+        if len(_params_cache) >= 4096:
+            _params_cache.clear()
+        _params_cache[yf.path] = (root, rows)
+    else:
+        rows = hit[1]
+    return None if rows is None else [YamlParam(name, ptype, req, span, yf, scope) for name, ptype, req, span, scope in rows]
+
+
+def _param_rows(root: YMap) -> list[tuple[str, str | None, bool, Span, YScalar | None]] | None:
     node, _ = lookup(root, ("parameters",))
     if node is None or (isinstance(node, YScalar) and node.value is None):
         return []
     if not isinstance(node, YSeq):
         return None
-    out: list[YamlParam] = []
+    out: list[tuple[str, str | None, bool, Span, YScalar | None]] = []
     for item in node.items:
         if not isinstance(item, YMap):
             continue
@@ -320,9 +338,9 @@ def yaml_params(yf: YamlFile) -> list[YamlParam] | None:
         ptype = item.get("type")
         req = item.get("required")
         scope = item.get("scope")
-        out.append(YamlParam(name.value, ptype.value if isinstance(ptype, YScalar) and isinstance(ptype.value, str) else None,
-                             isinstance(req, YScalar) and req.value is True, name.span, yf,
-                             scope if isinstance(scope, YScalar) else None))
+        out.append((name.value, ptype.value if isinstance(ptype, YScalar) and isinstance(ptype.value, str) else None,
+                    isinstance(req, YScalar) and req.value is True, name.span,
+                    scope if isinstance(scope, YScalar) else None))
     return out
 
 

@@ -11,6 +11,8 @@ added.  A requirement such as ``dify_plugin>=0.0.1b66`` allows the releases PEP 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
@@ -178,6 +180,7 @@ def first_release(path: tuple[str, ...], param: str | None = None) -> str | None
     return FIRST_RELEASE.get(key)
 
 
+@lru_cache(maxsize=256)  # a pure function of the specifier (RELEASES is fixed): a check asks once per plugin
 def oldest_allowed(specifier: str) -> str | None:
     """The oldest published release a PEP 440 specifier (``>=0.4,<1``, ``==0.0.1b66``, ``~=0.6``) allows,
     pre-releases counted as pip counts them; None when it cannot be parsed or allows no known release."""
@@ -189,9 +192,15 @@ def oldest_allowed(specifier: str) -> str | None:
     return min(allowed, key=Version) if allowed else None
 
 
+@lru_cache(maxsize=1024)
+def _version(text: str) -> Version:
+    """``Version(text)``, parsed once per string (a check compares the same few releases for every name)."""
+    return Version(text)
+
+
 def older(a: str, b: str) -> bool:
     """Whether release ``a`` is older than ``b`` (PEP 440 order)."""
     try:
-        return Version(a) < Version(b)
+        return _version(a) < _version(b)
     except InvalidVersion:
         return False
