@@ -380,6 +380,15 @@ def _child_nodes(node: ast.AST) -> list[ast.AST]:
     return out
 
 
+class _Restore:
+    """A mark on _index's stack, below a definition's subtree: the owner list to go back to after it."""
+
+    __slots__ = ("into",)
+
+    def __init__(self, into: list[ast.AST] | None):
+        self.into = into
+
+
 class _Scanner:
     def __init__(self, out: Scan, cols: _Cols):
         self.out = out
@@ -435,47 +444,46 @@ class _Scanner:
         found: list[ast.AST] = []
         for top in tree.body:
             up[id(top)] = tree
-            if top.__class__ in scopes:
-                stack: list[tuple[ast.AST, list[ast.AST] | None]] = [(top, None)]
-            else:
-                mine: list[ast.AST] = []
-                owned[id(top)] = mine
-                stack = [(top, mine)]
-                mine = None  # type: ignore[assignment]
+            into: list[ast.AST] | None = None
+            if top.__class__ not in scopes:
+                into = owned[id(top)] = []
+            stack: list = [top]
             pop = stack.pop
             push = stack.append
             first = True
             while stack:
-                node, into = pop()
+                node = pop()
                 cls = node.__class__
+                if cls is _Restore:  # the end of a definition's subtree: back to the enclosing owner's list
+                    into = node.into
+                    continue
                 if first:
                     first = False  # the statement itself is not one of its own nodes
-                elif into is not None and cls in kept:
-                    into.append(node)
+                elif cls in kept:
+                    into.append(node)  # type: ignore[union-attr]
                 if cls in wanted:
                     found.append(node)
                 fields = fields_of.get(cls)
                 if fields is None:
                     fields = fields_of[cls] = () if cls is ast.Constant else tuple(f for f in cls._fields if f not in _LEAF_FIELDS)
-                children: list[ast.AST] = []
+                if cls in scopes:
+                    push(_Restore(into))
+                    into = owned[id(node)] = []
+                    link = up
+                else:
+                    link = parents
                 for name in fields:
                     value = getattr(node, name, None)
                     if value is None:
                         continue
                     if value.__class__ is list:
-                        children.extend([v for v in value if isinstance(v, AST)])
+                        for v in value:
+                            if isinstance(v, AST):
+                                link[id(v)] = node
+                                push(v)
                     elif isinstance(value, AST):
-                        children.append(value)
-                if cls in scopes:
-                    mine = []
-                    owned[id(node)] = mine
-                    for k in children:
-                        up[id(k)] = node
-                        push((k, mine))
-                else:
-                    for k in children:
-                        parents[id(k)] = node
-                        push((k, into))
+                        link[id(value)] = node
+                        push(value)
         return found
 
     def _bfs_key(self, node: ast.AST, tree: ast.Module) -> tuple[int, tuple[int, ...]]:
