@@ -240,59 +240,46 @@ async function waitFor(what, fn, timeoutMs, intervalMs = 500) {
   throw new Error(`${what} (after ${Math.round(timeoutMs / 1000)} s; last seen: ${last && last.seen ? JSON.stringify(last.seen).slice(0, 400) : "nothing"})`);
 }
 
-async function main() {
-  log(`work folder ${work}`);
-  for (const [what, p] of [["vsix", vsix], ["chromium", chromiumPath]]) {
-    if (!fs.existsSync(p)) throw new Error(`${what} not found at ${p}`);
-  }
-  const ws = makeWorkspace();
-  const features = serverFeatures(ws);
-  log(`server features: commands=${features.commands.join(",")} completion(python)=${features.completion_python.length} hover(tool yaml)=${features.hover_tool_yaml.length} findings=${features.findings.length}`);
+const extDir = path.join(work, "code-extensions");
+const configFile = path.join(work, "code-server.yaml");
+const userSettings = {
+  "workbench.startupEditor": "none",
+  "workbench.tips.enabled": false,
+  "workbench.welcomePage.walkthroughs.openOnInstall": false,
+  "security.workspace.trust.enabled": false,
+  "telemetry.telemetryLevel": "off",
+  "update.mode": "none",
+  "extensions.autoCheckUpdates": false,
+  "extensions.autoUpdate": false,
+  "extensions.ignoreRecommendations": true,
+  "git.enabled": false,
+  "editor.codeLens": true,
+  "editor.quickSuggestions": { other: false, comments: false, strings: false },
+  "editor.hover.delay": 300,
+  "files.autoSave": "off",
+  "window.restoreWindows": "none",
+  "chat.disableAIFeatures": true,
+  "workbench.secondarySideBar.defaultVisibility": "hidden",
+};
 
-  const userData = path.join(work, "code-user-data");
-  const extDir = path.join(work, "code-extensions");
-  writeJson(path.join(userData, "User", "settings.json"), {
-    "workbench.startupEditor": "none",
-    "workbench.tips.enabled": false,
-    "workbench.welcomePage.walkthroughs.openOnInstall": false,
-    "security.workspace.trust.enabled": false,
-    "telemetry.telemetryLevel": "off",
-    "update.mode": "none",
-    "extensions.autoCheckUpdates": false,
-    "extensions.autoUpdate": false,
-    "extensions.ignoreRecommendations": true,
-    "git.enabled": false,
-    "editor.codeLens": true,
-    "editor.quickSuggestions": { other: false, comments: false, strings: false },
-    "editor.hover.delay": 300,
-    "files.autoSave": "off",
-    "window.restoreWindows": "none",
-    "chat.disableAIFeatures": true,
-    "workbench.secondarySideBar.defaultVisibility": "hidden",
-  });
-  const configFile = path.join(work, "code-server.yaml");
-  fs.writeFileSync(configFile, "auth: none\ncert: false\n");
-  const common = ["--config", configFile, "--user-data-dir", userData, "--extensions-dir", extDir];
-
-  log(`installing ${vsix}`);
-  const install = spawnSync(codeServer, [...common, "--install-extension", vsix], { encoding: "utf8", timeout: 180000 });
-  if (install.status !== 0) {
-    throw new Error(`code-server --install-extension failed (${install.status}): ${install.stderr || install.stdout || install.error?.message}`);
-  }
-  log(install.stdout.trim().split("\n").pop());
-
+/** Starts code-server on `folder` and opens it in a new Chromium profile; `page` is its workbench. */
+async function startSession(userData, folder, extraArgs, logName, profileName) {
   const port = await freePort();
-  const csLog = fs.openSync(path.join(work, "code-server.log"), "w");
+  const csLog = fs.openSync(path.join(work, logName), "w");
   const cs = spawn(
     codeServer,
-    [...common, "--bind-addr", `127.0.0.1:${port}`, "--auth", "none", "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", ws],
+    [
+      ...["--config", configFile, "--user-data-dir", userData, "--extensions-dir", extDir],
+      ...extraArgs,
+      ...["--bind-addr", `127.0.0.1:${port}`, "--auth", "none", "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", folder],
+    ],
     { detached: true, stdio: ["ignore", csLog, csLog] },
   );
   children.push(cs);
-  log(`code-server pid ${cs.pid} on port ${port} (log ${path.join(work, "code-server.log")})`);
+  log(`code-server pid ${cs.pid} on port ${port} (log ${path.join(work, logName)})`);
   await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60000);
 
-  browserContext = await chromium.launchPersistentContext(path.join(work, "chromium-profile"), {
+  browserContext = await chromium.launchPersistentContext(path.join(work, profileName), {
     executablePath: chromiumPath,
     headless: true,
     viewport: { width: 1440, height: 900 },
@@ -309,10 +296,92 @@ async function main() {
   });
   page = browserContext.pages()[0] || (await browserContext.newPage());
   page.setDefaultTimeout(15000);
-  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
+  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}`);
   await page.locator(".monaco-workbench").waitFor({ timeout: 60000 });
   await page.locator(".explorer-folders-view, .explorer-viewlet").first().waitFor({ timeout: 60000 }).catch(() => {});
   log("workbench loaded");
+}
+
+/** What `dify-lsp check --lang zh_Hans` reports for the plugin copies: the messages VS Code must show in Chinese. */
+function chineseFindings(ws) {
+  const proc = spawnSync(serverPython, ["-m", "dify_lsp", "check", "--lang", "zh_Hans", "--format", "json", path.join(ws, "llm-tool")], { encoding: "utf8", timeout: 120000 });
+  try {
+    return JSON.parse(proc.stdout || "[]");
+  } catch {
+    throw new Error(`dify-lsp check --lang zh_Hans failed (${proc.status}): ${(proc.stderr || proc.stdout || "").slice(-1500)}`);
+  }
+}
+
+/**
+ * A minimal VS Code language pack for zh-cn, packed as a .vsix. VS Code reports a display language
+ * (vscode.env.language, which the language client sends as `locale`) only when a language pack for it is
+ * installed; without one `--locale zh-cn` falls back to English. The marketplace's pack cannot be
+ * downloaded on CI, and the test needs only one translated workbench string to prove the switch.
+ */
+function makeChineseLanguagePack() {
+  const root = path.join(work, "zh-language-pack");
+  fs.rmSync(root, { recursive: true, force: true });
+  writeJson(path.join(root, "extension", "package.json"), {
+    name: "dify-e2e-language-pack-zh-hans",
+    displayName: "Chinese (Simplified) test language pack",
+    publisher: "dify-lsp-e2e",
+    version: "0.0.1",
+    engines: { vscode: "^1.60.0" },
+    categories: ["Language Packs"],
+    contributes: {
+      localizations: [
+        {
+          languageId: "zh-cn",
+          languageName: "Chinese Simplified",
+          localizedLanguageName: "中文(简体)",
+          translations: [{ id: "vscode", path: "./translations/main.i18n.json" }],
+        },
+      ],
+    },
+  });
+  writeJson(path.join(root, "extension", "translations", "main.i18n.json"), {
+    version: "1.0.0",
+    contents: { "vs/workbench/contrib/markers/browser/messages": { "markers.panel.title.problems": "问题" } },
+  });
+  const vsixFile = path.join(work, "zh-language-pack.vsix");
+  const zip = spawnSync(
+    serverPython,
+    [
+      "-c",
+      "import os, sys, zipfile\nroot, out = sys.argv[1:]\nwith zipfile.ZipFile(out, 'w') as z:\n" +
+        "    for d, _, files in os.walk(root):\n        for f in files:\n" +
+        "            p = os.path.join(d, f); z.write(p, os.path.relpath(p, root))\n",
+      root,
+      vsixFile,
+    ],
+    { encoding: "utf8", timeout: 60000 },
+  );
+  if (zip.status !== 0) throw new Error(`packing the test language pack failed: ${zip.stderr}`);
+  return vsixFile;
+}
+
+async function main() {
+  log(`work folder ${work}`);
+  for (const [what, p] of [["vsix", vsix], ["chromium", chromiumPath]]) {
+    if (!fs.existsSync(p)) throw new Error(`${what} not found at ${p}`);
+  }
+  const ws = makeWorkspace();
+  const features = serverFeatures(ws);
+  log(`server features: commands=${features.commands.join(",")} completion(python)=${features.completion_python.length} hover(tool yaml)=${features.hover_tool_yaml.length} findings=${features.findings.length}`);
+
+  const userData = path.join(work, "code-user-data");
+  writeJson(path.join(userData, "User", "settings.json"), userSettings);
+  fs.writeFileSync(configFile, "auth: none\ncert: false\n");
+  const common = ["--config", configFile, "--user-data-dir", userData, "--extensions-dir", extDir];
+
+  log(`installing ${vsix}`);
+  const install = spawnSync(codeServer, [...common, "--install-extension", vsix], { encoding: "utf8", timeout: 180000 });
+  if (install.status !== 0) {
+    throw new Error(`code-server --install-extension failed (${install.status}): ${install.stderr || install.stdout || install.error?.message}`);
+  }
+  log(install.stdout.trim().split("\n").pop());
+
+  await startSession(userData, ws, [], "code-server.log", "chromium-profile");
 
   // 1. The extension activates, finds the server bundled in the .vsix, and the server runs.
   await check("server starts", null, async () => {
@@ -603,6 +672,67 @@ async function main() {
       throw new Error("the status bar does not show dify-lsp as failed");
     }
     return `notification: ${text.slice(0, 200)}`;
+  });
+
+  // 10. VS Code's display language set to Chinese: the extension passes it to the server in
+  //     `initialize` (`locale`), and the Problems panel shows the message from the zh_Hans catalog.
+  const zhFinding = chineseFindings(ws).find(
+    (f) => f.code === "DL207" && f.path.replace(/\\/g, "/").includes("llm-tool/tools/llm.py") && f.message_en.includes("query"),
+  );
+  await check("Chinese display language: Problems shows the zh_Hans message", zhFinding ? null : "dify-lsp check --lang zh_Hans reporting DL207 for tools/llm.py", async () => {
+    // The English session is done: stop it, so the two do not share the 2 cores of a CI runner.
+    await browserContext.close();
+    browserContext = undefined;
+    page = undefined;
+    killAll();
+    const zhWs = path.join(work, "workspace-zh");
+    fs.rmSync(zhWs, { recursive: true, force: true });
+    fs.cpSync(path.join(ws, "llm-tool"), path.join(zhWs, "llm-tool"), { recursive: true });
+    const zhUserData = path.join(work, "code-user-data-zh");
+    writeJson(path.join(zhUserData, "User", "settings.json"), userSettings);
+    const pack = makeChineseLanguagePack();
+    await startSession(zhUserData, zhWs, ["--locale", "zh-cn"], "code-server-zh.log", "chromium-profile-zh");
+    // Installed through the running server (not `code-server --install-extension`): only the server
+    // records a language pack in the user data's languagepacks.json, where `--locale` looks for it.
+    await runCommand("Extensions: Install from VSIX...");
+    const input = page.locator(".quick-input-widget input");
+    await input.waitFor({ state: "visible", timeout: 10000 });
+    const languagePacks = path.join(zhUserData, "languagepacks.json");
+    await waitFor(
+      "the test language pack was not installed",
+      async () => {
+        // The file dialog fills in its start folder once it has listed it, over what was typed before:
+        // type the path until it stays, then accept it.
+        if (await input.isVisible().catch(() => false)) {
+          if ((await input.inputValue().catch(() => "")) !== pack) await input.fill(pack).catch(() => {});
+          else await page.keyboard.press("Enter");
+        }
+        const ok = fs.existsSync(languagePacks) && fs.readFileSync(languagePacks, "utf8").includes('"zh-cn"');
+        return { ok, seen: await page.locator(".notifications-toasts").allInnerTexts().catch(() => []) };
+      },
+      30000,
+      1000,
+    );
+    await page.reload();
+    await page.locator(".monaco-workbench").waitFor({ timeout: 60000 });
+    await openFile("llm-tool/tools/llm.py");
+    await openProblems();
+    const squeeze = (t) => t.replace(/\s+/g, "");
+    await waitFor(
+      "the zh_Hans DL207 message did not appear in the Problems panel",
+      async () => {
+        const text = await problemsText();
+        return { ok: text.includes("DL207") && squeeze(text).includes(squeeze(zhFinding.message)), seen: text };
+      },
+      60000,
+    );
+    // The workbench itself speaks Chinese: the test pack translates the Problems panel's title.
+    const tabs = (await page.locator(".part.panel .composite-bar .action-label").allInnerTexts().catch(() => [])).map((t) => t.trim());
+    if (!tabs.includes("问题")) {
+      throw new Error(`the panel has no 问题 (Problems) tab, the display language is not Chinese: ${JSON.stringify(tabs)}`);
+    }
+    await shot("problems-zh");
+    return `panel tabs ${tabs.join(", ")}; Problems shows DL207: ${zhFinding.message}`;
   });
 }
 

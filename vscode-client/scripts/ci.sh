@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds, packages and tests the VS Code extension, from a fresh machine:
 #   1. Debian packages, only when missing, with apt-get as root (or sudo -n), system-wide, about 300 MB:
-#      chromium (the browser the e2e drives), libkrb5-dev (code-server builds against it)
+#      chromium (the browser the e2e drives), libkrb5-dev (code-server builds against it),
+#      fonts-wqy-zenhei (a Chinese font, for the e2e's Chinese display-language screenshot)
 #   2. npm ci (vscode-client/node_modules, about 150 MB), unit tests (tsc + node --test), the .vsix
 #      (npm run package: the server's Python packages from PyPI into bundled/libs, about 45 MB)
 #   3. Node 24 and code-server into a cache outside the repo ($DIFY_VSCODE_CACHE, default
@@ -91,6 +92,7 @@ step() {
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || missing+=(libkrb5-dev)
+dpkg -s fonts-wqy-zenhei >/dev/null 2>&1 || missing+=(fonts-wqy-zenhei)
 if [ ${#missing[@]} -gt 0 ]; then
   # `step` runs its command through timeout(1), which cannot run a shell function: the root
   # prefix is a plain command (sudo -n) or nothing when this already runs as root.
