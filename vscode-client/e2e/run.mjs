@@ -577,7 +577,7 @@ async function main() {
     await box.fill("user_prompt");
     await page.keyboard.press("Enter");
     await page.waitForTimeout(1500);
-    await runCommand("File: Save All");
+    await runCommand("File: Save All Files");  // not "Save All in Group", which the palette may list first
     const seen = await waitFor(
       "the rename did not reach both files on disk",
       async () => {
@@ -609,7 +609,7 @@ async function main() {
       },
       30000,
     );
-    await runCommand("File: Save All");
+    await runCommand("File: Save All Files");  // not "Save All in Group", which the palette may list first
     const plugin = path.join(ws, "rename-tool");
     await waitFor(
       "the new tool is not on disk and listed",
