@@ -610,6 +610,10 @@ async function main() {
       30000,
     );
     await runCommand("File: Save All Files");  // not "Save All in Group", which the palette may list first
+    // The provider was edited without an editor of its own, and Save All does not always reach such a
+    // buffer: open it and save it, so the disk shows what the edit put in the buffer (and only that).
+    await openFile("rename-tool/provider/llm.yaml");
+    await page.keyboard.press(`${mod}+KeyS`);
     const plugin = path.join(ws, "rename-tool");
     await waitFor(
       "the new tool is not on disk and listed",
@@ -694,7 +698,21 @@ async function main() {
     await startSession(zhUserData, zhWs, ["--locale", "zh-cn"], "code-server-zh.log", "chromium-profile-zh");
     // Installed through the running server (not `code-server --install-extension`): only the server
     // records a language pack in the user data's languagepacks.json, where `--locale` looks for it.
-    await runCommand("Extensions: Install from VSIX...");
+    // Right after start the palette may not list the extension-management commands yet: ask again.
+    await waitFor(
+      "the command palette never offered Extensions: Install from VSIX...",
+      async () => {
+        try {
+          await runCommand("Extensions: Install from VSIX...");
+          return { ok: true };
+        } catch (err) {
+          await page.keyboard.press("Escape");
+          return { ok: false, seen: String(err.message || err).slice(0, 200) };
+        }
+      },
+      90000,
+      1000,
+    );
     const input = page.locator(".quick-input-widget input");
     await input.waitFor({ state: "visible", timeout: 10000 });
     const languagePacks = path.join(zhUserData, "languagepacks.json");
