@@ -55,6 +55,13 @@ INPUT_LOG: ContextVar[InputLog | None] = ContextVar("dify_lsp_input_log", defaul
 CONTENT_READS: ContextVar[dict[Path, str | None] | None] = ContextVar("dify_lsp_content_reads", default=None)
 
 
+def note_content_read(path: Path, text: str | None) -> None:
+    """Tell the incremental run (if one is listening) that the running rule read ``path`` as ``text``."""
+    reads = CONTENT_READS.get()
+    if reads is not None:
+        reads[path] = text
+
+
 def norm(path: str | os.PathLike[str]) -> Path:
     """A path's identity in the index: absolute, symlinks left alone."""
     return Path(os.path.abspath(os.fspath(path)))
@@ -99,9 +106,7 @@ class TextSource:
 
     def read(self, path: Path) -> FileText:
         ft = self._read(path)
-        reads = CONTENT_READS.get()
-        if reads is not None:
-            reads[ft.path] = ft.text
+        note_content_read(ft.path, ft.text)
         return ft
 
     def _read(self, path: Path) -> FileText:
@@ -167,23 +172,17 @@ class YamlFile:
     # learns which files each rule read (see CONTENT_READS).
     @property
     def text(self) -> str | None:
-        reads = CONTENT_READS.get()
-        if reads is not None:
-            reads[self.path] = self._text
+        note_content_read(self.path, self._text)
         return self._text
 
     @property
     def doc(self) -> YamlDocument | None:
-        reads = CONTENT_READS.get()
-        if reads is not None:
-            reads[self.path] = self._text
+        note_content_read(self.path, self._text)
         return self._doc
 
     @property
     def root(self) -> YMap | None:
-        reads = CONTENT_READS.get()
-        if reads is not None:
-            reads[self.path] = self._text
+        note_content_read(self.path, self._text)
         r = self._doc.root if self._doc else None
         return r if isinstance(r, YMap) else None
 
@@ -196,9 +195,7 @@ class PythonFile:
 
     @property
     def text(self) -> str | None:
-        reads = CONTENT_READS.get()
-        if reads is not None:
-            reads[self.path] = self._text
+        note_content_read(self.path, self._text)
         return self._text
 
 
@@ -222,9 +219,7 @@ class PathRef:
     @property
     def span(self) -> Span:
         # Where a reference sits depends on its file's text: a rule reporting at it read that file.
-        reads = CONTENT_READS.get()
-        if reads is not None:
-            reads[self.owner] = self._owner_text
+        note_content_read(self.owner, self._owner_text)
         return self._span
 
 
