@@ -36,6 +36,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "dify_lsp.features.yaml_links",
     "dify_lsp.features.yaml_symbols",
     "dify_lsp.features.run_invocation",
+    "dify_lsp.features.run_kinds",
     "dify_lsp.features.rename",
     "dify_lsp.features.references",
     "dify_lsp.features.new_tool",

@@ -199,8 +199,13 @@ class Platform:
                     async for message in messages:
                         yield message
                     return
-            default = [{"type": "text", "message": {"text": f"mock result of {request.get('provider')}/{request.get('tool')}"}, "meta": None}]
-            answer = _canned(ctx, "tool", default)
+            answer = _canned(ctx, "tool", None)
+            if answer is None:
+                # as in Dify, a tool that is not installed cannot be invoked
+                raise BackendError(
+                    f"tool {request.get('provider')}/{request.get('tool')} is not installed: no local plugin has it "
+                    "(the running plugin, --tool-plugin DIR, the run.toolPlugins setting) and the invocation file "
+                    "gives no canned answer (responses: {tool: {provider/tool: [messages]}})")
             for message in answer if isinstance(answer, list) else [answer]:
                 yield message
         elif invoke_type == "node_parameter_extractor":
