@@ -273,7 +273,7 @@ class PluginHost:
 
     @property
     def warnings(self) -> list[str]:
-        found = list(self.process.warnings) if self.process else []
+        found = self.process.warning_summary() if self.process else []
         return found + [w for w in self.ctx.warnings if w not in found]
 
     async def close(self) -> None:
