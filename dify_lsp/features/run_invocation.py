@@ -218,7 +218,8 @@ def build_request(server: Any, args: dict[str, Any], root: Path) -> Any:
     run_settings = settings.get("run") if isinstance(settings.get("run"), dict) else {}
     timeout = args.get("timeout")
     out_dir = args.get("outDir")
-    kind = args.get("kind") or ("tool" if args.get("tool") else None)
+    kind = args.get("kind") or next((k for k in ("tool", "endpoint", "strategy", "model", "datasource", "trigger")
+                                     if args.get(k)), None)
     target = {"tool": args.get("tool"), "endpoint": args.get("endpoint"), "strategy": args.get("strategy"),
               "model": args.get("model"), "datasource": args.get("datasource"),
               "trigger": args.get("trigger")}.get(str(kind)) if kind else None

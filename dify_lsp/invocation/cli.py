@@ -198,7 +198,7 @@ def command(args: argparse.Namespace) -> int:
         except asyncio.CancelledError:
             return EXIT_OK
 
-    printer = Printer(fmt, language, request.kind)
+    printer = Printer(fmt, language, request)
     try:
         result = run_main(lambda: run(request, printer.progress))
     except InvocationError as exc:
@@ -217,8 +217,8 @@ def command(args: argparse.Namespace) -> int:
 class Printer:
     """The text output of a run: streamed text on stdout, progress on stderr, then the report."""
 
-    def __init__(self, fmt: str, language: str, kind: str | None = None) -> None:
-        self.kind = kind
+    def __init__(self, fmt: str, language: str, request: Any = None) -> None:
+        self.request = request  # its kind is known once the run resolved it
         self.fmt = fmt
         self.language = language
         self.streamed = False
@@ -236,7 +236,7 @@ class Printer:
             sys.stdout.write(text)
             sys.stdout.flush()
             self.streamed = True
-        elif kind == "message" and self.kind in (None, "tool"):  # other kinds print their summary at the end
+        elif kind == "message" and getattr(self.request, "kind", "tool") == "tool":  # other kinds print their summary at the end
             print(("\n" if self.streamed else "") + text)
             self.streamed = False
         elif kind in ("log", "warning"):

@@ -73,7 +73,7 @@ def debugpy_folder(python: Path, step: Callable[[str], None] | None = None) -> P
         raise InvocationError(msg("debugpy could not be installed from PyPI: {output}",
                                   output=(done.stderr or done.stdout).strip()[-2000:]))
     installed = next(target.glob("debugpy-*.dist-info"), None)
-    dversion = installed.name.split("-")[1].removesuffix(".dist-info") if installed else "unknown"
+    dversion = installed.name.removesuffix(".dist-info").split("-", 1)[1] if installed else "unknown"
     final = base / f"py{version[0]}.{version[1]}-{dversion}"
     (target / MARKER).write_text(json.dumps({"python": str(python), "debugpy": dversion}))
     try:
