@@ -24,10 +24,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from dify_lsp.invocation.backends import BackendError, InvokeContext
+from dify_lsp.invocation.backends.base import BackendError, InvokeContext
 from dify_lsp.invocation.permissions import storage_limit
 
-PLATFORM_TYPES = ("storage", "upload_file", "app", "fetch_app", "tool", "node_parameter_extractor", "node_question_classifier")
+from dify_lsp.invocation.backends.base import PLATFORM_TYPES  # noqa: E402,F401 - where callers look for it
 MISSING_KEY = "load data failed, please check if the key is correct or you have not set it"
 
 
