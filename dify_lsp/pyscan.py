@@ -406,11 +406,11 @@ class _Scanner:
 
     # ---- tree walking: each node's children are listed once per scan, each walk's order once
     def _kids(self, node: ast.AST) -> list[ast.AST]:
-        try:
-            return node._scan_kids  # type: ignore[attr-defined,no-any-return]
-        except AttributeError:
-            kids = node._scan_kids = _child_nodes(node)  # type: ignore[attr-defined]
-            return kids
+        # a side table: the scan never writes to the syntax tree's nodes
+        kids = self._kid_lists.get(id(node))
+        if kids is None:
+            kids = self._kid_lists[id(node)] = _child_nodes(node)
+        return kids
 
     def _walk(self, node: ast.AST) -> list[ast.AST]:
         """ast.walk's nodes (same breadth-first order, minus ctx/operator leaves), listed once per scan."""
