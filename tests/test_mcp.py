@@ -207,6 +207,12 @@ async def test_new_tool_and_package(tmp_path: Path):
         assert built["package"] == str(out) and built["files"] > 5
         with zipfile.ZipFile(out) as zf:
             assert {"manifest.yaml", "tools/weather.yaml", "tools/weather.py"} <= set(zf.namelist())
+        # a Marketplace submission: the folder, then the package, judged as `check --marketplace` judges them
+        for target in (plugin, out):
+            got = await call(session, "check_plugin", {"path": str(target), "marketplace": True})
+            expected = cli_check(str(target), "--marketplace")
+            assert [{k: f[k] for k in CHECK_KEYS} for f in got["findings"]] == expected, target
+            assert any(f["code"].startswith("DL6") for f in expected), expected
         (plugin / "provider" / "llm.yaml").unlink()
         assert "provider/llm.yaml" in await call_error(session, "package_plugin", {"plugin": str(plugin)})
 

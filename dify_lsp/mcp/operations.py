@@ -80,9 +80,10 @@ def _fix_entries(finding: Finding, language: str) -> list[dict[str, Any]]:
 
 
 def check(path: str, language: str, select: list[str] | None = None, extend_select: list[str] | None = None,
-          ignore: list[str] | None = None, use_cache: bool = True) -> dict[str, Any]:
-    """The findings of `dify-lsp check PATH --format json` (same rows, same fields), each with the absolute
-    ``file``, its ``fixes`` (what :func:`apply_fix` can write) and ``related`` places."""
+          ignore: list[str] | None = None, marketplace: bool = False, use_cache: bool = True) -> dict[str, Any]:
+    """The findings of `dify-lsp check PATH --format json` (same rows, same fields; ``marketplace`` as
+    ``--marketplace``, and a ``.difypkg`` is judged in place as there), each with the absolute ``file``, its
+    ``fixes`` (what :func:`apply_fix` can write) and ``related`` places."""
     from dify_lsp.cache import ResultCache
     from dify_lsp.checker import check_roots
     from dify_lsp.report import Row, display_path
@@ -91,17 +92,30 @@ def check(path: str, language: str, select: list[str] | None = None, extend_sele
 
     p = _existing(path)
     settings = _settings(select or [], extend_select or [], ignore or [])
+    if marketplace:
+        settings["marketplace"] = True
     index = PluginIndex()
-    root = index.root_for(p)
-    roots = [root] if root is not None else find_plugin_roots(p)
-    if not roots:
-        raise RequestError(msg("{path}: no Dify plugin (manifest.yaml) found", path=path))
-    # one process: the server's worker thread is no place to fork a pool from
-    results = check_roots(roots, settings, jobs=1, cache=ResultCache() if use_cache else None)
     rows: list[Row] = []
     shown: set[tuple] = set()
     texts: dict[Path, tuple[str, ...]] = {}
     crashes: list[str] = []
+    package = _package_findings(p, settings)
+    if package is not None:
+        findings, member_texts, crashes = package
+        roots: list[Path] = []
+        for f in findings:
+            texts.setdefault(f.path, tuple(member_texts.get(f.path, "").split("\n")))
+            rows.append(Row(display_path(path, p, f.path), f, texts[f.path], language))
+        results = {}
+    else:
+        root = index.root_for(p)
+        roots = [root] if root is not None else find_plugin_roots(p)
+        if not roots:
+            raise RequestError(msg("{path}: no Dify plugin (manifest.yaml) found", path=path))
+        # One process: the server's worker thread is no place to fork a pool from. The marketplace family
+        # judges the package's file listing, which the result cache does not record (as in `check`).
+        cache = ResultCache() if use_cache and not marketplace else None
+        results = check_roots(roots, settings, jobs=1, cache=cache)
     for r in roots:
         result = results[r]
         crashes.extend(result.crashes)
@@ -141,6 +155,14 @@ def check(path: str, language: str, select: list[str] | None = None, extend_sele
     if crashes:
         out["internal_errors"] = crashes
     return out
+
+
+def _package_findings(p: Path, settings: dict[str, Any]):
+    """A ``.difypkg`` judged in place by the marketplace family, or None for anything else."""
+    from dify_lsp.rules.marketplace.family import check_package_file
+    from dify_lsp.rules.marketplace.package import is_package_file
+
+    return check_package_file(p, settings) if is_package_file(p) else None
 
 
 # -- rules -----------------------------------------------------------------------------------------------------

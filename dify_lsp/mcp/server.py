@@ -65,6 +65,7 @@ def create_server(language: str):
         path: Path_,
         select: Annotated[Selectors, Field(description="report only these rules: codes (DL209), prefixes (DL2), families (files, schema, python, permissions) or ALL")] = [],
         ignore: Annotated[Selectors, Field(description="do not report these rules (same selector forms as select)")] = [],
+        marketplace: Annotated[bool, Field(description="also judge what Dify Marketplace review blocks or warns about (the DL6xx family); path may then be a .difypkg")] = False,
     ) -> dict[str, Any]:
         """Check a Dify plugin (or one file of it) with every dify-lsp rule, exactly as `dify-lsp check --format json`.
 
@@ -73,9 +74,10 @@ def create_server(language: str):
         code fails at run time; warning: probably wrong; hint: worth a look), `message`, `range` (0-based line and
         UTF-16 character, as LSP), `path` and absolute `file`, `related` places, and `fixes` (index, title): pass
         one to apply_fix to have it written. `counts` per severity. The plugin's [tool.dify-lsp] configuration
-        and `# noqa` comments apply.
+        and `# noqa` comments apply. Before a Marketplace submission, set marketplace=true (on the folder, then on
+        the .difypkg from package_plugin).
         """
-        return _call(language, operations.check, path, language, select=select, ignore=ignore)
+        return _call(language, operations.check, path, language, select=select, ignore=ignore, marketplace=marketplace)
 
     @server.tool(annotations=read_only)
     def explain_rule(code: Annotated[str, Field(min_length=1, max_length=20, description="a rule code such as DL207")]) -> dict[str, Any]:

@@ -33,10 +33,13 @@ RULE_MODULES = (
     "dify_lsp.rules.trigger_files",
     "dify_lsp.rules.scopes",
     "dify_lsp.rules.python_session",
+    "dify_lsp.rules.python_parameters",
+    "dify_lsp.rules.python_print",
     "dify_lsp.rules.python_plugin",
     "dify_lsp.rules.python_credentials",
     "dify_lsp.rules.permissions",
     "dify_lsp.rules.suppression",
+    "dify_lsp.rules.marketplace",
 )
 
 
