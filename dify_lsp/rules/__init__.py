@@ -39,6 +39,7 @@ RULE_MODULES = (
     "dify_lsp.rules.python_credentials",
     "dify_lsp.rules.permissions",
     "dify_lsp.rules.suppression",
+    "dify_lsp.rules.marketplace",
 )
 
 
