@@ -140,3 +140,8 @@ def tools_are_listed(ctx: CheckContext) -> Iterator[Finding]:
             span,
             msg("this tool is not listed in any tool provider's `tools`, so Dify never loads it (add '{rel}' to a provider's tools list)", rel=rel),
         )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (YAML_SYNTAX, MISSING_FILE, UNREFERENCED_TOOL, OUTSIDE_ROOT, UNREADABLE, DUPLICATE_KEY, PYTHON_SOURCE_SUFFIX, DUPLICATE_KEY_IGNORED)
+CHECKS = (yaml_files_parse, references_resolve, python_sources_are_py_files, tools_are_listed)

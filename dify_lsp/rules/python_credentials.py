@@ -305,3 +305,8 @@ def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
                 msg("required '{name}' is never read by the plugin's code (it reads: {value}); the user must fill it in for nothing", name=name, value=', '.join(sorted(keys)) or 'nothing'),
                 tags=("unnecessary",),
             )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (UNDECLARED_CREDENTIAL, UNREAD_CREDENTIAL)
+CHECKS = (credentials_are_declared,)

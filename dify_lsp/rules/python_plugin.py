@@ -298,3 +298,8 @@ def sdk_version_is_new_enough(ctx: CheckContext) -> Iterator[Finding]:
                     msg("argument '{name}' of {name2}() first appeared in dify-plugin {first}, but {rel} allows {floor}, which does not take it (TypeError there)", name=name, name2=method.name, first=first, rel=rel, floor=floor),
                     related=related,
                 )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (ABSTRACT_METHOD, ENTRYPOINT_MISSING, SDK_NOT_REQUIRED)
+CHECKS = (sdk_is_a_dependency, entrypoint_exists, abstract_methods_implemented, sdk_version_is_new_enough)

@@ -591,3 +591,8 @@ def source_defines_the_class(ctx: CheckContext) -> Iterator[Finding]:
                 yield MULTIPLE_CLASSES.at(ref.owner, ref.span, message)
             for c in anchors:
                 yield MULTIPLE_CLASSES.at(lc.path, c.info.name_span, message, related=[Related(ref.owner, ref.span, msg("named here"))])
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (UNKNOWN_MEMBER, NOT_CALLABLE, UNKNOWN_KEYWORD, MISSING_ARGUMENT, TOO_MANY_POSITIONAL, DICT_MODEL_CONFIG, UNDECLARED_PARAMETER, UNREAD_PARAMETER, PRINT_CALL, NEWER_SDK, MISSING_CLASS, MULTIPLE_CLASSES, PYTHON_SYNTAX, UNDECLARED_PARAMETER_KEY)
+CHECKS = (session_members_exist, session_call_arguments, model_config_objects, tool_parameters_match_yaml, no_print, python_parses, source_defines_the_class)

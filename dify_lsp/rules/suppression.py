@@ -25,3 +25,8 @@ INVALID_CONFIG = define_rule(
     Severity.ERROR,
     "files",
 )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (UNUSED_NOQA, INVALID_CONFIG)
+CHECKS = ()

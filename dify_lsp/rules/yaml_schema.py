@@ -506,3 +506,8 @@ def yaml_files_match_schema(ctx: CheckContext) -> Iterator[Finding]:
         if yf.doc is None or yf.doc.root is None:
             continue
         yield from schema_result(yf).findings
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (MISSING, WRONG_TYPE, PATTERN, ENUM, UNKNOWN_KEY, BOUNDS, MULTIPLE, PLUGIN_KINDS, RENAMED, I18N_EN_US, I18N_NOT_LANGUAGE, REJECTED_KEY)
+CHECKS = (yaml_files_match_schema,)
