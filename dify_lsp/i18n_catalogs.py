@@ -117,6 +117,11 @@ def data_texts() -> Iterator[tuple[str, str]]:
         yield c.doc, c.name
         for p in c.fields:
             yield p.doc, f"{c.name}.{p.name}"
+    # The command line's help, whoever wrote each subcommand's options.
+    from dify_lsp.cli import parser_texts
+
+    for text in parser_texts():
+        yield text, "cli --help"
 
 
 def collect() -> dict[str, list[str]]:

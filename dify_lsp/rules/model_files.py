@@ -132,8 +132,8 @@ def parameter_templates_exist(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(MISSING_MODEL_CLASS)
 def model_types_have_classes(ctx: CheckContext) -> Iterator[Finding]:
-    from dify_lsp.rules.python_modules import PluginClass
-    from dify_lsp.rules.python_session import module_graph  # the one reading of the plugin's Python
+    from dify_lsp.analysis.modules import PluginClass
+    from dify_lsp.analysis.plugin import python_of  # the one reading of the plugin's Python
 
     for provider in ctx.plugin.yaml_of_kind(MODEL_PROVIDER):
         if provider.root is None:
@@ -146,7 +146,7 @@ def model_types_have_classes(ctx: CheckContext) -> Iterator[Finding]:
         refs = [r for r in ctx.plugin.refs_from(provider.path) if r.key == ("extra", "python", "model_sources")]
         if any(not r.exists or r.target is None for r in refs):
             continue  # a missing file is reported as such
-        graph = module_graph(ctx)
+        graph = python_of(ctx).graph
         served: set[str] = set()
         for ref in refs:
             scan = graph.scans.get(ref.target)

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Iterator
 
 from dify_lsp import pyscan
+from dify_lsp.analysis.plugin import YamlParam, python_of, yaml_params
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from dify_lsp.i18n import msg
 from dify_lsp.index import ZERO_SPAN, YamlFile, lookup
 from dify_lsp.rules import CheckContext, check, define_rule
-from dify_lsp.rules.python_session import YamlParam, _tool_yamls_for, python_units, yaml_params
 from dify_lsp.schema.plugin_files import SCOPE_MODEL_TYPE
 from dify_lsp.sdk import catalog
 from dify_lsp.sdk.permissions import PERMISSION_FLAGS, PERMISSION_NEEDS, Flag, granted, permission_of
@@ -84,7 +84,7 @@ def _call_needs(ctx: CheckContext) -> list[CallNeed]:
     def compute() -> list[CallNeed]:
         perm = _manifest_permission(ctx)
         needs: list[CallNeed] = []
-        for unit in python_units(ctx):
+        for unit in python_of(ctx).units:
             for call in unit.calls:
                 wire = call.wire
                 need = PERMISSION_NEEDS.get(wire) if wire else None
@@ -174,7 +174,7 @@ def permissions_are_used(ctx: CheckContext) -> Iterator[Finding]:
     manifest = ctx.plugin.manifest
     if manifest.root is None:
         return
-    units = python_units(ctx)
+    units = python_of(ctx).units
     if not units or any(not u.scan.parsed or u.scan.patched_lines or u.session_escapes for u in units):
         return  # code we cannot fully read, or the session handed to code we do not follow: we cannot know what it calls
     used: set[Flag] = set()
@@ -250,9 +250,9 @@ def _config_key(arg: pyscan.Arg) -> str | None:
 
 @check(SCOPE_CALL_MISMATCH)
 def selector_scope_matches_call(ctx: CheckContext) -> Iterator[Finding]:
-    for unit in python_units(ctx):
+    for unit in python_of(ctx).units:
         params: dict[str, YamlParam] = {}
-        for yf in _tool_yamls_for(ctx, unit.path):
+        for yf in python_of(ctx).tool_yamls_for(unit.path):
             for p in yaml_params(yf) or []:
                 if p.type == "model-selector":
                     params.setdefault(p.name, p)

@@ -25,11 +25,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
+from dify_lsp.analysis.plugin import python_of, sdk_source_file
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from dify_lsp.i18n import Message, N_, msg
 from dify_lsp.index import YamlFile, lookup
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
-from dify_lsp.rules.python_session import module_graph, python_units, sdk_source_file
 from dify_lsp.schema.references import (
     ENDPOINT,
     ENDPOINT_GROUP,
@@ -205,7 +205,7 @@ def _expectations(ctx: CheckContext) -> Iterator[tuple[Path, str, str, str, Yaml
         owner = ctx.plugin.yaml_files.get(ref.owner)
         if owner is None:
             continue
-        path = sdk_source_file(ctx, ref.target)
+        path = sdk_source_file(ctx.index, ref.target)
         if owner.kind == MODEL_PROVIDER:
             decl = _model_credentials(owner)
             if decl is not None:
@@ -245,8 +245,8 @@ def _expectations(ctx: CheckContext) -> Iterator[tuple[Path, str, str, str, Yaml
 
 @check(UNDECLARED_CREDENTIAL, UNREAD_CREDENTIAL)
 def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
-    units = {u.path: u for u in python_units(ctx)}
-    graph = module_graph(ctx)
+    units = {u.path: u for u in python_of(ctx).units}
+    graph = python_of(ctx).graph
     reported: set[tuple[Path, Span]] = set()
     # per declaring YAML: the keys its code reads, or None when they cannot all be known
     read_keys: dict[Path, set[str] | None] = {}
