@@ -29,7 +29,7 @@ from dify_lsp.textpos import Span
 
 CONFIG_FILE = "pyproject.toml"
 CONFIG_TABLE = ("tool", "dify-lsp")
-CONFIG_KEYS = ("select", "extend-select", "ignore", "fail-on", "per-file-ignores")
+CONFIG_KEYS = ("select", "extend-select", "ignore", "fail-on", "per-file-ignores", "marketplace")
 FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "information": Severity.INFORMATION, "hint": Severity.HINT}
 
 
@@ -137,6 +137,7 @@ class PluginConfig:
     layer: SelectionLayer = field(default_factory=SelectionLayer)
     fail_on: str | None = None
     per_file_ignores: list[tuple[str, list[Selector]]] = field(default_factory=list)
+    marketplace: bool | None = None  # `marketplace = true`: run the marketplace family (off by default)
     problems: list[Finding] = field(default_factory=list)  # DL021 findings in the pyproject.toml
 
     def ignored_in(self, relative: str) -> set[str]:
@@ -219,6 +220,11 @@ def load_plugin_config(root: Path, read_text) -> PluginConfig:
                     config.fail_on = value
                 else:
                     problem(msg("`fail-on` must be one of {names}, not {value!r}", names=', '.join(FAIL_ON), value=value), key)
+            elif key == "marketplace":
+                if isinstance(value, bool):
+                    config.marketplace = value
+                else:
+                    problem(msg("`marketplace` must be true or false, not {value!r}", value=value), key)
             elif key == "per-file-ignores":
                 if not isinstance(value, dict):
                     problem("`per-file-ignores` must be a table of glob = [selectors]", key)

@@ -1,10 +1,11 @@
 """The one code -> rule table and the list of checks, put together from the rule families.
 
-Adding a family is one line: its module in ``FAMILIES``.  A family module lists
-its rules in ``RULES`` and its check functions (marked with
-:func:`dify_lsp.rules.check`) in ``CHECKS``; the table below is built from
-those tuples when this module is imported, and refuses a code used twice, a
-check reporting a rule no family lists, and a rule nothing reports.
+Adding a family is one line: its module (or package) in ``FAMILIES``.  A family
+lists its rules in ``RULES``, its check functions (marked with
+:func:`dify_lsp.rules.check`) in ``CHECKS`` and the rules it reports some other
+way in ``REPORTED_ELSEWHERE``; the table below is built from those tuples when
+this module is imported, and refuses a code used twice, a check reporting a rule
+no family lists, and a rule nothing reports.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dify_lsp.rules import (
     Rule,
     endpoint_files,
     files,
+    marketplace,
     model_files,
     permissions,
     python_credentials,
@@ -47,10 +49,8 @@ FAMILIES: tuple[ModuleType, ...] = (
     python_credentials,
     permissions,
     suppression,
+    marketplace,
 )
-
-# Reported by dify_lsp.config after the checks ran (it alone knows which `# noqa` silenced something).
-REPORTED_BY_CONFIGURATION: tuple[Rule, ...] = (suppression.UNUSED_NOQA, suppression.INVALID_CONFIG)
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,8 @@ def _rule_table(families: tuple[ModuleType, ...]) -> dict[str, Rule]:
 
 def _checks(families: tuple[ModuleType, ...], table: dict[str, Rule]) -> tuple[Check, ...]:
     out = []
-    reported = {r.code for r in REPORTED_BY_CONFIGURATION}
+    # A family may report some rules outside its checks (listed in its REPORTED_ELSEWHERE).
+    reported = {r.code for family in families for r in getattr(family, "REPORTED_ELSEWHERE", ())}
     for family in families:
         for fn in family.CHECKS:
             rules = tuple(getattr(fn, "reports", ()))
