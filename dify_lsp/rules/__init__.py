@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from dify_lsp.findings import Finding, Fix, Related, Severity
-from dify_lsp.i18n import msg
+from dify_lsp.i18n import Listing, msg
 from dify_lsp.index import CONTENT_READS, Plugin, PluginIndex
 from dify_lsp.textpos import Span
 
@@ -110,10 +110,7 @@ def suggest(word: str, candidates: list[str] | tuple[str, ...]) -> list[str]:
 
 
 def did_you_mean(options: list[str]) -> str:
-    """`` (did you mean 'a' or 'b'?)`` for a message, or nothing."""
+    """`` (did you mean 'a', 'b' or 'c'?)`` for a message, or nothing."""
     if not options:
         return ""
-    names: str = f"'{options[0]}'"
-    for o in options[1:]:
-        names = msg("{first} or {second}", first=names, second=f"'{o}'")
-    return msg(" (did you mean {options}?)", options=names)
+    return msg(" (did you mean {options}?)", options=Listing((f"'{o}'" for o in options), last="or"))
