@@ -169,9 +169,9 @@ def _package_findings(p: Path, settings: dict[str, Any]):
 
 
 def explain_rule(code: str, language: str) -> dict[str, Any]:
-    from dify_lsp.rules import RULES, did_you_mean, load_rules, suggest
+    from dify_lsp.rules import did_you_mean, suggest
+    from dify_lsp.rules.registry import RULES
 
-    load_rules()
     rule = RULES.get(code.strip().upper())
     if rule is None:
         hint = did_you_mean(suggest(code.strip(), list(RULES)))
