@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -221,7 +222,7 @@ class ZipPackage(PackageView):
         try:
             with self._zip.open(info) as fh:
                 data = fh.read(want)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as exc:
             self.unread[name] = msg("it cannot be read from the package: {reason}", reason=str(exc) or exc.__class__.__name__)
             return None
         self._budget -= len(data)
