@@ -180,7 +180,7 @@ def _setup_logging(level: str) -> None:
 
 
 def _check_epilog() -> str:
-    from dify_lsp.config import families
+    from dify_lsp.rules.registry import families
     from dify_lsp.report import FORMAT_HELP
 
     # Each part is a catalog text of its own: the formatter translates the whole epilog (a message)
@@ -575,7 +575,7 @@ def _check_packages(paths: list[str], settings: dict) -> dict[str, tuple]:
 
 
 def cmd_rules(fmt: str, lang: str | None = None) -> int:
-    from dify_lsp.rules import iter_rules, rules_markdown
+    from dify_lsp.rules.registry import iter_rules, rules_markdown
 
     # The README table and JSON consumers get English unless a language is named; the terminal gets the user's.
     language = i18n.choose(lang) if lang or fmt == "text" else i18n.ENGLISH

@@ -301,30 +301,3 @@ def parse_yaml(text: str) -> YamlDocument:
     except (YamlTooLarge, RecursionError) as exc:
         return YamlDocument(None, YamlError(_span(node), f"YAML could not be read: {exc}"))
     return YamlDocument(root, None, conv.duplicates, conv.aliases)
-
-
-def node_at(root: YNode | None, pos: Pos) -> list[YNode | YPair]:
-    """The chain of nodes (outermost first) whose span holds ``pos``.
-
-    Mapping pairs appear in the chain so callers can tell key from value.
-    """
-    chain: list[YNode | YPair] = []
-    node = root
-    while node is not None:
-        chain.append(node)
-        nxt: YNode | None = None
-        if isinstance(node, YMap):
-            for p in node.pairs:
-                if p.key.span.start <= pos <= p.value.span.end or p.key.span.contains(pos):
-                    chain.append(p)
-                    nxt = p.key if p.key.span.contains(pos) else p.value
-                    break
-        elif isinstance(node, YSeq):
-            for item in node.items:
-                if item.span.contains(pos):
-                    nxt = item
-                    break
-        if nxt is node:
-            break
-        node = nxt
-    return chain

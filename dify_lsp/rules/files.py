@@ -187,3 +187,8 @@ def _commented_listing(providers: list, rel: str):
             if stripped.startswith("#") and rel in stripped:
                 return provider, i
     return None
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (YAML_SYNTAX, MISSING_FILE, UNREFERENCED_TOOL, OUTSIDE_ROOT, UNREADABLE, DUPLICATE_KEY, PYTHON_SOURCE_SUFFIX, DUPLICATE_KEY_IGNORED)
+CHECKS = (yaml_files_parse, references_resolve, python_sources_are_py_files, tools_are_listed)

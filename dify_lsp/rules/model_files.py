@@ -233,3 +233,8 @@ def model_types_have_classes(ctx: CheckContext) -> Iterator[Finding]:
                 msg("the provider offers {mtype} models, but no {MODEL_CLASS_BASES} subclass is in its model sources ({where}): the SDK registers model classes by type, so every {mtype} call (and a credential check through it) fails with KeyError", mtype=mtype, MODEL_CLASS_BASES=MODEL_CLASS_BASES[mtype], where=where),
                 related=[Related(r.owner, r.span, msg("model source")) for r in refs],
             )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (TYPE_FOLDER, TYPE_UNSUPPORTED, POSITION_UNKNOWN, UNKNOWN_TEMPLATE, MISSING_MODEL_CLASS)
+CHECKS = (model_types_agree, positions_name_models, parameter_templates_exist, model_types_have_classes)

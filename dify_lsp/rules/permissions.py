@@ -289,3 +289,8 @@ def selector_scope_matches_call(ctx: CheckContext) -> Iterator[Finding]:
                 msg("model-selector '{name}' has scope '{value}', so the user picks a {selected} model, but it is passed to {dotted}, which calls a {called_type} model", name=param.name, value=param.scope.value, selected=selected, dotted=dotted, called_type=called_type),
                 related=[Related(param.yaml.path, param.scope.span, msg("scope of '{name}'", name=param.name))],
             )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (SCOPE_CALL_MISMATCH, MISSING_PERMISSION_AT_CALL, MANIFEST_MISSING_PERMISSION, UNUSED_PERMISSION, STORAGE_WITHOUT_SIZE)
+CHECKS = (calls_are_permitted, permissions_are_used, storage_has_size, selector_scope_matches_call)

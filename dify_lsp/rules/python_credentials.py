@@ -307,3 +307,8 @@ def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
                  if keys else msg("required '{name}' is never read: the plugin's code reads none of these keys, so the user must fill it in for nothing", name=name)),
                 tags=("unnecessary",),
             )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (UNDECLARED_CREDENTIAL, UNREAD_CREDENTIAL)
+CHECKS = (credentials_are_declared,)

@@ -86,3 +86,8 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
                      if read_keys else msg("required parameter '{name}' is never read by {path} ({class_name}._invoke reads no parameter)", name=p.name, path=ctx.plugin.relative(unit.path), class_name=inv.class_name)),
                     related=[Related(unit.path, inv.param_span, msg("{class_name}._invoke's parameters", class_name=inv.class_name))],
                 )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (UNDECLARED_PARAMETER, UNREAD_PARAMETER, UNDECLARED_PARAMETER_KEY)
+CHECKS = (tool_parameters_match_yaml,)

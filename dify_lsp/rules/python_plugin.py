@@ -376,3 +376,8 @@ def source_defines_the_class(ctx: CheckContext) -> Iterator[Finding]:
                 yield MULTIPLE_CLASSES.at(ref.owner, ref.span, message)
             for c in anchors:
                 yield MULTIPLE_CLASSES.at(lc.path, c.info.name_span, message, related=[Related(ref.owner, ref.span, msg("named here"))])
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (NEWER_SDK, MISSING_CLASS, MULTIPLE_CLASSES, PYTHON_SYNTAX, ABSTRACT_METHOD, ENTRYPOINT_MISSING, SDK_NOT_REQUIRED)
+CHECKS = (sdk_is_a_dependency, entrypoint_exists, abstract_methods_implemented, sdk_version_is_new_enough, python_parses, source_defines_the_class)

@@ -181,3 +181,8 @@ def model_config_objects(ctx: CheckContext) -> Iterator[Finding]:
                 msg("{dotted}() needs model_config to be a {name}, not {what}: the SDK calls model_config.model_dump() and fails with AttributeError: 'dict' object has no attribute 'model_dump'. Wrap it: {name}(**...) (only llm and llm_structured_output accept a dict)", dotted=dotted, name=cls.name, what=what),
                 fixes=[Fix(msg("Wrap in {name}(**...)", name=cls.name), tuple(edits))],
             )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (UNKNOWN_MEMBER, NOT_CALLABLE, UNKNOWN_KEYWORD, MISSING_ARGUMENT, TOO_MANY_POSITIONAL, DICT_MODEL_CONFIG)
+CHECKS = (session_members_exist, session_call_arguments, model_config_objects)

@@ -550,3 +550,8 @@ def yaml_files_match_schema(ctx: CheckContext) -> Iterator[Finding]:
                 severity=max(f.severity, Severity.WARNING),
                 message=msg("{message} (this tool is not listed in any provider, see DL003, so nothing reads this file yet)", message=f.message),
             )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (MISSING, WRONG_TYPE, PATTERN, ENUM, UNKNOWN_KEY, BOUNDS, MULTIPLE, PLUGIN_KINDS, RENAMED, I18N_EN_US, I18N_NOT_LANGUAGE, REJECTED_KEY)
+CHECKS = (yaml_files_match_schema,)

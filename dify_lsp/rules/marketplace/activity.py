@@ -60,3 +60,6 @@ def financial_activity(package: PackageView) -> Iterator[Finding]:
                         "'{words}' reads as {category}: Marketplace guidelines prohibit financial transactions, so the review asks for a strong manual review; say plainly what the plugin does if it moves no money",
                         words=match.group(0), category=Message(category)))
                     break
+
+
+RULES = (FINANCIAL,)

@@ -71,3 +71,6 @@ def package_binaries(package: PackageView) -> Iterator[Finding]:
             yield EXECUTABLE.at(path, ZERO_SPAN, msg("{name} is {what}: the review asks a reviewer to look at it", name=member.name, what=Message(REVIEW_SUFFIXES[member.suffix])))
         elif member.mode & 0o111:
             yield EXECUTABLE.at(path, ZERO_SPAN, msg("{name} has the executable bit: the review asks a reviewer to look at it; package it without the bit unless it must run", name=member.name))
+
+
+RULES = (BINARY, EXECUTABLE)

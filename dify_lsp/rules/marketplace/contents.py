@@ -87,3 +87,6 @@ def unread_members(package: PackageView) -> Iterator[Finding]:
     """Runs after every other check: the members they could not read, and why."""
     for name, why in sorted(package.unread.items()):
         yield NOT_READ.at(package.path(name), ZERO_SPAN, msg("{name} was not checked: {why}", name=name, why=why))
+
+
+RULES = (UNREADABLE, UNSAFE_PATH, BLOCKED, REVIEW, TOO_LARGE, UNPACKED_TOO_LARGE, TOO_MANY_FILES, NOT_READ)

@@ -228,3 +228,6 @@ def package_dependencies(package: PackageView) -> Iterator[Finding]:
         yield from requirements(package, "requirements.txt", set(), locked)
     if package.member("pyproject.toml") is not None:
         yield from pyproject(package)
+
+
+RULES = (UNPINNED, DIRECT, SDK_VERSION, LOWER_BOUND, LOCAL, LARGE, UNREADABLE, INCLUDE)

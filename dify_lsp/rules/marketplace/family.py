@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from dify_lsp.findings import Finding
-from dify_lsp.rules import CheckContext, Rule, check
+from dify_lsp.rules import CheckContext, CheckFn, Rule, check
 from dify_lsp.rules.marketplace.package import FolderPackage, PackageView, ZipPackage
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,6 @@ FAMILY = "marketplace"
 SETTING = "marketplace"
 
 PackageCheck = Callable[[PackageView], Iterable[Finding]]
-PACKAGE_CHECKS: list[tuple[PackageCheck, tuple[Rule, ...]]] = []
 
 
 def enabled(ctx: CheckContext) -> bool:
@@ -49,21 +48,25 @@ def folder_package(ctx: CheckContext) -> FolderPackage:
 
 
 def package_check(*rules: Rule) -> Callable[[PackageCheck], PackageCheck]:
-    """Register ``fn(package)`` for .difypkg files and, gated by the setting, as a check of plugin folders."""
+    """Mark ``fn(package)`` as the check of ``rules``; the family lists it in ``PACKAGE_CHECKS``."""
 
-    def register(fn: PackageCheck) -> PackageCheck:
-        PACKAGE_CHECKS.append((fn, rules))
-
-        def run(ctx: CheckContext) -> Iterable[Finding]:
-            if not enabled(ctx):
-                return ()
-            return fn(folder_package(ctx))
-
-        run.__module__, run.__name__, run.__qualname__ = fn.__module__, fn.__name__, fn.__qualname__
-        check(*rules)(run)
+    def mark(fn: PackageCheck) -> PackageCheck:
+        fn.reports = rules  # type: ignore[attr-defined]
         return fn
 
-    return register
+    return mark
+
+
+def folder_check(fn: PackageCheck) -> CheckFn:
+    """``fn`` as a rule check of plugin folders, gated by the family's setting."""
+
+    def run(ctx: CheckContext) -> Iterable[Finding]:
+        if not enabled(ctx):
+            return ()
+        return fn(folder_package(ctx))
+
+    run.__module__, run.__name__, run.__qualname__ = fn.__module__, fn.__name__, fn.__qualname__
+    return check(*fn.reports)(run)  # type: ignore[attr-defined]
 
 
 def check_package_file(path: Path, settings: dict[str, Any] | None = None) -> tuple[list[Finding], dict[Path, str], list[str]]:
@@ -73,16 +76,15 @@ def check_package_file(path: Path, settings: dict[str, Any] | None = None) -> tu
     Findings point at ``PATH!/member``.  The command line's selection applies; nothing else does (a
     package carries no ``[tool.dify-lsp]`` of the author's checkout)."""
     from dify_lsp.config import enabled_codes, layer_from_settings
-    from dify_lsp.rules import load_rules
+    from dify_lsp.rules.marketplace import PACKAGE_CHECKS
     from dify_lsp.rules.marketplace.contents import unread_members
 
-    load_rules()
     package = ZipPackage(path)
     findings: list[Finding] = []
     crashes: list[str] = []
     texts: dict[Path, str] = {}
     try:
-        for fn, _rules in [*PACKAGE_CHECKS, (unread_members, ())]:
+        for fn in (*PACKAGE_CHECKS, unread_members):
             try:
                 findings.extend(fn(package))
             except Exception:

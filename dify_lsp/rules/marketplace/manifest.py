@@ -207,3 +207,6 @@ def icon(package: PackageView, path, value: str, node: YNode | None, span: Span)
     text = data.decode("utf-8", errors="ignore")
     if TEMPLATE_ICON_MARKER in text or "".join(text.split()) == TEMPLATE_ICON:
         yield ICON.at(path, span, msg("icon '{icon}' is the plugin template's icon: the Pre Check Plugin workflow fails; draw the plugin's own icon", icon=value))
+
+
+RULES = (REQUIRED, AUTHOR, REPO, CONTACT, PRIVACY_REFERENCE, PRIVACY_FILE, PRIVACY_TEMPLATE, PRIVACY_DISCLOSURE, ICON, MINIMUM_DIFY)

@@ -151,3 +151,6 @@ def python_safety(package: PackageView) -> Iterator[Finding]:
                 yield EXPOSURE.at(path, span, msg("a credential-named value goes into an exception: the review asks a reviewer to look; keep credentials out of error messages"))
             else:
                 yield EXPOSURE.at(path, span, msg("a credential-named value is returned or yielded: the review asks a reviewer to look; make sure no credential reaches the result"))
+
+
+RULES = (COMPILE, TIMEOUT, EXPOSURE)

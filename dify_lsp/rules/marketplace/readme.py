@@ -64,3 +64,6 @@ def readme_metadata(package: PackageView) -> Iterator[Finding]:
     for section, words in REQUIRED_SECTIONS:
         if not any(word in lowered for word in words):
             yield SECTIONS.at(path, first_line(text), msg("README.md seems to lack {section}: the review asks a reviewer to look (\"README.md may be missing ...\")", section=Message(section)))
+
+
+RULES = (MISSING, SOURCE, NOT_ENGLISH, LOCALE_NAME, SECTIONS)

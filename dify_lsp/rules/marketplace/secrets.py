@@ -174,3 +174,6 @@ def package_secrets(package: PackageView) -> Iterator[Finding]:
         text = package.text(member.name)
         if text:
             yield from scan_text(package, member.name, text)
+
+
+RULES = (SECRET, SECRET_ASSIGNMENT, POSSIBLE_SECRET, NOT_SCANNED)
