@@ -135,3 +135,6 @@ def kind_lenses(ctx: RequestContext) -> list[types.CodeLens]:
 def kind_actions(ctx: RequestContext, span: Span, diagnostics: list[Any]) -> list[types.Command]:
     return [types.Command(title=ctx.tr(msg("Run invocation of {label}", label=label)), command=RUN_COMMAND, arguments=[args])
             for _, args, label in kind_targets(ctx)]
+
+
+PROVIDERS = (kind_lenses, kind_actions)
