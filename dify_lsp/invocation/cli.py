@@ -177,7 +177,7 @@ def command(args: argparse.Namespace) -> int:
 
     def usage(exc: BaseException) -> int:
         text = exc.args[0] if exc.args else str(exc)
-        print(i18n.tr(msg("dify-lsp run: {error}", error=text), language), file=sys.stderr)
+        print(f"dify-lsp run: {i18n.tr(text, language)}", file=sys.stderr)
         return EXIT_USAGE
 
     try:
