@@ -39,6 +39,7 @@ LIST_COMMAND = "dify.listTools"
 LENS_TITLE = N_("▶ Run invocation")
 DEBUG_COMMAND = "dify.debugInvocation"  # handled by the client (VS Code, Neovim): free port, run with debug, attach
 DEBUG_LENS_TITLE = N_("⚙ Debug")
+DEBUG_LISTENING = "dify/debugListening"  # notification: a debug run's debugpy listens, {host, port, uri}
 _IDENTITY_LINE = re.compile(r"^identity\s*:")
 _NAME_LINE = re.compile(r"^\s+name\s*:\s*['\"]?([A-Za-z0-9_-]+)")
 
@@ -277,7 +278,10 @@ async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event |
 
     def progress(kind: str, text: str) -> None:
         shown = tr(text, language)
-        if kind in ("environment", "status", "invoke", "warning") and progress_on:
+        if kind == "debug" and request.debug is not None:
+            # the client attaches now (it must not probe the port: debugpy serves one debugger)
+            server.protocol.notify(DEBUG_LISTENING, {"host": request.debug[0], "port": request.debug[1], "uri": uri})
+        if kind in ("environment", "status", "invoke", "warning", "debug") and progress_on:
             server.work_done_progress.report(token, types.WorkDoneProgressReport(message=shown[:200]))
         if kind == "text":
             return  # the answer comes back in the result; streamed text would flood the log

@@ -228,9 +228,11 @@ class Printer:
         if kind == "environment":  # a first build takes a while: say what happens, in both formats
             print(f"[environment] {i18n.tr(text, self.language)}", file=sys.stderr, flush=True)
             return
-        if self.fmt != "text":
+        if kind == "debug":  # whatever the format: the user attaches now
+            print(f"[debug] {i18n.tr(text, self.language)}", file=sys.stderr, flush=True)
+        elif self.fmt != "text":
             return
-        if kind == "status" and (text.startswith("starting ") or "debugger" in text):
+        elif kind == "status" and text.startswith("starting "):
             print(f"[run] {i18n.tr(text, self.language)}", file=sys.stderr, flush=True)
         elif kind == "text":
             sys.stdout.write(text)

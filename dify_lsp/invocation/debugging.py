@@ -26,6 +26,9 @@ from dify_lsp.invocation.environments import EnvironmentBuildError, cache_dir, f
 from dify_lsp.invocation.parameters import InvocationError
 
 DEBUGPY_SPEC = "debugpy>=1.8,<2"
+# the launcher's stderr line once debugpy listens: a debugger may attach from then on (a probe connection would
+# take debugpy's one client slot, so editors wait for this instead)
+LISTENING = "dify-lsp: debugpy is listening"
 MARKER = "dify-lsp-debugpy.json"
 # runs in the plugin's interpreter: debugpy from its own folder, listen, wait for the debugger, then the plugin
 LAUNCHER = (
@@ -34,6 +37,8 @@ LAUNCHER = (
     "import debugpy\n"
     "sys.path.remove(os.environ['DIFY_LSP_DEBUGPY_PATH'])\n"
     "debugpy.listen((os.environ['DIFY_LSP_DEBUG_HOST'], int(os.environ['DIFY_LSP_DEBUG_PORT'])))\n"
+    "sys.stderr.write(os.environ['DIFY_LSP_DEBUG_MARKER'] + '\\n')\n"
+    "sys.stderr.flush()\n"
     "debugpy.wait_for_client()\n"
     "sys.argv = [sys.argv[0]]\n"
     "runpy.run_module(os.environ['DIFY_LSP_DEBUG_MODULE'], run_name='__main__', alter_sys=True)\n"
@@ -94,13 +99,12 @@ class DebugListener:
         self.host = host
         self.port = port
         self.folder: Path | None = None
+        self.on_listening: Callable[[], None] | None = None  # called once debugpy listens
 
     async def prepare(self, python: Path, report: Callable[[str, str], None]) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         self.folder = await asyncio.to_thread(
             debugpy_folder, python, lambda text: loop.call_soon_threadsafe(report, "environment", text))
-        report("status", msg("the plugin waits for a debugger on {host}:{port} (attach with debugpy)",
-                             host=self.host, port=self.port))
         return {"host": self.host, "port": self.port, "debugpy": str(self.folder)}
 
     def command(self, python: Path, module: str) -> tuple[list[str], dict[str, str]]:
@@ -108,7 +112,16 @@ class DebugListener:
         return [str(python), "-c", LAUNCHER], {
             "DIFY_LSP_DEBUGPY_PATH": str(self.folder), "DIFY_LSP_DEBUG_HOST": self.host,
             "DIFY_LSP_DEBUG_PORT": str(self.port), "DIFY_LSP_DEBUG_MODULE": module, "GEVENT_SUPPORT": "True",
+            "DIFY_LSP_DEBUG_MARKER": LISTENING,
         }
+
+    def stderr_line(self, line: str) -> bool:
+        """True (and ``on_listening`` called) for the launcher's line saying debugpy listens."""
+        if line.strip() != LISTENING:
+            return False
+        if self.on_listening is not None:
+            self.on_listening()
+        return True
 
 
 def debug_listener(address: Any) -> DebugListener | None:

@@ -316,7 +316,10 @@ class PluginProcess:
             raw = await self.proc.stderr.readline()
             if not raw:
                 break
-            self.stderr_tail.append(raw.decode("utf-8", errors="replace"))
+            line = raw.decode("utf-8", errors="replace")
+            if self.debug is not None and self.debug.stderr_line(line):
+                continue
+            self.stderr_tail.append(line)
 
     def _handle_line(self, line: str) -> None:
         obj: Any = None

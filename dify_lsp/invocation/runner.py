@@ -120,8 +120,21 @@ async def run(request: RunRequest, progress: ProgressFn | None = None,
         for w in prepared.warnings:
             report("warning", w)
         t_env = time.perf_counter()
+        resolving = asyncio.ensure_future(host.resolve(rebuild=request.rebuild_environment, abort=abort))
+        if cancel is not None:
+            # a cancelled run stops an environment build at once (the build runs in a thread)
+            stop = asyncio.ensure_future(cancel.wait())
+            await asyncio.wait({resolving, stop}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            if not resolving.done():
+                abort.set()
+                resolving.cancel()
+                result.status = "cancelled"
+                result.error = {"type": "Cancelled", "message": msg(
+                    "the run was cancelled; the plugin's process tree was killed"), "traceback": None}
+                return result
         try:
-            await host.resolve(rebuild=request.rebuild_environment, abort=abort)
+            await resolving
         except asyncio.CancelledError:
             abort.set()
             raise
@@ -129,6 +142,9 @@ async def run(request: RunRequest, progress: ProgressFn | None = None,
         result.python, result.python_source = str(host.python), host.python_source
         if request.debug is not None:
             result.debug = await host.debug.prepare(host.python, report)
+            host.debug.on_listening = lambda: report("debug", msg(
+                "the plugin waits for a debugger on {host}:{port} (attach with debugpy)", host=host.debug.host,
+                port=host.debug.port))
         data = await asyncio.to_thread(serve_local_files, prepared.data, files)
         # the timeout covers the plugin, not a first build of its environment nor a debugger's attach
         report("status", msg("starting {kind} {target} with {python} ({source})", kind=request.kind,
