@@ -40,6 +40,8 @@ KEPT = {
 }
 # The text format's own field names, shown as the format is written.
 LAYOUT_NAMES = "path:line:col: severity code message"
+# Names of several words (products, protocols).
+PROPER_NAMES = ("Model Context Protocol", "Language Server Protocol", "Claude Code", "Gemini CLI", "Copilot")
 # Terms the glossary settled (Dify's own UI and docs): a catalog that still says the left one is wrong.
 NOT_THE_GLOSSARY = {
     "zh_Hans": {"工具供应商": "工具提供者", "数据源供应商": "数据源提供者", "触发器供应商": "触发器提供者",
@@ -104,6 +106,8 @@ def prose_words(text: str, english: str) -> list[str]:
     capital), the plugin's keys and values, Python names and the kept terms do not count; a single word the
     English text has too is a value or option named there (`--format text`, `dify-lsp check`)."""
     text = CODE.sub(" | ", text).replace(LAYOUT_NAMES, " | ")
+    for name in PROPER_NAMES:
+        text = text.replace(name, " | ")
     text = QUOTED.sub(" | ", text)
     out: list[str] = []
     run: list[str] = []
