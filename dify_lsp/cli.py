@@ -180,7 +180,7 @@ def _setup_logging(level: str) -> None:
 
 
 def _check_epilog() -> str:
-    from dify_lsp.config import families
+    from dify_lsp.rules.registry import families
     from dify_lsp.report import FORMAT_HELP
 
     # Each part is a catalog text of its own: the formatter translates the whole epilog (a message)
@@ -276,6 +276,8 @@ def build_parser(language: str = i18n.ENGLISH) -> argparse.ArgumentParser:
     chk.add_argument("--cache-dir", metavar="DIR", help="where the result cache lives (default: $XDG_CACHE_HOME/dify-lsp/check)")
     chk.add_argument("-j", "--jobs", type=int, default=0, metavar="N", help="processes checking plugins in parallel (default: one per CPU)")
     chk.add_argument("--lang", metavar="LANG", help=LANG_HELP)
+    chk.add_argument("--marketplace", action="store_true",
+                     help="also run the marketplace family: what Dify Marketplace review blocks or warns about (a PATH may be a .difypkg)")
 
     rules = sub.add_parser(
         "rules",
@@ -480,10 +482,14 @@ def cmd_check(args: argparse.Namespace) -> int:
                 return EXIT_USAGE
             settings[key] = parsed
 
+    if args.marketplace:
+        settings["marketplace"] = True
+    packages = _check_packages(args.paths, settings)
     index = PluginIndex()
     # Every plugin first (cached ones served, the rest across processes), then the report in argument order.
-    cache = None if args.no_cache else ResultCache(Path(args.cache_dir) if args.cache_dir else None)
-    results = check_roots(_plugin_roots(args.paths, index), settings, jobs=args.jobs, cache=cache)
+    # The marketplace family judges the package's file listing, which the result cache does not record.
+    cache = None if args.no_cache or args.marketplace else ResultCache(Path(args.cache_dir) if args.cache_dir else None)
+    results = check_roots(_plugin_roots([a for a in args.paths if a not in packages], index), settings, jobs=args.jobs, cache=cache)
     rows: list[Row] = []
     usage_error = False
     reports: dict[Path, object] = {}
@@ -494,6 +500,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not p.exists():
             print(i18n.tr(i18n.msg("dify-lsp check: {path}: no such file or folder", path=arg), language), file=sys.stderr)
             usage_error = True
+            continue
+        if arg in packages:
+            findings, texts, crashes = packages[arg]
+            for crash in crashes:
+                print(f"dify-lsp check: internal error in {crash}", file=sys.stderr)
+            reports[p] = findings
+            fail_on = args.fail_on or "error"
+            for f in findings:
+                rows.append(Row(_display_path(arg, p, f.path), f, tuple(texts.get(f.path, "").split("\n")), language))
+                failing += f.severity <= FAIL_ON[fail_on]
             continue
         root = index.root_for(p)
         roots = [root] if root is not None else find_plugin_roots(p)
@@ -550,8 +566,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     return code
 
 
+def _check_packages(paths: list[str], settings: dict) -> dict[str, tuple]:
+    """The .difypkg files among the paths, each checked in place by the marketplace family."""
+    from dify_lsp.rules.marketplace.family import check_package_file
+    from dify_lsp.rules.marketplace.package import is_package_file
+
+    return {arg: check_package_file(Path(os.path.abspath(arg)), settings) for arg in paths if is_package_file(Path(arg))}
+
+
 def cmd_rules(fmt: str, lang: str | None = None) -> int:
-    from dify_lsp.rules import iter_rules, rules_markdown
+    from dify_lsp.rules.registry import iter_rules, rules_markdown
 
     # The README table and JSON consumers get English unless a language is named; the terminal gets the user's.
     language = i18n.choose(lang) if lang or fmt == "text" else i18n.ENGLISH

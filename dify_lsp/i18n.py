@@ -181,6 +181,34 @@ def msg(template: str, /, **args: Any) -> Message:
     return Message(template, **args)
 
 
+class Listing(Message):
+    """Items (names, or messages said in the reader's language) joined as a list: "a, b, c" in English,
+    "a、b、c" in Chinese and Japanese; with ``last`` ("or") the final two are joined by that word."""
+
+    def __new__(cls, items, last: str | None = None) -> "Listing":
+        items = list(items)
+        self = Message.__new__(cls, _join_items([str(i) for i in items], ", ", last and f" {last} "))
+        self.items, self.last = items, last
+        return self
+
+    def __reduce__(self):
+        return (Listing, (self.items, self.last))
+
+    def translate(self, language: str) -> str:
+        if language == ENGLISH or language not in LANGUAGES:
+            return str(self)
+        said = [i.translate(language) if isinstance(i, Message) else str(i) for i in self.items]
+        if self.last == "or" and len(said) > 1:
+            return Message("{first} or {second}", first="、".join(said[:-1]), second=said[-1]).translate(language)
+        return "、".join(said)
+
+
+def _join_items(items: list[str], sep: str, last: str | None) -> str:
+    if last and len(items) > 1:
+        return sep.join(items[:-1]) + last + items[-1]
+    return sep.join(items)
+
+
 def N_(text: str) -> str:
     """Marks a static English text for the catalogs (translated later with :func:`tr`)."""
     return text

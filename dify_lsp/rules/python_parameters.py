@@ -16,7 +16,7 @@ from dify_lsp.analysis.plugin import (
     yaml_params,
 )
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
-from dify_lsp.i18n import msg
+from dify_lsp.i18n import Listing, msg
 from dify_lsp.index import ZERO_SPAN
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 
@@ -88,6 +88,12 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
             if p.required and p.name not in read_keys:
                 yield UNREAD_PARAMETER.at(
                     p.yaml.path, p.name_span,
-                    msg("required parameter '{name}' is never read by {path} ({class_name}._invoke reads: {value})", name=p.name, path=ctx.plugin.relative(unit.path), class_name=inv.class_name, value=', '.join(sorted(read_keys)) or 'nothing'),
+                    (msg("required parameter '{name}' is never read by {path} ({class_name}._invoke reads: {value})", name=p.name, path=ctx.plugin.relative(unit.path), class_name=inv.class_name, value=Listing(sorted(read_keys)))
+                     if read_keys else msg("required parameter '{name}' is never read by {path} ({class_name}._invoke reads no parameter)", name=p.name, path=ctx.plugin.relative(unit.path), class_name=inv.class_name)),
                     related=[Related(unit.path, inv.param_span, msg("{class_name}._invoke's parameters", class_name=inv.class_name))],
                 )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (UNDECLARED_PARAMETER, UNREAD_PARAMETER, UNDECLARED_PARAMETER_KEY)
+CHECKS = (tool_parameters_match_yaml,)

@@ -35,7 +35,7 @@ from dify_lsp.analysis.plugin import (
     reachable_files,
 )
 from dify_lsp.findings import Finding, Related, Severity
-from dify_lsp.i18n import Message, msg
+from dify_lsp.i18n import Listing, Message, msg
 from dify_lsp.index import ZERO_SPAN
 from dify_lsp.rules import CheckContext, check, define_rule, python_syntax
 from dify_lsp.sdk import catalog, releases
@@ -355,19 +355,20 @@ def _class_label(c: PluginClass | SdkClass, ctx: CheckContext, here: Path) -> st
 def source_defines_the_class(ctx: CheckContext) -> Iterator[Finding]:
     for lc in loaded_classes(ctx):
         ref = lc.ref
-        want = " or ".join(lc.expected)
+        want = Listing(lc.expected, last="or")
         rel = ctx.plugin.relative(lc.path)
         if not lc.matching:
             if lc.uncertain:
                 continue
-            extra = f" ({', '.join(f'{c.info.name} subclasses {sorted(r)[0]}' for c, r in lc.others)})" if lc.others else ""
+            others = Listing(msg("{name} subclasses {names}", name=c.info.name, names=sorted(r)[0]) for c, r in lc.others)
             yield MISSING_CLASS.at(
                 ref.owner, ref.span,
-                msg('{rel} defines no subclass of {want}{extra}; the SDK fails to load the plugin with "Missing subclass of {expected}"', rel=rel, want=want, extra=extra, expected=lc.expected[0]),
+                msg('{rel} defines no subclass of {want} ({others}); the SDK fails to load the plugin with "Missing subclass of {expected}"', rel=rel, want=want, others=others, expected=lc.expected[0])
+                if lc.others else msg('{rel} defines no subclass of {want}; the SDK fails to load the plugin with "Missing subclass of {expected}"', rel=rel, want=want, expected=lc.expected[0]),
                 related=[Related(c.path, c.info.name_span, msg("{name} subclasses {names}", name=c.info.name, names=', '.join(sorted(r)))) for c, r in lc.others],
             )
         elif len(lc.matching) > 1:
-            names = ", ".join(_class_label(c, ctx, lc.path) for c in lc.matching)
+            names = Listing(_class_label(c, ctx, lc.path) for c in lc.matching)
             own = [c for c in lc.matching if isinstance(c, PluginClass) and c.path == lc.path]
             anchors = own[1:] if len(own) > 1 else own[:1]
             message = (msg('{rel} holds more than one subclass of {want} ({names}); the SDK finds every subclass bound in the module, imported ones included, and fails to load the plugin with "Multiple subclasses of {expected}"', rel=rel, want=want, names=names, expected=lc.expected[0]))
@@ -375,3 +376,8 @@ def source_defines_the_class(ctx: CheckContext) -> Iterator[Finding]:
                 yield MULTIPLE_CLASSES.at(ref.owner, ref.span, message)
             for c in anchors:
                 yield MULTIPLE_CLASSES.at(lc.path, c.info.name_span, message, related=[Related(ref.owner, ref.span, msg("named here"))])
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (NEWER_SDK, MISSING_CLASS, MULTIPLE_CLASSES, PYTHON_SYNTAX, ABSTRACT_METHOD, ENTRYPOINT_MISSING, SDK_NOT_REQUIRED)
+CHECKS = (sdk_is_a_dependency, entrypoint_exists, abstract_methods_implemented, sdk_version_is_new_enough, python_parses, source_defines_the_class)

@@ -35,3 +35,8 @@ def no_print(ctx: CheckContext) -> Iterator[Finding]:
                     "nothing with it, so the text is lost. Log instead: logging.getLogger(__name__) with "
                     "logger.addHandler(dify_plugin.config.logger_format.plugin_logger_handler)"),
             )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (PRINT_CALL,)
+CHECKS = (no_print,)

@@ -134,7 +134,7 @@ def session_call_arguments(ctx: CheckContext) -> Iterator[Finding]:
                            if len(missing) > 1 else
                            msg("{dotted}() is missing required argument: {names} (signature: {signature})", dotted=dotted, names=', '.join(missing), signature=method.signature()))
                 if call.ref.names[-2:] == ("tool", "invoke") and "provider_type" in missing:
-                    message = msg("{message}. For a built-in tool call {dotted_builtin}(provider, tool_name, parameters), or pass provider_type=ToolProviderType.BUILT_IN (from dify_plugin.entities.tool)", message=message, dotted_builtin=dotted[: -len("invoke")] + "invoke_builtin_tool")
+                    message = msg("{message}. For a built-in tool call {tools}.invoke_builtin_tool(provider, tool_name, parameters), or pass provider_type=ToolProviderType.BUILT_IN (from dify_plugin.entities.tool)", message=message, tools=".".join(("session", *call.ref.names[:-1])))
                 yield MISSING_ARGUMENT.at(unit.path, span, message)
 
 
@@ -181,3 +181,8 @@ def model_config_objects(ctx: CheckContext) -> Iterator[Finding]:
                 msg("{dotted}() needs model_config to be a {name}, not {what}: the SDK calls model_config.model_dump() and fails with AttributeError: 'dict' object has no attribute 'model_dump'. Wrap it: {name}(**...) (only llm and llm_structured_output accept a dict)", dotted=dotted, name=cls.name, what=what),
                 fixes=[Fix(msg("Wrap in {name}(**...)", name=cls.name), tuple(edits))],
             )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (UNKNOWN_MEMBER, NOT_CALLABLE, UNKNOWN_KEYWORD, MISSING_ARGUMENT, TOO_MANY_POSITIONAL, DICT_MODEL_CONFIG)
+CHECKS = (session_members_exist, session_call_arguments, model_config_objects)
