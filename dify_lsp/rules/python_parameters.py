@@ -63,7 +63,7 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
                     continue  # only asked for when a declared key gave nothing: an alternative spelling
                 options = suggest(read.key, names)
                 fixes = [Fix(msg("Change to '{o}'", o=o), (TextEdit(unit.path, read.inner, o),), preferred=len(options) == 1) for o in options] if read.inner else []
-                listed = ", ".join(f"'{n}'" for n in names) or "none"
+                listed = Listing(f"'{n}'" for n in names)
                 severity = None
                 if read.how == "get":
                     rule = UNDECLARED_PARAMETER
@@ -76,9 +76,13 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
                     rule = UNDECLARED_PARAMETER_KEY
                     outcome = msg("Workflows and forms send only declared parameters, so every run from them raises KeyError: '{key}'; an agent's model may add other keys, but that cannot be relied on.", key=read.key)
                 if len(yamls) == 1:
-                    message = msg("tool parameter '{key}' is not declared in {path}{did_you_mean}; declared parameters: {listed}. {outcome}", key=read.key, path=ctx.plugin.relative(yamls[0].path), did_you_mean=did_you_mean(options), listed=listed, outcome=outcome)
+                    path = ctx.plugin.relative(yamls[0].path)
+                    message = (msg("tool parameter '{key}' is not declared in {path}{did_you_mean}; declared parameters: {listed}. {outcome}", key=read.key, path=path, did_you_mean=did_you_mean(options), listed=listed, outcome=outcome)
+                               if names else msg("tool parameter '{key}' is not declared in {path}, which declares no parameter. {outcome}", key=read.key, path=path, outcome=outcome))
                 else:
-                    message = msg("tool parameter '{key}' is declared in none of {paths}, the tools this file serves{did_you_mean}; declared parameters: {listed}. {outcome}", key=read.key, paths=", ".join(str(ctx.plugin.relative(y.path)) for y in yamls), did_you_mean=did_you_mean(options), listed=listed, outcome=outcome)
+                    paths = Listing(ctx.plugin.relative(y.path) for y in yamls)
+                    message = (msg("tool parameter '{key}' is declared in none of {paths}, the tools this file serves{did_you_mean}; declared parameters: {listed}. {outcome}", key=read.key, paths=paths, did_you_mean=did_you_mean(options), listed=listed, outcome=outcome)
+                               if names else msg("tool parameter '{key}' is declared in none of {paths}, the tools this file serves, which declare no parameter. {outcome}", key=read.key, paths=paths, outcome=outcome))
                 yield rule.at(unit.path, read.span, message, severity=severity, related=related, fixes=fixes)
         if any(inv.escapes for inv in invokes):
             continue
