@@ -205,7 +205,7 @@ in Python and YAML alike; an unused `# noqa: DLxxx` code is reported as DL020 (h
 
 {exit_codes}""",
         formats=formats,
-        families=", ".join(families()),
+        families=i18n.Listing(families()),
         exit_codes=i18n.Message(EXIT_CODES_HELP),
     )
 
