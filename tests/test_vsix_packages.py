@@ -32,8 +32,9 @@ LIBS = "extension/bundled/libs/"
 # target -> (binary format, CPU, the file name suffix CPython X.Y imports an extension module by, a wheel
 # platform tag pattern)
 PLATFORMS = {
-    "linux-x64": ("ELF", "x86-64", ".cpython-{v}-x86_64-linux-gnu.so", r"manylinux\w*_x86_64"),
-    "linux-arm64": ("ELF", "arm64", ".cpython-{v}-aarch64-linux-gnu.so", r"manylinux\w*_aarch64"),
+    # (uv's Linux wheels are tagged musllinux too: its binary is static and runs on glibc and musl alike)
+    "linux-x64": ("ELF", "x86-64", ".cpython-{v}-x86_64-linux-gnu.so", r"(many|musl)linux\w*_x86_64"),
+    "linux-arm64": ("ELF", "arm64", ".cpython-{v}-aarch64-linux-gnu.so", r"(many|musl)linux\w*_aarch64"),
     "darwin-x64": ("Mach-O", "x86-64", ".cpython-{v}-darwin.so", r"macosx_\d+_\d+_(x86_64|universal2)"),
     "darwin-arm64": ("Mach-O", "arm64", ".cpython-{v}-darwin.so", r"macosx_\d+_\d+_(arm64|universal2)"),
     "win32-x64": ("PE", "x86-64", ".cp{v}-win_amd64.pyd", r"win_amd64"),
@@ -186,7 +187,7 @@ def test_wheel_tags_of_compiled_distributions_fit_the_target(contents, target):
     dists = {n.split("-")[0].lower() for n in platform_tags}
     assert {"pydantic_core", "pyyaml", "uv"} <= dists, platform_tags
     for dist, tags in platform_tags.items():
-        assert all(re.search(tag_pattern, t.split("-")[-1]) for t in tags), f"{target}: {dist} has tags {tags}"
+        assert all(re.fullmatch(tag_pattern, t.split("-")[-1]) for t in tags), f"{target}: {dist} has tags {tags}"
     bundle = json.loads(files[f"{LIBS}BUNDLE.json"])
     assert bundle["target"] == target and bundle["pythons"] == list(PYTHONS)
     assert bundle["distributions"]["dify-lsp"] == dify_lsp.__version__

@@ -257,9 +257,13 @@ def main(argv: list[str] | None = None) -> int:
     targets = sorted(args.target or ALL, key=lambda name: name == host_target())
     if args.bundle_only and len(targets) != 1:
         parser.error("--bundle-only fills bundled/ for one --target")
-    if args.if_stale and not args.bundle_only and all(up_to_date(OUT / f"dify-lsp-{name}.vsix") for name in targets):
-        log(f"{', '.join(targets)}: up to date in {OUT.relative_to(CLIENT)}")
-        return 0
+    if args.if_stale and not args.bundle_only:
+        fresh = [name for name in targets if up_to_date(OUT / f"dify-lsp-{name}.vsix")]
+        if fresh:
+            log(f"up to date in {OUT.relative_to(CLIENT)}, kept: {', '.join(fresh)}")
+        targets = [name for name in targets if name not in fresh]
+        if not targets:
+            return 0
     uv = uv_command()
     sizes = []
     with tempfile.TemporaryDirectory(prefix="dify-vsix-") as tmp:
