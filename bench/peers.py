@@ -108,7 +108,7 @@ def ensure_jedi_venv(log=print) -> tuple[Path, dict[str, str]]:
         raise PeerUnavailable("no Python >= 3.12 found (dify_lsp.interpreters.find_python)")
     venv.parent.mkdir(parents=True, exist_ok=True)
     install_log = venv.parent / "jedi-install.log"
-    log(f"building {venv} with {interp.path} ({interp.version_text}); log: {install_log}")
+    log(f"building {venv} with {interp.path} ({'.'.join(map(str, interp.version))}); log: {install_log}")
     if venv.exists():
         shutil.rmtree(venv)
     _run([str(interp.path), "-m", "venv", str(venv)], install_log)

@@ -207,10 +207,6 @@ class RecordingSource(TextSource):
         self._disk_cache[path] = ((0, 0), ft)
         return ft
 
-    def texts(self) -> dict[Path, str]:
-        """Every text read so far."""
-        return {path: ft.text for path, (_, ft) in self._disk_cache.items() if ft.text is not None}
-
     def is_file(self, path: Path) -> bool:
         path = norm(path)
         answer = path.is_file()

@@ -3,21 +3,139 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
+import threading
+import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from dify_lsp.config import apply_configuration
+from dify_lsp.config import apply_configuration, disabled_families
 from dify_lsp.findings import Finding
-from dify_lsp.index import Plugin, PluginIndex
-from dify_lsp.rules import CheckContext, PreviousRun, load_rules, run_checks
+from dify_lsp.index import CONTENT_READS, Plugin, PluginIndex
+from dify_lsp.rules import CheckContext, registry
+from dify_lsp.rules.registry import Check
 
 if TYPE_CHECKING:  # pragma: no cover
     from concurrent.futures import ProcessPoolExecutor
 
     from dify_lsp.cache import ResultCache
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PreviousRun:
+    """One plugin's last check, rule by rule, for the editor: a rule runs again only when a file it
+    read changed (or the plugin's shape, the settings or the disk did); otherwise its findings are kept.
+
+    What a rule read is observed, not declared: every read of a file's content (``YamlFile.text/doc/
+    root``, ``PythonFile.text``, ``TextSource.read``) while it runs is noted with the text it saw.
+    """
+
+    shape: Any = None
+    rules: dict[str, tuple[dict[Path, str | None], list[Finding], list[str]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    reran: list[str] = field(default_factory=list)  # the checks the last run executed (for tests and profiles)
+
+
+def _plugin_shape(ctx: CheckContext) -> Any:
+    """Everything about a plugin except file contents: which files, of which kind, referenced how
+    (where a reference sits is content: reading ``PathRef.span`` counts as reading its file)."""
+    p = ctx.plugin
+    return (
+        repr(sorted(ctx.settings.items(), key=lambda kv: kv[0])),
+        ctx.index.disk_generation,
+        p.root,
+        tuple((path, yf.kind, yf.problem) for path, yf in p.yaml_files.items()),
+        tuple((path, pf.problem) for path, pf in p.python_files.items()),
+        tuple((r.owner, r.key, r.raw, r.target_kind, r.target, r.escapes, r.exists, r.loaded_as) for r in p.refs),
+        tuple((yf.path, yf.problem) for yf in p.loose_tools),
+    )
+
+
+def _current_text(ctx: CheckContext, path: Path) -> str | None:
+    p = ctx.plugin
+    yf = p.yaml_files.get(path)
+    if yf is not None:
+        return yf._text
+    pf = p.python_files.get(path)
+    if pf is not None:
+        return pf._text
+    for loose in p.loose_tools:
+        if loose.path == path:
+            return loose._text
+    return ctx.index.source.read(path).text
+
+
+def _run_one(chk: Check, ctx: CheckContext, off: set[str]) -> tuple[list[Finding], list[str]]:
+    findings: list[Finding] = []
+    try:
+        for f in chk.fn(ctx):
+            if registry.RULES[f.code].family not in off:
+                findings.append(f)
+    except Exception:
+        tb = traceback.format_exc()
+        log.error("check %s failed:\n%s", chk.name, tb)
+        return findings, [f"{chk.name}: {tb}"]
+    return findings, []
+
+
+def _order(f: Finding) -> tuple:
+    return (*f.sort_key(), f.span.end, f.message)
+
+
+def run_checks(ctx: CheckContext, previous: PreviousRun | None = None) -> tuple[list[Finding], list[str]]:
+    """Run every check of the registry; returns (findings, crash reports).
+
+    One failing check never hides the others: its traceback is logged and
+    reported back, and the remaining checks still run.  With ``previous`` (the
+    editor's last run of this plugin), a check whose inputs did not change is
+    not run again: its last findings are kept.
+    """
+    off = disabled_families(ctx.settings)
+    findings: list[Finding] = []
+    crashes: list[str] = []
+    if previous is None:
+        for chk in registry.CHECKS:
+            if chk.rules and all(r.family in off for r in chk.rules):
+                continue
+            found, crashed = _run_one(chk, ctx, off)
+            findings.extend(found)
+            crashes.extend(crashed)
+        findings.sort(key=_order)
+        return findings, crashes
+    with previous.lock:
+        shape = _plugin_shape(ctx)
+        if shape != previous.shape:
+            previous.rules.clear()
+            previous.shape = shape
+        previous.reran = []
+        for chk in registry.CHECKS:
+            if chk.rules and all(r.family in off for r in chk.rules):
+                continue
+            last = previous.rules.get(chk.name)
+            if last is not None and all(_current_text(ctx, path) == text for path, text in last[0].items()):
+                findings.extend(last[1])
+                crashes.extend(last[2])
+                continue
+            reads: dict[Path, str | None] = {}
+            token = CONTENT_READS.set(reads)
+            try:
+                found, crashed = _run_one(chk, ctx, off)
+            finally:
+                CONTENT_READS.reset(token)
+            previous.reran.append(chk.name)
+            if not crashed:  # a crash is never remembered: the next run tries again
+                previous.rules[chk.name] = (reads, found, crashed)
+            else:
+                previous.rules.pop(chk.name, None)
+            findings.extend(found)
+            crashes.extend(crashed)
+    findings.sort(key=_order)
+    return findings, crashes
 
 
 @dataclass
@@ -83,7 +201,6 @@ class CheckResult:
 def check_root(root: Path, settings: dict[str, Any] | None = None, cache: "ResultCache | None" = None) -> CheckResult:
     """Check one plugin from disk with a fresh index; with a cache, serve or store its result."""
     settings = settings or {}
-    load_rules()
     hit = cache.get(root, settings) if cache is not None else None
     if hit is not None:
         return CheckResult(root, hit, [], cached=True)
@@ -141,7 +258,6 @@ def check_roots(
     plugin), so the findings do not depend on ``jobs`` or on the cache.
     """
     settings = settings or {}
-    load_rules()  # readers of the results look rules up by code, cached or not
     roots = list(dict.fromkeys(roots))
     results: dict[Path, CheckResult] = {}
     todo: list[Path] = []
@@ -197,7 +313,7 @@ def _judged_without_python_312(index: PluginIndex, root: Path) -> bool:
 
     if python_syntax.running_python_decides():
         return False
-    texts = index.source.texts()  # type: ignore[attr-defined]
+    texts = index.source.texts()
     broken = [text for path, text in texts.items() if path.suffix == ".py" and pyscan.scan(text).syntax_error is not None]
     if not broken:
         return False

@@ -1,4 +1,4 @@
-"""Command line: serve LSP (default), `check`, `rules`, `schema`, `run`."""
+"""Command line: serve LSP (default), `check`, `rules`, `schema`, `run`, `mcp`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Sequence
 
@@ -14,17 +16,158 @@ from dify_lsp import __version__, i18n
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
-EXIT_CODES_HELP = """\
+EXIT_CODES_HELP = i18n.N_("""\
 exit codes:
   0  no finding at or above the --fail-on severity (default: error)
   1  at least one finding at or above it
-  2  usage error: unknown option or rule selector, a path that does not exist or holds no plugin"""
+  2  usage error: unknown option or rule selector, a path that does not exist or holds no plugin""")
 
-SERVER_ON_TERMINAL = """\
+SERVER_ON_TERMINAL = i18n.N_("""\
 dify-lsp is a language server: it speaks the Language Server Protocol on stdin/stdout and is now
 waiting for an editor to connect. Editors start it themselves (see the README's "Editor setup").
 To check plugins from the shell:   dify-lsp check PATH      (dify-lsp --help for every command)
-Press Ctrl-C to stop."""
+Press Ctrl-C to stop.""")
+
+# argparse's own texts (usage line, section titles, -h, error messages), as it passes them to gettext,
+# so that `--help` and usage errors are in the user's language too (Python 3.11 to 3.13 wordings).
+ARGPARSE_TEXTS = (
+    i18n.N_("usage: "),
+    i18n.N_("positional arguments"),
+    i18n.N_("options"),
+    i18n.N_("show this help message and exit"),
+    i18n.N_("show program's version number and exit"),
+    i18n.N_("%(prog)s: error: %(message)s\n"),
+    i18n.N_("argument %(argument_name)s: %(message)s"),
+    i18n.N_("unrecognized arguments: %s"),
+    i18n.N_("the following arguments are required: %s"),
+    i18n.N_("one of the arguments %s is required"),
+    i18n.N_("not allowed with argument %s"),
+    i18n.N_("ignored explicit argument %r"),
+    i18n.N_("expected one argument"),
+    i18n.N_("expected at most one argument"),
+    i18n.N_("expected at least one argument"),
+    i18n.N_("expected %s argument"),
+    i18n.N_("expected %s arguments"),
+    i18n.N_("ambiguous option: %(option)s could match %(matches)s"),
+    i18n.N_("unexpected option string: %s"),
+    i18n.N_("invalid %(type)s value: %(value)r"),
+    i18n.N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    i18n.N_("unknown parser %(parser_name)r (choices: %(choices)s)"),
+    i18n.N_("can't open '%(filename)s': %(error)s"),
+)
+
+
+class _ArgparseLanguage:
+    """argparse asks ``gettext`` for its own texts; while this is active it gets them from our catalogs."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def __enter__(self) -> "_ArgparseLanguage":
+        self.saved = argparse._, argparse.ngettext  # type: ignore[attr-defined]
+        if self.language != i18n.ENGLISH:
+            cat = i18n.catalog(self.language)
+            argparse._ = cat.gettext  # type: ignore[attr-defined]
+            argparse.ngettext = lambda one, many, n: cat.gettext(one if n == 1 else many)  # type: ignore[attr-defined]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        argparse._, argparse.ngettext = self.saved  # type: ignore[attr-defined]
+
+
+_FORMATTERS: dict[type, type] = {}
+
+
+def _translating_formatter(base: type) -> type:
+    """``base`` (a HelpFormatter class) saying help texts, descriptions and epilogs in the parser's language."""
+    if base not in _FORMATTERS:
+
+        class Translating(base):  # type: ignore[misc, valid-type]
+            language = i18n.ENGLISH
+
+            def _get_help_string(self, action):
+                return i18n.tr(action.help, self.language) if action.help and action.help is not argparse.SUPPRESS else action.help
+
+            def add_text(self, text):
+                super().add_text(i18n.tr(text, self.language) if text and text is not argparse.SUPPRESS else text)
+
+            def start_section(self, heading):
+                super().start_section(i18n.tr(heading, self.language) if heading else heading)
+
+            def _split_lines(self, text, width):
+                if self.language == i18n.ENGLISH:
+                    return super()._split_lines(text, width)
+                return _wrap_cjk(self._whitespace_matcher.sub(" ", text).strip(), width)
+
+            def _fill_text(self, text, width, indent):
+                if self.language == i18n.ENGLISH or isinstance(self, argparse.RawDescriptionHelpFormatter):
+                    return super()._fill_text(text, width, indent)
+                return "\n".join(indent + line for line in _wrap_cjk(self._whitespace_matcher.sub(" ", text).strip(), width - len(indent)))
+
+            def format_help(self):
+                text = super().format_help()
+                if self.language == i18n.ENGLISH:
+                    return text
+                # argparse ends each section heading with an ASCII colon; CJK text takes a full-width one.
+                return "\n".join(line[:-1] + "：" if line.endswith(":") and i18n.CJK.search(line) and not line.startswith(" ") else line
+                                 for line in text.split("\n"))
+
+        _FORMATTERS[base] = Translating
+    return _FORMATTERS[base]
+
+
+_TOKEN = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]|[^\s\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]+|\s+")
+
+
+def _wrap_cjk(text: str, width: int) -> list[str]:
+    """Lines of at most ``width`` columns (a CJK character takes two) that break between CJK characters
+    or at spaces, never inside a Latin word, and never start with closing punctuation."""
+    lines: list[str] = []
+    line, used = "", 0
+    for token in _TOKEN.findall(text):
+        if token.isspace():
+            if line:
+                line, used = line + " ", used + 1
+            continue
+        w = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in token)
+        if line.strip() and used + w > width and token not in "，。、：；）」』！？":
+            carry = ""
+            if line.rstrip()[-1] in "（「『" and len(line.rstrip()) > 1:  # an opening bracket goes with what it opens
+                line, carry = line.rstrip()[:-1], line.rstrip()[-1]
+            lines.append(line.rstrip())
+            line, used = carry, 2 * len(carry)
+        line, used = line + token, used + w
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines or [""]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose help is formatted in ``language`` (subcommand parsers are built as the same class)."""
+
+    language = i18n.ENGLISH
+
+    def _get_formatter(self):
+        formatter = _translating_formatter(self.formatter_class)(prog=self.prog)
+        formatter.language = self.language
+        return formatter
+
+
+def _parser_class(language: str) -> type[argparse.ArgumentParser]:
+    return type("Parser", (_Parser,), {"language": language})
+
+
+def argv_language(argv: Sequence[str]) -> str:
+    """The language a command line asks for (``--lang X`` / ``--lang=X``), else the environment's."""
+    lang = None
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(argv):
+            lang = argv[i + 1]
+        elif arg.startswith("--lang="):
+            lang = arg.split("=", 1)[1]
+    return i18n.choose(lang)
 
 
 def _setup_logging(level: str) -> None:
@@ -37,16 +180,19 @@ def _setup_logging(level: str) -> None:
 
 
 def _check_epilog() -> str:
-    from dify_lsp.config import families
+    from dify_lsp.rules.registry import families
     from dify_lsp.report import FORMAT_HELP
 
-    formats = "\n".join(f"  {name:<7} {text}" for name, text in FORMAT_HELP.items())
-    return f"""\
+    # Each part is a catalog text of its own: the formatter translates the whole epilog (a message)
+    # and each format's line (a message argument) in the parser's language.
+    formats = _Lines([i18n.msg("  {name} {text}", name=f"{name:<7}", text=i18n.Message(text)) for name, text in FORMAT_HELP.items()])
+    return i18n.msg(
+        """\
 formats (--format):
 {formats}
 
 rule selectors (--select, --extend-select, --ignore; comma-separated or repeated):
-  a code (DL209), a code prefix (DL2), a family ({', '.join(families())}) or ALL.
+  a code (DL209), a code prefix (DL2), a family ({families}) or ALL.
   The most specific selector wins: --select DL2 --ignore DL209 keeps every DL2xx rule but DL209.
   `dify-lsp rules` lists every code with its family.
 
@@ -57,18 +203,36 @@ repository root) with select, extend-select, ignore, fail-on and per-file-ignore
 suppression: `# noqa: DL209` (or a bare `# noqa`) at the end of a line silences findings on that line,
 in Python and YAML alike; an unused `# noqa: DLxxx` code is reported as DL020 (hint).
 
-{EXIT_CODES_HELP}"""
+{exit_codes}""",
+        formats=formats,
+        families=", ".join(families()),
+        exit_codes=i18n.Message(EXIT_CODES_HELP),
+    )
 
 
-LANG_HELP = (
+class _Lines(i18n.Message):
+    """Several messages, one per line, each said in the reader's language."""
+
+    def __new__(cls, lines: list[i18n.Message]) -> "_Lines":
+        self = i18n.Message.__new__(cls, "\n".join(lines))
+        self.lines = lines
+        return self
+
+    def translate(self, language: str) -> str:
+        return "\n".join(line.translate(language) for line in self.lines)
+
+
+LANG_HELP = i18n.N_(
     "language of messages: en_US, zh_Hans (zh, zh-CN) or ja_JP (ja); default: LANGUAGE / LC_ALL / LANG, "
     "else English. Codes and JSON field names never change; JSON adds message_en"
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(language: str = i18n.ENGLISH) -> argparse.ArgumentParser:
+    """The command line; its help (argparse's own texts too, while :class:`_ArgparseLanguage` is
+    active) is said in ``language``."""
     raw = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(
+    parser = _parser_class(language)(
         prog="dify-lsp",
         description="Language server, checker and test runner for Dify plugins. With no command it serves LSP over stdio.",
         formatter_class=raw,
@@ -78,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tcp", action="store_true", help="serve LSP over TCP instead of stdio")
     parser.add_argument("--host", default="127.0.0.1", help="TCP host (with --tcp)")
     parser.add_argument("--port", type=int, default=2087, help="TCP port (with --tcp)")
-    parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"],
+                        help=i18n.N_("how much the server logs on stderr (default: warning)"))
     sub = parser.add_subparsers(dest="command")
 
     sub.add_parser("serve", help="serve LSP (the default)", description="Serve LSP over stdio (or TCP with --tcp before the command). Editors start this.")
@@ -111,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--cache-dir", metavar="DIR", help="where the result cache lives (default: $XDG_CACHE_HOME/dify-lsp/check)")
     chk.add_argument("-j", "--jobs", type=int, default=0, metavar="N", help="processes checking plugins in parallel (default: one per CPU)")
     chk.add_argument("--lang", metavar="LANG", help=LANG_HELP)
+    chk.add_argument("--marketplace", action="store_true",
+                     help="also run the marketplace family: what Dify Marketplace review blocks or warns about (a PATH may be a .difypkg)")
 
     rules = sub.add_parser(
         "rules",
@@ -149,6 +316,16 @@ def build_parser() -> argparse.ArgumentParser:
     if run_cli is not None:
         run_cli.configure_parser(run)
 
+    mcp = sub.add_parser(
+        "mcp",
+        help="serve the Model Context Protocol over stdio, for coding agents (check, explain, run, fix, package)",
+        description="Serve dify-lsp's tools to a coding agent (Claude Code, Cursor, Copilot agent mode, Codex, Gemini CLI...) "
+        "over the Model Context Protocol on stdin/stdout. Agents start this themselves: see the README's MCP section.",
+        formatter_class=raw,
+        epilog="exit codes:\n  0  the agent closed the connection\n  2  usage error, or the MCP SDK is not installed (pip install 'dify-lsp[mcp]')",
+    )
+    mcp.add_argument("--lang", metavar="LANG", help="language of the results' messages (as for check); tool descriptions stay English")
+
     # the `dify` CLI's commands that the SDK's PluginRunner calls (DIFY_CLI_PATH=$(which dify-lsp))
     sub.add_parser("version", help="print the bare version (what `dify version` prints)")
     from dify_lsp.invocation import plugin_cli
@@ -166,12 +343,46 @@ def _stdout_gone() -> None:
         pass
 
 
+def parser_texts() -> list[str]:
+    """Every help text, description and epilog of the command line (for the catalogs)."""
+    texts: list[str] = []
+
+    def walk(parser: argparse.ArgumentParser) -> None:
+        for text in (parser.description, parser.epilog):
+            if isinstance(text, str) and not isinstance(text, i18n.Message):
+                texts.append(text)
+        for group in parser._action_groups:
+            for text in (group.title, group.description):
+                if isinstance(text, str):
+                    texts.append(text)
+        for action in parser._actions:
+            if isinstance(action.help, str) and action.help is not argparse.SUPPRESS:
+                texts.append(action.help)
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    if isinstance(choice.help, str):
+                        texts.append(choice.help)
+                seen: set[int] = set()
+                for sub in action.choices.values():
+                    if id(sub) not in seen:
+                        seen.add(id(sub))
+                        walk(sub)
+
+    walk(build_parser())
+    from dify_lsp.report import FORMAT_HELP
+
+    texts.extend(FORMAT_HELP.values())
+    return texts
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return EXIT_USAGE if exc.code not in (0, None) else EXIT_OK
+    argv = list(sys.argv[1:] if argv is None else argv)
+    with _ArgparseLanguage(argv_language(argv)) as lang:
+        parser = build_parser(lang.language)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:
+            return EXIT_USAGE if exc.code not in (0, None) else EXIT_OK
     _setup_logging(args.log_level)
     command = args.command or "serve"
     try:
@@ -191,6 +402,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from dify_lsp.invocation import cli as run_cli
 
             return run_cli.command(args)
+        if command == "mcp":
+            return cmd_mcp(args.lang)
         if command in ("version", "plugin"):
             from dify_lsp.invocation import plugin_cli
 
@@ -206,7 +419,7 @@ def serve(args: argparse.Namespace) -> int:
     from dify_lsp.server import create_server
 
     if not args.tcp and sys.stdin.isatty():
-        print(SERVER_ON_TERMINAL, file=sys.stderr, flush=True)
+        print(i18n.tr(SERVER_ON_TERMINAL, i18n.choose()), file=sys.stderr, flush=True)
     server = create_server()
     if args.tcp:
         server.start_tcp(args.host, args.port)
@@ -215,25 +428,19 @@ def serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_mcp(lang: str | None) -> int:
+    from importlib.util import find_spec
+
+    language = i18n.choose(lang)
+    if find_spec("mcp") is None:
+        print(i18n.tr(i18n.N_("dify-lsp mcp needs the MCP SDK: pip install 'dify-lsp[mcp]' (or pip install 'mcp>=2.3,<3')"), language), file=sys.stderr)
+        return EXIT_USAGE
+    from dify_lsp.mcp.server import serve as serve_mcp
+
+    return serve_mcp(language)
+
+
 # -- check -------------------------------------------------------------------
-
-
-def _display_path(arg: str, arg_path: Path, file: Path) -> str:
-    """How a finding's file is shown: the argument itself for a file, else relative to the folder named."""
-    if arg_path.is_file():
-        if file == arg_path:
-            return arg
-        base = arg_path.parent
-        arg = os.path.dirname(arg) or "."
-    else:
-        base = arg_path
-    try:
-        rel = file.relative_to(base)
-    except ValueError:
-        return str(file)
-    if arg in (".", "./"):
-        return rel.as_posix()
-    return os.path.join(arg, rel.as_posix()) if str(rel) != "." else arg
 
 
 def _selectors(values: list[str], option: str, language: str = i18n.ENGLISH) -> list[str] | None:
@@ -265,7 +472,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from dify_lsp.checker import check_root, check_roots
     from dify_lsp.config import FAIL_ON, fail_on_for
     from dify_lsp.index import PluginIndex, find_plugin_roots, norm
-    from dify_lsp.report import Row, write
+    from dify_lsp.report import Row, display_path, write
     from dify_lsp.report.text import TextWriter, summary, use_colour, write_statistics, statistics
 
     language = i18n.choose(args.lang)
@@ -281,10 +488,14 @@ def cmd_check(args: argparse.Namespace) -> int:
                 return EXIT_USAGE
             settings[key] = parsed
 
+    if args.marketplace:
+        settings["marketplace"] = True
+    packages = _check_packages(args.paths, settings)
     index = PluginIndex()
     # Every plugin first (cached ones served, the rest across processes), then the report in argument order.
-    cache = None if args.no_cache else ResultCache(Path(args.cache_dir) if args.cache_dir else None)
-    results = check_roots(_plugin_roots(args.paths, index), settings, jobs=args.jobs, cache=cache)
+    # The marketplace family judges the package's file listing, which the result cache does not record.
+    cache = None if args.no_cache or args.marketplace else ResultCache(Path(args.cache_dir) if args.cache_dir else None)
+    results = check_roots(_plugin_roots([a for a in args.paths if a not in packages], index), settings, jobs=args.jobs, cache=cache)
     rows: list[Row] = []
     usage_error = False
     reports: dict[Path, object] = {}
@@ -295,6 +506,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not p.exists():
             print(i18n.tr(i18n.msg("dify-lsp check: {path}: no such file or folder", path=arg), language), file=sys.stderr)
             usage_error = True
+            continue
+        if arg in packages:
+            findings, texts, crashes = packages[arg]
+            for crash in crashes:
+                print(f"dify-lsp check: internal error in {crash}", file=sys.stderr)
+            reports[p] = findings
+            fail_on = args.fail_on or "error"
+            for f in findings:
+                rows.append(Row(display_path(arg, p, f.path), f, tuple(texts.get(f.path, "").split("\n")), language))
+                failing += f.severity <= FAIL_ON[fail_on]
             continue
         root = index.root_for(p)
         roots = [root] if root is not None else find_plugin_roots(p)
@@ -320,7 +541,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 shown.add(key)
                 if f.path not in texts:
                     texts[f.path] = tuple((index.source.read(f.path).text or "").split("\n"))
-                rows.append(Row(_display_path(arg, p, f.path), f, texts[f.path], language))
+                rows.append(Row(display_path(arg, p, f.path), f, texts[f.path], language))
                 if f.severity <= FAIL_ON[fail_on]:
                     failing += 1
 
@@ -351,8 +572,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     return code
 
 
+def _check_packages(paths: list[str], settings: dict) -> dict[str, tuple]:
+    """The .difypkg files among the paths, each checked in place by the marketplace family."""
+    from dify_lsp.rules.marketplace.family import check_package_file
+    from dify_lsp.rules.marketplace.package import is_package_file
+
+    return {arg: check_package_file(Path(os.path.abspath(arg)), settings) for arg in paths if is_package_file(Path(arg))}
+
+
 def cmd_rules(fmt: str, lang: str | None = None) -> int:
-    from dify_lsp.rules import iter_rules, rules_markdown
+    from dify_lsp.rules.registry import iter_rules, rules_markdown
 
     # The README table and JSON consumers get English unless a language is named; the terminal gets the user's.
     language = i18n.choose(lang) if lang or fmt == "text" else i18n.ENGLISH

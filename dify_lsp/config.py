@@ -23,18 +23,14 @@ from typing import Any, Iterable
 from dify_lsp.findings import Finding, Fix, Severity, TextEdit
 from dify_lsp.i18n import msg
 from dify_lsp.noqa import noqa_comments
-from dify_lsp.rules import RULES, did_you_mean, load_rules, suggest
+from dify_lsp.rules import did_you_mean, suggest
+from dify_lsp.rules.registry import RULES
 from dify_lsp.textpos import Span
 
 CONFIG_FILE = "pyproject.toml"
 CONFIG_TABLE = ("tool", "dify-lsp")
-CONFIG_KEYS = ("select", "extend-select", "ignore", "fail-on", "per-file-ignores")
+CONFIG_KEYS = ("select", "extend-select", "ignore", "fail-on", "per-file-ignores", "marketplace")
 FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "information": Severity.INFORMATION, "hint": Severity.HINT}
-
-
-def families() -> list[str]:
-    load_rules()
-    return sorted({r.family for r in RULES.values()})
 
 
 @dataclass(frozen=True)
@@ -46,7 +42,6 @@ class Selector:
 
 def parse_selector(text: str) -> Selector:
     """A selector, or ValueError with a did-you-mean message."""
-    load_rules()
     raw = text.strip()
     if raw.upper() == "ALL":
         return Selector("ALL", frozenset(RULES), 0)
@@ -83,7 +78,6 @@ class SelectionLayer:
 
 
 def enabled_codes(layers: Iterable[SelectionLayer]) -> set[str]:
-    load_rules()
     out = set()
     for code in RULES:
         on = True
@@ -128,6 +122,12 @@ def layer_from_settings(settings: dict[str, Any]) -> SelectionLayer | None:
     )
 
 
+def disabled_families(settings: dict[str, Any]) -> set[str]:
+    families = settings.get("diagnostics", {}) if isinstance(settings.get("diagnostics"), dict) else {}
+    return {name for name, on in families.items() if on is False}
+
+
+
 # -- [tool.dify-lsp] -----------------------------------------------------------------------------
 
 
@@ -137,6 +137,7 @@ class PluginConfig:
     layer: SelectionLayer = field(default_factory=SelectionLayer)
     fail_on: str | None = None
     per_file_ignores: list[tuple[str, list[Selector]]] = field(default_factory=list)
+    marketplace: bool | None = None  # `marketplace = true`: run the marketplace family (off by default)
     problems: list[Finding] = field(default_factory=list)  # DL021 findings in the pyproject.toml
 
     def ignored_in(self, relative: str) -> set[str]:
@@ -219,6 +220,11 @@ def load_plugin_config(root: Path, read_text) -> PluginConfig:
                     config.fail_on = value
                 else:
                     problem(msg("`fail-on` must be one of {names}, not {value!r}", names=', '.join(FAIL_ON), value=value), key)
+            elif key == "marketplace":
+                if isinstance(value, bool):
+                    config.marketplace = value
+                else:
+                    problem(msg("`marketplace` must be true or false, not {value!r}", value=value), key)
             elif key == "per-file-ignores":
                 if not isinstance(value, dict):
                     problem("`per-file-ignores` must be a table of glob = [selectors]", key)
@@ -260,8 +266,6 @@ def apply_configuration(index, plugin, findings: list[Finding], settings: dict[s
         layers.append(cli_layer)
     enabled = enabled_codes(layers)
     # A family turned off in the editor's settings stays off here too.
-    from dify_lsp.rules import disabled_families
-
     off = disabled_families(settings)
     enabled = {c for c in enabled if RULES[c].family not in off}
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gettext
 import os
+import re
 import string
 from functools import lru_cache
 from pathlib import Path
@@ -127,9 +128,48 @@ class Message(str):
         # plugin (a key, a parameter), which must reach the user as written even when it is also an English word.
         args = {k: v.translate(language) if isinstance(v, Message) else v for k, v in self.args.items()}
         try:
-            return text.format(**args)
-        except (KeyError, IndexError, ValueError):  # a broken translation: say it in English
+            return fill_cjk(text, args)
+        except (KeyError, IndexError, ValueError, AttributeError):  # a broken translation: say it in English
             return str(self)
+
+
+# Han, kana, CJK punctuation and full-width forms: between two of these a space is a typo.
+CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def fill_cjk(template: str, args: Mapping[str, Any]) -> str:
+    """``template.format(**args)`` for a Chinese or Japanese template, minding the spaces at each placeholder.
+
+    A translation puts a space between CJK text and a placeholder, right for a Latin value
+    (``工具 `search` 的参数``) and wrong for a CJK one (``工具提供者 中有``): a space at a placeholder is
+    dropped when the characters on both sides of it are CJK, and an empty value leaves no doubled space.
+    The template's own text and the values themselves are kept as written.
+    """
+    out: list[str] = []
+
+    def join(piece: str, after_empty: bool) -> None:
+        if out and piece:
+            prev = out[-1]
+            if after_empty and prev.endswith(" ") and piece.startswith(" "):
+                piece = piece.lstrip(" ")
+            left = prev.rstrip(" ")[-1:]
+            right = piece.lstrip(" ")[:1]
+            if (prev.endswith(" ") or piece.startswith(" ")) and left and right and CJK.match(left) and CJK.match(right):
+                out[-1] = prev.rstrip(" ")
+                piece = piece.lstrip(" ")
+        if piece:
+            out.append(piece)
+
+    empty = False
+    for literal, name, spec, conversion in _FIELD.parse(template):
+        join(literal, empty)
+        if name is None:
+            continue
+        value, _ = _FIELD.get_field(name, (), args)
+        value = _FIELD.format_field(_FIELD.convert_field(value, conversion), spec or "")
+        empty = not value
+        join(value, False)
+    return "".join(out)
 
 
 def _restore(template: str, args: dict[str, Any]) -> Message:
@@ -139,6 +179,34 @@ def _restore(template: str, args: dict[str, Any]) -> Message:
 def msg(template: str, /, **args: Any) -> Message:
     """A rule message: English now, the user's language at the edge."""
     return Message(template, **args)
+
+
+class Listing(Message):
+    """Items (names, or messages said in the reader's language) joined as a list: "a, b, c" in English,
+    "a、b、c" in Chinese and Japanese; with ``last`` ("or") the final two are joined by that word."""
+
+    def __new__(cls, items, last: str | None = None) -> "Listing":
+        items = list(items)
+        self = Message.__new__(cls, _join_items([str(i) for i in items], ", ", last and f" {last} "))
+        self.items, self.last = items, last
+        return self
+
+    def __reduce__(self):
+        return (Listing, (self.items, self.last))
+
+    def translate(self, language: str) -> str:
+        if language == ENGLISH or language not in LANGUAGES:
+            return str(self)
+        said = [i.translate(language) if isinstance(i, Message) else str(i) for i in self.items]
+        if self.last == "or" and len(said) > 1:
+            return Message("{first} or {second}", first="、".join(said[:-1]), second=said[-1]).translate(language)
+        return "、".join(said)
+
+
+def _join_items(items: list[str], sep: str, last: str | None) -> str:
+    if last and len(items) > 1:
+        return sep.join(items[:-1]) + last + items[-1]
+    return sep.join(items)
 
 
 def N_(text: str) -> str:

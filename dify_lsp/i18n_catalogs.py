@@ -54,14 +54,13 @@ def code_texts() -> Iterator[tuple[str, str]]:
 
 def data_texts() -> Iterator[tuple[str, str]]:
     """The English texts kept as data: rule descriptions, YAML schema docs, the session catalog."""
-    from dify_lsp.rules import RULES, load_rules
+    from dify_lsp.rules.registry import RULES
     from dify_lsp.schema import plugin_files as pf
     from dify_lsp.schema.common import SCOPES
     from dify_lsp.schema.model import Either, ListOf, MapOf, Obj, Scalar
     from dify_lsp.schema.references import KIND_TITLES
     from dify_lsp.sdk import catalog
 
-    load_rules()
     for rule in RULES.values():
         yield rule.description, f"rule {rule.code}"
     for title in KIND_TITLES.values():
@@ -118,6 +117,11 @@ def data_texts() -> Iterator[tuple[str, str]]:
         yield c.doc, c.name
         for p in c.fields:
             yield p.doc, f"{c.name}.{p.name}"
+    # The command line's help, whoever wrote each subcommand's options.
+    from dify_lsp.cli import parser_texts
+
+    for text in parser_texts():
+        yield text, "cli --help"
 
 
 def collect() -> dict[str, list[str]]:

@@ -95,6 +95,13 @@ class TextSource:
         with self._lock:
             self._overlays.pop(norm(path), None)
 
+    def texts(self) -> dict[Path, str]:
+        """Every text known so far: the editor's, and what was read from disk."""
+        with self._lock:
+            out = {path: ft.text for path, (_, ft) in self._disk_cache.items() if ft.text is not None}
+            out.update(self._overlays)
+        return out
+
     def overlay(self, path: Path) -> str | None:
         return self._overlays.get(norm(path))
 
@@ -348,9 +355,6 @@ class PluginIndex:
         if root is None:
             return None
         return self._plugins.get(root) or self._previous.get(root) or self.plugin_at(root)
-
-    def known_roots(self) -> list[Path]:
-        return list(self._plugins)
 
     def forget_disk_state(self) -> None:
         """Drop what was learnt about symlinks (after files changed on disk)."""
@@ -676,14 +680,6 @@ def _files_under(
 
     walk(os.fspath(root), 0)
     return [Path(p) for p in out] if as_paths else out
-
-
-def span_of_key(yf: YamlFile, keys: tuple[str, ...]) -> Span | None:
-    node, parent = lookup(yf.root, keys)
-    if parent is None:
-        return None
-    pair = parent.pair(keys[-1])
-    return pair.key.span if pair else None
 
 
 ZERO_SPAN = Span(Pos(0, 0), Pos(0, 0))

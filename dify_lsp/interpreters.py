@@ -28,10 +28,6 @@ class Interpreter:
     version: tuple[int, int, int]
     source: str  # where it was found: ".venv", "setting", "PATH", "pyenv", ...
 
-    @property
-    def version_text(self) -> str:
-        return ".".join(map(str, self.version))
-
 
 def venv_python(folder: Path) -> Path | None:
     for name in (".venv", "venv"):

@@ -15,10 +15,15 @@ Two strategies:
   ``get_current_session()``, or an SDK invocation object built from one); the
   rules decide, across modules, which of those are Dify's.  Results are cached
   per content.  Rules read :class:`Scan`.
-* :func:`chain_at` and :func:`call_at` look only at the text around the cursor
-  (the line before it, aliases found with a line regex), so completion, hover
-  and signature help answer in well under a millisecond whatever the file's
-  size or state.
+* :func:`chain_at`, :func:`names_at` and :func:`call_at` read the chain being
+  typed from the text before the cursor; a root name other than ``self.session``
+  is resolved through the aliases that :func:`scan` finds in the function around
+  the cursor (only that function is scanned, :func:`function_aliases_at`), so
+  completion, hover and signature help follow exactly the aliases the rules
+  follow, in about a millisecond whatever the file's size or state.
+
+Nothing is stored on the syntax tree's nodes: what the scan works out about a
+node is kept in tables of its own, keyed by the node.
 
 Positions are engine positions (code points); ``ast`` byte offsets are converted.
 """
@@ -161,6 +166,15 @@ class ImportInfo:
     line: int  # 0-based
 
 
+@dataclass(frozen=True, slots=True)
+class FunctionScope:
+    """The session aliases a function binds (what its session chains resolve through), by line range."""
+
+    first_line: int  # 0-based, the ``def`` line
+    last_line: int  # 0-based, inclusive
+    aliases: dict[str, tuple[tuple[str, ...], str, str]]  # name -> (names after the session, root text, root kind)
+
+
 @dataclass(slots=True)
 class Scan:
     text: str
@@ -178,6 +192,7 @@ class Scan:
     session_escapes: list[SessionRef] = field(default_factory=list)  # the session (or an object under it) handed to other code
     mapping_escapes: set[tuple[str, str]] = field(default_factory=set)  # (class, source) whose mapping is passed on
     prints: list[Span] = field(default_factory=list)  # print() to stdout, outside ``if __name__ == "__main__":``
+    scopes: list[FunctionScope] = field(default_factory=list)  # every function's aliases (cursor features read them)
     import_insert_line: int = 0  # where a new import line goes
 
     def class_named(self, name: str) -> ClassInfo | None:
@@ -406,11 +421,11 @@ class _Scanner:
 
     # ---- tree walking: each node's children are listed once per scan, each walk's order once
     def _kids(self, node: ast.AST) -> list[ast.AST]:
-        try:
-            return node._scan_kids  # type: ignore[attr-defined,no-any-return]
-        except AttributeError:
-            kids = node._scan_kids = _child_nodes(node)  # type: ignore[attr-defined]
-            return kids
+        # a side table: the scan never writes to the syntax tree's nodes
+        kids = self._kid_lists.get(id(node))
+        if kids is None:
+            kids = self._kid_lists[id(node)] = _child_nodes(node)
+        return kids
 
     def _walk(self, node: ast.AST) -> list[ast.AST]:
         """ast.walk's nodes (same breadth-first order, minus ctx/operator leaves), listed once per scan."""
@@ -610,6 +625,8 @@ class _Scanner:
         if own_nodes is None:
             own_nodes = list(self._own_nodes(fn))
         aliases = self._aliases(fn, own_nodes, cls is not None)
+        if aliases:
+            self.out.scopes.append(FunctionScope(fn.lineno - 1, (fn.end_lineno or fn.lineno) - 1, aliases))
         first_call = len(self.out.calls)
         self._chains(own_nodes, aliases, class_name if cls is not None else None, cls is not None)
         if len(self.out.calls) > first_call:
@@ -981,15 +998,12 @@ def _targets(node: ast.AST) -> list[str]:
     return out
 
 
-# -- cursor analysis (no parse) ------------------------------------------------------------------------
+# -- cursor analysis ---------------------------------------------------------------------------------
 
 _IDENT = r"[A-Za-z_\u00c0-\uffff][\w]*"
 _CHAIN_BEFORE = re.compile(rf"({_IDENT}(?:[ \t]*\.[ \t]*{_IDENT})*)[ \t]*\.[ \t]*(\w*)$")
 _DOTTED_END = re.compile(rf"({_IDENT}(?:[ \t]*\.[ \t]*{_IDENT})*)$")
-_ASSIGN = r"^\s*{name}\s*(?::[^=]+)?=\s*({chain})\s*(?:#.*)?$"
-_ALIAS_DEPTH = 4
 _CHAIN_CHARS = 300  # a chain is looked for in this many characters before the cursor (bounds regex work)
-_ALIAS_LOOKBACK = 400  # lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -1004,58 +1018,88 @@ def _split_dotted(expr: str) -> list[str]:
     return [p.strip() for p in expr.split(".")]
 
 
-def _resolve_root(parts: list[str], lines: list[str], line: int, depth: int = 0) -> tuple[tuple[str, ...], str] | None:
-    """Names after the session for a dotted expression, following aliases assigned above ``line``."""
+def _resolve_root(parts: list[str], lines: list[str], line: int) -> tuple[tuple[str, ...], str] | None:
+    """Names after the session for a dotted expression written on ``line``.
+
+    ``self.session`` / ``self.runtime.session`` are read from the text; any other root name is resolved
+    through the aliases the checker's scan finds in the function around the cursor (see
+    :func:`function_aliases_at`), so completion, hover and signature help follow exactly the aliases the
+    rules follow."""
     if len(parts) >= 2 and parts[0] == "self" and parts[1] == "session":
         return tuple(parts[2:]), "self.session"
     if len(parts) >= 3 and parts[0] == "self" and parts[1] == "runtime" and parts[2] == "session":
         return tuple(parts[3:]), "self.runtime.session"
-    if depth >= _ALIAS_DEPTH or not parts or parts[0] == "self":
+    if not parts or parts[0] == "self" or not parts[0].isidentifier():
         return None
-    name = parts[0]
-    pattern = re.compile(_ASSIGN.format(name=re.escape(name), chain=rf"{_IDENT}(?:[ \t]*\.[ \t]*{_IDENT})*"))
-    param = re.compile(rf"[(,]\s*{re.escape(name)}\s*:\s*(?:([\w.]+)\.)?Session\b")
-    built = re.compile(rf"^\s*{re.escape(name)}\s*(?::[^=]+)?=\s*(\w+)\(\s*({_IDENT}(?:\s*\.\s*{_IDENT})*)\s*\)\s*(?:#.*)?$")
-    for i in range(line - 1 if depth == 0 else line, max(-1, line - _ALIAS_LOOKBACK), -1):
-        text = lines[i]
-        if name not in text:
+    aliases = function_aliases_at(lines, line)
+    hit = aliases.get(parts[0]) if aliases else None
+    if hit is None:
+        return None
+    return (*hit[0], *parts[1:]), parts[0]
+
+
+_DEF_LINE = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]")
+_IMPORT_LINE = re.compile(r"^[ \t]*((?:from[ \t]+[\w.]+[ \t]+import[ \t]+[\w., \t]+)|(?:import[ \t]+[\w., \t]+))[ \t]*(?:#.*)?$")
+_FUNCTION_LINES = 3000  # the enclosing function is looked for this far up, and read this far down
+
+
+def _indent(text: str) -> int | None:
+    """The indentation of a line holding code; None for a blank or comment line."""
+    stripped = text.lstrip()
+    if not stripped or stripped.startswith("#"):
+        return None
+    return len(text) - len(stripped)
+
+
+def function_aliases_at(lines: list[str], line: int) -> dict[str, tuple[tuple[str, ...], str, str]] | None:
+    """The session aliases of the function ``line`` is in, as the checker's scan finds them.
+
+    Only that function is scanned (with the file's import lines, at their own line numbers, since an alias
+    may depend on them: ``Session`` annotations, invocation classes), so the answer costs a parse of one
+    function whatever the file's size, and a half-typed line elsewhere in the file does not matter."""
+    if line >= len(lines):
+        return None
+    # Up: the first ``def`` less indented than every code line between it and the cursor.
+    floor = _indent(lines[line])
+    first = None
+    for i in range(line - 1, max(-1, line - _FUNCTION_LINES), -1):
+        ind = _indent(lines[i])
+        if ind is None or (floor is not None and ind >= floor) or lines[i].lstrip()[0] in ")]}":
+            continue  # deeper code, or the closing bracket of a header written over several lines
+        if _DEF_LINE.match(lines[i]):
+            first = i
+            break
+        floor = ind
+        if ind == 0:
+            return None
+    if first is None:
+        return None
+    def_indent = _indent(lines[first]) or 0
+    if def_indent and first == 0:
+        return None
+    # Down: the function ends before the next code line indented no deeper than its ``def``.
+    last = first
+    for i in range(first + 1, min(len(lines), first + _FUNCTION_LINES)):
+        ind = _indent(lines[i])
+        if ind is None:
             continue
-        m = pattern.match(text)
-        if m:
-            inner = _resolve_root(_split_dotted(m.group(1)), lines, i - 1, depth + 1)
-            if inner is None:
-                return None
-            return (*inner[0], *parts[1:]), name
-        m = built.match(text)
-        if m and m.group(1) in catalog.INVOCATION_PATHS:
-            # chat = ChatAppInvocation(self.session): the object behind session.app.chat
-            inner = _resolve_root(_split_dotted(m.group(2)), lines, i - 1, depth + 1)
-            if inner is None or inner[0]:
-                return None
-            return (*catalog.INVOCATION_PATHS[m.group(1)], *parts[1:]), name
-        pm = param.search(text)
-        if pm:
-            if (pm.group(1) or "").split(".")[0] not in ("", "runtime", "dify_plugin") or _session_imported_elsewhere(lines):
-                return None  # requests.Session, aiohttp's ...: not Dify's
-            return tuple(parts[1:]), name
-        if re.match(r"^\s*(?:async\s+)?def\s", text) and not param.search(text):
-            # reached the enclosing function's header without finding an assignment
-            if re.search(rf"[(,]\s*{re.escape(name)}\b", text):
-                return None
+        if ind <= def_indent and i > line:
+            break
+        last = i
+    out = [""] * (last + 1)
+    for i, text in enumerate(lines[:first]):
+        if "import" in text:
+            m = _IMPORT_LINE.match(text)
+            if m:
+                out[i] = m.group(1)
+    if def_indent:
+        out[first - 1] = "class _Enclosing:"  # a method: scanned as one, so its ``self.session`` chains count
+    out[first:] = lines[first : last + 1]
+    found = scan("\n".join(out))
+    for scope in found.scopes:
+        if scope.first_line == first:
+            return scope.aliases
     return None
-
-
-_SESSION_IMPORT = re.compile(r"^\s*from\s+([\w.]+)\s+import\s+.*\bSession\b")
-_IMPORT_LINES = 200  # imports are looked for at the top of the file only (bounded work per request)
-
-
-def _session_imported_elsewhere(lines: list[str]) -> bool:
-    """Whether the file imports a ``Session`` from outside the SDK (``from requests import Session``)."""
-    for text in lines[:_IMPORT_LINES]:
-        m = _SESSION_IMPORT.match(text)
-        if m and not m.group(1).startswith("dify_plugin"):
-            return True
-    return False
 
 
 def chain_at(lines: list[str], pos: Pos) -> CursorChain | None:

@@ -12,7 +12,6 @@ import asyncio
 import inspect
 import logging
 import os
-import re
 import threading
 import time
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import Any, Awaitable, Callable
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.workspace import text_document as _pygls_text_document
 
 from dify_lsp import __version__, i18n
 from dify_lsp.features import (
@@ -38,30 +36,15 @@ from dify_lsp.features import (
     RENAME,
     SIGNATURE_HELP,
     RequestContext,
-    load_features,
-    providers_for,
 )
 from dify_lsp.features.client import ClientFeatures, DocumentPositions, uri_to_path
+from dify_lsp.features.registry import FEATURES, providers_for
 from dify_lsp.index import PluginIndex, TextSource
+from dify_lsp.pygls_compat import use_lsp_lines
 from dify_lsp.schema.references import PYTHON, TOOL
 from dify_lsp.textpos import Pos, engine_text
 
 log = logging.getLogger("dify_lsp")
-
-_LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
-
-
-def _lsp_lines(self: Any) -> tuple[str, ...]:
-    """Lines as LSP counts them: only \\n, \\r\\n and \\r end a line.
-
-    pygls splits with str.splitlines(), which also breaks at form feeds,
-    \\x1c-\\x1e, NEL and the Unicode separators; incremental edits on text
-    holding those would then land in the wrong place (found by the fuzz test).
-    """
-    return tuple(m.group(0) for m in _LSP_LINE.finditer(self.source))
-
-
-_pygls_text_document.TextDocument.lines = property(_lsp_lines)  # type: ignore[assignment]
 
 REQUEST_FAILED = -32803  # LSP ErrorCodes.RequestFailed: the request was valid, its answer is "no"
 
@@ -124,13 +107,7 @@ class DifyLanguageServer(LanguageServer):
 
         self.diagnostics = DiagnosticsService(self)
 
-    # -- client capabilities and positions (kept in dify_lsp.features.client) ----
-    def _caps(self) -> types.ClientCapabilities | None:
-        try:
-            return self.client_capabilities
-        except Exception:
-            return None
-
+    # -- positions (kept in dify_lsp.features.client) ----------------------------
     def from_lsp_position(self, uri: str, position: types.Position) -> Pos:
         return self.positions.from_lsp_position(uri, position)
 
@@ -169,8 +146,7 @@ class DifyLanguageServer(LanguageServer):
             self.settings = deep_merge(self.settings, settings)
 
     async def pull_configuration(self) -> None:
-        caps = self._caps()
-        if not (caps and caps.workspace and caps.workspace.configuration):
+        if not self.client.configuration:
             return
         try:
             result = await asyncio.wait_for(
@@ -184,20 +160,6 @@ class DifyLanguageServer(LanguageServer):
             return
         if result and isinstance(result[0], dict):
             self.apply_settings(result[0])
-
-
-async def _call_provider(fn: Callable[..., Any], *args: Any) -> Any:
-    """Call a provider; await it (bounded) when it returns an awaitable."""
-    try:
-        result = fn(*args)
-        if inspect.isawaitable(result):
-            result = await asyncio.wait_for(result, timeout=ASYNC_PROVIDER_TIMEOUT)
-        return result
-    except asyncio.TimeoutError:
-        log.info("provider %s timed out", getattr(fn, "__qualname__", fn))
-    except Exception:
-        log.exception("provider %s failed", getattr(fn, "__qualname__", fn))
-    return None
 
 
 async def _collect(method: str, ctx: RequestContext, *args: Any) -> list[Any]:
@@ -272,29 +234,17 @@ def _watch_parent(pid: int, stop: Callable[[], None]) -> None:
     threading.Thread(target=loop, name="dify-lsp-parent-watch", daemon=True).start()
 
 
-def _load_rules_early() -> None:
-    from dify_lsp.rules import load_rules
-
-    try:
-        load_rules()
-    except Exception:  # the first check loads them again and reports the failure
-        log.exception("loading the rules failed")
-
-
 def create_server() -> DifyLanguageServer:
     server = DifyLanguageServer()
     handler = ClientLogHandler(server)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     logging.getLogger("dify_lsp").addHandler(handler)
     logging.getLogger("dify_lsp").setLevel(logging.INFO)
-    modules = load_features()
 
     @server.feature(types.INITIALIZE)
     def on_initialize(ls: DifyLanguageServer, params: types.InitializeParams) -> None:
         ls.loop = asyncio.get_running_loop()
-        # The rule modules (pyscan, the SDK catalog, the schemas) load while the client finishes the
-        # handshake and opens a file, not after: the first diagnostics wait for them otherwise.
-        threading.Thread(target=_load_rules_early, name="dify-lsp-load-rules", daemon=True).start()
+        use_lsp_lines(ls.workspace)
         ls.client_locale = params.locale
         opts = params.initialization_options
         if isinstance(opts, dict):
@@ -451,8 +401,8 @@ def create_server() -> DifyLanguageServer:
         ctx = ls.request_context(params.text_document.uri)
         return await _concat(CODE_LENS, ctx) if ctx else []
 
-    for module in modules:
-        register = getattr(module, "register", None)
+    for feature in FEATURES:
+        register = getattr(feature, "register", None)
         if register is not None:
             register(server)
     return server
@@ -483,12 +433,7 @@ def _sync_document(ls: DifyLanguageServer, uri: str) -> None:
 
 
 async def _register_watchers(ls: DifyLanguageServer) -> None:
-    caps = ls._caps()
-    try:
-        dynamic = caps.workspace.did_change_watched_files.dynamic_registration  # type: ignore[union-attr]
-    except AttributeError:
-        dynamic = False
-    if not dynamic:
+    if not ls.client.watched_files_registration:
         return
     watchers = [
         types.FileSystemWatcher(glob_pattern=pattern)

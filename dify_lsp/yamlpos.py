@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 import yaml
 
+from dify_lsp.i18n import msg
 from dify_lsp.textpos import Pos, Span
 
 try:  # libyaml is ~10x faster; both give the same marks (code points).
@@ -149,19 +150,22 @@ def _error_from(exc: Exception, text: str) -> YamlError:
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
         problem = exc.problem or "invalid YAML"
-        context = ""
-        if exc.context:
-            cm = exc.context_mark
-            where = f" started on line {cm.line + 1}" if cm is not None and cm.line != exc.problem_mark.line else ""
-            context = f" ({exc.context}{where})"
+        # PyYAML's own words stay as it says them (they are what a search finds); the sentence around them is ours.
+        cm = exc.context_mark
+        if exc.context and cm is not None and cm.line != exc.problem_mark.line:
+            message = msg("YAML syntax error: {problem} ({context} started on line {line})", problem=problem, context=exc.context, line=cm.line + 1)
+        elif exc.context:
+            message = msg("YAML syntax error: {problem} ({context})", problem=problem, context=exc.context)
+        else:
+            message = msg("YAML syntax error: {problem}", problem=problem)
         line, col = mark.line, mark.column
         lines = text.split("\n")
         if line >= len(lines):
             line, col = max(0, len(lines) - 1), len(lines[-1]) if lines else 0
         line_text = lines[line] if lines else ""
         end = col + 1 if col < len(line_text) else col
-        return YamlError(Span(Pos(line, col), Pos(line, end)), f"YAML syntax error: {problem}{context}")
-    return YamlError(Span(Pos(0, 0), Pos(0, 0)), f"YAML could not be read: {exc}")
+        return YamlError(Span(Pos(line, col), Pos(line, end)), message)
+    return YamlError(Span(Pos(0, 0), Pos(0, 0)), msg("YAML could not be read: {error}", error=str(exc)))
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -297,30 +301,3 @@ def parse_yaml(text: str) -> YamlDocument:
     except (YamlTooLarge, RecursionError) as exc:
         return YamlDocument(None, YamlError(_span(node), f"YAML could not be read: {exc}"))
     return YamlDocument(root, None, conv.duplicates, conv.aliases)
-
-
-def node_at(root: YNode | None, pos: Pos) -> list[YNode | YPair]:
-    """The chain of nodes (outermost first) whose span holds ``pos``.
-
-    Mapping pairs appear in the chain so callers can tell key from value.
-    """
-    chain: list[YNode | YPair] = []
-    node = root
-    while node is not None:
-        chain.append(node)
-        nxt: YNode | None = None
-        if isinstance(node, YMap):
-            for p in node.pairs:
-                if p.key.span.start <= pos <= p.value.span.end or p.key.span.contains(pos):
-                    chain.append(p)
-                    nxt = p.key if p.key.span.contains(pos) else p.value
-                    break
-        elif isinstance(node, YSeq):
-            for item in node.items:
-                if item.span.contains(pos):
-                    nxt = item
-                    break
-        if nxt is node:
-            break
-        node = nxt
-    return chain

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from dify_lsp.rules import rules_markdown
+from dify_lsp.rules.registry import rules_markdown
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 text = README.read_text(encoding="utf-8")

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from dify_lsp.checker import check_plugin
 from dify_lsp.index import PluginIndex
-from dify_lsp.rules import CHECKS, PreviousRun
+from dify_lsp.checker import PreviousRun
+from dify_lsp.rules.registry import CHECKS
 
 REPO = Path(__file__).resolve().parent.parent
 PLUGINS = {

@@ -108,13 +108,59 @@ def test_model_type_against_folder_and_supported_types(kind: Path):
     assert "supported_model_types (llm, text-embedding)" in unsupported.message
 
 
+def _with_position_key(kind: Path) -> None:
+    edit(kind / "provider" / "nimbus.yaml", "  llm:\n    predefined:\n", "  llm:\n    position: models/llm/_position.yaml\n    predefined:\n")
+
+
 @pytest.mark.parametrize("kind", ["model_provider"], indirect=True)
 def test_position_names_existing_models(kind: Path):
+    _with_position_key(kind)
+    assert findings(kind, "DL403") == []
     position = kind / "models" / "llm" / "_position.yaml"
     edit(position, "- nimbus-chat-mini", "- nimbus-chat-mimi")
     (f,) = findings(kind, "DL403")
     assert f.span == span_of(position, "nimbus-chat-mimi")
-    assert "did you mean 'nimbus-chat-mini'" in f.message
+    # short: the entry, the close names, the consequence; not every model of the type
+    assert f.message == "no llm model named 'nimbus-chat-mimi' (did you mean 'nimbus-chat-mini' or 'nimbus-chat-large'?): this entry orders nothing"
+
+
+@pytest.mark.parametrize("kind", ["model_provider"], indirect=True)
+def test_position_file_without_the_providers_position_key(kind: Path):
+    position = kind / "models" / "llm" / "_position.yaml"
+    edit(position, "- nimbus-chat-mini", "- nimbus-chat-mimi\n- nimbus-chat-tiny")
+    (f,) = findings(kind, "DL403")  # said once, with the cause, not once per entry
+    assert f.span == span_of(position, "nimbus-chat-mimi")
+    assert "has no `models.llm.position`" in f.message and "2 of its entries" in f.message
+    assert "add `position: models/llm/_position.yaml` under `models.llm`" in f.message
+
+
+@pytest.mark.parametrize("kind", ["model_provider"], indirect=True)
+def test_position_entries_folded_by_indentation(kind: Path):
+    _with_position_key(kind)
+    position = kind / "models" / "llm" / "_position.yaml"
+    position.write_text("- nimbus-chat-large\n  - nimbus-chat-mini\n", encoding="utf-8")
+    (f,) = findings(kind, "DL403")
+    assert f.span.start == span_of(position, "nimbus-chat-large").start and f.span.end.line == 1
+    assert "one name made of 2 lines" in f.message and "same indentation" in f.message
+
+
+@pytest.mark.parametrize("kind", ["model_provider"], indirect=True)
+def test_model_in_the_wrong_folder_that_exists_in_the_right_one(kind: Path):
+    model = kind / "models" / "llm" / "nimbus-chat-mini.yaml"
+    embed = kind / "models" / "text_embedding" / "nimbus-embed.yaml"
+    (kind / "models" / "llm" / "nimbus-embed.yaml").write_text(embed.read_text(encoding="utf-8"), encoding="utf-8")
+    (dup,) = findings(kind, "DL401")
+    assert dup.path == norm(kind / "models" / "llm" / "nimbus-embed.yaml")
+    assert "remove this duplicate" in dup.message and "models/text_embedding/nimbus-embed.yaml" in dup.message
+    assert "move it" not in dup.message
+    assert model.exists()
+
+
+@pytest.mark.parametrize("kind", ["model_provider"], indirect=True)
+def test_model_type_not_offered_when_the_provider_lists_no_type(kind: Path):
+    edit(kind / "provider" / "nimbus.yaml", "supported_model_types:\n  - llm\n  - text-embedding\n", "supported_model_types: []\n")
+    unsupported = findings(kind, "DL402")
+    assert unsupported and all("which lists none" in f.message for f in unsupported)
 
 
 @pytest.mark.parametrize("kind", ["model_provider"], indirect=True)

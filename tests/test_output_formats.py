@@ -42,7 +42,7 @@ def test_sarif_is_valid_and_has_rules_and_regions(llm_tool: Path):
     (sarif_run,) = log["runs"]
     driver = sarif_run["tool"]["driver"]
     rules = driver["rules"]
-    from dify_lsp.rules import iter_rules
+    from dify_lsp.rules.registry import iter_rules
 
     registry = {r.code: r for r in iter_rules()}
     assert [r["id"] for r in rules] == list(registry)

@@ -163,3 +163,22 @@ def test_dl305_through_a_wrapped_config(llm_tool: Path):
     col = text.index("TextEmbeddingModelConfig(**")
     assert f.span == Span(Pos(line, col), Pos(line, col + len("TextEmbeddingModelConfig(**tool_parameters['model'])")))
     assert "text-embedding" in f.message
+
+
+def test_dl308_grant_that_grants_nothing_is_not_reported(llm_tool: Path):
+    manifest = llm_tool / "manifest.yaml"
+    # model.enabled with every model type false: no model call is allowed, so there is nothing to take back
+    edit(manifest, "      llm: true\n", "      llm: false\n")
+    code = llm_tool / "tools" / "llm.py"
+    code.write_text(code.read_text().replace("self.session.model.llm.invoke", "print"))
+    assert [f for f in findings(llm_tool, "DL308") if "model.enabled" in f.message] == []
+
+
+def test_dl308_an_unused_group_is_said_once_with_how_to_turn_it_off(llm_tool: Path):
+    manifest = llm_tool / "manifest.yaml"
+    edit(manifest, "      llm: true\n", "      llm: true\n    app:\n      enabled: true\n")
+    (f,) = findings(llm_tool, "DL308")
+    assert "app.enabled" in f.message and 'ignore = ["DL308"] in [tool.dify-lsp]' in f.message
+    edit(manifest, "      llm: true\n", "      llm: true\n      rerank: true\n      tts: true\n")
+    rerank = [f for f in findings(llm_tool, "DL308") if "model." in f.message]
+    assert len(rerank) == 2  # model is used (llm): each unused model type is its own hint

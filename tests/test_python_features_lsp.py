@@ -142,6 +142,47 @@ async def test_the_query_mistake_is_a_diagnostic(session: LspSession, llm_tool: 
     assert rng(d) == (start.line, start.character, start.line, start.character + len('"query"'))
 
 
+# The checker and the cursor features resolve an alias the same way: an alias written over several lines is one,
+# a name bound to two different things is none (for both).
+ALIASED = '''\
+from dify_plugin import Tool
+
+
+class LLMTool(Tool):
+    def _invoke(self, tool_parameters: dict):
+        m = (
+            self.session.model
+        )
+        n = self.session.model
+        n = self.session.tool
+        a = m.lmm
+        b = n.lmm
+        c = m.llm.invoke(model_config=tool_parameters["model"], prompt_messages=[], stream=False)
+        d = n.llm.invoke(model_config=tool_parameters["model"], prompt_messages=[], stream=False)
+'''
+
+
+async def test_cursor_features_resolve_aliases_as_the_checker_does(session: LspSession, llm_tool: Path):
+    tool = llm_tool / "tools" / "llm.py"
+    session.open(tool, ALIASED)
+    diags = [d for d in await session.diagnostics(tool) if d.code == "DL201"]
+    start = session.find(tool, "m.lmm", offset=2)
+    assert [rng(d) for d in diags] == [(start.line, start.character, start.line, start.character + 3)]  # not n.lmm
+    model_members = {"llm", "text_embedding", "rerank", "tts"}
+    # completion right after `m.` (the line is half-typed) and inside the word after it
+    at = session.find(tool, "a = m.lmm", offset=6)
+    session.replace(tool, at, session.find(tool, "a = m.lmm", offset=9), "")
+    assert labels(await session.completion(tool, at)) >= model_members
+    assert labels(await session.completion(tool, session.find(tool, "b = n.lmm", offset=6))) == set()
+    # hover and signature help through the alias; none through the name bound twice
+    hover = await session.hover(tool, session.find(tool, "c = m.llm", offset=7))
+    assert hover is not None and "model.llm" in hover.contents.value
+    assert await session.hover(tool, session.find(tool, "d = n.llm", offset=7)) is None
+    help_ = await session.signature_help(tool, session.find(tool, "c = m.llm.invoke(", offset=len("c = m.llm.invoke(")))
+    assert help_ is not None and help_.signatures[0].label.startswith("invoke(model_config: LLMModelConfig | dict")
+    assert await session.signature_help(tool, session.find(tool, "d = n.llm.invoke(", offset=len("d = n.llm.invoke("))) is None
+
+
 # -- with the SDK's interpreter: jedi answers plain Python ---------------------------------------------------
 
 

@@ -597,8 +597,9 @@ def test_get_current_session_is_difys_session(plugin: Path):
 def test_cursor_follows_invocation_objects_and_ignores_requests_sessions():
     from dify_lsp import pyscan
 
-    lines = ["        chat = ChatAppInvocation(self.session)", "        chat.inv"]
-    got = pyscan.chain_at(lines, Pos(1, len(lines[1])))
+    lines = ["from dify_plugin.invocations.app.chat import ChatAppInvocation", "", "class T(Tool):",
+             "    def _invoke(self, tool_parameters):", "        chat = ChatAppInvocation(self.session)", "        chat.inv"]
+    got = pyscan.chain_at(lines, Pos(5, len(lines[5])))
     assert got is not None and got.names == ("app", "chat") and got.partial == "inv"
     lines = ["def fetch(s: requests.Session):", "    s.po"]
     assert pyscan.chain_at(lines, Pos(1, len(lines[1]))) is None

@@ -134,20 +134,28 @@ def test_server_exits_when_stdin_closes():
 
 
 def test_idle_server_does_not_spin():
+    # Start-up work (loading the rules on a thread) may still run after initialize, longer on a loaded
+    # machine; a server that spins never has a quiet window, one that is idle soon has one.
     server = subprocess.Popen([sys.executable, "-m", "dify_lsp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         server.stdin.write(_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}}))
         server.stdin.flush()
-        time.sleep(1.0)
+        assert b"Content-Length" in server.stdout.readline()
 
         def cpu_seconds() -> float:
             fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
             return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, clock ticks
 
-        before = cpu_seconds()
-        time.sleep(3.0)
-        used = cpu_seconds() - before
-        assert used < 0.5, f"idle server used {used:.2f}s of CPU in 3s"
+        windows = []
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            before = cpu_seconds()
+            time.sleep(3.0)
+            windows.append(cpu_seconds() - before)
+            if windows[-1] < 0.3:
+                break
+        assert server.poll() is None
+        assert windows[-1] < 0.3, f"the server never idled: CPU seconds per 3 s window {windows}"
     finally:
         server.kill()
         server.wait()

@@ -95,3 +95,46 @@ def test_dl006_duplicate_key(llm_tool: Path):
     (f,) = findings(llm_tool, "DL006")
     assert f.span == Span(Pos(4, 0), Pos(4, 4))  # the second `name:`
     assert f.related[0].span == Span(Pos(2, 0), Pos(2, 4))
+
+
+def test_dl003_says_list_it_or_delete_it(llm_tool: Path):
+    stray = llm_tool / "tools" / "stray.yaml"
+    stray.write_text((llm_tool / "tools" / "llm.yaml").read_text(), encoding="utf-8")
+    (f,) = findings(llm_tool, "DL003")
+    assert "list 'tools/stray.yaml' in a provider's `tools`, or delete this file" in f.message
+
+
+def test_dl003_names_the_commented_out_listing(llm_tool: Path):
+    stray = llm_tool / "tools" / "stray.yaml"
+    stray.write_text((llm_tool / "tools" / "llm.yaml").read_text(), encoding="utf-8")
+    provider = llm_tool / "provider" / "llm.yaml"
+    edit(provider, "  - tools/llm.yaml\n", "  - tools/llm.yaml\n#  - tools/stray.yaml\n")
+    (f,) = findings(llm_tool, "DL003")
+    line = provider.read_text().split("\n").index("#  - tools/stray.yaml")
+    assert f.path == norm(stray)
+    assert f"commented-out line of provider/llm.yaml (line {line + 1})" in f.message and "uncomment" in f.message
+    assert f.related[0].path == norm(provider) and f.related[0].span.start.line == line
+
+
+def test_schema_errors_of_an_unlisted_tool_are_warnings_with_the_dl003_note(llm_tool: Path):
+    stray = llm_tool / "tools" / "stray.yaml"
+    text = (llm_tool / "tools" / "llm.yaml").read_text().replace("  name: llm\n", "  name: Bad Name!\n", 1)
+    stray.write_text(text, encoding="utf-8")
+    (f,) = [f for f in findings(llm_tool) if f.path == norm(stray) and f.code == "DL103"]
+    assert f.severity.label == "warning" and "not listed in any provider, see DL003" in f.message
+    # the same error in a listed tool stays an error
+    edit(llm_tool / "tools" / "llm.yaml", "  name: llm\n", "  name: Bad Name!\n")
+    (listed,) = [f for f in findings(llm_tool, "DL103") if f.path == norm(llm_tool / "tools" / "llm.yaml")]
+    assert listed.severity.label == "error" and "DL003" not in listed.message
+
+
+def test_dl008_inside_an_ignored_key_is_said_once_as_the_ignored_key(llm_tool: Path):
+    provider = llm_tool / "provider" / "llm.yaml"
+    edit(provider, "extra:\n  python:\n", "extra:\n  notes:\n    a: 1\n    a: 2\n  python:\n")
+    assert findings(llm_tool, "DL008") == findings(llm_tool, "DL006") == []
+    (unknown,) = [f for f in findings(llm_tool) if f.code == "DL105"]
+    assert "`notes`" in unknown.message
+    # a repeated key the SDK does read is still reported
+    edit(provider, "  notes:\n    a: 1\n    a: 2\n", "")
+    edit(provider, "  label:\n    en_US: LLM\n", "  label:\n    en_US: LLM\n    en_US: LLM 2\n")
+    assert len(findings(llm_tool, "DL006") + findings(llm_tool, "DL008")) == 1

@@ -19,7 +19,8 @@ from dify_lsp.config import layer_from_settings
 from dify_lsp.features.diagnostics import DiagnosticsService
 from dify_lsp.invocation import engine, kinds
 from dify_lsp.invocation.backends.openai import OpenAIBackend
-from dify_lsp.rules import disabled_families, iter_rules
+from dify_lsp.config import disabled_families
+from dify_lsp.rules.registry import iter_rules
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "dify_lsp"

@@ -400,3 +400,26 @@ def _timed(fn) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def test_dl111_a_key_indented_under_a_label_that_looks_like_a_language(llm_tool: Path):
+    provider = llm_tool / "provider" / "llm.yaml"
+    edit(provider, "  label:\n    en_US: LLM\n", "  label:\n    en_US: LLM\n    url: https://example.com\n")
+    (f,) = findings(llm_tool, "DL111")
+    assert f.span == span_of(provider, "url")
+    # a real language code is still accepted
+    edit(provider, "    url: https://example.com\n", "    de_DE: LLM\n")
+    assert findings(llm_tool, "DL111") == []
+
+
+def test_dl105_suggests_only_keys_valid_there(llm_tool: Path):
+    tool = llm_tool / "tools" / "llm.yaml"
+    # a tool's identity.icon is read by nobody (not among the known keys): `icons` gets no "did you mean 'icon'"
+    edit(tool, "identity:\n", "identity:\n  icons: x.svg\n")
+    (f,) = [f for f in findings(llm_tool, "DL105") if "`icons`" in f.message]
+    assert "did you mean" not in f.message and f.fixes == ()
+    # a key already present is not suggested either; a misspelt key valid there is
+    provider = llm_tool / "provider" / "llm.yaml"
+    edit(provider, "  tags:\n", "  tag:\n")
+    (f,) = [f for f in findings(llm_tool, "DL105") if "`tag`" in f.message]
+    assert "did you mean 'tags'" in f.message

@@ -1,5 +1,33 @@
 from dify_lsp.textpos import LineIndex, Pos, Span, utf16_col
-from dify_lsp.yamlpos import YMap, YScalar, YSeq, node_at, parse_yaml
+from dify_lsp.yamlpos import YMap, YNode, YPair, YScalar, YSeq, parse_yaml
+
+
+# The chain of nodes (outermost first) whose span holds a position, as an editor feature would walk it.
+def node_at(root: YNode | None, pos: Pos) -> list[YNode | YPair]:
+    """The chain of nodes (outermost first) whose span holds ``pos``.
+
+    Mapping pairs appear in the chain so callers can tell key from value.
+    """
+    chain: list[YNode | YPair] = []
+    node = root
+    while node is not None:
+        chain.append(node)
+        nxt: YNode | None = None
+        if isinstance(node, YMap):
+            for p in node.pairs:
+                if p.key.span.start <= pos <= p.value.span.end or p.key.span.contains(pos):
+                    chain.append(p)
+                    nxt = p.key if p.key.span.contains(pos) else p.value
+                    break
+        elif isinstance(node, YSeq):
+            for item in node.items:
+                if item.span.contains(pos):
+                    nxt = item
+                    break
+        if nxt is node:
+            break
+        node = nxt
+    return chain
 
 
 def test_spans_count_code_points_on_lines_with_emoji_and_cjk():

@@ -7,14 +7,14 @@ engine :class:`~dify_lsp.textpos.Pos` (code points), builds a
 (and for the document's kind) in turn; results are merged.  A provider that
 raises is logged and skipped, so one broken feature never breaks a request.
 
-A feature module registers providers with :func:`provides`, and may define
-``register(server)`` for anything else (commands, extra handlers).  Add new
-modules to ``FEATURE_MODULES``.
+A feature module marks its providers with :func:`provides` and lists them in
+its ``PROVIDERS`` tuple; it may define ``register(server)`` for anything else
+(commands).  :mod:`dify_lsp.features.registry` lists the feature modules: adding
+a feature is one line there.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -25,21 +25,6 @@ from dify_lsp.features.client import ClientFeatures, DocumentPositions
 from dify_lsp.i18n import ENGLISH, tr
 from dify_lsp.index import Plugin, PluginIndex
 from dify_lsp.textpos import Pos, Span
-
-# Feature modules, imported (and their register(server) called) at start-up.
-FEATURE_MODULES: tuple[str, ...] = (
-    "dify_lsp.features.diagnostics",
-    "dify_lsp.features.code_actions",
-    "dify_lsp.features.python_completion", "dify_lsp.features.python_hover", "dify_lsp.features.python_parameters", "dify_lsp.features.python_signature", "dify_lsp.features.python_jedi",
-    "dify_lsp.features.yaml_completion",
-    "dify_lsp.features.yaml_hover",
-    "dify_lsp.features.yaml_links",
-    "dify_lsp.features.yaml_symbols",
-    "dify_lsp.features.run_invocation",
-    "dify_lsp.features.rename",
-    "dify_lsp.features.references",
-    "dify_lsp.features.new_tool",
-)
 
 # Methods that providers can serve, and how results merge.
 COMPLETION = "completion"  # -> list[types.CompletionItem]; lists are concatenated
@@ -134,33 +119,17 @@ class Provider:
         return f"{self.fn.__module__}.{self.fn.__qualname__}"
 
 
-PROVIDERS: dict[str, list[Provider]] = {}
-
-
 def provides(method: str, kinds: tuple[str, ...] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``fn`` as a provider of ``method`` for documents of ``kinds``.
+    """Mark ``fn`` as a provider of ``method`` for documents of ``kinds`` (it serves once its module
+    lists it in ``PROVIDERS``).
 
     Signatures: completion/hover/signature_help/definition take (ctx, pos);
     document_link/document_symbol/code_lens take (ctx); code_action takes
     (ctx, span, diagnostics).
     """
 
-    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        PROVIDERS.setdefault(method, []).append(Provider(method, fn, kinds))
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn.provider = Provider(method, fn, kinds)  # type: ignore[attr-defined]
         return fn
 
-    return register
-
-
-def providers_for(method: str, kind: str | None) -> list[Provider]:
-    return [p for p in PROVIDERS.get(method, []) if p.kinds is None or (kind is not None and kind in p.kinds)]
-
-
-_loaded: list[Any] = []
-
-
-def load_features() -> list[Any]:
-    if not _loaded:
-        for name in FEATURE_MODULES:
-            _loaded.append(importlib.import_module(name))
-    return _loaded
+    return mark

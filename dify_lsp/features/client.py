@@ -91,6 +91,11 @@ class ClientFeatures:
         return types.ResourceOperationKind.Create in ops
 
     @property
+    def watched_files_registration(self) -> bool:
+        """Whether the server may register file watchers (workspace/didChangeWatchedFiles) at run time."""
+        return bool(self._get("workspace", "did_change_watched_files", "dynamic_registration"))
+
+    @property
     def show_document(self) -> bool:
         return bool(self._get("window", "show_document", "support"))
 

@@ -338,3 +338,7 @@ def yaml_writing_fixes(ctx: RequestContext, span: Span, diagnostics: list[types.
         except Exception:  # one broken fix never hides the others
             log.exception("quick fix for %s failed", finding.code)
     return actions
+
+
+# What this feature serves (collected by dify_lsp.features.registry).
+PROVIDERS = (quick_fixes, yaml_writing_fixes)

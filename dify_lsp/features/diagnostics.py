@@ -16,11 +16,10 @@ from typing import Any
 
 from lsprotocol import types
 
-from dify_lsp.checker import PluginReport, check_plugin
+from dify_lsp.checker import PluginReport, PreviousRun, check_plugin
 from dify_lsp.features.client import uri_to_path
 from dify_lsp.findings import Finding
 from dify_lsp.i18n import ENGLISH, tr
-from dify_lsp.rules import PreviousRun
 from dify_lsp.yamlpos import YMap, YScalar
 
 log = logging.getLogger(__name__)

@@ -62,3 +62,7 @@ def session_completion(ctx: RequestContext, pos: Pos) -> list[types.CompletionIt
             )
         )
     return items
+
+
+# What this feature serves (collected by dify_lsp.features.registry).
+PROVIDERS = (session_completion,)

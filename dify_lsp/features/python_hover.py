@@ -31,3 +31,7 @@ def session_hover(ctx: RequestContext, pos: Pos) -> types.Hover | None:
         return None
     markdown, span = found
     return types.Hover(contents=ctx.markup(markdown), range=ctx.range(span))
+
+
+# What this feature serves (collected by dify_lsp.features.registry).
+PROVIDERS = (session_hover,)

@@ -157,3 +157,7 @@ def jedi_hover(ctx: RequestContext, pos: Pos):
         return types.Hover(contents=ctx.markup(markdown)) if markdown else None
 
     return answer()
+
+
+# What this feature serves (collected by dify_lsp.features.registry).
+PROVIDERS = (jedi_completion, jedi_hover)

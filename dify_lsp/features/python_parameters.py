@@ -78,3 +78,7 @@ def parameter_hover(ctx: RequestContext, pos: Pos) -> types.Hover | None:
                     return None
                 return types.Hover(contents=ctx.markup(text), range=ctx.range(read.span))
     return None
+
+
+# What this feature serves (collected by dify_lsp.features.registry).
+PROVIDERS = (parameter_hover,)

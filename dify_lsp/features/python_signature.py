@@ -56,3 +56,7 @@ def session_signature(ctx: RequestContext, pos: Pos) -> types.SignatureHelp | No
         active_parameter=active,
     )
     return types.SignatureHelp(signatures=[sig], active_signature=0, active_parameter=active)
+
+
+# What this feature serves (collected by dify_lsp.features.registry).
+PROVIDERS = (session_signature,)

@@ -42,3 +42,7 @@ def highlights(ctx: RequestContext, pos: Pos) -> list[types.DocumentHighlight]:
         for site in found.sites
         if site.path == ctx.path
     ]
+
+
+# What this feature serves (collected by dify_lsp.features.registry).
+PROVIDERS = (references, highlights)

@@ -70,3 +70,7 @@ def _open_version(ctx: RequestContext, uri: str) -> int | None:
     if uri not in ctx.server.open_paths.values():
         return None
     return ctx.server.workspace.get_text_document(uri).version
+
+
+# What this feature serves (collected by dify_lsp.features.registry).
+PROVIDERS = (prepare_rename, rename)

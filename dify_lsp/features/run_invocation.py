@@ -27,9 +27,10 @@ from typing import Any
 from lsprotocol import types
 
 from dify_lsp.features import CODE_ACTION, CODE_LENS, RequestContext, provides
-from dify_lsp.features import run_kinds  # lenses, actions and runs of the other kinds (registered on import)
+from dify_lsp.features import run_kinds  # runs of the other kinds (endpoint, strategy, model, ...)
 from dify_lsp.features.client import uri_to_path
 from dify_lsp.i18n import ENGLISH, N_, msg, tr
+from dify_lsp.pygls_compat import current_request_future
 from dify_lsp.textpos import Pos, Span
 
 log = logging.getLogger("dify_lsp.run")
@@ -281,8 +282,7 @@ def _cancel_on_cancel_request(ls: Any) -> asyncio.Event:
     protocol's current message id is still this request's.
     """
     cancel = asyncio.Event()
-    protocol = getattr(ls, "protocol", None)
-    response = getattr(protocol, "_request_futures", {}).get(getattr(protocol, "msg_id", None))
+    response = current_request_future(ls)
     if response is not None and not response.done():
         loop = asyncio.get_running_loop()
         response.add_done_callback(lambda f: loop.call_soon_threadsafe(cancel.set) if f.cancelled() else None)
@@ -298,3 +298,7 @@ def register(server: Any) -> None:
     @server.command(LIST_COMMAND)
     async def on_list_tools(ls: Any, *arguments: Any) -> list[dict[str, Any]]:
         return await list_command(ls, _as_dict(arguments[0]) if arguments else {})
+
+
+# What this feature serves (collected by dify_lsp.features.registry).
+PROVIDERS = (run_lenses, run_actions)

@@ -267,3 +267,7 @@ async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event |
     finally:
         if progress_on:
             server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=status))
+
+
+# What this feature serves (collected by dify_lsp.features.registry).
+PROVIDERS = (kind_lenses, kind_actions)

@@ -243,3 +243,7 @@ def yaml_completion(ctx: RequestContext, pos: Pos) -> list[types.CompletionItem]
     assert cur.key is not None
     vt, vfld = pf.resolve(ctx.kind, [*cur.path, cur.key])
     return value_items(ctx, pos, cur, vfld, cur.siblings)
+
+
+# What this feature serves (collected by dify_lsp.features.registry).
+PROVIDERS = (yaml_completion,)

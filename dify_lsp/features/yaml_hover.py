@@ -81,3 +81,7 @@ def yaml_hover(ctx: RequestContext, pos: Pos) -> types.Hover | None:
     if text is None:
         return None
     return types.Hover(contents=ctx.markup(text), range=rng)
+
+
+# What this feature serves (collected by dify_lsp.features.registry).
+PROVIDERS = (yaml_hover,)

@@ -237,3 +237,7 @@ def python_class_to_yaml(ctx: RequestContext, pos: Pos) -> list[types.Location]:
             continue
         out.append(types.Location(uri=yf.path.as_uri(), range=ctx.range(_yaml_anchor(yf), yf.path)))
     return out
+
+
+# What this feature serves (collected by dify_lsp.features.registry).
+PROVIDERS = (yaml_document_links, yaml_definition, python_class_to_yaml)

@@ -128,3 +128,7 @@ def yaml_symbols(ctx: RequestContext) -> list[types.DocumentSymbol]:
     sel = name_node.span if isinstance(name_node, YScalar) else root.pairs[0].key.span
     kind = {MANIFEST: K.Package}.get(ctx.kind or "", K.Class if ctx.kind in ("tool", "agent_strategy", "endpoint") else K.Module)
     return [_sym(ctx, name, kind, root.span, sel, title, _children(ctx, root))]
+
+
+# What this feature serves (collected by dify_lsp.features.registry).
+PROVIDERS = (yaml_symbols,)

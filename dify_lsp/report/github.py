@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from dify_lsp.findings import Severity
-from dify_lsp.rules import RULES
+from dify_lsp.rules.registry import RULES
 
 COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFORMATION: "notice", Severity.HINT: "notice"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import TextIO
 
-from dify_lsp.rules import RULES
+from dify_lsp.rules.registry import RULES
 
 
 def write_junit(rows, out: TextIO) -> None:

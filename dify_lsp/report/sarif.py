@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from dify_lsp import __version__
 from dify_lsp.findings import Severity
-from dify_lsp.rules import iter_rules
+from dify_lsp.rules.registry import iter_rules
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFORMATION: "note", Severity.HINT: "note"}

@@ -13,7 +13,7 @@ from typing import TextIO
 
 from dify_lsp.findings import Severity
 from dify_lsp.i18n import ENGLISH, Message, N_, msg, tr
-from dify_lsp.rules import RULES
+from dify_lsp.rules.registry import RULES
 
 RESET = "\x1b[0m"
 BOLD = "\x1b[1m"

@@ -60,3 +60,8 @@ def endpoint_routes_are_unique(ctx: CheckContext) -> Iterator[Finding]:
                 msg("{method} {path} is already routed to an earlier endpoint: the SDK sends every such request there, so this one never runs", method=method, path=path),
                 related=[Related(first[0], first[1], msg("the endpoint that answers"))],
             )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (DUPLICATE_ROUTE,)
+CHECKS = (endpoint_routes_are_unique,)

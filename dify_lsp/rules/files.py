@@ -10,19 +10,20 @@ from dify_lsp.i18n import Message, msg
 from dify_lsp.index import ZERO_SPAN
 from dify_lsp.rules import CheckContext, check, define_rule
 from dify_lsp.schema.plugin_files import daemon_decodes
-from dify_lsp.schema.references import ICON, ICON_FOLDER, KIND_TITLES, PYTHON
+from dify_lsp.schema.references import ICON, ICON_FOLDER, KIND_TITLES, PYTHON, TOOL_PROVIDER
+from dify_lsp.textpos import Pos, Span
 from dify_lsp.yamlpos import YMap, YNode, YSeq
 
 FAMILY = "files"
 
 YAML_SYNTAX = define_rule("DL001", "yaml-syntax", "A plugin YAML file is not valid YAML.", Severity.ERROR, FAMILY)
 MISSING_FILE = define_rule("DL002", "missing-file", "A referenced provider, tool, Python source or icon file does not exist.", Severity.ERROR, FAMILY)
-UNREFERENCED_TOOL = define_rule("DL003", "unreferenced-tool", "A tool YAML that no tool provider lists in `tools`.", Severity.WARNING, FAMILY)
+UNREFERENCED_TOOL = define_rule("DL003", "unreferenced-tool", "A tool YAML that no tool provider lists in `tools` (or lists only in a commented-out line): neither the SDK nor the daemon reads it.", Severity.WARNING, FAMILY)
 OUTSIDE_ROOT = define_rule("DL004", "path-outside-plugin", "A referenced path is absolute or climbs out of the plugin folder (it is never read).", Severity.ERROR, FAMILY)
 UNREADABLE = define_rule("DL005", "unreadable-file", "A plugin file is binary, not UTF-8, or too large to check.", Severity.ERROR, FAMILY)
 DUPLICATE_KEY = define_rule("DL006", "duplicate-key", "A mapping that the daemon decodes repeats a key: its YAML decoder (yaml.v3) rejects the file.", Severity.ERROR, FAMILY)
 PYTHON_SOURCE_SUFFIX = define_rule("DL007", "python-source-not-py", "A Python source path that is not a .py file: the SDK imports the module named by the path without its suffix, so the .py beside it is what runs.", Severity.WARNING, FAMILY)
-DUPLICATE_KEY_IGNORED = define_rule("DL008", "duplicate-key-first-lost", "A mapping that nothing decodes strictly repeats a key: the SDK keeps the last value and the first is silently lost.", Severity.WARNING, FAMILY)
+DUPLICATE_KEY_IGNORED = define_rule("DL008", "duplicate-key-first-lost", "A mapping that nothing decodes strictly repeats a key (in any plugin YAML: manifest, providers, tools, models, endpoints, strategies, datasources, triggers, events): the SDK keeps the last value and the first is silently lost; not reported inside a key DL105 reports as ignored.", Severity.WARNING, FAMILY)
 
 
 @check(YAML_SYNTAX, DUPLICATE_KEY, DUPLICATE_KEY_IGNORED, UNREADABLE)
@@ -56,11 +57,35 @@ def _map_paths(node: YNode | None, path: tuple[str | int, ...], out: dict[int, t
             _map_paths(item, (*path, i), out, depth + 1)
 
 
+def _ignored_key_paths(yf, paths: dict[int, tuple[str | int, ...]]) -> list[tuple[str | int, ...]]:
+    """The key paths of the unknown keys the schema reports (DL105): nothing reads what is under them."""
+    from dify_lsp.rules.yaml_schema import UNKNOWN_KEY, schema_result
+
+    spans = {f.span for f in schema_result(yf).findings if f.code == UNKNOWN_KEY.code}
+    if not spans:
+        return []
+    out: list[tuple[str | int, ...]] = []
+    stack = [yf.doc.root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, YMap):
+            for pair in node.pairs:
+                if pair.key.span in spans and pair.key_text is not None:
+                    out.append((*paths.get(id(pair), ()), pair.key_text))
+                stack.append(pair.value)
+        elif isinstance(node, YSeq):
+            stack.extend(node.items)
+    return out
+
+
 def _duplicate_keys(yf, listed: bool) -> Iterator[Finding]:
     paths: dict[int, tuple[str | int, ...]] = {}
     _map_paths(yf.doc.root, (), paths)
+    ignored = _ignored_key_paths(yf, paths)
     for first, repeat in yf.doc.duplicate_keys:
         where = paths.get(id(repeat), ())
+        if any(where[: len(p)] == p for p in ignored):
+            continue  # inside a key nothing reads (DL105 says so): its repeats are lost with it
         related = [Related(yf.path, first.key.span, msg("first definition"))]
         line = first.key.span.start.line + 1
         if listed and daemon_decodes(yf.kind, list(where)):
@@ -130,13 +155,40 @@ def python_sources_are_py_files(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(UNREFERENCED_TOOL)
 def tools_are_listed(ctx: CheckContext) -> Iterator[Finding]:
+    providers = ctx.plugin.yaml_of_kind(TOOL_PROVIDER)
     for yf in ctx.plugin.loose_tools:
         root = yf.root
         ident = root.pair("identity") if root else None
         span = ident.key.span if ident else ZERO_SPAN
         rel = ctx.plugin.relative(yf.path)
+        commented = _commented_listing(providers, rel)
+        if commented is not None:
+            provider, line = commented
+            yield UNREFERENCED_TOOL.at(
+                yf.path,
+                span,
+                msg("this tool is listed only in a commented-out line of {provider} (line {line}), so Dify never loads it: uncomment that line, or delete this file", provider=ctx.plugin.relative(provider.path), line=line + 1),
+                related=[Related(provider.path, Span(Pos(line, 0), Pos(line, len(provider.text.split("\n")[line]))), msg("the commented-out line"))],
+            )
+            continue
         yield UNREFERENCED_TOOL.at(
             yf.path,
             span,
-            msg("this tool is not listed in any tool provider's `tools`, so Dify never loads it (add '{rel}' to a provider's tools list)", rel=rel),
+            msg("this tool is not listed in any tool provider's `tools`, so Dify never loads it: list '{rel}' in a provider's `tools`, or delete this file", rel=rel),
         )
+
+
+def _commented_listing(providers: list, rel: str):
+    """(provider, 0-based line) of a comment line in a tool provider that names ``rel``, else None."""
+    for provider in providers:
+        text = provider.text or ""
+        for i, line in enumerate(text.split("\n")):
+            stripped = line.strip()
+            if stripped.startswith("#") and rel in stripped:
+                return provider, i
+    return None
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (YAML_SYNTAX, MISSING_FILE, UNREFERENCED_TOOL, OUTSIDE_ROOT, UNREADABLE, DUPLICATE_KEY, PYTHON_SOURCE_SUFFIX, DUPLICATE_KEY_IGNORED)
+CHECKS = (yaml_files_parse, references_resolve, python_sources_are_py_files, tools_are_listed)

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Iterator
 
 from dify_lsp.findings import Finding, Related, Severity
-from dify_lsp.i18n import msg
-from dify_lsp.index import YamlFile, lookup
+from dify_lsp.i18n import Listing, msg
+from dify_lsp.index import ZERO_SPAN, YamlFile, lookup
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 from dify_lsp.schema.model_provider import MODEL_CLASS_BASES, MODEL_TYPES, PARAMETER_TEMPLATES
 from dify_lsp.schema.references import MODEL, MODEL_POSITION, MODEL_PROVIDER, MODEL_TYPE_KEYS
@@ -25,7 +25,7 @@ FAMILY = "schema"
 
 TYPE_FOLDER = define_rule("DL401", "model-type-mismatch", "A model YAML's `model_type` differs from the `models.<type>` glob that loads it: Dify lists it by its `model_type`, but the `_position.yaml` of the glob's type is what orders it.", Severity.HINT, FAMILY)
 TYPE_UNSUPPORTED = define_rule("DL402", "model-type-unsupported", "A model YAML's `model_type` is not in the provider's `supported_model_types`: Dify does not offer the model.", Severity.WARNING, FAMILY)
-POSITION_UNKNOWN = define_rule("DL403", "position-unknown-model", "`_position.yaml` names a model that no model YAML of that type defines (the name orders nothing).", Severity.WARNING, FAMILY)
+POSITION_UNKNOWN = define_rule("DL403", "position-unknown-model", "A model `_position.yaml` names a model that no model YAML of that type defines, so the entry orders nothing; also reported once when the provider has no `models.<type>.position` (the daemon never reads the file) and when lines indented under one entry fold into a single name.", Severity.WARNING, FAMILY)
 UNKNOWN_TEMPLATE = define_rule("DL404", "unknown-parameter-template", "A parameter rule's `use_template` is not one of the SDK's templates: the daemon refuses the model (\"use_template ... not found\") and the SDK fills nothing in.", Severity.ERROR, FAMILY)
 MISSING_MODEL_CLASS = define_rule("DL405", "missing-model-class", "A model type the provider offers has no model class (LargeLanguageModel, TextEmbeddingModel, ... subclass) in `extra.python.model_sources`: every use of such a model fails (KeyError in the SDK's ModelFactory).", Severity.ERROR, FAMILY)
 
@@ -52,6 +52,20 @@ def _supported(provider: YamlFile) -> tuple[set[str], YSeq | None]:
     return {v for v in (_text(i) for i in node.items) if v}, node
 
 
+def _same_model_elsewhere(ctx: CheckContext, provider: YamlFile, mtype: str, yf: YamlFile, path: Path) -> Path | None:
+    """A model YAML of the same provider, loaded through the `mtype` glob, that defines the same model."""
+    name = _text(yf.root.get("model")) if yf.root is not None else None
+    if name is None:
+        return None
+    for other, (owner, type_key) in _model_origin(ctx).items():
+        if other == path or owner.path != provider.path or MODEL_TYPE_KEYS.get(type_key) != mtype:
+            continue
+        oyf = ctx.plugin.yaml_files.get(other)
+        if oyf is not None and oyf.kind == MODEL and oyf.root is not None and _text(oyf.root.get("model")) == name:
+            return other
+    return None
+
+
 @check(TYPE_FOLDER, TYPE_UNSUPPORTED)
 def model_types_agree(ctx: CheckContext) -> Iterator[Finding]:
     for path, (provider, type_key) in _model_origin(ctx).items():
@@ -64,6 +78,15 @@ def model_types_agree(ctx: CheckContext) -> Iterator[Finding]:
             continue  # missing or invalid: the schema reports it
         expected = MODEL_TYPE_KEYS[type_key]
         if value != expected:
+            twin = _same_model_elsewhere(ctx, provider, value, yf, path)
+            if twin is not None:
+                yield TYPE_FOLDER.at(
+                    path,
+                    pair.value.span,
+                    msg("`model_type: {value}` but this file is loaded through `models.{type_key}.predefined`, and {twin} already defines this {value} model where it belongs: remove this duplicate", value=value, type_key=type_key, twin=ctx.plugin.relative(twin)),
+                    related=[Related(twin, ZERO_SPAN, msg("the model where it belongs"))],
+                )
+                continue
             yield TYPE_FOLDER.at(
                 path,
                 pair.value.span,
@@ -75,9 +98,25 @@ def model_types_agree(ctx: CheckContext) -> Iterator[Finding]:
             yield TYPE_UNSUPPORTED.at(
                 path,
                 pair.value.span,
-                msg("`model_type: {value}` is not in the provider's supported_model_types ({value2}): Dify does not offer this model", value=value, value2=', '.join(sorted(supported)) or 'none'),
+                msg("`model_type: {value}` is not in the provider's supported_model_types ({value2}): Dify does not offer this model", value=value, value2=Listing(sorted(supported)))
+                if supported else msg("`model_type: {value}` is not in the provider's supported_model_types, which lists none: Dify does not offer this model", value=value),
                 related=[Related(provider.path, seq.span, msg("supported_model_types"))],
             )
+
+
+def _position_key(provider: YamlFile, type_key: str):
+    """The provider's `models.<type>.position` pair (the daemon reads the order only from the file it names)."""
+    node, _ = lookup(provider.root, ("models", type_key)) if provider.root is not None else (None, None)
+    return node.pair("position") if isinstance(node, YMap) else None
+
+
+def _folded_names(item: YScalar, known: list[str]) -> list[str]:
+    """The names a plain scalar swallowed when lines below a `- name` were indented deeper than its dash
+    (YAML folds them into the item: "a - b - c")."""
+    if item.style or "\n" not in item.raw and " - " not in str(item.value):
+        return []
+    parts = [p.strip() for p in str(item.value).split(" - ")]
+    return parts if len(parts) > 1 and sum(p in known for p in parts) >= 1 else []
 
 
 @check(POSITION_UNKNOWN)
@@ -95,15 +134,36 @@ def positions_name_models(ctx: CheckContext) -> Iterator[Finding]:
         if yf is None or yf.kind != MODEL_POSITION or yf.doc is None or not isinstance(yf.doc.root, YSeq):
             continue
         known = names.get((provider.path, type_key), [])
-        for item in yf.doc.root.items:
+        mtype = MODEL_TYPE_KEYS[type_key]
+        unknown = [item for item in yf.doc.root.items if _text(item) is not None and _text(item) not in known]
+        if not unknown:
+            continue
+        if _position_key(provider, type_key) is None:
+            # The daemon reads the order only from the file `position` names: this one orders nothing at all.
+            models_key, _ = lookup(provider.root, ("models", type_key)) if provider.root is not None else (None, None)
+            yield POSITION_UNKNOWN.at(
+                path,
+                unknown[0].span,
+                msg("the provider has no `models.{type_key}.position`, so the daemon never reads this file and it orders nothing ({count} of its entries name no {mtype} model either); add `position: {rel}` under `models.{type_key}`",
+                    type_key=type_key, count=len(unknown), mtype=mtype, rel=ctx.plugin.relative(path)),
+                related=[Related(provider.path, g.span, msg("the glob that loads it")) for g in ctx.plugin.model_globs if path in g.matches][:1],
+            )
+            continue
+        for item in unknown:
             name = _text(item)
-            if name is None or name in known:
+            folded = _folded_names(item, known)
+            if folded:
+                yield POSITION_UNKNOWN.at(
+                    path,
+                    item.span,
+                    msg("this entry is one name made of {count} lines: they are indented deeper than its `-`, so YAML folds them into it and none of them orders anything; start each line with `- ` at the same indentation", count=len(folded)),
+                )
                 continue
             options = suggest(name, known)
             yield POSITION_UNKNOWN.at(
                 path,
                 item.span,
-                msg("no {MODEL_TYPE_KEYS} model named '{name}'{did_you_mean}: the models of this type are {value}", MODEL_TYPE_KEYS=MODEL_TYPE_KEYS[type_key], name=name, did_you_mean=did_you_mean(options), value=', '.join(sorted(known)) or 'none'),
+                msg("no {mtype} model named '{name}'{did_you_mean}: this entry orders nothing", mtype=mtype, name=name, did_you_mean=did_you_mean(options)),
                 suggestions=options,
             )
 
@@ -132,8 +192,8 @@ def parameter_templates_exist(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(MISSING_MODEL_CLASS)
 def model_types_have_classes(ctx: CheckContext) -> Iterator[Finding]:
-    from dify_lsp.rules.python_modules import PluginClass
-    from dify_lsp.rules.python_session import module_graph  # the one reading of the plugin's Python
+    from dify_lsp.analysis.modules import PluginClass
+    from dify_lsp.analysis.plugin import python_of  # the one reading of the plugin's Python
 
     for provider in ctx.plugin.yaml_of_kind(MODEL_PROVIDER):
         if provider.root is None:
@@ -146,7 +206,7 @@ def model_types_have_classes(ctx: CheckContext) -> Iterator[Finding]:
         refs = [r for r in ctx.plugin.refs_from(provider.path) if r.key == ("extra", "python", "model_sources")]
         if any(not r.exists or r.target is None for r in refs):
             continue  # a missing file is reported as such
-        graph = module_graph(ctx)
+        graph = python_of(ctx).graph
         served: set[str] = set()
         for ref in refs:
             scan = graph.scans.get(ref.target)
@@ -173,3 +233,8 @@ def model_types_have_classes(ctx: CheckContext) -> Iterator[Finding]:
                 msg("the provider offers {mtype} models, but no {MODEL_CLASS_BASES} subclass is in its model sources ({where}): the SDK registers model classes by type, so every {mtype} call (and a credential check through it) fails with KeyError", mtype=mtype, MODEL_CLASS_BASES=MODEL_CLASS_BASES[mtype], where=where),
                 related=[Related(r.owner, r.span, msg("model source")) for r in refs],
             )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (TYPE_FOLDER, TYPE_UNSUPPORTED, POSITION_UNKNOWN, UNKNOWN_TEMPLATE, MISSING_MODEL_CLASS)
+CHECKS = (model_types_agree, positions_name_models, parameter_templates_exist, model_types_have_classes)

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Iterator
 
 from dify_lsp import pyscan
+from dify_lsp.analysis.plugin import YamlParam, python_of, yaml_params
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
-from dify_lsp.i18n import msg
+from dify_lsp.i18n import Listing, msg
 from dify_lsp.index import ZERO_SPAN, YamlFile, lookup
 from dify_lsp.rules import CheckContext, check, define_rule
-from dify_lsp.rules.python_session import YamlParam, _tool_yamls_for, python_units, yaml_params
 from dify_lsp.schema.plugin_files import SCOPE_MODEL_TYPE
 from dify_lsp.sdk import catalog
 from dify_lsp.sdk.permissions import PERMISSION_FLAGS, PERMISSION_NEEDS, Flag, granted, permission_of
@@ -33,7 +33,7 @@ FAMILY = "permissions"
 SCOPE_CALL_MISMATCH = define_rule("DL305", "scope-call-mismatch", "A model-selector's value is passed to the invoke of a different model type than its `scope` selects.", Severity.ERROR, FAMILY)
 MISSING_PERMISSION_AT_CALL = define_rule("DL306", "missing-permission", "A reverse invocation that manifest.yaml does not permit: Dify refuses it at run time.", Severity.ERROR, FAMILY)
 MANIFEST_MISSING_PERMISSION = define_rule("DL307", "manifest-missing-permission", "manifest.yaml lacks a permission that the plugin's code needs.", Severity.ERROR, FAMILY)
-UNUSED_PERMISSION = define_rule("DL308", "unused-permission", "A permission manifest.yaml grants that no code of the plugin uses.", Severity.HINT, FAMILY)
+UNUSED_PERMISSION = define_rule("DL308", "unused-permission", "A permission manifest.yaml grants that no code of the plugin uses (a model flag without its other half grants nothing and is not reported).", Severity.HINT, FAMILY)
 STORAGE_WITHOUT_SIZE = define_rule("DL309", "storage-without-size", "A storage permission without `size`: the daemon requires 1024 to 1073741824 bytes and rejects the manifest.", Severity.ERROR, FAMILY)
 
 PERMISSION_BASE = ("resource", "permission")
@@ -84,7 +84,7 @@ def _call_needs(ctx: CheckContext) -> list[CallNeed]:
     def compute() -> list[CallNeed]:
         perm = _manifest_permission(ctx)
         needs: list[CallNeed] = []
-        for unit in python_units(ctx):
+        for unit in python_of(ctx).units:
             for call in unit.calls:
                 wire = call.wire
                 need = PERMISSION_NEEDS.get(wire) if wire else None
@@ -174,7 +174,7 @@ def permissions_are_used(ctx: CheckContext) -> Iterator[Finding]:
     manifest = ctx.plugin.manifest
     if manifest.root is None:
         return
-    units = python_units(ctx)
+    units = python_of(ctx).units
     if not units or any(not u.scan.parsed or u.scan.patched_lines or u.session_escapes for u in units):
         return  # code we cannot fully read, or the session handed to code we do not follow: we cannot know what it calls
     used: set[Flag] = set()
@@ -191,14 +191,28 @@ def permissions_are_used(ctx: CheckContext) -> Iterator[Finding]:
                     if need is not None:
                         used.update(need.flags)
     checkable = {f for f in PERMISSION_FLAGS if f[0] != "endpoint"}
-    for flag, span in _flag_spans(manifest).items():
-        if flag in checkable and flag not in used:
+    flags = _flag_spans(manifest)
+    unused = [f for f in flags if f in checkable and f not in used and _grants_something(f, flags)]
+    # A group none of whose grants is used is said once, at its first flag.
+    for group in dict.fromkeys(f[0] for f in unused):
+        mine = [f for f in unused if f[0] == group]
+        whole = all(f in mine for f in flags if f[0] == group)
+        for chunk in ([mine] if whole else [[f] for f in mine]):
             yield UNUSED_PERMISSION.at(
                 manifest.path,
-                span,
-                msg("resource.permission {flag_key} is granted but no code of the plugin uses it (grant only what the plugin needs)", flag_key=_flag_key(flag)),
+                flags[chunk[0]],
+                msg("resource.permission {flag_key} is granted but no code of the plugin uses it: grant only what the plugin needs (or turn this hint off for the project with ignore = [\"DL308\"] in [tool.dify-lsp])", flag_key=Listing(_flag_key(f) for f in chunk)),
                 tags=("unnecessary",),
             )
+
+
+def _grants_something(flag: Flag, flags: dict[Flag, Span]) -> bool:
+    """A model flag grants a call only together with the other half: `model.enabled` and a model type."""
+    if flag[0] != "model":
+        return True
+    if flag[1] == "enabled":
+        return any(f[0] == "model" and f[1] != "enabled" for f in flags)
+    return ("model", "enabled") in flags
 
 
 @check(STORAGE_WITHOUT_SIZE)
@@ -250,9 +264,9 @@ def _config_key(arg: pyscan.Arg) -> str | None:
 
 @check(SCOPE_CALL_MISMATCH)
 def selector_scope_matches_call(ctx: CheckContext) -> Iterator[Finding]:
-    for unit in python_units(ctx):
+    for unit in python_of(ctx).units:
         params: dict[str, YamlParam] = {}
-        for yf in _tool_yamls_for(ctx, unit.path):
+        for yf in python_of(ctx).tool_yamls_for(unit.path):
             for p in yaml_params(yf) or []:
                 if p.type == "model-selector":
                     params.setdefault(p.name, p)
@@ -275,3 +289,8 @@ def selector_scope_matches_call(ctx: CheckContext) -> Iterator[Finding]:
                 msg("model-selector '{name}' has scope '{value}', so the user picks a {selected} model, but it is passed to {dotted}, which calls a {called_type} model", name=param.name, value=param.scope.value, selected=selected, dotted=dotted, called_type=called_type),
                 related=[Related(param.yaml.path, param.scope.span, msg("scope of '{name}'", name=param.name))],
             )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (SCOPE_CALL_MISMATCH, MISSING_PERMISSION_AT_CALL, MANIFEST_MISSING_PERMISSION, UNUSED_PERMISSION, STORAGE_WITHOUT_SIZE)
+CHECKS = (calls_are_permitted, permissions_are_used, storage_has_size, selector_scope_matches_call)

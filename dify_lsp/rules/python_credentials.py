@@ -25,11 +25,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
+from dify_lsp.analysis.plugin import python_of, sdk_source_file
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
-from dify_lsp.i18n import Message, N_, msg
+from dify_lsp.i18n import Listing, Message, N_, msg
 from dify_lsp.index import YamlFile, lookup
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
-from dify_lsp.rules.python_session import module_graph, python_units, sdk_source_file
 from dify_lsp.schema.references import (
     ENDPOINT,
     ENDPOINT_GROUP,
@@ -205,7 +205,7 @@ def _expectations(ctx: CheckContext) -> Iterator[tuple[Path, str, str, str, Yaml
         owner = ctx.plugin.yaml_files.get(ref.owner)
         if owner is None:
             continue
-        path = sdk_source_file(ctx, ref.target)
+        path = sdk_source_file(ctx.index, ref.target)
         if owner.kind == MODEL_PROVIDER:
             decl = _model_credentials(owner)
             if decl is not None:
@@ -245,8 +245,8 @@ def _expectations(ctx: CheckContext) -> Iterator[tuple[Path, str, str, str, Yaml
 
 @check(UNDECLARED_CREDENTIAL, UNREAD_CREDENTIAL)
 def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
-    units = {u.path: u for u in python_units(ctx)}
-    graph = module_graph(ctx)
+    units = {u.path: u for u in python_of(ctx).units}
+    graph = python_of(ctx).graph
     reported: set[tuple[Path, Span]] = set()
     # per declaring YAML: the keys its code reads, or None when they cannot all be known
     read_keys: dict[Path, set[str] | None] = {}
@@ -285,7 +285,8 @@ def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
                 outcome = msg("so this raises KeyError: '{key}'", key=read.key)
             yield UNDECLARED_CREDENTIAL.at(
                 path, read.span,
-                msg("{what} '{key}' is not declared in {where}{did_you_mean}; declared: {value}. Dify never fills it, {outcome}", what=Message(what), key=read.key, where=where, did_you_mean=did_you_mean(options), value=', '.join(repr(n) for n in names) or 'none', outcome=outcome),
+                (msg("{what} '{key}' is not declared in {where}{did_you_mean}; declared: {value}. Dify never fills it, {outcome}", what=Message(what), key=read.key, where=where, did_you_mean=did_you_mean(options), value=Listing(repr(n) for n in names), outcome=outcome)
+                 if names else msg("{what} '{key}' is not declared in {where}, which declares none. Dify never fills it, {outcome}", what=Message(what), key=read.key, where=where, outcome=outcome)),
                 related=[Related(yf.path, anchor, Message(N_("the declared credentials") if what == "credential" else N_("the declared settings")))],
                 fixes=fixes,
             )
@@ -302,6 +303,12 @@ def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             yield UNREAD_CREDENTIAL.at(
                 yf_path, span,
-                msg("required '{name}' is never read by the plugin's code (it reads: {value}); the user must fill it in for nothing", name=name, value=', '.join(sorted(keys)) or 'nothing'),
+                (msg("required '{name}' is never read by the plugin's code (it reads: {value}); the user must fill it in for nothing", name=name, value=Listing(sorted(keys)))
+                 if keys else msg("required '{name}' is never read: the plugin's code reads none of these keys, so the user must fill it in for nothing", name=name)),
                 tags=("unnecessary",),
             )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (UNDECLARED_CREDENTIAL, UNREAD_CREDENTIAL)
+CHECKS = (credentials_are_declared,)

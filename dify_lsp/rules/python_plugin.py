@@ -1,4 +1,8 @@
-"""Whether the plugin's Python can start at all (family "python", DL215-DL217).
+"""Whether the plugin's Python can start at all (family "python", DL210-DL213, DL215-DL217).
+
+- DL211 / DL212: the module an ``extra.python.source`` names binds no subclass, or more than one, of the
+  SDK base the YAML needs: the SDK's loader fails.
+- DL213: a plugin Python file is not valid Python 3.12.
 
 - DL215: a plugin class the SDK loads leaves an abstract method of its SDK base
   unimplemented (a Tool without ``_invoke``, an Endpoint overriding ``invoke``
@@ -9,10 +13,10 @@
   present, else ``requirements.txt``) does not list dify-plugin: the plugin
   cannot import the SDK.
 
-:func:`sdk_requirement` (the dify-plugin requirement, read as the daemon reads
-the files) also serves DL210 (a session member newer than the oldest
-dify-plugin release the requirement allows, by PEP 440 and the SDK's release
-history in :mod:`dify_lsp.sdk.releases`).
+- DL210: a session member or argument newer than the oldest dify-plugin release
+  the requirement allows (by PEP 440 and the SDK's release history in
+  :mod:`dify_lsp.sdk.releases`), with the requirement read as the daemon reads
+  the files (:func:`sdk_requirement`).
 """
 
 from __future__ import annotations
@@ -23,18 +27,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from dify_lsp.analysis.modules import PluginClass
+from dify_lsp.analysis.plugin import (
+    entry_module,
+    loaded_classes,
+    python_of,
+    reachable_files,
+)
 from dify_lsp.findings import Finding, Related, Severity
-from dify_lsp.i18n import Message, msg
+from dify_lsp.i18n import Listing, Message, msg
 from dify_lsp.index import ZERO_SPAN
-from dify_lsp.rules import CheckContext, check, define_rule
-from dify_lsp.rules.python_modules import PluginClass
-from dify_lsp.rules.python_session import NEWER_SDK, entry_module, loaded_classes, module_graph, python_units, reachable_files
+from dify_lsp.rules import CheckContext, check, define_rule, python_syntax
 from dify_lsp.sdk import catalog, releases
-from dify_lsp.sdk.classes import SDK_CLASSES
+from dify_lsp.sdk.classes import SDK_CLASSES, SdkClass
 from dify_lsp.textpos import Pos, Span
 
 FAMILY = "python"
 
+NEWER_SDK = define_rule("DL210", "needs-newer-sdk", "A session member, method or argument that the oldest dify-plugin release the requirement allows (PEP 440, pre-releases included) does not have yet.", Severity.WARNING, FAMILY)
+MISSING_CLASS = define_rule("DL211", "missing-plugin-class", "The module named by `extra.python.source` binds no subclass of the base the YAML needs (Tool, Endpoint, AgentStrategy, ...): the SDK fails to load the plugin with \"Missing subclass of ...\".", Severity.ERROR, FAMILY)
+MULTIPLE_CLASSES = define_rule("DL212", "multiple-plugin-classes", "The module named by `extra.python.source` binds more than one subclass of the base (imported ones count): the SDK fails to load the plugin with \"Multiple subclasses of ...\".", Severity.ERROR, FAMILY)
+PYTHON_SYNTAX = define_rule("DL213", "python-syntax-error", "A plugin Python file is not valid Python 3.12 (the plugin's runtime), so importing it fails and the plugin cannot load (a warning when the plugin never imports the file).", Severity.ERROR, FAMILY)
 ABSTRACT_METHOD = define_rule("DL215", "abstract-method-not-implemented", "A plugin class the SDK loads leaves an abstract method of its SDK base unimplemented (e.g. a Tool without `_invoke`, an Endpoint overriding `invoke` instead of `_invoke`): Python refuses to create it (\"Can't instantiate abstract class\").", Severity.ERROR, FAMILY)
 ENTRYPOINT_MISSING = define_rule("DL216", "entrypoint-module-missing", "`meta.runner.entrypoint` names a module the plugin does not have: the daemon runs `python -m <entrypoint>`, which fails with \"No module named ...\".", Severity.ERROR, FAMILY)
 SDK_NOT_REQUIRED = define_rule("DL217", "sdk-not-in-dependencies", "The dependency file the daemon installs from (pyproject.toml when present, else requirements.txt) does not list dify-plugin: the plugin fails at start-up with \"No module named 'dify_plugin'\".", Severity.ERROR, FAMILY)
@@ -152,7 +165,7 @@ def _imports_sdk(ctx: CheckContext) -> bool:
     runs = reachable_files(ctx)
     return any(
         u.path in runs and any(imp.level == 0 and imp.module.split(".")[0] == "dify_plugin" for imp in u.scan.import_list)
-        for u in python_units(ctx)
+        for u in python_of(ctx).units
     )
 
 
@@ -178,7 +191,7 @@ def sdk_is_a_dependency(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(ENTRYPOINT_MISSING)
 def entrypoint_exists(ctx: CheckContext) -> Iterator[Finding]:
-    entry = entry_module(ctx)
+    entry = entry_module(ctx.plugin)
     if entry is None:
         return
     name, span = entry
@@ -200,7 +213,7 @@ def entrypoint_exists(ctx: CheckContext) -> Iterator[Finding]:
 
 def _missing_abstract(ctx: CheckContext, cls: PluginClass) -> tuple[list[str], str, set[str]] | None:
     """(abstract methods left unimplemented, the SDK base declaring them, methods the class chain defines)."""
-    anc = module_graph(ctx).ancestry(cls.path, cls.info)
+    anc = python_of(ctx).graph.ancestry(cls.path, cls.info)
     if anc.unknown or not anc.sdk or any(pc.info.has_unknown_body for pc in anc.chain):
         return None
     defined: set[str] = set(anc.provided)
@@ -221,7 +234,7 @@ def abstract_methods_implemented(ctx: CheckContext) -> Iterator[Finding]:
         if len(lc.matching) == 1 and isinstance(lc.matching[0], PluginClass):
             candidates.append((lc.matching[0], lc.ref))
     # model sources: every model class defined there is registered by its model type
-    graph = module_graph(ctx)
+    graph = python_of(ctx).graph
     model_types = {"LargeLanguageModel", "TextEmbeddingModel", "RerankModel", "TTSModel", "Speech2TextModel", "ModerationModel"}
     for ref in ctx.plugin.refs:
         if ref.key == ("extra", "python", "model_sources") and ref.target is not None and ref.target in graph.scans:
@@ -267,7 +280,7 @@ def sdk_version_is_new_enough(ctx: CheckContext) -> Iterator[Finding]:
     def too_new(first: str | None) -> bool:
         return first is not None and releases.older(floor, first)
 
-    for unit in python_units(ctx):
+    for unit in python_of(ctx).units:
         flagged: set[Span] = set()
         for ref in unit.refs:
             for i, span in enumerate(ref.name_spans):
@@ -298,3 +311,73 @@ def sdk_version_is_new_enough(ctx: CheckContext) -> Iterator[Finding]:
                     msg("argument '{name}' of {name2}() first appeared in dify-plugin {first}, but {rel} allows {floor}, which does not take it (TypeError there)", name=name, name2=method.name, first=first, rel=rel, floor=floor),
                     related=related,
                 )
+
+
+# -- syntax -------------------------------------------------------------------------------------------------------------
+
+
+@check(PYTHON_SYNTAX)
+def python_parses(ctx: CheckContext) -> Iterator[Finding]:
+    broken = [u for u in python_of(ctx).units if u.scan.syntax_error is not None]
+    if not broken:
+        return
+    # The running Python may be older than the plugin's 3.12: let a 3.12 confirm (see python_syntax).
+    confirmed = None if python_syntax.running_python_decides() else python_syntax.verdicts([u.scan.text for u in broken], ctx.plugin.root)
+    runs = reachable_files(ctx)
+    for unit in broken:
+        err = unit.scan.syntax_error if confirmed is None else confirmed.get(unit.scan.text)
+        if err is None or err == "unknown":
+            continue
+        line, message = err
+        lines = unit.scan.text.split("\n")
+        line = min(line, len(lines) - 1)
+        text = lines[line]
+        start = len(text) - len(text.lstrip())
+        if unit.path in runs:
+            yield PYTHON_SYNTAX.at(unit.path, Span(Pos(line, start), Pos(line, len(text.rstrip()))),
+                                   msg("Python 3.12 syntax error: {message}; importing this file fails, so the plugin cannot load", message=message))
+        else:
+            yield PYTHON_SYNTAX.at(unit.path, Span(Pos(line, start), Pos(line, len(text.rstrip()))),
+                                   msg("Python 3.12 syntax error: {message} (the plugin does not import this file, so it still loads)", message=message),
+                                   severity=Severity.WARNING)
+
+
+# -- the class behind extra.python.source ----------------------------------------------------------------------------
+
+
+def _class_label(c: PluginClass | SdkClass, ctx: CheckContext, here: Path) -> str:
+    if isinstance(c, SdkClass):
+        return msg("{name} (imported from the SDK)", name=c.name)
+    return c.info.name if c.path == here else msg("{name} (imported from {path})", name=c.info.name, path=ctx.plugin.relative(c.path))
+
+
+@check(MISSING_CLASS, MULTIPLE_CLASSES)
+def source_defines_the_class(ctx: CheckContext) -> Iterator[Finding]:
+    for lc in loaded_classes(ctx):
+        ref = lc.ref
+        want = Listing(lc.expected, last="or")
+        rel = ctx.plugin.relative(lc.path)
+        if not lc.matching:
+            if lc.uncertain:
+                continue
+            others = Listing(msg("{name} subclasses {names}", name=c.info.name, names=sorted(r)[0]) for c, r in lc.others)
+            yield MISSING_CLASS.at(
+                ref.owner, ref.span,
+                msg('{rel} defines no subclass of {want} ({others}); the SDK fails to load the plugin with "Missing subclass of {expected}"', rel=rel, want=want, others=others, expected=lc.expected[0])
+                if lc.others else msg('{rel} defines no subclass of {want}; the SDK fails to load the plugin with "Missing subclass of {expected}"', rel=rel, want=want, expected=lc.expected[0]),
+                related=[Related(c.path, c.info.name_span, msg("{name} subclasses {names}", name=c.info.name, names=', '.join(sorted(r)))) for c, r in lc.others],
+            )
+        elif len(lc.matching) > 1:
+            names = Listing(_class_label(c, ctx, lc.path) for c in lc.matching)
+            own = [c for c in lc.matching if isinstance(c, PluginClass) and c.path == lc.path]
+            anchors = own[1:] if len(own) > 1 else own[:1]
+            message = (msg('{rel} holds more than one subclass of {want} ({names}); the SDK finds every subclass bound in the module, imported ones included, and fails to load the plugin with "Multiple subclasses of {expected}"', rel=rel, want=want, names=names, expected=lc.expected[0]))
+            if not anchors:
+                yield MULTIPLE_CLASSES.at(ref.owner, ref.span, message)
+            for c in anchors:
+                yield MULTIPLE_CLASSES.at(lc.path, c.info.name_span, message, related=[Related(ref.owner, ref.span, msg("named here"))])
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (NEWER_SDK, MISSING_CLASS, MULTIPLE_CLASSES, PYTHON_SYNTAX, ABSTRACT_METHOD, ENTRYPOINT_MISSING, SDK_NOT_REQUIRED)
+CHECKS = (sdk_is_a_dependency, entrypoint_exists, abstract_methods_implemented, sdk_version_is_new_enough, python_parses, source_defines_the_class)

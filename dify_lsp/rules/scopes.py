@@ -115,3 +115,8 @@ def selector_scopes(ctx: CheckContext) -> Iterator[Finding]:
             continue
         for site in schema_result(yf).params:
             yield from check_site(yf.path, site)
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (UNKNOWN_SCOPE, NO_SCOPE, FORM_LLM, SCOPE_IGNORED)
+CHECKS = (selector_scopes,)

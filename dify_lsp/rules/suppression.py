@@ -25,3 +25,10 @@ INVALID_CONFIG = define_rule(
     Severity.ERROR,
     "files",
 )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (UNUSED_NOQA, INVALID_CONFIG)
+CHECKS = ()
+# Reported by dify_lsp.config after the checks ran (it alone knows which `# noqa` silenced something).
+REPORTED_ELSEWHERE = (UNUSED_NOQA, INVALID_CONFIG)

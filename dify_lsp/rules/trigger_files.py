@@ -95,3 +95,8 @@ def dispatched_events_exist(ctx: CheckContext) -> Iterator[Finding]:
                         related=[Related(provider.path, ref.span, msg("the trigger provider"))],
                         suggestions=options,
                     )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (UNKNOWN_EVENT,)
+CHECKS = (dispatched_events_exist,)

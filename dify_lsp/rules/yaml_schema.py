@@ -8,6 +8,7 @@ re-validates only the edited file.
 
 from __future__ import annotations
 
+import dataclasses
 import decimal
 import re
 import threading
@@ -264,7 +265,7 @@ class _Walker:
             if fld is None and key in t.aliases:
                 fld = t.field(t.aliases[key])
             if fld is None:
-                if t.tolerated_keys is not None and re.match(t.tolerated_keys, key):
+                if t.tolerated_keys is not None and re.match(t.tolerated_keys, key) and not (t is pf.I18N and _is_schema_key(key)):
                     continue
                 if t.rejects_unknown:
                     allowed = ", ".join(f.name for f in t.fields)
@@ -305,7 +306,9 @@ class _Walker:
     def _unknown_key(self, pair: YPair, t: Obj, node: YMap, where: tuple[str | int, ...]) -> None:
         key = pair.key_text or ""
         taken = set(node.keys())
-        candidates = [f.name for f in t.fields if f.name not in taken] + [a for a in t.aliases if a not in taken]
+        # Only keys valid here: not already present (nor an alias of a present one), and read by someone.
+        candidates = [f.name for f in t.fields if f.name not in taken and not f.ignored]
+        candidates += [a for a, target in t.aliases.items() if a not in taken and target not in taken]
         options = suggest(key, candidates)
         fixes = [_key_fix(self.path, pair, o) for o in options[:1]] if len(options) >= 1 else []
         known = ", ".join(f.name for f in t.fields if not f.ignored)
@@ -475,6 +478,37 @@ class _Walker:
                 )
 
 
+_SCHEMA_KEYS: set[str] = set()
+
+
+def _is_schema_key(key: str) -> bool:
+    """A key some plugin YAML mapping defines (`url`, `min`, `max`, ...): under a translated text it is a
+    key indented one level too deep, not a language code, even when it looks like one."""
+    if not _SCHEMA_KEYS:
+        seen: set[int] = set()
+
+        def walk(t: SchemaType) -> None:
+            if id(t) in seen:
+                return
+            seen.add(id(t))
+            if isinstance(t, Obj):
+                for f in t.fields:
+                    _SCHEMA_KEYS.add(f.name)
+                    walk(f.type)
+            elif isinstance(t, ListOf):
+                walk(t.item)
+            elif isinstance(t, MapOf):
+                walk(t.value)
+            elif isinstance(t, Either):
+                for o in t.options:
+                    walk(o)
+
+        for schema in pf.SCHEMAS.values():
+            walk(schema)
+        _SCHEMA_KEYS.difference_update(f.name for f in pf.I18N.fields)
+    return key in _SCHEMA_KEYS
+
+
 def _is_pep440(text: str) -> bool:
     try:
         Version(text)
@@ -501,8 +535,23 @@ SCHEMA_RULES = (MISSING, WRONG_TYPE, PATTERN, ENUM, UNKNOWN_KEY, BOUNDS, MULTIPL
 
 @check(*SCHEMA_RULES)
 def yaml_files_match_schema(ctx: CheckContext) -> Iterator[Finding]:
-    # Tool YAMLs that no provider lists are checked as tools too: a misspelt key in them is not silent.
-    for yf in [*ctx.plugin.yaml_files.values(), *ctx.plugin.loose_tools]:
+    for yf in ctx.plugin.yaml_files.values():
         if yf.doc is None or yf.doc.root is None:
             continue
         yield from schema_result(yf).findings
+    # Tool YAMLs that no provider lists are checked as tools too (a misspelt key in them is not silent),
+    # but neither the SDK nor the daemon reads them yet: what would fail is a warning at most.
+    for yf in ctx.plugin.loose_tools:
+        if yf.doc is None or yf.doc.root is None:
+            continue
+        for f in schema_result(yf).findings:
+            yield dataclasses.replace(
+                f,
+                severity=max(f.severity, Severity.WARNING),
+                message=msg("{message} (this tool is not listed in any provider, see DL003, so nothing reads this file yet)", message=f.message),
+            )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (MISSING, WRONG_TYPE, PATTERN, ENUM, UNKNOWN_KEY, BOUNDS, MULTIPLE, PLUGIN_KINDS, RENAMED, I18N_EN_US, I18N_NOT_LANGUAGE, REJECTED_KEY)
+CHECKS = (yaml_files_match_schema,)

@@ -721,20 +721,6 @@ def walk_methods() -> Iterator[tuple[tuple[str, ...], Type, Method]]:
     yield from visit(session_type(), ())
 
 
-def version_tuple(text: str) -> tuple[int, ...]:
-    parts = []
-    for piece in text.split("."):
-        digits = ""
-        for ch in piece:
-            if not ch.isdigit():
-                break
-            digits += ch
-        parts.append(int(digits) if digits else 0)
-    while len(parts) < 3:
-        parts.append(0)
-    return tuple(parts)
-
-
 def member_markdown(path: tuple[str, ...], owner: Type | None, member: Attr | Method | None, language: str = ENGLISH) -> str:
     """Hover / completion documentation for the member at ``path`` (names after the session), in ``language``."""
 

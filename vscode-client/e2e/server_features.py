@@ -11,12 +11,12 @@ import json
 import subprocess
 import sys
 
-from dify_lsp.features import COMPLETION, HOVER, RENAME, load_features, providers_for
+from dify_lsp.features import COMPLETION, HOVER, RENAME
+from dify_lsp.features.registry import providers_for
 from dify_lsp.schema.references import PYTHON, TOOL
 from dify_lsp.server import create_server
 
 server = create_server()
-load_features()
 out = {
     "commands": sorted(server.protocol.fm.commands),
     "completion_python": [p.name for p in providers_for(COMPLETION, PYTHON)],

@@ -33,6 +33,8 @@ export interface ServerSettings {
   select: string[];
   extendSelect: string[];
   ignore: string[];
+  /** Run the marketplace family (what Dify Marketplace review blocks or warns about). */
+  marketplace: boolean;
   debounceMs: number;
   /** Language of messages; null = the editor's. */
   locale: string | null;
@@ -63,6 +65,7 @@ export const DEFAULTS: ServerSettings = {
   select: [],
   extendSelect: [],
   ignore: [],
+  marketplace: false,
   debounceMs: 200,
   locale: null,
 };
@@ -71,7 +74,7 @@ export const DEFAULTS: ServerSettings = {
 export const CLIENT_ONLY_KEYS = ["server.path", "trace.server"] as const;
 
 /** Top-level keys (under "dify.") of the settings the server reads. */
-export const SERVER_SECTIONS = ["python", "run", "diagnostics", "select", "extendSelect", "ignore", "debounceMs", "locale"] as const;
+export const SERVER_SECTIONS = ["python", "run", "diagnostics", "select", "extendSelect", "ignore", "marketplace", "debounceMs", "locale"] as const;
 
 /** Keys (under "dify.") whose change needs the server process restarted. */
 export const RESTART_KEYS = ["server.path"] as const;
@@ -151,6 +154,7 @@ export function toServerSettings(get: SettingGetter, expand: (p: string) => stri
     select: strings(get("select")) ?? [],
     extendSelect: strings(get("extendSelect")) ?? [],
     ignore: strings(get("ignore")) ?? [],
+    marketplace: bool(get("marketplace")) ?? DEFAULTS.marketplace,
     debounceMs: nonNegativeNumber(get("debounceMs")) ?? DEFAULTS.debounceMs,
     locale: locale ?? null, // the server decides (an unknown language means English)
   };

@@ -27,6 +27,7 @@ describe("toServerSettings", () => {
         select: ["DL2"],
         extendSelect: ["DL020"],
         ignore: ["DL209", 3],
+        marketplace: true,
         debounceMs: 0,
         locale: "ja_JP",
         "server.path": "/should/not/be/sent",
@@ -48,6 +49,7 @@ describe("toServerSettings", () => {
       select: ["DL2"],
       extendSelect: ["DL020"],
       ignore: ["DL209"],
+      marketplace: true,
       debounceMs: 0,
       locale: "ja_JP",
     });

@@ -1,0 +1,294 @@
+"""One plugin's Python, analysed once per check run: every module's scan, the import graph, which
+files run, which tool YAMLs each source serves, and the classes the SDK loads.
+
+Rules and editor features read this; none of them computes its own version.  The functions taking a
+``ctx`` accept anything with ``plugin``, ``index`` and ``memo(key, compute)`` (the rules' CheckContext):
+each result is computed by one memo entry that computes what it needs itself, so the order in which
+rules ask does not matter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from dify_lsp import pyscan
+from dify_lsp.analysis.modules import ModuleGraph, PluginClass
+from dify_lsp.index import Plugin, PluginIndex, YamlFile, files_under, lookup
+from dify_lsp.schema.references import PYTHON, TOOL
+from dify_lsp.sdk import catalog
+from dify_lsp.sdk.classes import SdkClass
+from dify_lsp.textpos import Span
+from dify_lsp.yamlpos import YMap, YScalar, YSeq
+
+_SKIP_DIRS = {".git", ".venv", "venv", "env", "node_modules", "__pycache__", "tests", "test", "dist", "build", ".dify"}
+_MAX_EXTRA_FILES = 300
+
+
+class AnalysisContext(Protocol):
+    plugin: Plugin
+    index: PluginIndex
+
+    def memo(self, key: Any, compute: Any) -> Any: ...
+
+
+@dataclass(slots=True)
+class PyUnit:
+    """One Python file of the plugin with its scan, and the parts of the scan that are Dify's session."""
+
+    path: Path
+    scan: pyscan.Scan
+    refs: list[pyscan.SessionRef] = field(default_factory=list)  # the scan's chains that are Dify's session
+    calls: list[pyscan.SessionCall] = field(default_factory=list)  # ... and their calls
+    session_escapes: list[pyscan.SessionRef] = field(default_factory=list)  # ... handed to other code
+
+
+@dataclass(slots=True)
+class PluginPython:
+    units: list[PyUnit]
+    graph: ModuleGraph
+    tool_yamls: dict[Path, list[YamlFile]]  # python file -> the tool YAMLs whose extra.python.source it is
+
+    def unit(self, path: Path) -> PyUnit | None:
+        for u in self.units:
+            if u.path == path:
+                return u
+        return None
+
+    def tool_yamls_for(self, path: Path) -> list[YamlFile]:
+        return self.tool_yamls.get(path, [])
+
+
+def sdk_source_file(index: PluginIndex, path: Path) -> Path:
+    """The file the SDK loads for an ``extra.python.source`` path: it strips the suffix and imports that
+    module, so ``tools/search.yaml`` loads ``tools/search.py`` (or the package ``tools/search/``)."""
+    if path.suffix == ".py":
+        return path
+    stem = path.with_suffix("")
+    for cand in (stem.with_name(stem.name + ".py"), stem / "__init__.py"):
+        if index.source.is_file(cand):
+            return cand
+    return path
+
+
+def _extra_python_files(plugin: Plugin) -> list[Path]:
+    """Python files of the plugin that no YAML names (helpers, shared modules); tests are left out."""
+    return files_under(plugin.root, (".py",), max_depth=4, limit=_MAX_EXTRA_FILES, skip_dirs=_SKIP_DIRS, skip_prefixes=("test_",))
+
+
+def analyse(plugin: Plugin, index: PluginIndex) -> PluginPython:
+    """Every Python file of the plugin (referenced ones first), scanned; session chains kept only where
+    the session is Dify's (see :func:`is_dify_session`)."""
+    units: list[PyUnit] = []
+    seen: set[Path] = set()
+    for pf in plugin.python_files.values():
+        path = sdk_source_file(index, pf.path)
+        if path in seen:
+            continue
+        seen.add(path)
+        text = pf.text if path == pf.path else index.source.read(path).text
+        if path.suffix == ".py" and text is not None:
+            units.append(PyUnit(path, pyscan.scan(text)))
+    for path in _extra_python_files(plugin):
+        if path in seen:
+            continue
+        ft = index.source.read(path)
+        if ft.text is not None:
+            units.append(PyUnit(path, pyscan.scan(ft.text)))
+    graph = ModuleGraph(plugin.root, {u.path: u.scan for u in units})
+    for unit in units:
+        keep = {id(r.node) for r in unit.scan.refs if is_dify_session(graph, unit, r)}
+        unit.refs = [r for r in unit.scan.refs if id(r.node) in keep]
+        unit.calls = [c for c in unit.scan.calls if id(c.ref.node) in keep]
+        unit.session_escapes = [r for r in unit.scan.session_escapes if is_dify_session(graph, unit, r)]
+    tool_yamls: dict[Path, list[YamlFile]] = {}
+    for ref in plugin.refs:
+        if ref.target is None or ref.target_kind != PYTHON or ref.key != ("extra", "python", "source"):
+            continue
+        yf = plugin.yaml_files.get(ref.owner)
+        if yf is not None and yf.kind == TOOL:
+            tool_yamls.setdefault(ref.target, []).append(yf)
+    return PluginPython(units, graph, tool_yamls)
+
+
+def is_dify_session(graph: ModuleGraph, unit: PyUnit, ref: pyscan.SessionRef) -> bool:
+    """Only Dify's session is judged: a parameter annotated with the SDK's Session, or ``self.session`` /
+    ``self.runtime.session`` in a subclass of an SDK plugin class that keeps its session there (Tool,
+    Endpoint, AgentStrategy and the datasources: ``self.session``; triggers and events: ``self.runtime.session``),
+    unless a class of the plugin on the way assigns ``self.session`` itself (e.g. a requests session)."""
+    if ref.root_kind == "param":
+        return True
+    if ref.class_name is None:
+        return False
+    access = tuple(ref.root_kind.split(".")[1:])
+    for cls in unit.scan.classes:
+        if cls.name != ref.class_name:
+            continue
+        anc = graph.ancestry(unit.path, cls)
+        if any(pc.info.assigns_session for pc in anc.chain):
+            return False
+        if any(c.session == access for c in anc.sdk):
+            return True
+    return False
+
+
+# -- what a check run asks for (memoized per run) ---------------------------------------------------
+
+
+def python_of(ctx: AnalysisContext) -> PluginPython:
+    """The plugin's Python, analysed once per check run."""
+    return ctx.memo(("analysis", "python"), lambda: analyse(ctx.plugin, ctx.index))
+
+
+def entry_module(plugin: Plugin) -> tuple[str, Span] | None:
+    """``meta.runner.entrypoint`` of the manifest (the module the daemon runs with ``python -m``) and its span."""
+    node, _ = lookup(plugin.manifest.root, ("meta", "runner", "entrypoint"))
+    if isinstance(node, YScalar) and isinstance(node.value, str) and node.value.strip():
+        return node.value.strip(), node.span
+    return None
+
+
+def reachable_files(ctx: AnalysisContext) -> set[Path]:
+    """The Python files the plugin runs: the entry point's module, every source the YAML names (the SDK
+    imports them), and what those import within the plugin, transitively."""
+
+    def compute() -> set[Path]:
+        graph = python_of(ctx).graph
+        entry = entry_module(ctx.plugin)
+        starts: list[Path] = []
+        if entry is not None:
+            for name in (entry[0], f"{entry[0]}.__main__"):
+                hit = graph.by_module.get(name)
+                if hit is not None:
+                    starts.append(hit)
+        starts.extend(sdk_source_file(ctx.index, p) for p in ctx.plugin.python_files)
+        return graph.reachable(starts)
+
+    return ctx.memo(("analysis", "reachable"), compute)
+
+
+# -- the class behind extra.python.source ---------------------------------------------------------
+
+
+@dataclass(slots=True)
+class LoadedClass:
+    """What the SDK's class loader finds in the module an ``extra.python.source`` names."""
+
+    ref: object  # the PathRef
+    path: Path  # the Python file
+    expected: tuple[str, ...]  # the SDK base(s) the loader looks for
+    matching: list[PluginClass | SdkClass]
+    uncertain: bool  # some class in the module could not be followed: there may be more
+    others: list[tuple[PluginClass, set[str]]] = field(default_factory=list)  # own classes of other SDK bases
+
+
+def _source_expectations(ctx: AnalysisContext):
+    """(ref, file, expected bases) for each YAML-named source whose class the SDK loads with one parent type."""
+    for ref in ctx.plugin.refs:
+        if ref.target_kind != PYTHON or ref.target is None or not ref.exists:
+            continue
+        owner = ctx.plugin.yaml_files.get(ref.owner)
+        if owner is None:
+            continue
+        if ref.key == ("subscription_constructor", "extra", "python", "source"):
+            expected: tuple[str, ...] = (catalog.SUBSCRIPTION_CONSTRUCTOR_BASE,)
+        elif ref.key[-1] == "source" or ref.key[-1] == "provider_source":
+            expected = catalog.YAML_KIND_BASES.get(owner.kind, ())
+        else:
+            continue
+        if expected:
+            yield ref, sdk_source_file(ctx.index, ref.target), expected
+
+
+def loaded_classes(ctx: AnalysisContext) -> list[LoadedClass]:
+    def compute() -> list[LoadedClass]:
+        graph = python_of(ctx).graph
+        out: list[LoadedClass] = []
+        for ref, path, expected in _source_expectations(ctx):
+            scan = graph.scans.get(path)
+            if scan is None or not scan.parsed or scan.syntax_error is not None:
+                continue
+            classes, star = graph.namespace_classes(path)
+            matching: list[PluginClass | SdkClass] = []
+            others: list[tuple[PluginClass, set[str]]] = []
+            uncertain = star
+            for c in classes:
+                if isinstance(c, SdkClass):
+                    if c.name not in expected and set(c.kinds) & set(expected):
+                        matching.append(c)
+                    continue
+                anc = graph.ancestry(c.path, c.info)
+                if anc.kinds & set(expected):
+                    matching.append(c)
+                elif anc.unknown:
+                    uncertain = True
+                elif anc.sdk and c.path == path:
+                    others.append((c, {k.name for k in anc.sdk}))
+            out.append(LoadedClass(ref, path, expected, matching, uncertain, others))
+        return out
+
+    return ctx.memo(("analysis", "loaded"), compute)
+
+
+# -- tool YAML parameters -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class YamlParam:
+    name: str
+    type: str | None
+    required: bool
+    name_span: Span
+    yaml: YamlFile
+    scope: YScalar | None = None  # the `scope` value node, when it is a scalar
+
+
+# yaml_params' reading of each tool YAML, per file: (the parse's root node, rows or None).  The index keeps
+# one parse per unchanged text, so after an edit the other tools' parameters are not read again; one entry
+# per file, replaced when its parse changes, so no old parse is kept alive.
+_params_cache: dict[Path, tuple[YMap, list[tuple[str, str | None, bool, Span, YScalar | None]] | None]] = {}
+
+
+def yaml_params(yf: YamlFile) -> list[YamlParam] | None:
+    """The parameters a tool YAML declares; None when they cannot be known (not a list)."""
+    root = yf.root  # also what tells an incremental run that the rule read this file
+    if root is None:
+        return None
+    hit = _params_cache.get(yf.path)
+    if hit is None or hit[0] is not root:
+        rows = _param_rows(root)
+        if len(_params_cache) >= 4096:
+            _params_cache.clear()
+        _params_cache[yf.path] = (root, rows)
+    else:
+        rows = hit[1]
+    return None if rows is None else [YamlParam(name, ptype, req, span, yf, scope) for name, ptype, req, span, scope in rows]
+
+
+def _param_rows(root: YMap) -> list[tuple[str, str | None, bool, Span, YScalar | None]] | None:
+    node, _ = lookup(root, ("parameters",))
+    if node is None or (isinstance(node, YScalar) and node.value is None):
+        return []
+    if not isinstance(node, YSeq):
+        return None
+    out: list[tuple[str, str | None, bool, Span, YScalar | None]] = []
+    for item in node.items:
+        if not isinstance(item, YMap):
+            continue
+        name = item.get("name")
+        if not isinstance(name, YScalar) or not isinstance(name.value, str):
+            continue
+        ptype = item.get("type")
+        req = item.get("required")
+        scope = item.get("scope")
+        out.append((name.value, ptype.value if isinstance(ptype, YScalar) and isinstance(ptype.value, str) else None,
+                    isinstance(req, YScalar) and req.value is True, name.span,
+                    scope if isinstance(scope, YScalar) else None))
+    return out
+
+
+def runtime_parameters(yf: YamlFile) -> bool:
+    """The tool YAML says its parameters are given at run time (``has_runtime_parameters: true``)."""
+    node, _ = lookup(yf.root, ("has_runtime_parameters",))
+    return isinstance(node, YScalar) and node.value is True

@@ -1,0 +1,93 @@
+"""Tool parameters read in code, checked against the tool YAML (family "python", DL207, DL208, DL214).
+
+Dify sends a tool the parameters its YAML declares (from a workflow node's or a form's inputs; an agent's model
+fills the same declared parameters).  The reads of each ``_invoke``'s parameters dict come from the plugin's
+Python analysis (:mod:`dify_lsp.analysis.plugin`).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from dify_lsp.analysis.plugin import (
+    YamlParam,
+    python_of,
+    runtime_parameters,
+    yaml_params,
+)
+from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
+from dify_lsp.i18n import Listing, msg
+from dify_lsp.index import ZERO_SPAN
+from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
+
+FAMILY = "python"
+
+UNDECLARED_PARAMETER = define_rule("DL207", "undeclared-tool-parameter", "Code reads with `.get` a tool parameter that the tool's YAML does not declare: Dify never sends it, so the read always gives the default (None when none is given).", Severity.WARNING, FAMILY)
+UNREAD_PARAMETER = define_rule("DL208", "unread-required-parameter", "A required parameter declared in the tool YAML that the tool's code never reads.", Severity.HINT, FAMILY)
+UNDECLARED_PARAMETER_KEY = define_rule("DL214", "undeclared-tool-parameter-key", "Code reads `tool_parameters[\"x\"]` where the tool's YAML declares no parameter `x`: Dify never sends it, so every run raises KeyError.", Severity.ERROR, FAMILY)
+
+
+# -- tool parameters ----------------------------------------------------------------------------------------------
+
+
+@check(UNDECLARED_PARAMETER, UNDECLARED_PARAMETER_KEY, UNREAD_PARAMETER)
+def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
+    for unit in python_of(ctx).units:
+        yamls = python_of(ctx).tool_yamls_for(unit.path)
+        if not yamls or not unit.scan.invokes:
+            continue
+        declared: dict[str, YamlParam] = {}
+        known = True
+        for yf in yamls:
+            got = yaml_params(yf)
+            if got is None or runtime_parameters(yf):
+                known = False
+                break
+            for p in got:
+                declared.setdefault(p.name, p)
+        if not known:
+            continue
+        invokes = unit.scan.invokes
+        if any("_get_runtime_parameters" in (c.methods if c else []) for c in (unit.scan.class_named(i.class_name) for i in invokes)):
+            continue
+        names = list(declared)
+        first_yaml = yamls[0]
+        params_key = first_yaml.root.pair("parameters") if first_yaml.root else None
+        related_span = params_key.key.span if params_key else ZERO_SPAN
+        for inv in invokes:
+            for read in inv.reads:
+                if read.key in declared or read.how == "in":
+                    continue
+                options = suggest(read.key, names)
+                fixes = [Fix(msg("Change to '{o}'", o=o), (TextEdit(unit.path, read.inner, o),), preferred=len(options) == 1) for o in options] if read.inner else []
+                listed = ", ".join(f"'{n}'" for n in names) or "none"
+                if read.how == "get":
+                    rule = UNDECLARED_PARAMETER
+                    outcome = (msg("Dify never sends it, so this is always the default, {default}.", default=read.default) if read.default is not None
+                               else msg("Dify never sends it, so this is always None."))
+                else:
+                    rule = UNDECLARED_PARAMETER_KEY
+                    outcome = msg("Dify never sends it, so this raises KeyError: '{key}' on every run.", key=read.key)
+                yield rule.at(
+                    unit.path, read.span,
+                    msg("tool parameter '{key}' is not declared in {path}{did_you_mean}; declared parameters: {listed}. {outcome}", key=read.key, path=ctx.plugin.relative(first_yaml.path), did_you_mean=did_you_mean(options), listed=listed, outcome=outcome),
+                    related=[Related(first_yaml.path, related_span, msg("the tool's parameters"))],
+                    fixes=fixes,
+                )
+        if any(inv.escapes for inv in invokes):
+            continue
+        read_keys = {r.key for inv in invokes for r in inv.reads}
+        inv = invokes[0]
+        for p in declared.values():
+            if p.required and p.name not in read_keys:
+                yield UNREAD_PARAMETER.at(
+                    p.yaml.path, p.name_span,
+                    (msg("required parameter '{name}' is never read by {path} ({class_name}._invoke reads: {value})", name=p.name, path=ctx.plugin.relative(unit.path), class_name=inv.class_name, value=Listing(sorted(read_keys)))
+                     if read_keys else msg("required parameter '{name}' is never read by {path} ({class_name}._invoke reads no parameter)", name=p.name, path=ctx.plugin.relative(unit.path), class_name=inv.class_name)),
+                    related=[Related(unit.path, inv.param_span, msg("{class_name}._invoke's parameters", class_name=inv.class_name))],
+                )
+
+
+# What this family contributes to the registry (dify_lsp.rules.registry).
+RULES = (UNDECLARED_PARAMETER, UNREAD_PARAMETER, UNDECLARED_PARAMETER_KEY)
+CHECKS = (tool_parameters_match_yaml,)
