@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 import dify_lsp
+from dify_lsp.interpreters import find_python
 
 REPO = Path(__file__).resolve().parent.parent
 CLIENT = REPO / "vscode-client"
@@ -214,15 +215,12 @@ def test_universal_package_has_no_compiled_code(contents):
 
 
 def cpythons_here() -> dict[str, str]:
-    """CPython 3.11+ interpreters on this machine, by version."""
+    """CPython 3.11+ interpreters on this machine (PATH, pyenv and uv installs), by version."""
     found = {}
     for version in PYTHONS:
-        exe = shutil.which(f"python{version}")
-        if exe is None:
-            continue
-        probe = subprocess.run([exe, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True)
-        if probe.returncode == 0 and probe.stdout.strip() == version:
-            found[version] = exe
+        interpreter = find_python(minimum=tuple(int(n) for n in version.split(".")), exact=True)
+        if interpreter is not None:
+            found[version] = str(interpreter.path)
     return found
 
 
