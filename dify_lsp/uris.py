@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import unquote, urlsplit
 
@@ -63,3 +64,35 @@ def same_file(a: str, b: str, windows: bool = ON_WINDOWS) -> bool:
     if windows:
         return PureWindowsPath(pa) == PureWindowsPath(pb)
     return PurePosixPath(pa) == PurePosixPath(pb)
+
+
+# Where file systems ignore letter case by default; Dify runs plugins on Linux, where they do not.
+CASE_INSENSITIVE_BY_DEFAULT = sys.platform in ("darwin", "win32")
+
+
+def on_disk_spelling(root: Path, path: Path) -> str | None:
+    """When ``path`` (inside ``root``) exists on disk only under another letter case, its path relative to
+    ``root`` as the disk spells it (``tools/LLM.yaml`` for ``tools/llm.yaml``); else None (spelled the same,
+    or not on disk at all, or not inside ``root``).
+
+    A case-insensitive file system (macOS, Windows) opens such a file, Linux does not: reading one directory
+    listing per path component tells them apart on any OS.
+    """
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        return None
+    folder, spelled, differs = root, [], False
+    for part in parts:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return None
+        if part not in names:
+            matches = [n for n in names if n.casefold() == part.casefold()]
+            if len(matches) != 1:
+                return None
+            part, differs = matches[0], True
+        spelled.append(part)
+        folder = folder / part
+    return "/".join(spelled) if differs else None
