@@ -116,7 +116,7 @@ def test_choose_order():
 # -- messages ---------------------------------------------------------------------------------------------
 def test_message_is_english_text_and_survives_pickling():
     m = msg("tool parameter '{key}' is not declared in {path}{did_you_mean}; declared parameters: {listed}. {outcome}",
-            key="temperature", path="tools/a.yaml", did_you_mean="", listed="'a'", outcome=msg("Dify never sends it, so this is always None."))
+            key="temperature", path="tools/a.yaml", did_you_mean="", listed="'a'", outcome=msg("Workflows and forms send only declared parameters, so there this is always None; an agent's model may add other keys, but that cannot be relied on."))
     assert isinstance(m, str) and m.startswith("tool parameter 'temperature'")
     back = pickle.loads(pickle.dumps(m))
     assert isinstance(back, Message) and back == m and back.args == m.args

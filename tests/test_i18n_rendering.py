@@ -40,6 +40,8 @@ KEPT = {
 }
 # The text format's own field names, shown as the format is written.
 LAYOUT_NAMES = "path:line:col: severity code message"
+# Names of several words (products, protocols).
+PROPER_NAMES = ("Model Context Protocol", "Language Server Protocol", "Claude Code", "Gemini CLI", "Copilot")
 # Terms the glossary settled (Dify's own UI and docs): a catalog that still says the left one is wrong.
 NOT_THE_GLOSSARY = {
     "zh_Hans": {"工具供应商": "工具提供者", "数据源供应商": "数据源提供者", "触发器供应商": "触发器提供者",
@@ -104,6 +106,8 @@ def prose_words(text: str, english: str) -> list[str]:
     capital), the plugin's keys and values, Python names and the kept terms do not count; a single word the
     English text has too is a value or option named there (`--format text`, `dify-lsp check`)."""
     text = CODE.sub(" | ", text).replace(LAYOUT_NAMES, " | ")
+    for name in PROPER_NAMES:
+        text = text.replace(name, " | ")
     text = QUOTED.sub(" | ", text)
     out: list[str] = []
     run: list[str] = []
@@ -231,19 +235,20 @@ def test_listing_is_said_in_each_language():
 MARKED = {"msg", "Message", "N_", "tr", "did_you_mean", "Listing"}
 
 
-def _literal_english(node: ast.AST) -> list[str]:
-    """English words written as literals inside a message argument (nested messages are catalog texts)."""
+def _literal_english(node: ast.AST, lists: bool) -> list[str]:
+    """English words written as literals inside a message argument (nested messages are catalog texts); with
+    ``lists``, a list joined with ", " too (the family rule modules and the CLI say lists with i18n.Listing)."""
     found: list[str] = []
     stack = [node]
     while stack:
         n = stack.pop()
         if isinstance(n, ast.Call) and (getattr(n.func, "id", None) or getattr(n.func, "attr", None)) in MARKED or isinstance(n, ast.Compare):
             continue  # nested messages are catalog texts; a literal compared against is no text shown
-        if isinstance(n, ast.Constant) and isinstance(n.value, str) and re.search(r"[A-Za-z]{2,}", n.value):
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and re.search(r"[A-Za-z]{2,}", QUOTED.sub("", CODE.sub("", n.value))):
             found.append(n.value)
-        if isinstance(n, ast.Call) and getattr(n.func, "attr", None) == "join" and isinstance(n.func.value, ast.Constant) \
-                and n.func.value.value.strip() not in ("", ",", "."):
-            found.append(f"{n.func.value.value!r}.join(...)")
+        if lists and isinstance(n, ast.Call) and getattr(n.func, "attr", None) == "join" and isinstance(n.func.value, ast.Constant) \
+                and n.func.value.value not in ("", ".", "/"):
+            found.append(f"{n.func.value.value!r}.join(...) (a list is an i18n.Listing)")
         stack.extend(ast.iter_child_nodes(n))
     return found
 
@@ -260,7 +265,7 @@ def test_rule_messages_join_no_english():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and (getattr(node.func, "id", None) or getattr(node.func, "attr", None)) in ("msg", "Message"):
                 for kw in node.keywords:
-                    words = [w for w in _literal_english(kw.value) if w not in LITERAL_NAMES]
+                    words = [w for w in _literal_english(kw.value, lists=path.parent.name == "rules" or path.name == "cli.py") if w not in LITERAL_NAMES]
                     if words:
                         bad.append(f"{path.relative_to(REPO)}:{node.lineno}: {kw.arg}={words}")
     assert not bad, "English joined into a message (write a whole sentence per case):\n" + "\n".join(bad)

@@ -344,7 +344,7 @@ def yaml_key(language: str, key: str = "", kind: str | None = None, file: str | 
             from dify_lsp.rules import did_you_mean, suggest
 
             raise RequestError(msg("a {kind} file has no key '{key}' under '{parent}'{hint}; keys there: {keys}",
-                                   kind=kind, key=step, parent=".".join(walked) or "(top level)",
+                                   kind=kind, key=step, parent=".".join(walked) or msg("(top level)"),
                                    hint=did_you_mean(suggest(step, options)), keys=_names(options)))
         walked.append(step)
         t = nxt
