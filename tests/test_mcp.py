@@ -272,9 +272,19 @@ async def test_run_a_tool_with_the_mock_model(tmp_path: Path):
     python = str(sdk_python())
     plugin = plugin_copy(tmp_path, "all_tools")
     async with mcp_session() as session:
-        result = await call(session, "run_plugin", {"plugin": str(plugin), "target": "llm_blocking",
-                                                    "parameters": {"prompt": "from an agent"}, "python": python})
+        said: list[str] = []
+
+        async def progress(done: float, total: float | None, message: str | None) -> None:
+            said.append(message or "")
+
+        sent = await session.call_tool("run_plugin", {"plugin": str(plugin), "target": "llm_blocking",
+                                                      "parameters": {"prompt": "from an agent"}, "python": python},
+                                       progress_callback=progress)
+        assert not sent.is_error, sent.content
+        result = sent.structured_content
         assert result["status"] == "success", result
+        # the client that asked for progress heard the run start
+        assert any(m.startswith("[status] starting") for m in said), said
         assert result["text"] == "(mock mock-llm) You said: from an agent"
         assert result["backend"] == "mock" and result["transcript"][0]["type"] == "llm"
         failed = await call(session, "run_plugin", {"plugin": str(plugin), "target": "raises", "python": python})
