@@ -527,7 +527,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if arg in packages:
             findings, texts, crashes = packages[arg]
             for crash in crashes:
-                print(f"dify-lsp check: internal error in {crash}", file=sys.stderr)
+                print(i18n.tr(i18n.msg("dify-lsp check: internal error in {crash}", crash=crash), language), file=sys.stderr)
             reports[p] = findings
             fail_on = args.fail_on or "error"
             for f in findings:
@@ -545,7 +545,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 report = results.get(root) or check_root(root, settings, cache)
                 reports[root] = report
                 for crash in report.crashes:
-                    print(f"dify-lsp check: internal error in {crash}", file=sys.stderr)
+                    print(i18n.tr(i18n.msg("dify-lsp check: internal error in {crash}", crash=crash), language), file=sys.stderr)
             report = reports[root]
             fail_on = args.fail_on or fail_on_for(root, lambda path: index.source.read(path).text) or "error"
             texts: dict[Path, tuple[str, ...]] = {}
@@ -627,7 +627,7 @@ def cmd_schema(out: str) -> int:
     try:
         written = write_schemas(Path(out))
     except OSError as exc:
-        print(f"dify-lsp schema: {out}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"dify-lsp schema: {out}: {exc.strerror or exc}", file=sys.stderr)  # the system's own words
         return EXIT_USAGE
     for path in written:
         print(path)

@@ -244,7 +244,7 @@ def _literal_english(node: ast.AST, lists: bool) -> list[str]:
         n = stack.pop()
         if isinstance(n, ast.Call) and (getattr(n.func, "id", None) or getattr(n.func, "attr", None)) in MARKED or isinstance(n, ast.Compare):
             continue  # nested messages are catalog texts; a literal compared against is no text shown
-        if isinstance(n, ast.Constant) and isinstance(n.value, str) and re.search(r"[A-Za-z]{2,}", n.value):
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and re.search(r"[A-Za-z]{2,}", QUOTED.sub("", CODE.sub("", n.value))):
             found.append(n.value)
         if lists and isinstance(n, ast.Call) and getattr(n.func, "attr", None) == "join" and isinstance(n.func.value, ast.Constant) \
                 and n.func.value.value not in ("", ".", "/"):
