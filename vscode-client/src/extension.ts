@@ -46,6 +46,7 @@ import {
 } from "./run";
 import { ServerSettings, changeConcernsServer, changeNeedsRestart, toServerSettings } from "./settings";
 import { bundledServer, findPluginRoot, isFile, systemDeps } from "./system";
+import { PrivateServer, UniversalBundle, ensurePrivateServer, readyPrivateServer, runCommand, universalBundle } from "./bootstrap";
 
 export const CLIENT_ID = "dify"; // => the trace setting is "dify.trace.server"
 export const SERVER_RUN_COMMAND = "dify.runInvocation"; // registered by the language client
@@ -200,15 +201,47 @@ class ExtensionState implements vscode.Disposable {
     const config = vscode.workspace.getConfiguration("dify");
     const serverPath = expandPath(config.get<string>("server.path"), expandContext(), process.env);
     const py = await pythonExtensionInterpreter();
+    const bundled = bundledServer(this.context.extensionPath);
+    const universal = serverPath || bundled ? undefined : universalBundle(this.context.extensionPath);
+    const own = universal ? await this.installPrivateServer(universal, py.interpreter) : undefined;
     return discoverServer(
       {
         serverPath,
         pythonExtensionInstalled: py.installed,
         pythonExtensionInterpreter: py.interpreter,
-        bundledServer: bundledServer(this.context.extensionPath),
+        bundledServer: bundled,
+        privateServer: own?.python ? { python: own.python, envDir: own.envDir } : undefined,
+        privateServerProblem: own?.problem,
       },
       systemDeps,
     );
+  }
+
+  /** The universal package: its server in a private environment, installed on first start (bootstrap.ts). */
+  private async installPrivateServer(bundle: UniversalBundle, selected?: string): Promise<PrivateServer> {
+    const candidates = [selected, systemDeps.which("python3"), systemDeps.which("python")].filter((p): p is string => !!p);
+    const storageDir = this.context.globalStorageUri.fsPath;
+    const ensure = (report: (message: string) => void) =>
+      ensurePrivateServer({
+        bundle,
+        storageDir,
+        candidates: [...new Set(candidates)],
+        report: (message) => {
+          this.output.info(`private environment: ${message}`);
+          report(message);
+        },
+        deps: { probePythonVersion: systemDeps.probePythonVersion, run: runCommand },
+      });
+    const result = readyPrivateServer(bundle, storageDir)
+      ? await ensure(() => undefined)
+      : await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: "Dify: installing the language server (first start)" },
+          (progress) => ensure((message) => progress.report({ message })),
+        );
+    for (const line of result.tried) {
+      this.output.info(line);
+    }
+    return result;
   }
 
   private createClient(launch: ServerLaunch): LanguageClient {
