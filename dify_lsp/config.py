@@ -25,6 +25,7 @@ from dify_lsp.i18n import msg
 from dify_lsp.noqa import noqa_comments
 from dify_lsp.rules import did_you_mean, suggest
 from dify_lsp.rules.registry import RULES
+from dify_lsp.settings import ServerSettings
 from dify_lsp.textpos import Span
 
 CONFIG_FILE = "pyproject.toml"
@@ -98,17 +99,14 @@ def parse_selectors(values: Iterable[str]) -> list[Selector]:
     return out
 
 
-def layer_from_settings(settings: dict[str, Any]) -> SelectionLayer | None:
-    """The command line's (or the editor's) selection: settings keys select / extendSelect / ignore."""
-    if not any(k in settings for k in ("select", "extendSelect", "ignore")):
+def layer_from_settings(settings: ServerSettings) -> SelectionLayer | None:
+    """The command line's (or the editor's) selection: the settings select / extendSelect / ignore."""
+    if not (settings.select or settings.extend_select or settings.ignore):
         return None
 
-    def selectors(key: str) -> list[Selector]:
-        value = settings.get(key) or []
-        if isinstance(value, str):
-            value = [value]
+    def selectors(values: list[str]) -> list[Selector]:
         out = []
-        for item in value:
+        for item in values:
             try:
                 out.extend(parse_selectors([item]))
             except ValueError:
@@ -116,15 +114,15 @@ def layer_from_settings(settings: dict[str, Any]) -> SelectionLayer | None:
         return out
 
     return SelectionLayer(
-        select=selectors("select") if settings.get("select") else None,
-        extend_select=selectors("extendSelect"),
-        ignore=selectors("ignore"),
+        select=selectors(settings.select) if settings.select else None,
+        extend_select=selectors(settings.extend_select),
+        ignore=selectors(settings.ignore),
     )
 
 
-def disabled_families(settings: dict[str, Any]) -> set[str]:
-    families = settings.get("diagnostics", {}) if isinstance(settings.get("diagnostics"), dict) else {}
-    return {name for name, on in families.items() if on is False}
+def disabled_families(settings: ServerSettings) -> set[str]:
+    """The rule families the editor's settings turn off."""
+    return settings.diagnostics.disabled()
 
 
 
@@ -248,13 +246,13 @@ def _relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def apply_configuration(index, plugin, findings: list[Finding], settings: dict[str, Any] | None = None) -> list[Finding]:
+def apply_configuration(index, plugin, findings: list[Finding], settings: ServerSettings | None = None) -> list[Finding]:
     """The findings to report for ``plugin``: selection, per-file ignores and noqa applied; unused noqa
     codes (DL020) and configuration problems (DL021) added.  ``index.source`` supplies the texts, so an
     editor's unsaved text counts."""
     from dify_lsp.rules.suppression import INVALID_CONFIG, UNUSED_NOQA
 
-    settings = settings or {}
+    settings = settings or ServerSettings()
 
     def read_text(path: Path) -> str | None:
         return index.source.read(path).text

@@ -10,6 +10,7 @@ import pytest
 
 from dify_lsp.invocation.permissions import permission_error
 from dify_lsp.sdk import catalog
+from dify_lsp.sdk.permissions import MODEL_TYPE_OF_INVOKE
 from invocation_helpers import sdk_python
 
 
@@ -100,6 +101,8 @@ def test_every_method_has_the_real_parameters(real_sdk):
 
 def test_wire_types_match_the_sdk_source(real_sdk):
     assert set(catalog.WIRE_PERMISSIONS) == set(real_sdk["invoke_types"])
+    # the model invoke types (one table, read by the rules and the openai backend) are the SDK's own names
+    assert set(MODEL_TYPE_OF_INVOKE) <= set(real_sdk["invoke_types"]) and "system_summary" in MODEL_TYPE_OF_INVOKE
     for _, _, method in catalog.walk_methods():
         found = real_sdk["wires"][method.sdk]
         if found:  # methods that delegate (invoke_builtin_tool -> invoke, fetch_app -> get) name none

@@ -191,7 +191,7 @@ async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event |
     root = _plugin_root(server, uri)
     if root is None:
         return _error_result(f"no Dify plugin (manifest.yaml) found for {uri!r}", args)
-    settings = server.settings if isinstance(getattr(server, "settings", None), dict) else {}
+    settings = server.settings.wire()
     run_settings = settings.get("run") if isinstance(settings.get("run"), dict) else {}
     timeout = args.get("timeout")
     out_dir = args.get("outDir")

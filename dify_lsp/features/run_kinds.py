@@ -200,7 +200,7 @@ async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event |
     root = server.index.root_for(path) if path is not None else None
     if root is None:
         return _error(f"no Dify plugin (manifest.yaml) found for {uri!r}", args)
-    settings = server.settings if isinstance(getattr(server, "settings", None), dict) else {}
+    settings = server.settings.wire()
     run_settings = settings.get("run") if isinstance(settings.get("run"), dict) else {}
     kind = args.get("kind")
     if not kind:

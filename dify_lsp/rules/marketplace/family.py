@@ -15,11 +15,14 @@ from __future__ import annotations
 import logging
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from dify_lsp.findings import Finding
 from dify_lsp.rules import CheckContext, CheckFn, Rule, check
 from dify_lsp.rules.marketplace.package import FolderPackage, PackageView, ZipPackage
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dify_lsp.settings import ServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +34,8 @@ PackageCheck = Callable[[PackageView], Iterable[Finding]]
 
 def enabled(ctx: CheckContext) -> bool:
     """The family runs when the settings say so, else when the plugin's ``[tool.dify-lsp]`` does."""
-    value = ctx.settings.get(SETTING)
-    if isinstance(value, bool):
+    value = ctx.settings.marketplace
+    if value is not None:
         return value
 
     def from_config() -> bool:
@@ -69,13 +72,14 @@ def folder_check(fn: PackageCheck) -> CheckFn:
     return check(*fn.reports)(run)  # type: ignore[attr-defined]
 
 
-def check_package_file(path: Path, settings: dict[str, Any] | None = None) -> tuple[list[Finding], dict[Path, str], list[str]]:
+def check_package_file(path: Path, settings: "ServerSettings | dict[str, Any] | None" = None) -> tuple[list[Finding], dict[Path, str], list[str]]:
     """Every marketplace check on one ``.difypkg``, read in place: (findings, the text of each member a
     finding points into, crash reports).
 
     Findings point at ``PATH!/member``.  The command line's selection applies; nothing else does (a
     package carries no ``[tool.dify-lsp]`` of the author's checkout)."""
     from dify_lsp.config import enabled_codes, layer_from_settings
+    from dify_lsp.settings import as_settings
     from dify_lsp.rules.marketplace import PACKAGE_CHECKS
     from dify_lsp.rules.marketplace.contents import unread_members
 
@@ -100,7 +104,7 @@ def check_package_file(path: Path, settings: dict[str, Any] | None = None) -> tu
     finally:
         if isinstance(package, ZipPackage):
             package.close()
-    layer = layer_from_settings(settings or {})
+    layer = layer_from_settings(as_settings(settings))
     codes = enabled_codes([layer] if layer is not None else [])
     findings = [f for f in findings if f.code in codes]
     findings.sort(key=Finding.sort_key)
