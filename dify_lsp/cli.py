@@ -1,4 +1,4 @@
-"""Command line: serve LSP (default), `check`, `rules`, `schema`, `run`."""
+"""Command line: serve LSP (default), `check`, `rules`, `schema`, `run`, `mcp`."""
 
 from __future__ import annotations
 
@@ -208,7 +208,7 @@ in Python and YAML alike; an unused `# noqa: DLxxx` code is reported as DL020 (h
 
 {exit_codes}""",
         formats=formats,
-        families=", ".join(families()),
+        families=i18n.Listing(families()),
         exit_codes=i18n.Message(EXIT_CODES_HELP),
     )
 
@@ -319,6 +319,16 @@ def build_parser(language: str = i18n.ENGLISH) -> argparse.ArgumentParser:
     if run_cli is not None:
         run_cli.configure_parser(run)
 
+    mcp = sub.add_parser(
+        "mcp",
+        help="serve the Model Context Protocol over stdio, for coding agents (check, explain, run, fix, package)",
+        description="Serve dify-lsp's tools to a coding agent (Claude Code, Cursor, Copilot agent mode, Codex, Gemini CLI...) "
+        "over the Model Context Protocol on stdin/stdout. Agents start this themselves: see the README's MCP section.",
+        formatter_class=raw,
+        epilog="exit codes:\n  0  the agent closed the connection\n  2  usage error, or the MCP SDK is not installed (pip install 'dify-lsp[mcp]')",
+    )
+    mcp.add_argument("--lang", metavar="LANG", help="language of the results' messages (as for check); tool descriptions stay English")
+
     # the `dify` CLI's commands that the SDK's PluginRunner calls (DIFY_CLI_PATH=$(which dify-lsp))
     sub.add_parser("version", help="print the bare version (what `dify version` prints)")
     from dify_lsp.invocation import plugin_cli
@@ -395,6 +405,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from dify_lsp.invocation import cli as run_cli
 
             return run_cli.command(args)
+        if command == "mcp":
+            return cmd_mcp(args.lang)
         if command in ("version", "plugin"):
             from dify_lsp.invocation import plugin_cli
 
@@ -419,25 +431,19 @@ def serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_mcp(lang: str | None) -> int:
+    from importlib.util import find_spec
+
+    language = i18n.choose(lang)
+    if find_spec("mcp") is None:
+        print(i18n.tr(i18n.N_("dify-lsp mcp needs the MCP SDK: pip install 'dify-lsp[mcp]' (or pip install 'mcp>=2.3,<3')"), language), file=sys.stderr)
+        return EXIT_USAGE
+    from dify_lsp.mcp.server import serve as serve_mcp
+
+    return serve_mcp(language)
+
+
 # -- check -------------------------------------------------------------------
-
-
-def _display_path(arg: str, arg_path: Path, file: Path) -> str:
-    """How a finding's file is shown: the argument itself for a file, else relative to the folder named."""
-    if arg_path.is_file():
-        if file == arg_path:
-            return arg
-        base = arg_path.parent
-        arg = os.path.dirname(arg) or "."
-    else:
-        base = arg_path
-    try:
-        rel = file.relative_to(base)
-    except ValueError:
-        return str(file)
-    if arg in (".", "./"):
-        return rel.as_posix()
-    return os.path.join(arg, rel.as_posix()) if str(rel) != "." else arg
 
 
 def _selectors(values: list[str], option: str, language: str = i18n.ENGLISH) -> list[str] | None:
@@ -469,7 +475,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from dify_lsp.checker import check_root, check_roots
     from dify_lsp.config import FAIL_ON, fail_on_for
     from dify_lsp.index import PluginIndex, find_plugin_roots, norm
-    from dify_lsp.report import Row, write
+    from dify_lsp.report import Row, display_path, write
     from dify_lsp.report.text import TextWriter, summary, use_colour, write_statistics, statistics
     from dify_lsp.settings import ServerSettings
 
@@ -513,7 +519,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             reports[p] = findings
             fail_on = args.fail_on or "error"
             for f in findings:
-                rows.append(Row(_display_path(arg, p, f.path), f, tuple(texts.get(f.path, "").split("\n")), language))
+                rows.append(Row(display_path(arg, p, f.path), f, tuple(texts.get(f.path, "").split("\n")), language))
                 failing += f.severity <= FAIL_ON[fail_on]
             continue
         root = index.root_for(p)
@@ -540,7 +546,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 shown.add(key)
                 if f.path not in texts:
                     texts[f.path] = tuple((index.source.read(f.path).text or "").split("\n"))
-                rows.append(Row(_display_path(arg, p, f.path), f, texts[f.path], language))
+                rows.append(Row(display_path(arg, p, f.path), f, texts[f.path], language))
                 if f.severity <= FAIL_ON[fail_on]:
                     failing += 1
 

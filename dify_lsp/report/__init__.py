@@ -7,7 +7,9 @@ Every format gets the same rows: the path as the user gave it, the finding, and 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from dify_lsp.findings import Finding
@@ -31,6 +33,24 @@ class Row:
         """0-based line and UTF-16 character, as in LSP."""
         text = self.lines[pos.line] if pos.line < len(self.lines) else ""
         return {"line": pos.line, "character": utf16_col(text, pos.col)}
+
+
+def display_path(arg: str, arg_path: Path, file: Path) -> str:
+    """How a finding's file is shown: the argument itself for a file, else relative to the folder named."""
+    if arg_path.is_file():
+        if file == arg_path:
+            return arg
+        base = arg_path.parent
+        arg = os.path.dirname(arg) or "."
+    else:
+        base = arg_path
+    try:
+        rel = file.relative_to(base)
+    except ValueError:
+        return str(file)
+    if arg in (".", "./"):
+        return rel.as_posix()
+    return os.path.join(arg, rel.as_posix()) if str(rel) != "." else arg
 
 
 FORMATS = ("text", "json", "sarif", "github", "junit")

@@ -6,8 +6,9 @@ import json
 from typing import TextIO
 
 
-def write_json(rows, out: TextIO) -> None:
-    items = [
+def json_items(rows) -> list[dict]:
+    """One JSON object per row: what `check --format json` prints, and what the MCP check tool returns."""
+    return [
         {
             "path": row.display,
             "range": {"start": row.utf16(row.finding.span.start), "end": row.utf16(row.finding.span.end)},
@@ -18,5 +19,8 @@ def write_json(rows, out: TextIO) -> None:
         }
         for row in rows
     ]
-    json.dump(items, out, ensure_ascii=False, indent=2)
+
+
+def write_json(rows, out: TextIO) -> None:
+    json.dump(json_items(rows), out, ensure_ascii=False, indent=2)
     out.write("\n")

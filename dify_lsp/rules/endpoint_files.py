@@ -17,7 +17,7 @@ from dify_lsp.yamlpos import YMap, YScalar, YSeq
 
 FAMILY = "schema"
 
-DUPLICATE_ROUTE = define_rule("DL406", "duplicate-endpoint", "Two endpoints share a path and method: the SDK routes every request to the first, so the second never runs.", Severity.WARNING, FAMILY)
+DUPLICATE_ROUTE = define_rule("DL406", "duplicate-endpoint", "Two endpoints (endpoint YAMLs, or endpoints written inline in an endpoint group YAML) share a path and method: the SDK routes every request to the first, so the second never runs.", Severity.WARNING, FAMILY)
 
 
 def _route(node: YMap) -> tuple[str, str, Span] | None:

@@ -16,13 +16,13 @@ from dify_lsp.yamlpos import YMap, YNode, YSeq
 
 FAMILY = "files"
 
-YAML_SYNTAX = define_rule("DL001", "yaml-syntax", "A plugin YAML file is not valid YAML.", Severity.ERROR, FAMILY)
-MISSING_FILE = define_rule("DL002", "missing-file", "A referenced provider, tool, Python source or icon file does not exist.", Severity.ERROR, FAMILY)
+YAML_SYNTAX = define_rule("DL001", "yaml-syntax", "A plugin YAML file (manifest, provider, tool, model, `_position.yaml`, endpoint, agent strategy, datasource, trigger or event) is not valid YAML.", Severity.ERROR, FAMILY)
+MISSING_FILE = define_rule("DL002", "missing-file", "A file that a plugin YAML names (a provider in manifest.yaml; a tool, Python source or icon in a provider, tool, endpoint, strategy, datasource or event YAML) does not exist; reported at the name.", Severity.ERROR, FAMILY)
 UNREFERENCED_TOOL = define_rule("DL003", "unreferenced-tool", "A tool YAML that no tool provider lists in `tools` (or lists only in a commented-out line): neither the SDK nor the daemon reads it.", Severity.WARNING, FAMILY)
-OUTSIDE_ROOT = define_rule("DL004", "path-outside-plugin", "A referenced path is absolute or climbs out of the plugin folder (it is never read).", Severity.ERROR, FAMILY)
-UNREADABLE = define_rule("DL005", "unreadable-file", "A plugin file is binary, not UTF-8, or too large to check.", Severity.ERROR, FAMILY)
-DUPLICATE_KEY = define_rule("DL006", "duplicate-key", "A mapping that the daemon decodes repeats a key: its YAML decoder (yaml.v3) rejects the file.", Severity.ERROR, FAMILY)
-PYTHON_SOURCE_SUFFIX = define_rule("DL007", "python-source-not-py", "A Python source path that is not a .py file: the SDK imports the module named by the path without its suffix, so the .py beside it is what runs.", Severity.WARNING, FAMILY)
+OUTSIDE_ROOT = define_rule("DL004", "path-outside-plugin", "A path in a plugin YAML (manifest, provider, tool, endpoint, agent strategy, datasource, trigger or event) is absolute or climbs out of the plugin folder (it is never read).", Severity.ERROR, FAMILY)
+UNREADABLE = define_rule("DL005", "unreadable-file", "A plugin YAML or Python file is binary, not UTF-8, or too large to check.", Severity.ERROR, FAMILY)
+DUPLICATE_KEY = define_rule("DL006", "duplicate-key", "A mapping that the daemon decodes repeats a key (manifest.yaml; the provider, tool, model, endpoint, agent strategy, datasource, trigger and event YAMLs): its YAML decoder (yaml.v3) rejects the file.", Severity.ERROR, FAMILY)
+PYTHON_SOURCE_SUFFIX = define_rule("DL007", "python-source-not-py", "A Python source path in a provider, tool, endpoint, agent strategy, datasource, trigger or event YAML that is not a .py file: the SDK imports the module named by the path without its suffix, so the .py beside it is what runs.", Severity.WARNING, FAMILY)
 DUPLICATE_KEY_IGNORED = define_rule("DL008", "duplicate-key-first-lost", "A mapping that nothing decodes strictly repeats a key (in any plugin YAML: manifest, providers, tools, models, endpoints, strategies, datasources, triggers, events): the SDK keeps the last value and the first is silently lost; not reported inside a key DL105 reports as ignored.", Severity.WARNING, FAMILY)
 
 

@@ -23,11 +23,11 @@ from dify_lsp.yamlpos import YMap, YScalar, YSeq
 
 FAMILY = "schema"
 
-TYPE_FOLDER = define_rule("DL401", "model-type-mismatch", "A model YAML's `model_type` differs from the `models.<type>` glob that loads it: Dify lists it by its `model_type`, but the `_position.yaml` of the glob's type is what orders it.", Severity.HINT, FAMILY)
-TYPE_UNSUPPORTED = define_rule("DL402", "model-type-unsupported", "A model YAML's `model_type` is not in the provider's `supported_model_types`: Dify does not offer the model.", Severity.WARNING, FAMILY)
+TYPE_FOLDER = define_rule("DL401", "model-type-mismatch", "A model YAML's `model_type` differs from the model provider's `models.<type>` glob that loads it: Dify lists it by its `model_type`, but the `_position.yaml` of the glob's type is what orders it (reported on the model YAML).", Severity.HINT, FAMILY)
+TYPE_UNSUPPORTED = define_rule("DL402", "model-type-unsupported", "A model YAML's `model_type` is not in the model provider's `supported_model_types`: Dify does not offer the model (reported on the model YAML).", Severity.WARNING, FAMILY)
 POSITION_UNKNOWN = define_rule("DL403", "position-unknown-model", "A model `_position.yaml` names a model that no model YAML of that type defines, so the entry orders nothing; also reported once when the provider has no `models.<type>.position` (the daemon never reads the file) and when lines indented under one entry fold into a single name.", Severity.WARNING, FAMILY)
-UNKNOWN_TEMPLATE = define_rule("DL404", "unknown-parameter-template", "A parameter rule's `use_template` is not one of the SDK's templates: the daemon refuses the model (\"use_template ... not found\") and the SDK fills nothing in.", Severity.ERROR, FAMILY)
-MISSING_MODEL_CLASS = define_rule("DL405", "missing-model-class", "A model type the provider offers has no model class (LargeLanguageModel, TextEmbeddingModel, ... subclass) in `extra.python.model_sources`: every use of such a model fails (KeyError in the SDK's ModelFactory).", Severity.ERROR, FAMILY)
+UNKNOWN_TEMPLATE = define_rule("DL404", "unknown-parameter-template", "A model YAML's parameter rule has a `use_template` that is not one of the SDK's templates: the daemon refuses the model (\"use_template ... not found\") and the SDK fills nothing in.", Severity.ERROR, FAMILY)
+MISSING_MODEL_CLASS = define_rule("DL405", "missing-model-class", "A model type the model provider YAML offers has no model class (LargeLanguageModel, TextEmbeddingModel, ... subclass) in its `extra.python.model_sources`: every use of such a model fails (KeyError in the SDK's ModelFactory).", Severity.ERROR, FAMILY)
 
 def _text(node) -> str | None:
     return node.value if isinstance(node, YScalar) and isinstance(node.value, str) else None
@@ -185,7 +185,7 @@ def parameter_templates_exist(ctx: CheckContext) -> Iterator[Finding]:
             yield UNKNOWN_TEMPLATE.at(
                 yf.path,
                 node.span,
-                msg('\'{name}\' is not a parameter template{did_you_mean}: the daemon refuses the model ("use_template {name} not found") and the SDK ignores it. Templates: {names}', name=name, did_you_mean=did_you_mean(options), names=', '.join(PARAMETER_TEMPLATES)),
+                msg('\'{name}\' is not a parameter template{did_you_mean}: the daemon refuses the model ("use_template {name} not found") and the SDK ignores it. Templates: {names}', name=name, did_you_mean=did_you_mean(options), names=Listing(PARAMETER_TEMPLATES)),
                 suggestions=options,
             )
 
@@ -226,11 +226,11 @@ def model_types_have_classes(ctx: CheckContext) -> Iterator[Finding]:
                 served |= {t for t, base in MODEL_CLASS_BASES.items() if base in kinds and name != base}
         for mtype in sorted(wanted - served):
             item = next((i for i in seq.items if _text(i) == mtype), seq)
-            where = ", ".join(r.raw for r in refs) or "no file (extra.python.model_sources is empty)"
             yield MISSING_MODEL_CLASS.at(
                 provider.path,
                 item.span,
-                msg("the provider offers {mtype} models, but no {MODEL_CLASS_BASES} subclass is in its model sources ({where}): the SDK registers model classes by type, so every {mtype} call (and a credential check through it) fails with KeyError", mtype=mtype, MODEL_CLASS_BASES=MODEL_CLASS_BASES[mtype], where=where),
+                msg("the provider offers {mtype} models, but no {MODEL_CLASS_BASES} subclass is in its model sources ({where}): the SDK registers model classes by type, so every {mtype} call (and a credential check through it) fails with KeyError", mtype=mtype, MODEL_CLASS_BASES=MODEL_CLASS_BASES[mtype], where=Listing(r.raw for r in refs))
+                if refs else msg("the provider offers {mtype} models, but `extra.python.model_sources` names no file, so no {MODEL_CLASS_BASES} subclass serves them: the SDK registers model classes by type, so every {mtype} call (and a credential check through it) fails with KeyError", mtype=mtype, MODEL_CLASS_BASES=MODEL_CLASS_BASES[mtype]),
                 related=[Related(r.owner, r.span, msg("model source")) for r in refs],
             )
 

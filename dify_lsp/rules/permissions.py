@@ -30,9 +30,9 @@ from dify_lsp.yamlpos import YMap, YNode, YScalar
 
 FAMILY = "permissions"
 
-SCOPE_CALL_MISMATCH = define_rule("DL305", "scope-call-mismatch", "A model-selector's value is passed to the invoke of a different model type than its `scope` selects.", Severity.ERROR, FAMILY)
-MISSING_PERMISSION_AT_CALL = define_rule("DL306", "missing-permission", "A reverse invocation that manifest.yaml does not permit: Dify refuses it at run time.", Severity.ERROR, FAMILY)
-MANIFEST_MISSING_PERMISSION = define_rule("DL307", "manifest-missing-permission", "manifest.yaml lacks a permission that the plugin's code needs.", Severity.ERROR, FAMILY)
+SCOPE_CALL_MISMATCH = define_rule("DL305", "scope-call-mismatch", "Python code passes a model-selector's value (declared in a tool, agent strategy or endpoint YAML) to the invoke of a different model type than its `scope` selects.", Severity.ERROR, FAMILY)
+MISSING_PERMISSION_AT_CALL = define_rule("DL306", "missing-permission", "A reverse invocation in the plugin's Python code that manifest.yaml does not permit: Dify refuses it at run time.", Severity.ERROR, FAMILY)
+MANIFEST_MISSING_PERMISSION = define_rule("DL307", "manifest-missing-permission", "manifest.yaml lacks a permission that the plugin's Python code needs.", Severity.ERROR, FAMILY)
 UNUSED_PERMISSION = define_rule("DL308", "unused-permission", "A permission manifest.yaml grants that no code of the plugin uses (a model flag without its other half grants nothing and is not reported).", Severity.HINT, FAMILY)
 STORAGE_WITHOUT_SIZE = define_rule("DL309", "storage-without-size", "A storage permission without `size`: the daemon requires 1024 to 1073741824 bytes and rejects the manifest.", Severity.ERROR, FAMILY)
 
@@ -90,7 +90,7 @@ def _permission_fix(ctx: CheckContext, flags: list[Flag]) -> tuple[Fix, ...]:
     edits = ensure_true(manifest.path, manifest.text, manifest.root, PERMISSION_BASE, flags)
     if not edits:
         return ()
-    keys = ", ".join(_flag_key(f) for f in flags)
+    keys = Listing(_flag_key(f) for f in flags)
     return (Fix(msg("Add {keys} to resource.permission in manifest.yaml", keys=keys), tuple(edits)),)
 
 
@@ -132,7 +132,7 @@ def calls_are_permitted(ctx: CheckContext) -> Iterator[Finding]:
             related=[Related(manifest.path, anchor, msg("resource.permission in manifest.yaml"))],
             fixes=_permission_fix(ctx, list(n.missing)),
         )
-    keys = ", ".join(_flag_key(f) for f in all_missing)
+    keys = Listing(_flag_key(f) for f in all_missing)
     yield MANIFEST_MISSING_PERMISSION.at(
         manifest.path,
         anchor,

@@ -60,7 +60,6 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
                     continue
                 options = suggest(read.key, names)
                 fixes = [Fix(msg("Change to '{o}'", o=o), (TextEdit(unit.path, read.inner, o),), preferred=len(options) == 1) for o in options] if read.inner else []
-                listed = ", ".join(f"'{n}'" for n in names) or "none"
                 if read.how == "get":
                     rule = UNDECLARED_PARAMETER
                     outcome = (msg("Dify never sends it, so this is always the default, {default}.", default=read.default) if read.default is not None
@@ -70,7 +69,8 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
                     outcome = msg("Dify never sends it, so this raises KeyError: '{key}' on every run.", key=read.key)
                 yield rule.at(
                     unit.path, read.span,
-                    msg("tool parameter '{key}' is not declared in {path}{did_you_mean}; declared parameters: {listed}. {outcome}", key=read.key, path=ctx.plugin.relative(first_yaml.path), did_you_mean=did_you_mean(options), listed=listed, outcome=outcome),
+                    msg("tool parameter '{key}' is not declared in {path}{did_you_mean}; declared parameters: {listed}. {outcome}", key=read.key, path=ctx.plugin.relative(first_yaml.path), did_you_mean=did_you_mean(options), listed=Listing(f"'{n}'" for n in names), outcome=outcome)
+                    if names else msg("tool parameter '{key}' is not declared in {path}, which declares no parameter. {outcome}", key=read.key, path=ctx.plugin.relative(first_yaml.path), outcome=outcome),
                     related=[Related(first_yaml.path, related_span, msg("the tool's parameters"))],
                     fixes=fixes,
                 )

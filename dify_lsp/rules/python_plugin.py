@@ -365,7 +365,7 @@ def source_defines_the_class(ctx: CheckContext) -> Iterator[Finding]:
                 ref.owner, ref.span,
                 msg('{rel} defines no subclass of {want} ({others}); the SDK fails to load the plugin with "Missing subclass of {expected}"', rel=rel, want=want, others=others, expected=lc.expected[0])
                 if lc.others else msg('{rel} defines no subclass of {want}; the SDK fails to load the plugin with "Missing subclass of {expected}"', rel=rel, want=want, expected=lc.expected[0]),
-                related=[Related(c.path, c.info.name_span, msg("{name} subclasses {names}", name=c.info.name, names=', '.join(sorted(r)))) for c, r in lc.others],
+                related=[Related(c.path, c.info.name_span, msg("{name} subclasses {names}", name=c.info.name, names=Listing(sorted(r)))) for c, r in lc.others],
             )
         elif len(lc.matching) > 1:
             names = Listing(_class_label(c, ctx, lc.path) for c in lc.matching)

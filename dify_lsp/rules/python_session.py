@@ -14,7 +14,7 @@ from typing import Iterator
 from dify_lsp import pyscan
 from dify_lsp.analysis.plugin import YamlParam, python_of, yaml_params
 from dify_lsp.findings import Finding, Fix, Severity, TextEdit
-from dify_lsp.i18n import msg
+from dify_lsp.i18n import Listing, msg
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 from dify_lsp.sdk import catalog
 from dify_lsp.sdk.catalog import Attr
@@ -58,7 +58,7 @@ def session_members_exist(ctx: CheckContext) -> Iterator[Finding]:
             yield UNKNOWN_MEMBER.at(
                 unit.path, span,
                 msg("'{where}' ({type}) has no attribute '{name}'{did_you_mean}; it has: {members}", where=where, type=owner.name, name=name, did_you_mean=did_you_mean(options),
-                    members=", ".join(n for n in _member_names(owner) if n != "session" and not _is_internal(owner, n))),
+                    members=Listing(n for n in _member_names(owner) if n != "session" and not _is_internal(owner, n))),
                 fixes=fixes,
             )
         for call in unit.calls:
@@ -76,7 +76,7 @@ def session_members_exist(ctx: CheckContext) -> Iterator[Finding]:
                 message = msg("'{dotted}' is not callable ({name}); use '{dotted}.invoke({hint})'", dotted=dotted, name=res.type.name, hint=hint)
             else:
                 fixes = []
-                names = ", ".join(m.name for m in res.type.methods)
+                names = Listing(m.name for m in res.type.methods)
                 message = msg("'{dotted}' is not callable ({name}); call one of its methods: {names}", dotted=dotted, name=res.type.name, names=names)
             yield NOT_CALLABLE.at(unit.path, span, message, fixes=fixes)
 
@@ -104,9 +104,9 @@ def session_call_arguments(ctx: CheckContext) -> Iterator[Finding]:
                     if i >= len(method.positional):
                         yield TOO_MANY_POSITIONAL.at(
                             unit.path, a.span,
-                            (msg("{dotted}() takes {count} positional argument ({names}) but {given} were given", dotted=dotted, count=len(method.positional), names=', '.join(p.name for p in method.positional), given=len(positional))
+                            (msg("{dotted}() takes {count} positional argument ({names}) but {given} were given", dotted=dotted, count=len(method.positional), names=Listing(p.name for p in method.positional), given=len(positional))
                              if len(method.positional) == 1 else
-                             msg("{dotted}() takes {count} positional arguments ({names}) but {given} were given", dotted=dotted, count=len(method.positional), names=', '.join(p.name for p in method.positional), given=len(positional))),
+                             msg("{dotted}() takes {count} positional arguments ({names}) but {given} were given", dotted=dotted, count=len(method.positional), names=Listing(p.name for p in method.positional), given=len(positional))),
                         )
                         break
                     given.add(method.positional[i].name)
@@ -119,7 +119,7 @@ def session_call_arguments(ctx: CheckContext) -> Iterator[Finding]:
                     fixes = [Fix(msg("Change to '{o}'", o=o), (TextEdit(unit.path, a.keyword_span, o),), preferred=len(options) == 1) for o in options] if a.keyword_span else []
                     yield UNKNOWN_KEYWORD.at(
                         unit.path, a.keyword_span or a.span,
-                        msg("{dotted}() got an unexpected keyword argument '{keyword}'{did_you_mean}; it takes: {names}", dotted=dotted, keyword=a.keyword, did_you_mean=did_you_mean(options), names=', '.join(names)),
+                        msg("{dotted}() got an unexpected keyword argument '{keyword}'{did_you_mean}; it takes: {names}", dotted=dotted, keyword=a.keyword, did_you_mean=did_you_mean(options), names=Listing(names)),
                         fixes=fixes,
                     )
                 elif a.keyword in given:
@@ -132,9 +132,9 @@ def session_call_arguments(ctx: CheckContext) -> Iterator[Finding]:
             if missing:
                 yield MISSING_ARGUMENT.at(
                     unit.path, span,
-                    (msg("{dotted}() is missing required arguments: {names} (signature: {signature})", dotted=dotted, names=', '.join(missing), signature=method.signature())
+                    (msg("{dotted}() is missing required arguments: {names} (signature: {signature})", dotted=dotted, names=Listing(missing), signature=method.signature())
                      if len(missing) > 1 else
-                     msg("{dotted}() is missing required argument: {names} (signature: {signature})", dotted=dotted, names=', '.join(missing), signature=method.signature())),
+                     msg("{dotted}() is missing required argument: {names} (signature: {signature})", dotted=dotted, names=Listing(missing), signature=method.signature())),
                 )
 
 

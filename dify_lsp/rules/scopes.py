@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
-from dify_lsp.i18n import msg
+from dify_lsp.i18n import Listing, msg
 from dify_lsp.rules import CheckContext, check, define_rule, suggest
 from dify_lsp.rules.yaml_schema import ParamSite, schema_result
 from dify_lsp.schema import plugin_files as pf
@@ -84,14 +84,14 @@ def check_site(path, site: ParamSite) -> Iterator[Finding]:
             yield UNKNOWN_SCOPE.at(
                 path,
                 span,
-                msg("{shown} is not a {ptype} scope{hint}; valid scopes: {names} (join several with &, e.g. tool-call&llm)", shown=shown, ptype=ptype, hint=hint, names=', '.join(valid)),
+                msg("{shown} is not a {ptype} scope{hint}; valid scopes: {names} (join several with &, e.g. tool-call&llm)", shown=shown, ptype=ptype, hint=hint, names=Listing(valid)),
                 fixes=fixes,
             )
     elif ptype == pf.MODEL_SELECTOR and type_node is not None:
         yield NO_SCOPE.at(
             path,
             type_node.span,
-            msg("model-selector '{name}' has no `scope`: the user can pick any model type; add e.g. `scope: llm` (valid: {names})", name=name, names=', '.join(pf.SCOPES[pf.MODEL_SELECTOR])),
+            msg("model-selector '{name}' has no `scope`: the user can pick any model type; add e.g. `scope: llm` (valid: {names})", name=name, names=Listing(pf.SCOPES[pf.MODEL_SELECTOR])),
         )
     if ptype == pf.MODEL_SELECTOR:
         form = site.value("form")

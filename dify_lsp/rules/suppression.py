@@ -13,7 +13,7 @@ from dify_lsp.rules import define_rule
 UNUSED_NOQA = define_rule(
     "DL020",
     "unused-noqa",
-    "A `# noqa: DLxxx` code that silences nothing on its line (no such finding there, or no such rule).",
+    "A `# noqa: DLxxx` code in a Python or YAML file that silences nothing on its line (no such finding there, or no such rule).",
     Severity.HINT,
     "files",
 )

@@ -11,7 +11,7 @@ import ast
 from typing import Iterator
 
 from dify_lsp.findings import Finding, Related, Severity
-from dify_lsp.i18n import msg
+from dify_lsp.i18n import Listing, msg
 from dify_lsp.index import lookup
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 from dify_lsp.schema.references import PYTHON, TRIGGER_EVENT, TRIGGER_PROVIDER
@@ -20,7 +20,7 @@ from dify_lsp.yamlpos import YScalar
 
 FAMILY = "schema"
 
-UNKNOWN_EVENT = define_rule("DL407", "unknown-dispatched-event", "A trigger dispatches an event name (`EventDispatch(events=[...])`) that none of the provider's event YAMLs declares: no event runs for it.", Severity.ERROR, FAMILY)
+UNKNOWN_EVENT = define_rule("DL407", "unknown-dispatched-event", "A trigger's Python code dispatches an event name (`EventDispatch(events=[...])`) that none of the trigger provider's event YAMLs declares: no event runs for it.", Severity.ERROR, FAMILY)
 
 
 def _listed_names(expr: ast.AST, assigned: dict[str, list[ast.AST]]) -> list[ast.Constant]:
@@ -91,7 +91,7 @@ def dispatched_events_exist(ctx: CheckContext) -> Iterator[Finding]:
                     yield UNKNOWN_EVENT.at(
                         ref.target,
                         span,
-                        msg("no event named '{value}'{did_you_mean}: the provider's events are {names}; Dify runs no event for this name", value=const.value, did_you_mean=did_you_mean(options), names=', '.join(names)),
+                        msg("no event named '{value}'{did_you_mean}: the provider's events are {names}; Dify runs no event for this name", value=const.value, did_you_mean=did_you_mean(options), names=Listing(names)),
                         related=[Related(provider.path, ref.span, msg("the trigger provider"))],
                         suggestions=options,
                     )

@@ -19,7 +19,7 @@ from typing import Iterator
 from packaging.version import InvalidVersion, Version
 
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
-from dify_lsp.i18n import Message, msg
+from dify_lsp.i18n import Listing, Message, msg
 from dify_lsp.index import YamlFile
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 from dify_lsp.schema import plugin_files as pf
@@ -47,18 +47,18 @@ from dify_lsp.yamlpos import YamlDocument, YMap, YNode, YPair, YScalar, YSeq
 
 FAMILY = "schema"
 
-MISSING = define_rule("DL101", "missing-required-field", "A required key is missing from a plugin YAML mapping.", Severity.ERROR, FAMILY)
-WRONG_TYPE = define_rule("DL102", "wrong-type", "A value has the wrong type (e.g. a list where a mapping is expected, a number where text is expected).", Severity.ERROR, FAMILY)
-PATTERN = define_rule("DL103", "pattern-mismatch", "A value does not match the required format (lowercase author, plugin name, three-part version, identity name).", Severity.ERROR, FAMILY)
-ENUM = define_rule("DL104", "invalid-value", "A value is not one of the allowed values (parameter type, form, tags, arch, runner language, ...).", Severity.ERROR, FAMILY)
-UNKNOWN_KEY = define_rule("DL105", "unknown-key", "A key that the schema does not define (often a typo; it is ignored).", Severity.WARNING, FAMILY)
-BOUNDS = define_rule("DL106", "out-of-bounds", "A number or length is outside its allowed range (storage size, icon path length, option count, ...).", Severity.ERROR, FAMILY)
-MULTIPLE = define_rule("DL107", "multiple-default", "`multiple` on a type other than select/dynamic-select, or `default` not a list exactly when `multiple` is true.", Severity.ERROR, FAMILY)
-PLUGIN_KINDS = define_rule("DL108", "plugin-kinds", "The manifest declares no plugin kind, or combines kinds the daemon refuses to combine.", Severity.ERROR, FAMILY)
-RENAMED = define_rule("DL109", "renamed-value", "A value that the SDK renamed (date-picker is date-range since 0.10.2).", Severity.ERROR, FAMILY)
-I18N_EN_US = define_rule("DL110", "i18n-en-us", "A translated text (label, description, ...) without its required `en_US` entry.", Severity.ERROR, FAMILY)
-I18N_NOT_LANGUAGE = define_rule("DL111", "i18n-non-language-key", "A translated text holds a key that is not a language code (e.g. `required: true` indented under `label:`): the SDK and the daemon drop it.", Severity.WARNING, FAMILY)
-REJECTED_KEY = define_rule("DL112", "rejected-key", "A key that the SDK refuses in a mapping whose keys are fixed (e.g. `model_properties`): the file fails to load.", Severity.ERROR, FAMILY)
+MISSING = define_rule("DL101", "missing-required-field", "A required key is missing from a mapping in any plugin YAML (manifest, provider, tool, model, endpoint, agent strategy, datasource, trigger or event).", Severity.ERROR, FAMILY)
+WRONG_TYPE = define_rule("DL102", "wrong-type", "A value in any plugin YAML (manifest, provider, tool, model, endpoint, agent strategy, datasource, trigger or event) has the wrong type (e.g. a list where a mapping is expected, a number where text is expected).", Severity.ERROR, FAMILY)
+PATTERN = define_rule("DL103", "pattern-mismatch", "A value does not match the required format (manifest.yaml: lowercase author, plugin name, three-part version; provider, tool, strategy, datasource and trigger YAMLs: identity name).", Severity.ERROR, FAMILY)
+ENUM = define_rule("DL104", "invalid-value", "A value in any plugin YAML (manifest, provider, tool, model, endpoint, agent strategy, datasource, trigger or event) is not one of the allowed values (parameter type, form, tags, arch, runner language, ...).", Severity.ERROR, FAMILY)
+UNKNOWN_KEY = define_rule("DL105", "unknown-key", "A key in any plugin YAML (manifest, provider, tool, model, endpoint, agent strategy, datasource, trigger or event) that the schema does not define (often a typo; it is ignored).", Severity.WARNING, FAMILY)
+BOUNDS = define_rule("DL106", "out-of-bounds", "A number or length in any plugin YAML (manifest, provider, tool, model, endpoint, agent strategy, datasource, trigger or event) is outside its allowed range (storage size, icon path length, option count, ...).", Severity.ERROR, FAMILY)
+MULTIPLE = define_rule("DL107", "multiple-default", "In a tool, agent strategy, datasource, trigger or event parameter: `multiple` on a type other than select/dynamic-select, or `default` not a list exactly when `multiple` is true.", Severity.ERROR, FAMILY)
+PLUGIN_KINDS = define_rule("DL108", "plugin-kinds", "manifest.yaml declares no plugin kind, or combines kinds the daemon refuses to combine.", Severity.ERROR, FAMILY)
+RENAMED = define_rule("DL109", "renamed-value", "A value in a tool, agent strategy, datasource, trigger or event YAML that the SDK renamed (date-picker is date-range since 0.10.2).", Severity.ERROR, FAMILY)
+I18N_EN_US = define_rule("DL110", "i18n-en-us", "A translated text (label, description, ...) in any plugin YAML (manifest, provider, tool, model, endpoint, agent strategy, datasource, trigger or event) without its required `en_US` entry.", Severity.ERROR, FAMILY)
+I18N_NOT_LANGUAGE = define_rule("DL111", "i18n-non-language-key", "A translated text in any plugin YAML (manifest, provider, tool, model, endpoint, agent strategy, datasource, trigger or event) holds a key that is not a language code (e.g. `required: true` or `url:` indented under `label:`): the SDK and the daemon drop it.", Severity.WARNING, FAMILY)
+REJECTED_KEY = define_rule("DL112", "rejected-key", "A key that the SDK refuses in a mapping whose keys are fixed (a model YAML's `model_properties`): the file fails to load.", Severity.ERROR, FAMILY)
 
 
 @dataclass(slots=True)
@@ -268,7 +268,7 @@ class _Walker:
                 if t.tolerated_keys is not None and re.match(t.tolerated_keys, key) and not (t is pf.I18N and _is_schema_key(key)):
                     continue
                 if t.rejects_unknown:
-                    allowed = ", ".join(f.name for f in t.fields)
+                    allowed = Listing(f.name for f in t.fields)
                     options = suggest(key, [f.name for f in t.fields])
                     self.out.append(REJECTED_KEY.at(self.path, pair.key.span, msg("`{key}` is not allowed in `{where}`{did_you_mean}: {rejects_unknown}. Allowed keys: {allowed}", key=key, where=self._label(where), did_you_mean=did_you_mean(options), rejects_unknown=Message(t.rejects_unknown), allowed=allowed), fixes=[_key_fix(self.path, pair, o) for o in options[:1]], suggestions=options))
                 elif t is pf.I18N:
@@ -311,7 +311,7 @@ class _Walker:
         candidates += [a for a, target in t.aliases.items() if a not in taken and target not in taken]
         options = suggest(key, candidates)
         fixes = [_key_fix(self.path, pair, o) for o in options[:1]] if len(options) >= 1 else []
-        known = ", ".join(f.name for f in t.fields if not f.ignored)
+        known = Listing(f.name for f in t.fields if not f.ignored)
         message = msg("unknown key `{key}` in {value}{did_you_mean}; it is ignored. Known keys: {known}", key=key, value=('`' + self._label(where) + '`') if where else msg("the {title}", title=Message(t.title)), did_you_mean=did_you_mean(options), known=known)
         self.out.append(UNKNOWN_KEY.at(self.path, pair.key.span, message, fixes=fixes, suggestions=options))
 
@@ -377,7 +377,7 @@ class _Walker:
         if value in fld.enum:
             return True
         if value in fld.rejected_values:
-            self.out.append(ENUM.at(self.path, node.span, msg("`{name}` cannot be '{value}': {rejected_values}. Allowed values are {names}", name=name, value=value, rejected_values=Message(fld.rejected_values[value]), names=', '.join(fld.enum))))
+            self.out.append(ENUM.at(self.path, node.span, msg("`{name}` cannot be '{value}': {rejected_values}. Allowed values are {names}", name=name, value=value, rejected_values=Message(fld.rejected_values[value]), names=Listing(fld.enum))))
             return False
         if value in fld.renamed_values:
             new = fld.renamed_values[value]
@@ -391,7 +391,7 @@ class _Walker:
             return True
         options = suggest(value, list(fld.enum))
         fixes = [_value_fix(self.path, node, options[0], msg("Change to '{options}'", options=options[0]), preferred=len(options) == 1)] if options else []
-        allowed = ", ".join(fld.enum)
+        allowed = Listing(fld.enum)
         self.out.append(ENUM.at(self.path, node.span, msg("`{name}` cannot be '{value}'{did_you_mean}: allowed values are {allowed}", name=name, value=value, did_you_mean=did_you_mean(options), allowed=allowed), fixes=fixes))
         return False
 
@@ -458,7 +458,7 @@ class _Walker:
             if pair.key_text in pf.PLUGIN_KINDS and isinstance(pair.value, YSeq) and pair.value.items:
                 declared.append(pair)
         if not declared:
-            kinds = ", ".join(pf.PLUGIN_KINDS)
+            kinds = Listing(pf.PLUGIN_KINDS)
             self.out.append(PLUGIN_KINDS.at(self.path, ppair.key.span, msg("`plugins` must list at least one provider file under one of: {kinds}", kinds=kinds)))
             return
         if len(declared) < 2:
@@ -472,7 +472,7 @@ class _Walker:
                     PLUGIN_KINDS.at(
                         self.path,
                         pair.key.span,
-                        msg("`plugins.{key}` cannot be combined with {names}: a plugin with {key} declares nothing else (only tools + endpoints may be combined)", key=key, names=', '.join(others)),
+                        msg("`plugins.{key}` cannot be combined with {names}: a plugin with {key} declares nothing else (only tools + endpoints may be combined)", key=key, names=Listing(others)),
                         related=[Related(self.path, p.key.span, msg("also declared: {key_text}", key_text=p.key_text)) for p in declared if p is not pair],
                     )
                 )

@@ -4,6 +4,7 @@ and credential-named values on their way into logs, exceptions or results are ha
 from __future__ import annotations
 
 import ast
+import re
 from typing import Iterator
 
 from dify_lsp.findings import Finding, Severity
@@ -82,22 +83,31 @@ def dotted(node: ast.AST) -> str:
     return ""
 
 
-def scan_module(tree: ast.Module) -> Iterator[tuple[ast.AST, str]]:
+LEAK_TEXT = re.compile("|".join(LEAK_WORDS), re.IGNORECASE)
+
+
+def scan_module(tree: ast.Module, requests_used: bool, leaks_possible: bool) -> Iterator[tuple[ast.AST, str]]:
     modules = {"requests"}
     functions: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            modules.update(a.asname or a.name for a in node.names if a.name == "requests")
-        elif isinstance(node, ast.ImportFrom) and node.module == "requests":
-            functions.update(a.asname or a.name for a in node.names if a.name in REQUESTS_METHODS)
-    for node in ast.walk(tree):
+    nodes = list(ast.walk(tree))
+    if requests_used:
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                modules.update(a.asname or a.name for a in node.names if a.name == "requests")
+            elif isinstance(node, ast.ImportFrom) and node.module == "requests":
+                functions.update(a.asname or a.name for a in node.names if a.name in REQUESTS_METHODS)
+    for node in nodes:
+        if not leaks_possible and not isinstance(node, ast.Call):
+            continue
         if isinstance(node, ast.Call):
+            if not requests_used and not leaks_possible:
+                continue
             func = node.func
             is_requests = (isinstance(func, ast.Attribute) and dotted(func.value) in modules and func.attr in REQUESTS_METHODS) or (
                 isinstance(func, ast.Name) and func.id in functions)
             if is_requests and not any(k.arg == "timeout" for k in node.keywords):
                 yield node, "timeout"
-            if isinstance(func, ast.Attribute) and func.attr in LOGGER_METHODS:
+            if leaks_possible and isinstance(func, ast.Attribute) and func.attr in LOGGER_METHODS:
                 target = dotted(func.value).lower()
                 if (target in {"logging", "logger", "log"} or target.endswith((".logger", ".log"))) and mentions_secret(node):
                     yield node, "log"
@@ -116,13 +126,18 @@ def python_safety(package: PackageView) -> Iterator[Finding]:
         text = package.text(member.name)
         if not text:
             continue
+        # Neither a requests call nor a credential-like name can be in a module whose text lacks the words.
+        requests_used = "requests" in text
+        leaks_possible = LEAK_TEXT.search(text) is not None
+        if not requests_used and not leaks_possible:
+            continue
         try:
             tree = ast.parse(text, member.name)
         except (SyntaxError, ValueError, MemoryError, RecursionError):
             continue  # DL650 says so
         lines = text.split("\n")
         path = package.path(member.name)
-        found = sorted(scan_module(tree), key=lambda item: (item[0].lineno, item[0].col_offset))
+        found = sorted(scan_module(tree, requests_used, leaks_possible), key=lambda item: (item[0].lineno, item[0].col_offset))
         for node, what in found:
             if count >= MAX_WARNINGS:
                 return

@@ -52,8 +52,6 @@ ASSIGNMENT = re.compile(
     (?P<value>"[^"]*"|'[^']*'|[^"',\s#}]+)
     """
 )
-# A cheap pre-filter: a line with none of these cannot match anything above.
-HINTS = re.compile(r"(?i)private key|sk-|gh[pousr]_|xox|akia|eyj|key|token|secret|password")
 PLACEHOLDERS = frozenset({
     "", "changeme", "dummy", "example", "fake", "none", "null", "placeholder", "test", "todo", "xxx", "xxxx",
     "your-api-key", "your_api_key", "your-key", "your-secret", "your-token",
@@ -98,12 +96,42 @@ def scanned_members(package: PackageView):
         yield member
 
 
+# Every pattern above holds one of these (lower-cased): a line without any cannot match.
+LITERALS = ("key", "token", "secret", "password", "sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "xox", "akia", "eyj")
+
+
+def candidate_lines(text: str) -> list[int]:
+    """The lines holding a literal some pattern needs, found with str.find (uv.lock files run to
+    megabytes, and a regex over every line of them costs seconds)."""
+    lowered = text.lower()
+    offsets: set[int] = set()
+    for literal in LITERALS:
+        at = lowered.find(literal)
+        while at >= 0:
+            offsets.add(lowered.rfind("\n", 0, at) + 1)  # the start of its line
+            end = lowered.find("\n", at)
+            if end < 0:
+                break
+            at = lowered.find(literal, end + 1)
+    lines: list[int] = []
+    line, last = 0, 0
+    for start in sorted(offsets):  # offsets in the lower-cased text: its line ends are the text's
+        line += lowered.count("\n", last, start)
+        last = start
+        lines.append(line)
+    return lines
+
+
 def scan_text(package: PackageView, name: str, text: str) -> Iterator[Finding]:
+    """The review reads line by line; only the lines holding a literal some pattern needs are read here."""
     path = package.path(name)
     code_file = PurePosixPath(name).suffix.lower() in CODE_SUFFIXES
-    for line_no, line in enumerate(text.split("\n")):
-        if not HINTS.search(line):
-            continue
+    candidates = candidate_lines(text)
+    if not candidates:
+        return
+    lines = text.split("\n")
+    for line_no in candidates:
+        line = lines[line_no]
         vendor = False
         for kind, pattern in TOKEN_PATTERNS:
             match = pattern.search(line)
