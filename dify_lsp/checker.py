@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from dify_lsp.config import apply_configuration, disabled_families
+from dify_lsp.config import apply_configuration, disabled_families, enabled_codes, layer_from_settings
 from dify_lsp.findings import Finding
 from dify_lsp.index import CONTENT_READS, Plugin, PluginIndex
 from dify_lsp.rules import CheckContext, registry
@@ -185,6 +185,47 @@ def check_plugin(
         findings, crashes = run_checks(ctx, previous)
         findings = apply_configuration(index, plugin, findings, settings)
     return PluginReport(plugin, findings, crashes)
+
+
+# -- a .difypkg, read in place ------------------------------------------------------------------
+
+
+def check_package_file(path: Path, settings: ServerSettings | dict[str, Any] | None = None) -> tuple[list[Finding], dict[Path, str], list[str]]:
+    """Every marketplace check on one ``.difypkg``, read in place: (findings, the text of each member a
+    finding points into, crash reports).
+
+    Findings point at ``PATH!/member``.  The command line's selection applies; nothing else does (a
+    package carries no ``[tool.dify-lsp]`` of the author's checkout)."""
+    from dify_lsp.rules.marketplace import PACKAGE_CHECKS
+    from dify_lsp.rules.marketplace.contents import unread_members
+    from dify_lsp.rules.marketplace.package import ZipPackage
+
+    package = ZipPackage(path)
+    findings: list[Finding] = []
+    crashes: list[str] = []
+    texts: dict[Path, str] = {}
+    try:
+        for fn in (*PACKAGE_CHECKS, unread_members):
+            try:
+                findings.extend(fn(package))
+            except Exception:
+                tb = traceback.format_exc()
+                log.error("check %s failed:\n%s", fn.__qualname__, tb)
+                crashes.append(f"{fn.__module__}.{fn.__qualname__}: {tb}")
+            if package.broken is not None or package.unsafe:
+                break  # the review stops here too: nothing is unpacked
+        for f in findings:
+            name = f.path.relative_to(package.location).as_posix() if package.location in f.path.parents else None
+            if name is not None and f.path not in texts and package.member(name) is not None and name not in package.unread:
+                texts[f.path] = package.text(name) or ""
+    finally:
+        if isinstance(package, ZipPackage):
+            package.close()
+    layer = layer_from_settings(as_settings(settings))
+    codes = enabled_codes([layer] if layer is not None else [])
+    findings = [f for f in findings if f.code in codes]
+    findings.sort(key=Finding.sort_key)
+    return findings, texts, crashes
 
 
 # -- many plugins: `dify-lsp check` ------------------------------------------------------------

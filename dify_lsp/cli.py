@@ -579,7 +579,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _check_packages(paths: list[str], settings: "ServerSettings") -> dict[str, tuple]:
     """The .difypkg files among the paths, each checked in place by the marketplace family."""
-    from dify_lsp.rules.marketplace.family import check_package_file
+    from dify_lsp.checker import check_package_file
     from dify_lsp.rules.marketplace.package import is_package_file
 
     return {arg: check_package_file(Path(os.path.abspath(arg)), settings) for arg in paths if is_package_file(Path(arg))}
