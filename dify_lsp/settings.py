@@ -148,7 +148,8 @@ class ServerSettings(_Settings):
     debounce_ms: int = setting(
         200, "Milliseconds diagnostics wait after an edit (the first check of an opened plugin does not wait).", ge=0, le=5000
     )
-    locale: Literal["en_US", "zh_Hans", "ja_JP"] | None = setting(
+    # Any spelling dify_lsp.i18n.choose understands (zh-CN, zh_Hans, ja, ...); unknown ones mean English.
+    locale: str | None = setting(
         None,
         "Language of the server's messages, hovers and completion docs: `en_US`, `zh_Hans` or `ja_JP`.",
         unset="the editor's `locale`, else the environment",
