@@ -119,6 +119,9 @@ class ParamRead:
     inner: Span | None  # the text inside the quotes, when it maps 1:1 to the source
     how: str  # "get", "subscript" or "in"
     default: str | None = None  # source text of the default of ``.get(key, default)``
+    # ``m.get("a") or m.get("b")``: the keys read before this one in the same ``or`` (this read is their fallback)
+    fallback_after: tuple[str, ...] = ()
+    guarded: bool = False  # a subscript only reached when ``"key" in m`` holds: it cannot raise KeyError
 
 
 @dataclass(slots=True)
@@ -129,6 +132,7 @@ class KeyRead:
     class_name: str  # "" for a function outside any class
     method: str
     read: ParamRead
+    function: int = -1  # the reading function's index in Scan.functions
 
 
 @dataclass(slots=True)
@@ -166,6 +170,27 @@ class ImportInfo:
     line: int  # 0-based
 
 
+@dataclass(slots=True)
+class FunctionInfo:
+    """A function or method, and the names its code refers to (what it may call)."""
+
+    name: str
+    class_name: str | None  # the class it is a method of
+    line: int  # 0-based, the ``def`` line
+    parent: int | None  # index of the enclosing function in Scan.functions
+    decorated: bool  # a decorator other than staticmethod / classmethod may register it to be called
+    references: frozenset[str]  # names and attribute names it reads, and constant names given to getattr()
+    dynamic: bool  # calls getattr() with a computed name: it may call any function of its module
+    self_references: frozenset[str] = frozenset()  # attribute names it reads on ``self`` / ``cls``
+
+
+@dataclass(slots=True)
+class PrintCall:
+    span: Span  # the ``print`` name
+    function: int | None  # index of the enclosing function in Scan.functions (None: module-level code)
+    guards: tuple[str, ...]  # names / attribute names tested by the ``if``s it is under (their true branch)
+
+
 @dataclass(frozen=True, slots=True)
 class FunctionScope:
     """The session aliases a function binds (what its session chains resolve through), by line range."""
@@ -191,7 +216,14 @@ class Scan:
     key_reads: list[KeyRead] = field(default_factory=list)
     session_escapes: list[SessionRef] = field(default_factory=list)  # the session (or an object under it) handed to other code
     mapping_escapes: set[tuple[str, str]] = field(default_factory=set)  # (class, source) whose mapping is passed on
-    prints: list[Span] = field(default_factory=list)  # print() to stdout, outside ``if __name__ == "__main__":``
+    prints: list[PrintCall] = field(default_factory=list)  # print() to stdout, outside ``if __name__ == "__main__":``
+    functions: list[FunctionInfo] = field(default_factory=list)
+    module_references: set[str] = field(default_factory=set)  # names read by code run on import (module and class bodies)
+    main_references: set[str] = field(default_factory=set)  # names read under ``if __name__ == "__main__":`` (run as a script only)
+    # name -> whether every value the module gives it (``X = ...``, ``a.X = ...``) is a false constant; a name
+    # also bound any other way (parameter, keyword argument, import, loop target) maps to False
+    flag_stores: dict[str, bool] = field(default_factory=dict)
+    module_imports: set[str] = field(default_factory=set)  # local names bound by imports run on import (not in a def / class)
     scopes: list[FunctionScope] = field(default_factory=list)  # every function's aliases (cursor features read them)
     import_insert_line: int = 0  # where a new import line goes
 
@@ -306,7 +338,7 @@ def _scan(text: str) -> Scan:
     _Scanner(out, _Cols(source.split("\n"))).run(tree)
     out.refs.sort(key=lambda r: (r.span.start, r.span.end))
     out.calls.sort(key=lambda c: (c.span.start, c.span.end))
-    out.prints.sort(key=lambda s: s.start)
+    out.prints.sort(key=lambda s: s.span.start)
     for inv in out.invokes:
         inv.reads.sort(key=lambda r: r.span.start)
     return out
@@ -358,6 +390,57 @@ def _prints_to_stdout(call: ast.Call) -> bool:
 
 def _str_const(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _mapping_test(source: str):
+    """A test for the expression a key read's ``source`` names (``param:credentials``, ``self.runtime.credentials``)."""
+    if source.startswith("param:"):
+        name = source[len("param:"):]
+        return lambda n: isinstance(n, ast.Name) and n.id == name
+    return lambda n: _dotted(n) == source
+
+
+def _is_false_constant(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and not node.value
+
+
+def _targets_of(target: ast.expr) -> list[str]:
+    """Names and attribute names bound by an assignment target (tuples unpacked)."""
+    out: list[str] = []
+    for n in ast.walk(target):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            out.append(n.id)
+        elif isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store):
+            out.append(n.attr)
+    return out
+
+
+def _tested_names(test: ast.expr) -> list[str]:
+    """``if DEBUG:`` / ``if self.verbose and x:``: the names and attribute names whose truth the test needs."""
+    if isinstance(test, ast.Name):
+        return [test.id]
+    if isinstance(test, ast.Attribute):
+        return [test.attr]
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return [n for v in test.values for n in _tested_names(v)]
+    return []
+
+
+def _tests_membership(test: ast.expr, key: str, is_mapping) -> bool:
+    """``"key" in <mapping>`` (also as one operand of an ``and``)."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(_tests_membership(v, key, is_mapping) for v in test.values)
+    return (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.In)
+            and _str_const(test.left) == key and is_mapping(test.comparators[0]))
+
+
+def _constant_read_key(node: ast.expr, is_mapping) -> str | None:
+    """The key of ``<mapping>.get("key", ...)`` or ``<mapping>["key"]``."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and node.args and is_mapping(node.func.value):
+        return _str_const(node.args[0])
+    if isinstance(node, ast.Subscript) and is_mapping(node.value):
+        return _str_const(node.slice)
+    return None
 
 
 # Fields that never hold a node worth visiting: names and numbers, and the expression-context and
@@ -418,6 +501,14 @@ class _Scanner:
         self._parents: dict[int, ast.AST] = {}
         self._session_assigns: list[ast.AST] = []  # Assign / AnnAssign nodes with a `self.session` target
         self._scope_parents: dict[int, ast.AST] = {}  # the parent of a node directly under a definition or the module
+        self._lambda_lists: dict[int, list[list[ast.AST]]] = {}  # id(an owner's node list) -> own node lists of its lambdas
+        self._function_index: dict[int, int] = {}  # id(def node) -> index in out.functions
+        # Model configs built from a tool parameter in _invoke and handed on: (class or None, callee, argument
+        # position or keyword, parameter key); kept in attributes: class -> attribute -> key
+        self._helper_configs: list[tuple[str | None, str, int | str, str]] = []
+        self._attribute_configs: dict[str, dict[str, str]] = {}
+        self._function_calls: list[tuple[ast.AST, str | None, int, int]] = []  # (def, class it is a method of, its calls' range)
+        self._function_stack: list[int] = []
 
     # ---- tree walking: each node's children are listed once per scan, each walk's order once
     def _kids(self, node: ast.AST) -> list[ast.AST]:
@@ -456,6 +547,7 @@ class _Scanner:
         kept = _OWN_TYPES
         fields_of = _child_fields
         AST = _AST
+        lambdas = self._lambda_lists
         found: list[ast.AST] = []
         for top in tree.body:
             up[id(top)] = tree
@@ -483,7 +575,11 @@ class _Scanner:
                     fields = fields_of[cls] = () if cls is ast.Constant else tuple(f for f in cls._fields if f not in _LEAF_FIELDS)
                 if cls in scopes:
                     push(_Restore(into))
-                    into = owned[id(node)] = []
+                    inner: list[ast.AST] = []
+                    owned[id(node)] = inner
+                    if cls is ast.Lambda:
+                        lambdas.setdefault(id(into), []).append(inner)
+                    into = inner
                     link = up
                 else:
                     link = parents
@@ -511,6 +607,129 @@ class _Scanner:
         path.reverse()
         return len(path), tuple(path)
 
+    def _up(self, node: ast.AST) -> ast.AST | None:
+        return self._parents.get(id(node)) or self._scope_parents.get(id(node))
+
+    def _in_definition(self, node: ast.AST) -> bool:
+        """Whether ``node`` is inside a function, class or lambda (not run when the module is imported)."""
+        cur = self._up(node)
+        while cur is not None and cur.__class__ is not ast.Module:
+            if cur.__class__ in _SCOPE_TYPES:
+                return True
+            cur = self._up(cur)
+        return False
+
+    def _references(self, nodes: list[ast.AST], on_self: set[str] | None = None) -> tuple[set[str], bool]:
+        """The names and attribute names ``nodes`` (a function's own nodes, its lambdas' included) read, the
+        constant names they give getattr(), and whether they call getattr() with a computed name; the attribute
+        names read on ``self`` / ``cls`` also go into ``on_self``."""
+        refs: set[str] = set()
+        dynamic = False
+        flags = self.out.flag_stores
+        pending = [nodes]
+        Name, Attribute, Call = ast.Name, ast.Attribute, ast.Call
+        while pending:
+            current = pending.pop()
+            for n in current:
+                c = n.__class__
+                if c is Name:
+                    refs.add(n.id)  # type: ignore[attr-defined]
+                elif c is Attribute:
+                    refs.add(n.attr)  # type: ignore[attr-defined]
+                    if on_self is not None and n.value.__class__ is Name and n.value.id in ("self", "cls"):  # type: ignore[attr-defined]
+                        on_self.add(n.attr)  # type: ignore[attr-defined]
+                elif c is Call:
+                    func = n.func  # type: ignore[attr-defined]
+                    if func.__class__ is Name and func.id in ("getattr", "setattr") and len(n.args) >= 2:  # type: ignore[attr-defined]
+                        name = _str_const(n.args[1])  # type: ignore[attr-defined]
+                        if name is None:
+                            dynamic = True
+                        else:
+                            refs.add(name)
+                            flags[name] = False
+                elif c is ast.For or c is ast.With or c is ast.AugAssign or c is ast.NamedExpr:
+                    for name in _targets(n):
+                        flags[name] = False
+            pending.extend(self._lambda_lists.get(id(current), ()))
+        return refs, dynamic
+
+    def _print_context(self, call: ast.Call) -> tuple[int | None, tuple[str, ...]]:
+        """The function a print() is in, and the names tested by the ``if``s on the way whose true branch holds it."""
+        guards: list[str] = []
+        child: ast.AST = call
+        cur = self._up(call)
+        while cur is not None and cur.__class__ is not ast.Module:
+            c = cur.__class__
+            if (c is ast.If and any(s is child for s in cur.body)) or (c is ast.IfExp and cur.body is child):  # type: ignore[attr-defined]
+                guards.extend(_tested_names(cur.test))  # type: ignore[attr-defined]
+            elif c is ast.FunctionDef or c is ast.AsyncFunctionDef:
+                return self._function_index.get(id(cur)), tuple(guards)
+            elif c is ast.ClassDef:
+                return None, tuple(guards)  # a class body runs on import
+            child = cur
+            cur = self._up(cur)
+        return None, tuple(guards)
+
+    def _guarded(self, node: ast.AST, key: str, is_mapping) -> bool:
+        """Whether ``node`` (a subscript of a mapping by ``key``) runs only where ``key in <mapping>`` holds."""
+        child: ast.AST = node
+        cur = self._up(node)
+        while cur is not None and cur.__class__ not in _SCOPE_TYPES and cur.__class__ is not ast.Module:
+            c = cur.__class__
+            if (c is ast.If and any(s is child for s in cur.body)) or (c is ast.IfExp and cur.body is child):  # type: ignore[attr-defined]
+                if _tests_membership(cur.test, key, is_mapping):  # type: ignore[attr-defined]
+                    return True
+            elif c is ast.BoolOp and cur.op.__class__ is ast.And:  # type: ignore[attr-defined]
+                for v in cur.values:  # type: ignore[attr-defined]
+                    if v is child:
+                        break
+                    if _tests_membership(v, key, is_mapping):
+                        return True
+            child = cur
+            cur = self._up(cur)
+        return False
+
+    def _fallback_keys(self, read_node: ast.AST, is_mapping) -> tuple[str, ...]:
+        """The keys read (``m.get("a")`` / ``m["a"]``) before ``read_node`` in the ``or`` it is an operand of."""
+        parent = self._parents.get(id(read_node))
+        if parent.__class__ is not ast.BoolOp or parent.op.__class__ is not ast.Or:  # type: ignore[union-attr]
+            return ()
+        keys: list[str] = []
+        for v in parent.values:  # type: ignore[union-attr]
+            if v is read_node:
+                break
+            key = _constant_read_key(v, is_mapping)
+            if key is not None:
+                keys.append(key)
+        return tuple(keys)
+
+    def _follow_configs(self) -> None:
+        """Model configs _invoke hands to a helper's parameter or keeps in an attribute: the session calls of the
+        helper (or of any method of the class, for an attribute) that pass them on carry the tool parameter too."""
+        for fn, owner, lo, hi in self._function_calls:
+            params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)]  # type: ignore[attr-defined]
+            if owner is not None and params and not any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list):  # type: ignore[attr-defined]
+                params = params[1:]
+            by_param: dict[str, str] = {}
+            for cls_name, callee, where, key in self._helper_configs:
+                if callee != fn.name or cls_name != owner:  # type: ignore[attr-defined]
+                    continue
+                name = where if isinstance(where, str) else (params[where] if where < len(params) else None)
+                if name is not None:
+                    by_param.setdefault(name, key)
+            attrs = self._attribute_configs.get(owner, {}) if owner is not None else {}
+            if not by_param and not attrs:
+                continue
+            for call in self.out.calls[lo:hi]:
+                for a in call.args:
+                    n = a.node
+                    if a.config_key is not None:
+                        continue
+                    if isinstance(n, ast.Name):
+                        a.config_key = by_param.get(n.id)
+                    elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "self":
+                        a.config_key = attrs.get(n.attr)
+
     # ---- entry
     def run(self, tree: ast.Module) -> None:
         shadowed_print = False
@@ -529,6 +748,7 @@ class _Scanner:
                     main_guarded.update(id(n) for n in self._walk(sub))
         print_calls: list[ast.Call] = []
         imports: list[ast.Import | ast.ImportFrom] = []
+        flags = self.out.flag_stores
         for node in self._index(tree):
             cls = node.__class__
             if cls is ast.Try:
@@ -543,9 +763,20 @@ class _Scanner:
                 targets = node.targets if cls is ast.Assign else [node.target]
                 if any(_session_root(t) == "self.session" for t in targets):
                     self._session_assigns.append(node)
+                false = _is_false_constant(node.value)
+                for target in targets:
+                    if target.__class__ is ast.Name or target.__class__ is ast.Attribute:
+                        name = target.id if target.__class__ is ast.Name else target.attr  # type: ignore[attr-defined]
+                        flags[name] = flags.get(name, True) and false
+                    else:
+                        for name in _targets_of(target):
+                            flags[name] = False
             elif cls is ast.Call:
                 if isinstance(node.func, ast.Name) and node.func.id == "print" and id(node) not in main_guarded and _prints_to_stdout(node):
                     print_calls.append(node)
+                for kw in node.keywords:  # Config(debug=True) may set an attribute of that name
+                    if kw.arg is not None:
+                        flags[kw.arg] = False
             elif cls is ast.Import or cls is ast.ImportFrom:
                 imports.append(node)
             elif node.name == "print":  # a function definition
@@ -554,6 +785,12 @@ class _Scanner:
         if len(imports) > 1:
             imports.sort(key=lambda n: self._bfs_key(n, tree))
         for node in imports:
+            module_level = not self._in_definition(node)
+            for alias in node.names:
+                local = alias.asname or alias.name.split(".")[0]
+                flags[local] = False
+                if module_level:
+                    self.out.module_imports.add(local)
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     self.out.imports[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
@@ -569,9 +806,17 @@ class _Scanner:
                         self.out.relative_imports[local] = (node.level, node.module or "", alias.name)
                     if local == "print":
                         shadowed_print = True
+        for top in tree.body:
+            if top.__class__ not in _SCOPE_TYPES:
+                into = self.out.main_references if isinstance(top, ast.If) and _is_main_guard(top.test) else self.out.module_references
+                into.update(self._references(self._owned.get(id(top), []))[0])
         self._visit_body(tree.body, None)
+        if self._helper_configs or self._attribute_configs:
+            self._follow_configs()
         if not shadowed_print:
-            self.out.prints.extend(self.cols.span(node.func) for node in print_calls)
+            for node in print_calls:
+                function, guards = self._print_context(node)
+                self.out.prints.append(PrintCall(self.cols.span(node.func), function, guards))
 
     def _visit_body(self, body: list[ast.stmt], cls: ast.ClassDef | None) -> None:
         for stmt in body:
@@ -612,6 +857,7 @@ class _Scanner:
             members, assigns, top_level=top_level, fallback=id(node) in self._fallback_classes,
             has_unknown_body=unknown_body,
         ))
+        self.out.module_references.update(self._references(self._owned.get(id(node), []))[0])
         session_ok = not assigns
         for stmt in node.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -624,11 +870,33 @@ class _Scanner:
         own_nodes = self._owned.get(id(fn))
         if own_nodes is None:
             own_nodes = list(self._own_nodes(fn))
+        index = len(self.out.functions)
+        on_self: set[str] = set()
+        refs, dynamic = self._references(own_nodes, on_self)
+        for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs, fn.args.vararg, fn.args.kwarg):
+            if a is not None:
+                self.out.flag_stores[a.arg] = False  # a parameter: its value comes from the caller
+        decorated = any(not (isinstance(d, ast.Name) and d.id in ("staticmethod", "classmethod")) for d in fn.decorator_list)
+        method_of = self._scope_parents.get(id(fn))
+        self.out.functions.append(FunctionInfo(
+            fn.name, method_of.name if isinstance(method_of, ast.ClassDef) else None, fn.lineno - 1,
+            self._function_stack[-1] if self._function_stack else None, decorated, frozenset(refs), dynamic, frozenset(on_self)))
+        self._function_index[id(fn)] = index
+        self._function_stack.append(index)
+        try:
+            self._function_body(fn, own_nodes, cls, class_name)
+        finally:
+            self._function_stack.pop()
+
+    def _function_body(self, fn, own_nodes, cls: ast.ClassDef | None, class_name: str | None) -> None:
         aliases = self._aliases(fn, own_nodes, cls is not None)
         if aliases:
             self.out.scopes.append(FunctionScope(fn.lineno - 1, (fn.end_lineno or fn.lineno) - 1, aliases))
         first_call = len(self.out.calls)
         self._chains(own_nodes, aliases, class_name if cls is not None else None, cls is not None)
+        if len(self.out.calls) > first_call:
+            method_of = self._scope_parents.get(id(fn))
+            self._function_calls.append((fn, method_of.name if isinstance(method_of, ast.ClassDef) else None, first_call, len(self.out.calls)))
         if len(self.out.calls) > first_call:
             dict_vars: dict[str, bool] = {}
             for node in own_nodes:
@@ -650,13 +918,57 @@ class _Scanner:
                     key = _wrapped_key_of(node.value, names, value_vars)
                     if key is not None:
                         wrapped_vars[node.targets[0].id] = key
+            # ... kept in an attribute (self.cfg = ...) or another variable (cfg2 = cfg)
+            attr_keys: dict[str, str] = {}
+            for node in sorted((n for n in own_nodes if n.__class__ is ast.Assign or n.__class__ is ast.AnnAssign), key=lambda n: (n.lineno, n.col_offset)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if len(targets) != 1 or node.value is None:
+                    continue
+                key = _wrapped_key_of(node.value, names, value_vars) or (wrapped_vars.get(node.value.id) if isinstance(node.value, ast.Name) else None)
+                target = targets[0]
+                if key is None:
+                    continue
+                if isinstance(target, ast.Name):
+                    wrapped_vars.setdefault(target.id, key)
+                elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+                    attr_keys[target.attr] = key
+            if attr_keys:
+                self._attribute_configs.setdefault(class_name, {}).update(attr_keys)
+
+            def config_of(node: ast.expr) -> str | None:
+                key = _wrapped_key_of(node, names, value_vars)
+                if key is None and isinstance(node, ast.Name):
+                    key = wrapped_vars.get(node.id)
+                if key is None and isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+                    key = attr_keys.get(node.attr)
+                return key
+
             # arguments of this function's session calls that come from a tool parameter
             for call in self.out.calls[first_call:]:
                 for a in call.args:
                     a.param_key = _param_key_of(a.node, names, value_vars)
-                    a.config_key = _wrapped_key_of(a.node, names, value_vars)
-                    if a.config_key is None and isinstance(a.node, ast.Name):
-                        a.config_key = wrapped_vars.get(a.node.id)
+                    a.config_key = config_of(a.node)
+            # ... and arguments of its calls of helpers (self.run(cfg), run(model_config=cfg)): followed into them
+            for node in own_nodes:
+                if node.__class__ is not ast.Call:
+                    continue
+                func = node.func  # type: ignore[attr-defined]
+                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+                    owner, callee = class_name, func.attr
+                elif isinstance(func, ast.Name):
+                    owner, callee = None, func.id
+                else:
+                    continue
+                for i, value in enumerate(node.args):  # type: ignore[attr-defined]
+                    if isinstance(value, ast.Starred):
+                        break
+                    key = config_of(value)
+                    if key is not None:
+                        self._helper_configs.append((owner, callee, i, key))
+                for kw in node.keywords:  # type: ignore[attr-defined]
+                    key = config_of(kw.value) if kw.arg is not None else None
+                    if key is not None:
+                        self._helper_configs.append((owner, callee, kw.arg, key))
         # module-level helpers too (class_name ""): model plugins read credentials in shared functions
         self._key_reads(fn, own_nodes, class_name if class_name is not None else "")
         for node in own_nodes:
@@ -696,16 +1008,18 @@ class _Scanner:
                     read = self._read(call.args[0], "get")
                     if len(call.args) >= 2:
                         read.default = self.cols.text(self.cols.span(call.args[1]))
+                    read.fallback_after = self._fallback_keys(call, _mapping_test(source))
             elif (isinstance(parent, ast.Subscript) and parent.value is node and _str_const(parent.slice) is not None
                   and isinstance(parent.ctx, ast.Load)):
                 read = self._read(parent.slice, "subscript")
+                read.guarded = self._guarded(parent, read.key, _mapping_test(source))
             elif isinstance(parent, ast.Compare) and _str_const(parent.left) is not None:
                 read = self._read(parent.left, "in")
             if read is None:
                 # written to, passed on, iterated, re-bound...: the keys it holds are no longer the YAML's alone
                 self.out.mapping_escapes.add((class_name, source))
             else:
-                self.out.key_reads.append(KeyRead(source, class_name, fn.name, read))
+                self.out.key_reads.append(KeyRead(source, class_name, fn.name, read, self._function_stack[-1] if self._function_stack else -1))
 
     def _own_nodes(self, fn: ast.AST):
         """Nodes of a function body, not descending into nested functions / classes (which are yielded)."""
@@ -913,7 +1227,7 @@ class _Scanner:
         name_start = Pos(fn.lineno - 1, m.end() if m else 0)
         info = InvokeParams(class_name, arg.arg, param_span, Span(name_start, Pos(name_start.line, name_start.col + len(fn.name))))
         names = {arg.arg}
-        nodes = sorted((n for n in own_nodes if hasattr(n, "lineno")), key=lambda n: (n.lineno, n.col_offset))
+        nodes = sorted((n for n in self._closure_nodes(own_nodes, names) if hasattr(n, "lineno")), key=lambda n: (n.lineno, n.col_offset))
         # local aliases of the dict itself: params = tool_parameters
         for node in nodes:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -921,6 +1235,10 @@ class _Scanner:
                     names.add(node.targets[0].id)
         parents = self._parents
         value_vars: dict[str, str] = {}
+
+        def is_params(n: ast.AST) -> bool:
+            return isinstance(n, ast.Name) and n.id in names
+
         for node in nodes:
             if not (isinstance(node, ast.Name) and node.id in names and isinstance(node.ctx, ast.Load)):
                 continue
@@ -932,9 +1250,11 @@ class _Scanner:
                     read = self._read(call.args[0], "get")
                     if len(call.args) >= 2:
                         read.default = self.cols.text(self.cols.span(call.args[1]))
+                    read.fallback_after = self._fallback_keys(call, is_params)
                     self._remember_var(parents.get(id(call)), call, read.key, value_vars)
             elif isinstance(parent, ast.Subscript) and parent.value is node and _str_const(parent.slice) is not None:
                 read = self._read(parent.slice, "subscript")
+                read.guarded = self._guarded(parent, read.key, is_params)
                 self._remember_var(parents.get(id(parent)), parent, read.key, value_vars)
             elif isinstance(parent, ast.Compare) and len(parent.comparators) == 1 and parent.comparators[0] is node and _str_const(parent.left) is not None:
                 read = self._read(parent.left, "in")
@@ -946,6 +1266,24 @@ class _Scanner:
                 info.reads.append(read)
         self.out.invokes.append(info)
         return names, value_vars
+
+    def _closure_nodes(self, own_nodes: list[ast.AST], names: set[str]) -> list[ast.AST]:
+        """A function's own nodes and those of the functions and lambdas defined in it that do not bind one of
+        ``names`` as a parameter of their own (a closure reads the enclosing function's dict)."""
+        out: list[ast.AST] = []
+        pending = [own_nodes]
+        while pending:
+            current = pending.pop()
+            out.extend(current)
+            pending.extend(self._lambda_lists.get(id(current), ()))
+            for n in current:
+                if n.__class__ is ast.FunctionDef or n.__class__ is ast.AsyncFunctionDef:
+                    args = n.args  # type: ignore[attr-defined]
+                    if not any(a.arg in names for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)):
+                        inner = self._owned.get(id(n))
+                        if inner is not None:
+                            pending.append(inner)
+        return out
 
     @staticmethod
     def _remember_var(holder: ast.AST | None, value: ast.AST, key: str, value_vars: dict[str, str]) -> None:
@@ -963,9 +1301,19 @@ class _Scanner:
 
 
 def _wrapped_key_of(node: ast.expr, names: set[str], value_vars: dict[str, str]) -> str | None:
-    """The key of ``X(**<tool parameter>)``, e.g. ``RerankModelConfig(**tool_parameters["model"])``."""
-    if isinstance(node, ast.Call) and not node.args and len(node.keywords) == 1 and node.keywords[0].arg is None:
+    """The key of ``X(**<tool parameter>)``, e.g. ``RerankModelConfig(**tool_parameters["model"])``, and of
+    any ``*ModelConfig(...)`` built with ``**<tool parameter>`` among other arguments
+    (``LLMModelConfig(**tool_parameters["m"], completion_params={})``)."""
+    if not isinstance(node, ast.Call):
+        return None
+    if not node.args and len(node.keywords) == 1 and node.keywords[0].arg is None:
         return _param_key_of(node.keywords[0].value, names, value_vars)
+    if (_dotted(node.func) or "").endswith("ModelConfig"):
+        for kw in node.keywords:
+            if kw.arg is None:
+                key = _param_key_of(kw.value, names, value_vars)
+                if key is not None:
+                    return key
     return None
 
 

@@ -236,10 +236,10 @@ def test_print_only_where_the_plugin_runs_it(plugin: Path):
             print("run by hand")
         """)
     write(plugin, "scripts/release.py", 'print("maintenance script nobody imports")\n')
-    tool(plugin, READS, head=TOOL_HEAD + "from .helpers import shout\n")
+    tool(plugin, READS + "    shout(prompt)\n", head=TOOL_HEAD + "from .helpers import shout\n")
     (f,) = findings(plugin, "DL209")
     assert f.path == helper and f.span == span_of(helper, "print", 0)
-    assert "drops it" in f.message and "dify_plugin.config.logger_format.plugin_logger_handler" in f.message
+    assert "the text is lost" in f.message and "dify_plugin.config.logger_format.plugin_logger_handler" in f.message
 
 
 # -- 7. plugin classes as the SDK finds them ------------------------------------------------------------------
@@ -620,3 +620,193 @@ def test_dict_model_config_kept_in_a_variable(plugin: Path):
 """)
     (f,) = findings(plugin, "DL206")
     assert f.span == span_of(path, "cfg", 1) and "TextEmbeddingModelConfig" in f.message
+
+
+# -- reads and prints that never run, fallbacks, guards, closures ---------------------------------------------------
+
+
+def test_print_in_a_function_nothing_calls_is_not_reported(plugin: Path):
+    helper = write(plugin, "tools/helpers.py", """\
+        def debug_dump(text):
+            print("never called", text)
+
+
+        def shout(text):
+            print(text)
+        """)
+    tool(plugin, READS + "    shout(prompt)\n", head=TOOL_HEAD + "from .helpers import debug_dump, shout\n")
+    (f,) = findings(plugin, "DL209")
+    assert f.path == helper and f.span == span_of(helper, "print", 1)
+
+
+def test_print_under_a_flag_only_ever_false_is_not_reported(plugin: Path):
+    path = tool(plugin, READS + """\
+    if DEBUG:
+        print("debug", prompt)
+    if self.verbose and prompt:
+        print("verbose", prompt)
+    if LOUD:
+        print("loud", prompt)
+""", head=TOOL_HEAD + "\nDEBUG = False\nLOUD = False\n", cls="class LLMTool(Tool):\n    verbose = False\n")
+    assert findings(plugin, "DL209") == []
+    # a flag something sets true (here through a keyword argument) guards code that runs
+    path.write_text(path.read_text().replace("LOUD = False\n", "LOUD = False\n\ndef configure(**kw):\n    return kw\n\nconfigure(LOUD=True)\n"))
+    (f,) = findings(plugin, "DL209")
+    assert f.span == span_of(path, "print", 2)
+
+
+def test_customizable_schema_is_not_read_when_the_provider_has_only_predefined_models(tmp_path: Path):
+    root = tmp_path / "truth-model"
+    shutil.copytree(REPO / "tests" / "fixtures" / "real_plugins" / "model_provider", root)
+    llm = root / "models" / "llm" / "llm.py"
+    llm.write_text(llm.read_text() + """\
+
+    def get_customizable_model_schema(self, model: str, credentials: dict):
+        return {"context_size": int(credentials.get("context_size", 4096)), "mode": credentials["mode"]}
+""")
+    assert findings(root, "DL218") == []  # Dify takes the models from the predefined list: never called
+    provider = next((root / "provider").glob("*.yaml"))
+    provider.write_text(provider.read_text().replace("  - predefined-model\n", "  - predefined-model\n  - customizable-model\n"))
+    got = sorted(findings(root, "DL218"), key=lambda f: f.span.start)
+    assert [f.span for f in got] == [span_of(llm, '"context_size"', 1), span_of(llm, '"mode"', 1)]
+
+
+def test_validate_credentials_of_a_provider_without_credentials_is_not_read(plugin: Path):
+    source = [line for line in (plugin / "provider" / "llm.yaml").read_text().splitlines() if "source:" in line][-1].split(":", 1)[1].strip()
+    path = write(plugin, source, """\
+        from typing import Any
+
+        from dify_plugin import ToolProvider
+
+
+        class LLMProvider(ToolProvider):
+            def _validate_credentials(self, credentials: dict[str, Any]) -> None:
+                if not credentials.get("api_key"):
+                    raise ValueError("missing")
+        """)
+    assert findings(plugin, "DL218") == []  # nothing to fill in, so nothing is ever validated
+    _with_credentials(plugin, CREDENTIALS.replace("api_key", "token"))
+    (f,) = findings(plugin, "DL218")
+    assert f.path == path and f.span == span_of(path, '"api_key"')
+
+
+def test_fallback_spelling_after_a_declared_key_is_not_reported(plugin: Path):
+    path = tool(plugin, READS + """\
+    voice = tool_parameters.get("prompt") or tool_parameters.get("Prompt")
+    other = tool_parameters.get("Voice") or tool_parameters.get("VoiceID")
+""")
+    got = sorted(findings(plugin, "DL207"), key=lambda f: f.span.start)
+    assert [f.span for f in got] == [span_of(path, '"Voice"'), span_of(path, '"VoiceID"')]  # no declared key first
+    _with_credentials(plugin, CREDENTIALS)
+    tool(plugin, READS + '    key = self.runtime.credentials.get("api_key") or self.runtime.credentials.get("API_KEY")\n')
+    assert findings(plugin, "DL218", "DL207") == []
+    path = tool(plugin, READS + '    key = self.runtime.credentials.get("apikey") or self.runtime.credentials.get("API_KEY")\n')
+    assert [f.span for f in findings(plugin, "DL218")] == [span_of(path, '"apikey"'), span_of(path, '"API_KEY"')]
+
+
+def test_subscript_behind_a_membership_test_cannot_raise(plugin: Path):
+    path = tool(plugin, READS + """\
+    if "language" in tool_parameters and tool_parameters["language"]:
+        prompt += tool_parameters["language"]
+    tone = tool_parameters["tone"] if "tone" in tool_parameters else "plain"
+""")
+    assert findings(plugin, "DL214") == []
+    got = sorted(findings(plugin, "DL207"), key=lambda f: f.span.start)
+    assert [f.span for f in got] == [span_of(path, '"language"', 1), span_of(path, '"language"', 2), span_of(path, '"tone"')]
+    assert {f.severity for f in got} == {Severity.HINT} and all("KeyError" in f.message and "cannot" in f.message for f in got)
+    # without the test, the same read raises
+    path = tool(plugin, READS + '    if tool_parameters["language"]:\n        pass\n')
+    (f,) = findings(plugin, "DL214")
+    assert f.span == span_of(path, '"language"') and f.severity == Severity.ERROR
+    _with_credentials(plugin, CREDENTIALS)
+    path = tool(plugin, READS + '    region = self.runtime.credentials["region"] if "region" in self.runtime.credentials else "us"\n')
+    (f,) = findings(plugin, "DL218")
+    assert f.span == span_of(path, '"region"') and f.severity == Severity.HINT
+
+
+def test_reads_in_a_closure_of_invoke_count(plugin: Path):
+    yaml_path = plugin / "tools" / "llm.yaml"
+    path = tool(plugin, """\
+def _invoke(self, tool_parameters: dict[str, Any]) -> Generator[ToolInvokeMessage]:
+    async def ask():
+        return tool_parameters["prompt"], tool_parameters.get("model")
+
+    def later():
+        return tool_parameters.get("tone")
+
+    yield from ()
+""")
+    assert findings(plugin, "DL208") == []  # prompt is read, in the closure
+    (f,) = findings(plugin, "DL207")
+    assert f.span == span_of(path, '"tone"')
+    tool(plugin, """\
+def _invoke(self, tool_parameters: dict[str, Any]) -> Generator[ToolInvokeMessage]:
+    def later(tool_parameters):
+        return tool_parameters["prompt"]
+
+    yield from ()
+""")
+    got = findings(plugin, "DL208")  # that closure reads its own parameter, not the tool's
+    assert span_of(yaml_path, "prompt") in [f.span for f in got] and all(f.path == yaml_path for f in got)
+
+
+def test_plugin_class_imported_inside_a_function_is_not_in_the_module(plugin: Path):
+    write(plugin, "tools/other.py", """\
+        from collections.abc import Generator
+        from typing import Any
+
+        from dify_plugin import Tool
+        from dify_plugin.entities.tool import ToolInvokeMessage
+
+
+        class OtherTool(Tool):
+            def _invoke(self, tool_parameters: dict[str, Any]) -> Generator[ToolInvokeMessage]:
+                yield self.create_text_message("other")
+        """)
+    tool(plugin, READS + "    from .other import OtherTool\n    yield from OtherTool._invoke(self, tool_parameters)\n")
+    assert findings(plugin, "DL212") == []  # bound only while _invoke runs, after the loader looked
+    path = tool(plugin, READS, head=TOOL_HEAD + "from .other import OtherTool\n")
+    (f,) = findings(plugin, "DL212")
+    assert f.path == path and "OtherTool" in f.message
+
+
+def test_model_config_built_with_more_arguments_is_followed_into_attributes_and_helpers(plugin: Path):
+    yaml_path = plugin / "tools" / "llm.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("scope: llm", "scope: text-embedding"))
+    head = TOOL_HEAD + "from dify_plugin.entities.model.llm import LLMModelConfig\n"
+    path = tool(plugin, """\
+def _invoke(self, tool_parameters: dict[str, Any]) -> Generator[ToolInvokeMessage]:
+    cfg = LLMModelConfig(**tool_parameters["model"], completion_params={})
+    self.cfg = LLMModelConfig(**tool_parameters["model"], completion_params={})
+    yield from self.ask(cfg, tool_parameters["prompt"])
+    yield from self.again()
+    self.session.model.llm.invoke(model_config=cfg, prompt_messages=[], stream=False)
+
+def ask(self, config, prompt):
+    self.session.model.llm.invoke(model_config=config, prompt_messages=[], stream=False)
+    yield self.create_text_message(prompt)
+
+def again(self):
+    self.session.model.llm.invoke(model_config=self.cfg, prompt_messages=[], stream=False)
+    yield self.create_text_message("again")
+""", head=head)
+    got = sorted(findings(plugin, "DL305"), key=lambda f: f.span.start)
+    def first_word(needle: str) -> Span:
+        s = span_of(path, needle)
+        return Span(s.start, Pos(s.start.line, s.start.col + len(needle.split(",")[0])))
+
+    assert [f.span for f in got] == [first_word("cfg, prompt_messages"), first_word("config, prompt_messages"), first_word("self.cfg, prompt_messages")]
+    assert all("text-embedding" in f.message for f in got)
+    yaml_path.write_text(yaml_path.read_text().replace("scope: text-embedding", "scope: llm"))
+    assert findings(plugin, "DL305") == []
+
+
+def test_tool_invoke_without_provider_type_names_the_fix(plugin: Path):
+    manifest = plugin / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("      llm: true\n", "      llm: true\n    tool:\n      enabled: true\n"))
+    path = tool(plugin, READS + '    out = self.session.tool.invoke(provider="time", tool_name="current_time", parameters={})\n')
+    (f,) = findings(plugin, "DL204")
+    assert f.span == span_of(path, "invoke", 1)
+    assert "session.tool.invoke_builtin_tool(provider, tool_name, parameters)" in f.message and "provider_type=ToolProviderType.BUILT_IN" in f.message
+    tool(plugin, READS + '    out = self.session.tool.invoke_builtin_tool(provider="time", tool_name="current_time", parameters={})\n')
+    assert findings(plugin, "DL204") == []

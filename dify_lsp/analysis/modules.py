@@ -240,8 +240,9 @@ class ModuleGraph:
         return out
 
     def namespace_classes(self, path: Path) -> tuple[list[PluginClass | SdkClass], bool]:
-        """The classes bound in the module's namespace (what ``vars(module)`` holds that is a class):
-        its own top-level classes and the classes it imports; plus whether there may be more (star imports)."""
+        """The classes bound in the module's namespace (what ``vars(module)`` holds that is a class once the
+        module is imported, which is when the SDK's loader looks): its own top-level classes and the classes its
+        module-level imports bind; plus whether there may be more (star imports)."""
         scan = self.scans.get(path)
         if scan is None:
             return [], True
@@ -252,6 +253,8 @@ class ModuleGraph:
                 out.append(PluginClass(path, c))
                 seen.add((path, c.name_span.start.line))
         for local in [*scan.imports, *scan.relative_imports]:
+            if local not in scan.module_imports:
+                continue  # imported inside a function or class: not in the module's namespace when it is loaded
             hit = self.resolve(path, local)
             if isinstance(hit, PluginClass):
                 if (hit.path, hit.info.name_span.start.line) not in seen:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from dify_lsp import pyscan
 from dify_lsp.analysis.modules import ModuleGraph, PluginClass
 from dify_lsp.index import Plugin, PluginIndex, YamlFile, files_under, lookup
-from dify_lsp.schema.references import PYTHON, TOOL
+from dify_lsp.schema.references import MODEL_PROVIDER, PYTHON, TOOL, TOOL_PROVIDER
 from dify_lsp.sdk import catalog
 from dify_lsp.sdk.classes import SdkClass
 from dify_lsp.textpos import Span
@@ -292,3 +292,134 @@ def runtime_parameters(yf: YamlFile) -> bool:
     """The tool YAML says its parameters are given at run time (``has_runtime_parameters: true``)."""
     node, _ = lookup(yf.root, ("has_runtime_parameters",))
     return isinstance(node, YScalar) and node.value is True
+
+
+# -- which code runs ----------------------------------------------------------------------------------
+
+
+def _configurate_methods(provider: YamlFile) -> list[str] | None:
+    node, _ = lookup(provider.root, ("configurate_methods",))
+    if not isinstance(node, YSeq):
+        return None
+    return [i.value for i in node.items if isinstance(i, YScalar) and isinstance(i.value, str)]
+
+
+def _declares_no_credentials(provider: YamlFile) -> bool:
+    """A tool provider with no credentials to fill in (no form, no OAuth): Dify never asks it to validate any."""
+    root = provider.root
+    if root is None:
+        return False
+    for key in ("credentials_for_provider", "credentials_schema", "oauth_schema"):
+        node = root.get(key)
+        if node is None or (isinstance(node, YScalar) and node.value is None):
+            continue
+        if isinstance(node, (YMap, YSeq)) and not (node.pairs if isinstance(node, YMap) else node.items):
+            continue
+        return False
+    return True
+
+
+def never_called_hooks(ctx: AnalysisContext) -> set[tuple[Path, str, str]]:
+    """(file, class, method) of SDK hooks that Dify never calls for this plugin's configuration:
+
+    - ``get_customizable_model_schema`` of the model classes of a provider whose ``configurate_methods`` lacks
+      ``customizable-model``: its models are the predefined ones, which the SDK's ``get_model_schema`` finds
+      before it would ask the customizable schema;
+    - ``_validate_credentials`` of a tool provider that declares no credentials (no form, no OAuth): there is
+      nothing for the user to save, so nothing to validate."""
+    out: set[tuple[Path, str, str]] = set()
+    graph = python_of(ctx).graph
+    for ref in ctx.plugin.refs:
+        owner = ctx.plugin.yaml_files.get(ref.owner)
+        if owner is None or ref.target is None or ref.target_kind != PYTHON:
+            continue
+        if owner.kind == MODEL_PROVIDER and ref.key == ("extra", "python", "model_sources"):
+            methods = _configurate_methods(owner)
+            if methods is None or "customizable-model" in methods:
+                continue
+            hook = "get_customizable_model_schema"
+        elif owner.kind == TOOL_PROVIDER and ref.key == ("extra", "python", "source") and _declares_no_credentials(owner):
+            hook = "_validate_credentials"
+        else:
+            continue
+        path = sdk_source_file(ctx.index, ref.target)
+        scan = graph.scans.get(path)
+        for cls in scan.classes if scan is not None else ():
+            out.add((path, cls.name, hook))
+    return out
+
+
+def unreachable_functions(ctx: AnalysisContext) -> dict[Path, set[int]]:
+    """Per file the plugin runs, the functions (indexes into ``Scan.functions``) nothing runs.
+
+    What runs: the code run on import (module and class bodies; the entry module's ``__main__`` block), the
+    methods Dify or the SDK call (every method of a class deriving from an SDK base, or from a base that cannot
+    be followed, that its own class does not call as ``self.<name>``, i.e. is not one of its helpers; minus
+    :func:`never_called_hooks`), decorated functions and dunder methods, and, transitively, every function whose
+    name code that runs refers to (any attribute or name of that spelling counts), with the functions defined
+    inside it.  A function calling getattr() with a computed name may call anything in its module."""
+
+    def compute() -> dict[Path, set[int]]:
+        py = python_of(ctx)
+        graph = py.graph
+        runs = reachable_files(ctx)
+        hooks = never_called_hooks(ctx)
+        units = [u for u in py.units if u.path in runs]
+        entry = entry_module(ctx.plugin)
+        entry_paths = {graph.by_module.get(n) for n in ((entry[0], f"{entry[0]}.__main__") if entry else ())}
+        helpers: dict[tuple[Path, str], set[str]] = {}  # (file, class) -> the names its methods call on self
+        for u in units:
+            for f in u.scan.functions:
+                if f.class_name is not None:
+                    helpers.setdefault((u.path, f.class_name), set()).update(f.self_references)
+        called_by_sdk: dict[tuple[Path, str], bool] = {}
+        for u in units:
+            for c in u.scan.classes:
+                anc = graph.ancestry(u.path, c)
+                called_by_sdk[(u.path, c.name)] = called_by_sdk.get((u.path, c.name), False) or bool(anc.sdk or anc.unknown or anc.provided)
+        live_names: set[str] = set()
+        for u in units:
+            live_names |= u.scan.module_references
+            if u.path in entry_paths:
+                live_names |= u.scan.main_references
+        live: dict[Path, set[int]] = {u.path: set() for u in units}
+        changed = True
+        while changed:
+            changed = False
+            for u in units:
+                functions = u.scan.functions
+                mine = live[u.path]
+                everything = any(functions[i].dynamic for i in mine)
+                for i, f in enumerate(functions):
+                    if i in mine:
+                        continue
+                    if f.parent is not None:
+                        runs_ = f.parent in mine
+                    else:
+                        hook_off = f.class_name is not None and (u.path, f.class_name, f.name) in hooks
+                        runs_ = (everything or f.name in live_names or f.decorated
+                                 or (f.name.startswith("__") and f.name.endswith("__"))
+                                 or (f.class_name is not None and not hook_off
+                                     and called_by_sdk.get((u.path, f.class_name), False)
+                                     and f.name not in helpers.get((u.path, f.class_name), ())))
+                    if runs_:
+                        mine.add(i)
+                        live_names |= f.references
+                        changed = True
+        return {u.path: set(range(len(u.scan.functions))) - live[u.path] for u in units}
+
+    return ctx.memo(("analysis", "unreachable"), compute)
+
+
+def never_true_flags(ctx: AnalysisContext) -> set[str]:
+    """Names and attribute names that every assignment in the plugin sets to a false constant (``DEBUG = False``,
+    ``self.verbose = False``) and nothing else binds: an ``if`` testing one never takes its true branch."""
+
+    def compute() -> set[str]:
+        stores: dict[str, bool] = {}
+        for u in python_of(ctx).units:
+            for name, false in u.scan.flag_stores.items():
+                stores[name] = stores.get(name, True) and false
+        return {name for name, false in stores.items() if false}
+
+    return ctx.memo(("analysis", "flags"), compute)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from dify_lsp.analysis.plugin import python_of, sdk_source_file
+from dify_lsp.analysis.plugin import python_of, sdk_source_file, unreachable_functions
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from dify_lsp.i18n import Listing, Message, N_, msg
 from dify_lsp.index import YamlFile, lookup
@@ -45,7 +45,7 @@ from dify_lsp.yamlpos import YMap, YScalar, YSeq
 
 FAMILY = "python"
 
-UNDECLARED_CREDENTIAL = define_rule("DL218", "undeclared-credential", "Code reads a credential (a tool's `self.runtime.credentials`, a tool or model provider's `credentials`, a model's `credentials`) or an endpoint setting (`settings`) that the provider / endpoint group YAML does not declare: Dify never fills it, so `.get` gives its default and `[...]` raises KeyError.", Severity.WARNING, FAMILY)
+UNDECLARED_CREDENTIAL = define_rule("DL218", "undeclared-credential", "Code reads a credential (a tool's `self.runtime.credentials`, a tool or model provider's `credentials`, a model's `credentials`) or an endpoint setting (`settings`) that the provider / endpoint group YAML does not declare: Dify never fills it, so `.get` gives its default and `[...]` raises KeyError. Not reported in code Dify never calls for the plugin's configuration, nor as the fallback of a declared key; a hint behind a membership test.", Severity.WARNING, FAMILY)
 
 
 UNREAD_CREDENTIAL = define_rule("DL219", "unread-required-credential", "A required credential or endpoint setting the YAML declares that no code of the plugin reads (the user must fill it in for nothing).", Severity.HINT, FAMILY)
@@ -248,6 +248,7 @@ def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
     units = {u.path: u for u in python_of(ctx).units}
     graph = python_of(ctx).graph
     reported: set[tuple[Path, Span]] = set()
+    never_run = unreachable_functions(ctx)
     # per declaring YAML: the keys its code reads, or None when they cannot all be known
     read_keys: dict[Path, set[str] | None] = {}
     for path, kind, method, source, yf, (declared, anchor), what in _expectations(ctx):
@@ -276,11 +277,19 @@ def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
                 continue  # the class writes to the mapping or hands it on: keys may be added there
             if read.key in declared or read.how == "in" or (path, read.span) in reported:
                 continue
+            if read.how == "get" and any(k in declared for k in read.fallback_after):
+                continue  # only asked for when a declared key gave nothing: an alternative spelling
+            if kr.function in never_run.get(path, ()):
+                continue  # code Dify never calls for this plugin's configuration
             reported.add((path, read.span))
             options = suggest(read.key, names)
             fixes = [Fix(msg("Change to '{o}'", o=o), (TextEdit(path, read.inner, o),), preferred=len(options) == 1) for o in options] if read.inner else []
+            severity = None
             if read.how == "get":
                 outcome = msg("so this is always the default, {default}", default=read.default) if read.default is not None else msg("so this is always None")
+            elif read.guarded:
+                outcome = msg("so the membership test before this read is never true and the branch never runs (it cannot raise KeyError)")
+                severity = Severity.HINT
             else:
                 outcome = msg("so this raises KeyError: '{key}'", key=read.key)
             yield UNDECLARED_CREDENTIAL.at(
@@ -289,6 +298,7 @@ def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
                  if names else msg("{what} '{key}' is not declared in {where}, which declares none. Dify never fills it, {outcome}", what=Message(what), key=read.key, where=where, outcome=outcome)),
                 related=[Related(yf.path, anchor, Message(N_("the declared credentials") if what == "credential" else N_("the declared settings")))],
                 fixes=fixes,
+                severity=severity,
             )
 
     # required but never read: only where every read of the mapping is known, and the name appears in no

@@ -22,9 +22,9 @@ from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, sugge
 
 FAMILY = "python"
 
-UNDECLARED_PARAMETER = define_rule("DL207", "undeclared-tool-parameter", "Code reads with `.get` a tool parameter that the tool's YAML does not declare: Dify never sends it, so the read always gives the default (None when none is given).", Severity.WARNING, FAMILY)
+UNDECLARED_PARAMETER = define_rule("DL207", "undeclared-tool-parameter", "Code reads with `.get` a tool parameter that the tool's YAML does not declare: workflows and forms send only declared parameters, so there the read gives the default (an agent's model may add other keys, which cannot be relied on). Behind a membership test (`if \"x\" in tool_parameters`) or as the fallback of a declared key (`.get(\"a\") or .get(\"b\")`) it is at most a hint.", Severity.WARNING, FAMILY)
 UNREAD_PARAMETER = define_rule("DL208", "unread-required-parameter", "A required parameter declared in the tool YAML that the tool's code never reads.", Severity.HINT, FAMILY)
-UNDECLARED_PARAMETER_KEY = define_rule("DL214", "undeclared-tool-parameter-key", "Code reads `tool_parameters[\"x\"]` where the tool's YAML declares no parameter `x`: Dify never sends it, so every run raises KeyError.", Severity.ERROR, FAMILY)
+UNDECLARED_PARAMETER_KEY = define_rule("DL214", "undeclared-tool-parameter-key", "Code reads `tool_parameters[\"x\"]` where the tool's YAML declares no parameter `x`: workflows and forms send only declared parameters, so every run from them raises KeyError (an agent's model may add other keys, which cannot be relied on).", Severity.ERROR, FAMILY)
 
 
 # -- tool parameters ----------------------------------------------------------------------------------------------
@@ -51,29 +51,39 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
         if any("_get_runtime_parameters" in (c.methods if c else []) for c in (unit.scan.class_named(i.class_name) for i in invokes)):
             continue
         names = list(declared)
-        first_yaml = yamls[0]
-        params_key = first_yaml.root.pair("parameters") if first_yaml.root else None
-        related_span = params_key.key.span if params_key else ZERO_SPAN
+        related = []
+        for yf in yamls:
+            params_key = yf.root.pair("parameters") if yf.root else None
+            related.append(Related(yf.path, params_key.key.span if params_key else ZERO_SPAN, msg("the tool's parameters")))
         for inv in invokes:
             for read in inv.reads:
                 if read.key in declared or read.how == "in":
                     continue
+                if read.how == "get" and any(k in declared for k in read.fallback_after):
+                    continue  # only asked for when a declared key gave nothing: an alternative spelling
                 options = suggest(read.key, names)
                 fixes = [Fix(msg("Change to '{o}'", o=o), (TextEdit(unit.path, read.inner, o),), preferred=len(options) == 1) for o in options] if read.inner else []
+                listed = Listing(f"'{n}'" for n in names)
+                severity = None
                 if read.how == "get":
                     rule = UNDECLARED_PARAMETER
-                    outcome = (msg("Dify never sends it, so this is always the default, {default}.", default=read.default) if read.default is not None
-                               else msg("Dify never sends it, so this is always None."))
+                    outcome = (msg("Workflows and forms send only declared parameters, so there this is always the default, {default}; an agent's model may add other keys, but that cannot be relied on.", default=read.default) if read.default is not None
+                               else msg("Workflows and forms send only declared parameters, so there this is always None; an agent's model may add other keys, but that cannot be relied on."))
+                elif read.guarded:
+                    rule, severity = UNDECLARED_PARAMETER, Severity.HINT
+                    outcome = msg("It is read only behind a membership test, so it cannot raise KeyError; workflows and forms send only declared parameters, so that branch runs only if an agent's model adds the key, which cannot be relied on.")
                 else:
                     rule = UNDECLARED_PARAMETER_KEY
-                    outcome = msg("Dify never sends it, so this raises KeyError: '{key}' on every run.", key=read.key)
-                yield rule.at(
-                    unit.path, read.span,
-                    msg("tool parameter '{key}' is not declared in {path}{did_you_mean}; declared parameters: {listed}. {outcome}", key=read.key, path=ctx.plugin.relative(first_yaml.path), did_you_mean=did_you_mean(options), listed=Listing(f"'{n}'" for n in names), outcome=outcome)
-                    if names else msg("tool parameter '{key}' is not declared in {path}, which declares no parameter. {outcome}", key=read.key, path=ctx.plugin.relative(first_yaml.path), outcome=outcome),
-                    related=[Related(first_yaml.path, related_span, msg("the tool's parameters"))],
-                    fixes=fixes,
-                )
+                    outcome = msg("Workflows and forms send only declared parameters, so every run from them raises KeyError: '{key}'; an agent's model may add other keys, but that cannot be relied on.", key=read.key)
+                if len(yamls) == 1:
+                    path = ctx.plugin.relative(yamls[0].path)
+                    message = (msg("tool parameter '{key}' is not declared in {path}{did_you_mean}; declared parameters: {listed}. {outcome}", key=read.key, path=path, did_you_mean=did_you_mean(options), listed=listed, outcome=outcome)
+                               if names else msg("tool parameter '{key}' is not declared in {path}, which declares no parameter. {outcome}", key=read.key, path=path, outcome=outcome))
+                else:
+                    paths = Listing(ctx.plugin.relative(y.path) for y in yamls)
+                    message = (msg("tool parameter '{key}' is declared in none of {paths}, the tools this file serves{did_you_mean}; declared parameters: {listed}. {outcome}", key=read.key, paths=paths, did_you_mean=did_you_mean(options), listed=listed, outcome=outcome)
+                               if names else msg("tool parameter '{key}' is declared in none of {paths}, the tools this file serves, which declare no parameter. {outcome}", key=read.key, paths=paths, outcome=outcome))
+                yield rule.at(unit.path, read.span, message, severity=severity, related=related, fixes=fixes)
         if any(inv.escapes for inv in invokes):
             continue
         read_keys = {r.key for inv in invokes for r in inv.reads}

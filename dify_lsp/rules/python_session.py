@@ -130,12 +130,12 @@ def session_call_arguments(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             missing = [p.name for p in method.params if p.required and p.name not in given]
             if missing:
-                yield MISSING_ARGUMENT.at(
-                    unit.path, span,
-                    (msg("{dotted}() is missing required arguments: {names} (signature: {signature})", dotted=dotted, names=Listing(missing), signature=method.signature())
-                     if len(missing) > 1 else
-                     msg("{dotted}() is missing required argument: {names} (signature: {signature})", dotted=dotted, names=Listing(missing), signature=method.signature())),
-                )
+                message = (msg("{dotted}() is missing required arguments: {names} (signature: {signature})", dotted=dotted, names=Listing(missing), signature=method.signature())
+                           if len(missing) > 1 else
+                           msg("{dotted}() is missing required argument: {names} (signature: {signature})", dotted=dotted, names=Listing(missing), signature=method.signature()))
+                if call.ref.names[-2:] == ("tool", "invoke") and "provider_type" in missing:
+                    message = msg("{message}. For a built-in tool call {tools}.invoke_builtin_tool(provider, tool_name, parameters), or pass provider_type=ToolProviderType.BUILT_IN (from dify_plugin.entities.tool)", message=message, tools=".".join(("session", *call.ref.names[:-1])))
+                yield MISSING_ARGUMENT.at(unit.path, span, message)
 
 
 # -- model_config ----------------------------------------------------------------------------------------------
