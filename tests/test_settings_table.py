@@ -9,7 +9,7 @@ import json
 import logging
 
 from dify_lsp.config import disabled_families, layer_from_settings
-from dify_lsp.invocation import engine, kinds
+from dify_lsp.invocation import engine, runner
 from dify_lsp.invocation.backends.openai import OpenAIBackend
 from dify_lsp.rules.registry import families
 from dify_lsp.settings import DEFAULT_OPENAI_MODELS, DiagnosticsSettings, RunSettings, ServerSettings
@@ -51,7 +51,7 @@ def test_the_family_switches_are_the_rule_families():
 def test_defaults_are_the_ones_the_code_uses():
     run = RunSettings()
     openai = OpenAIBackend({})
-    assert run.timeout == engine.DEFAULT_TIMEOUT == kinds.DEFAULT_TIMEOUT
+    assert run.timeout == engine.DEFAULT_TIMEOUT == runner.DEFAULT_TIMEOUT
     assert (openai.base_url, openai.key_env, openai.models) == (run.openai.base_url, run.openai.api_key_env, DEFAULT_OPENAI_MODELS)
     # the run code reads the settings object the client would send: the model's own defaults come through
     wire = ServerSettings().wire()
