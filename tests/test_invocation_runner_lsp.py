@@ -35,10 +35,6 @@ async def client(lsp_client: LanguageClient, tmp_path_factory):
     def register_capability(params: types.RegistrationParams) -> None:
         return None
 
-    @lsp_client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
-    def create_progress(params: types.WorkDoneProgressCreateParams) -> None:
-        return None
-
     root = tmp_path_factory.mktemp("ws")
     for name in ("run-tool", "run-relay", "run-endpoint", "run-compat-model", "run-trigger"):
         WS[name] = root / name
@@ -134,7 +130,7 @@ async def test_cancelling_during_an_environment_build_stops_it(client: LanguageC
     index = SilentIndex()
     (root / "requirements.txt").write_text(f"--index-url http://127.0.0.1:{index.port}/simple/\ndify_plugin==0.10.2\n")
     tool = root / "tools" / "word_count.yaml"
-    building = "pip install -r " + str(root / "requirements.txt")
+    building = str(root / "requirements.txt")  # in uv's command line
     msg_id = "build-to-cancel"
     try:
         future = client.protocol.send_request(types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(
