@@ -1176,7 +1176,14 @@ class _Scanner:
                     else:
                         refs.add(name)
                         flags[name] = False
-            elif cls is ast.For or cls is ast.With or cls is ast.AugAssign or cls is ast.NamedExpr:
+            elif cls is ast.For or cls is ast.AugAssign or cls is ast.NamedExpr:
+                target = node.target  # type: ignore[attr-defined]
+                if target.__class__ is Name:
+                    flags[target.id] = False
+                else:
+                    for name in _targets(node):
+                        flags[name] = False
+            elif cls is ast.With:
                 for name in _targets(node):
                     flags[name] = False
         for inner in self._lambda_lists.get(id(own_nodes), ()):
