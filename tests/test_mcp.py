@@ -305,3 +305,28 @@ async def test_run_an_endpoint_with_the_mock_model(tmp_path: Path):
         assert "key-42" not in json.dumps(result)  # the secret setting is masked
         missing = await call_error(session, "run_plugin", {"plugin": str(plugin), "kind": "endpoint", "target": "GET /health/abc"})
         assert "missing required setting: api_key" in missing
+
+
+def test_readme_documents_every_tool_and_each_agent_snippet_starts_the_server():
+    import re
+    import tomllib
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Coding agents: MCP server and skill"):readme.index("## Editor setup")]
+    documented = re.findall(r"^\| `(\w+)` \|", section, re.M)
+    from dify_lsp.mcp.server import create_server
+    import anyio
+
+    async def names() -> list[str]:
+        return [t.name for t in await create_server("en_US").list_tools()]
+
+    assert documented == anyio.run(names)
+    for agent in ("Claude Code", "Claude Desktop", "Cursor", "VS Code, Copilot agent mode", "Codex CLI", "Gemini CLI"):
+        assert f"**{agent}**" in section, agent
+    snippets = re.findall(r"```(json|toml)\n(.*?)```", section, re.S)
+    assert len(snippets) == 6
+    for lang, text in snippets:
+        data = json.loads(text) if lang == "json" else tomllib.loads(text)
+        servers = data.get("mcpServers") or data.get("servers") or data.get("mcp_servers")
+        server = servers["dify-lsp"]
+        assert server["command"].endswith("dify-lsp") and server["args"][0] == "mcp", text

@@ -209,3 +209,21 @@ def serve(language: str) -> int:
     create_server(language).run("stdio")
     return 0
 
+
+def call_once(language: str, tool: str, arguments: dict[str, Any]) -> tuple[bool, Any]:
+    """One tool call without a client (``dify-lsp mcp --call``, the agent skill's scripts): the same tool,
+    validation and result as over the protocol. (True, structured result) or (False, the error text)."""
+    import anyio
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    async def call() -> tuple[bool, Any]:
+        try:
+            result = await create_server(language).call_tool(tool, arguments)
+        except ToolError as exc:
+            return False, str(exc)
+        if result.is_error:
+            return False, "\n".join(getattr(c, "text", "") for c in result.content)
+        return True, result.structured_content
+
+    return anyio.run(call)
+

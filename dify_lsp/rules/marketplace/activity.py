@@ -30,6 +30,9 @@ CATEGORIES = (
     (N_("token transfer"), (r"\btoken\s+transfers?\b", r"\btransfer\s+(?:crypto|tokens?|coins?|nft)s?\b", r"\bsend\s+(?:crypto|tokens?|coins?|nft)s?\b",
                             r"\bswap\s+(?:crypto|tokens?|coins?)\b", r"\bbridge\s+(?:crypto|tokens?|coins?)\b", r"\bwallet\s+transfer\b")),
 )
+# Every pattern starts with one of these words (lower-cased): a line with none of them cannot match.
+STEMS = ("payment", "process", "checkout", "charge", "refund", "payout", "financial", "transaction", "trading", "trade",
+         "place", "buy", "sell", "asset", "transfer", "send", "wire", "withdraw", "deposit", "token", "swap", "bridge", "wallet")
 # One alternation per category (a line reports its first category only, as the review does).
 PATTERNS = tuple((name, re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)) for name, patterns in CATEGORIES)
 ANY = re.compile("|".join(p.pattern for _, p in PATTERNS), re.IGNORECASE)
@@ -44,10 +47,27 @@ def financial_activity(package: PackageView) -> Iterator[Finding]:
         if member.filename not in NAMES and not member.filename.lower().endswith(SUFFIXES):
             continue
         text = package.text(member.name)
-        if not text or not ANY.search(text):
+        if not text:
+            continue
+        lowered = text.lower()
+        starts: set[int] = set()
+        for stem in STEMS:
+            at = lowered.find(stem)
+            while at >= 0:
+                starts.add(lowered.rfind("\n", 0, at) + 1)
+                end = lowered.find("\n", at)
+                if end < 0:
+                    break
+                at = lowered.find(stem, end + 1)
+        if not starts:
             continue
         path = package.path(member.name)
-        for line_no, line in enumerate(text.split("\n")):
+        lines = text.split("\n")
+        line_no, last = 0, 0
+        for start in sorted(starts):  # offsets in the lower-cased text: its line ends are the text's
+            line_no += lowered.count("\n", last, start)
+            last = start
+            line = lines[line_no]
             if not ANY.search(line):
                 continue
             for category, pattern in PATTERNS:

@@ -80,6 +80,7 @@ class PackageView:
     broken: str | None = None  # why the package cannot be read at all
     file_size: int | None = None  # bytes of the .difypkg itself
     unread: dict[str, str] = field(default_factory=dict)  # member -> why its bytes were not read
+    memo: dict = field(default_factory=dict)  # analyses several checks share (a module's syntax tree)
     _by_name: dict[str, Member] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -43,14 +43,29 @@ def node_span(lines: list[str], node: ast.AST) -> Span:
     return Span.at(line, column(text, node.col_offset), end_line, column(end_text, node.end_col_offset or 0))
 
 
+def parse(package: PackageView, name: str) -> ast.Module | Exception | None:
+    """The module's syntax tree (parsed from its bytes, as compileall reads them), or why there is none;
+    parsed once for both checks."""
+    key = ("python-tree", name)
+    if key not in package.memo:
+        data = package.read(name)
+        try:
+            package.memo[key] = None if data is None else compile(data, name, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+            package.memo[key] = exc
+    return package.memo[key]
+
+
 @package_check(COMPILE)
 def python_compiles(package: PackageView) -> Iterator[Finding]:
     for member in python_members(package):
-        data = package.read(member.name)
-        if data is None:
+        tree = parse(package, member.name)
+        if tree is None:
             continue
         try:
-            compile(data, member.name, "exec", dont_inherit=True)
+            if isinstance(tree, Exception):
+                raise tree
+            compile(tree, member.name, "exec", dont_inherit=True)  # what only the compiler rejects ('return' outside a function)
         except SyntaxError as exc:
             line = max((exc.lineno or 1) - 1, 0)
             col = max((exc.offset or 1) - 1, 0)
@@ -131,10 +146,9 @@ def python_safety(package: PackageView) -> Iterator[Finding]:
         leaks_possible = LEAK_TEXT.search(text) is not None
         if not requests_used and not leaks_possible:
             continue
-        try:
-            tree = ast.parse(text, member.name)
-        except (SyntaxError, ValueError, MemoryError, RecursionError):
-            continue  # DL650 says so
+        tree = parse(package, member.name)
+        if not isinstance(tree, ast.Module):
+            continue  # DL650 says why
         lines = text.split("\n")
         path = package.path(member.name)
         found = sorted(scan_module(tree, requests_used, leaks_possible), key=lambda item: (item[0].lineno, item[0].col_offset))

@@ -122,6 +122,27 @@ def candidate_lines(text: str) -> list[int]:
     return lines
 
 
+KEY_WORD = re.compile(r"(?i)key|token|secret|password")
+KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+def assignments(line: str) -> Iterator[re.Match[str]]:
+    """ASSIGNMENT.finditer(line), anchored: a match's key holds a secret word, so each match starts where
+    the run of key characters around such a word starts (a scan from every position of a long line, as
+    finditer does, costs seconds on uv.lock files)."""
+    end = 0
+    for word in KEY_WORD.finditer(line):
+        if word.start() < end:
+            continue
+        start = word.start()
+        while start > 0 and line[start - 1] in KEY_CHARS:
+            start -= 1
+        match = ASSIGNMENT.match(line, max(start, end))
+        if match is not None:
+            end = match.end()
+            yield match
+
+
 def scan_text(package: PackageView, name: str, text: str) -> Iterator[Finding]:
     """The review reads line by line; only the lines holding a literal some pattern needs are read here."""
     path = package.path(name)
@@ -142,7 +163,7 @@ def scan_text(package: PackageView, name: str, text: str) -> Iterator[Finding]:
                     kind=Message(kind), name=name))
         if vendor:
             continue  # the review reports a vendor token once, not again as an assignment
-        for match in ASSIGNMENT.finditer(line):
+        for match in assignments(line):
             key, value = match.group("key"), match.group("value")
             quoted = len(value) >= 2 and value[0] in "\"'" and value[-1] == value[0]
             cleaned = value.strip().strip("\"'")
