@@ -29,7 +29,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from dify_lsp.invocation.engine import RunSpec, resolve_python, run_invocation_sync  # noqa: E402
+from dify_lsp.invocation.engine import resolve_python  # noqa: E402
+from dify_lsp.invocation.runner import RunRequest, run_sync  # noqa: E402
 from dify_lsp.invocation.environments import cached_environment  # noqa: E402
 
 DEPENDENCIES = REPO / "tests" / "fixtures" / "run_plugins" / "uv_project"
@@ -136,14 +137,14 @@ def main() -> int:
         baseline, engine, in_run = [], [], []
         for _ in range(args.runs):  # alternate, so a noisy moment hits both
             baseline.append(plugin_startup_ms(python, root))
-            result = run_invocation_sync(RunSpec(root, tool="noop", use_saved=False))
+            result = run_sync(RunRequest(root, kind="tool", target="noop", use_saved=False))
             if result.status != "success":
                 print(json.dumps(result.to_json(), indent=2), file=sys.stderr)
                 return 1
             engine.append(result.duration_ms)
             # the same run's own accounting: everything but the plugin's start (no run-to-run noise)
             in_run.append(result.duration_ms - (result.startup_ms or 0))
-        loop = run_invocation_sync(RunSpec(root, tool="llm_loop", parameters={"n": args.calls}, use_saved=False))
+        loop = run_sync(RunRequest(root, kind="tool", target="llm_loop", parameters={"n": args.calls}, use_saved=False))
         if loop.status != "success":
             print(json.dumps(loop.to_json(), indent=2), file=sys.stderr)
             return 1

@@ -30,9 +30,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from dify_lsp.invocation.engine import RunSpec, resolve_python, run_invocation  # noqa: E402
+from dify_lsp.invocation.engine import resolve_python  # noqa: E402
 from dify_lsp.invocation.fake_openai import FakeOpenAIServer  # noqa: E402
-from dify_lsp.invocation.kinds import KindRun, run_kind  # noqa: E402
+from dify_lsp.invocation.runner import RunRequest, run  # noqa: E402
 
 FIXTURES = REPO / "tests" / "fixtures"
 DIFY_LSP = Path(sys.executable).with_name("dify-lsp")
@@ -61,26 +61,23 @@ def kind_cases(roots: dict[str, Path], server: FakeOpenAIServer) -> dict[str, ob
     sig = "sha256=" + hmac.new(b"bench-secret", body.encode(), hashlib.sha256).hexdigest()
     creds = {"api_key": "sk-bench", "endpoint_url": server.base_url}
     return {
-        "tool": RunSpec(roots["tool"], tool="word_count", parameters={"text": "one two three"}, use_saved=False),
-        "endpoint": KindRun(roots["endpoint"], "endpoint", name="POST /ask", parameters={"api_key": "k"},
+        "tool": RunRequest(roots["tool"], "tool", target="word_count", parameters={"text": "one two three"}, use_saved=False),
+        "endpoint": RunRequest(roots["endpoint"], "endpoint", target="POST /ask", parameters={"api_key": "k"},
                             headers=[("Authorization", "Bearer k"), ("Content-Type", "application/json")],
                             body=b'{"question": "bench"}', use_saved=False),
-        "agent strategy": KindRun(roots["agent"], "strategy", name="tool_loop", parameters={"query": "count"},
+        "agent strategy": RunRequest(roots["agent"], "strategy", target="tool_loop", parameters={"query": "count"},
                                   agent_tools=["textkit/word_count"], tool_plugins=[roots["tool"]], use_saved=False),
-        "model (llm)": KindRun(roots["model"], "model", name="llm/loop-chat", credentials=creds, prompt="hi", use_saved=False),
-        "datasource": KindRun(roots["datasource"], "datasource", name="crawl",
+        "model (llm)": RunRequest(roots["model"], "model", target="llm/loop-chat", credentials=creds, prompt="hi", use_saved=False),
+        "datasource": RunRequest(roots["datasource"], "datasource", target="crawl",
                               parameters={"url": server.root_url + "/p.html"}, use_saved=False),
-        "trigger": KindRun(roots["trigger"], "trigger", name="dispatch", request_line="POST /hook",
+        "trigger": RunRequest(roots["trigger"], "trigger", target="dispatch", request_line="POST /hook",
                            headers=[("X-Hookbox-Signature", sig)], body=body.encode(),
                            subscription={"signing_secret": "bench-secret", "events": ["ticket_opened"]}, use_saved=False),
     }
 
 
 async def one_run(case: object) -> tuple[str, float, float | None]:
-    if isinstance(case, RunSpec):
-        result = await run_invocation(case)
-    else:
-        result = await run_kind(case)
+    result = await run(case)
     return result.status, result.duration_ms, result.startup_ms
 
 

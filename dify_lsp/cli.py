@@ -322,9 +322,11 @@ def build_parser(language: str = i18n.ENGLISH) -> argparse.ArgumentParser:
         description="Serve dify-lsp's tools to a coding agent (Claude Code, Cursor, Copilot agent mode, Codex, Gemini CLI...) "
         "over the Model Context Protocol on stdin/stdout. Agents start this themselves: see the README's MCP section.",
         formatter_class=raw,
-        epilog="exit codes:\n  0  the agent closed the connection\n  2  usage error, or the MCP SDK is not installed (pip install 'dify-lsp[mcp]')",
+        epilog="exit codes:\n  0  the agent closed the connection; with --call: the tool answered\n  2  usage error, the MCP SDK is not installed (pip install 'dify-lsp[mcp]'), or the called tool answered with an error",
     )
     mcp.add_argument("--lang", metavar="LANG", help="language of the results' messages (as for check); tool descriptions stay English")
+    mcp.add_argument("--call", metavar="TOOL", help="call one tool once and print its JSON result instead of serving (for scripts; no agent needed)")
+    mcp.add_argument("--args", metavar="JSON", default="{}", help="the tool's arguments as a JSON object (with --call)")
 
     # the `dify` CLI's commands that the SDK's PluginRunner calls (DIFY_CLI_PATH=$(which dify-lsp))
     sub.add_parser("version", help="print the bare version (what `dify version` prints)")
@@ -403,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_cli.command(args)
         if command == "mcp":
-            return cmd_mcp(args.lang)
+            return cmd_mcp(args.lang, args.call, args.args)
         if command in ("version", "plugin"):
             from dify_lsp.invocation import plugin_cli
 
@@ -428,16 +430,31 @@ def serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_mcp(lang: str | None) -> int:
+def cmd_mcp(lang: str | None, call: str | None = None, call_args: str = "{}") -> int:
     from importlib.util import find_spec
 
     language = i18n.choose(lang)
     if find_spec("mcp") is None:
         print(i18n.tr(i18n.N_("dify-lsp mcp needs the MCP SDK: pip install 'dify-lsp[mcp]' (or pip install 'mcp>=2.3,<3')"), language), file=sys.stderr)
         return EXIT_USAGE
-    from dify_lsp.mcp.server import serve as serve_mcp
+    from dify_lsp.mcp.server import call_once, serve as serve_mcp
 
-    return serve_mcp(language)
+    if call is None:
+        return serve_mcp(language)
+    try:
+        arguments = json.loads(call_args)
+    except ValueError as exc:
+        arguments = exc
+    if not isinstance(arguments, dict):
+        print(i18n.tr(i18n.msg("dify-lsp mcp: --args must be a JSON object, e.g. '{example}'", example='{"path": "."}'), language), file=sys.stderr)
+        return EXIT_USAGE
+    ok, result = call_once(language, call, arguments)
+    if not ok:
+        print(f"dify-lsp mcp --call {call}: {result}", file=sys.stderr)
+        return EXIT_USAGE
+    json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return EXIT_OK
 
 
 # -- check -------------------------------------------------------------------
@@ -510,7 +527,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if arg in packages:
             findings, texts, crashes = packages[arg]
             for crash in crashes:
-                print(f"dify-lsp check: internal error in {crash}", file=sys.stderr)
+                print(i18n.tr(i18n.msg("dify-lsp check: internal error in {crash}", crash=crash), language), file=sys.stderr)
             reports[p] = findings
             fail_on = args.fail_on or "error"
             for f in findings:
@@ -528,7 +545,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 report = results.get(root) or check_root(root, settings, cache)
                 reports[root] = report
                 for crash in report.crashes:
-                    print(f"dify-lsp check: internal error in {crash}", file=sys.stderr)
+                    print(i18n.tr(i18n.msg("dify-lsp check: internal error in {crash}", crash=crash), language), file=sys.stderr)
             report = reports[root]
             fail_on = args.fail_on or fail_on_for(root, lambda path: index.source.read(path).text) or "error"
             texts: dict[Path, tuple[str, ...]] = {}
@@ -610,7 +627,7 @@ def cmd_schema(out: str) -> int:
     try:
         written = write_schemas(Path(out))
     except OSError as exc:
-        print(f"dify-lsp schema: {out}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"dify-lsp schema: {out}: {exc.strerror or exc}", file=sys.stderr)  # the system's own words
         return EXIT_USAGE
     for path in written:
         print(path)

@@ -183,7 +183,7 @@ def msg(template: str, /, **args: Any) -> Message:
 
 class Listing(Message):
     """Items (names, or messages said in the reader's language) joined as a list: "a, b, c" in English,
-    "a、b、c" in Chinese and Japanese; with ``last`` ("or") the final two are joined by that word."""
+    "a、b、c" in Chinese and Japanese; with ``last`` ("or", "and") the final two are joined by that word."""
 
     def __new__(cls, items, last: str | None = None) -> "Listing":
         items = list(items)
@@ -198,9 +198,13 @@ class Listing(Message):
         if language == ENGLISH or language not in LANGUAGES:
             return str(self)
         said = [i.translate(language) if isinstance(i, Message) else str(i) for i in self.items]
-        if self.last == "or" and len(said) > 1:
-            return Message("{first} or {second}", first="、".join(said[:-1]), second=said[-1]).translate(language)
+        if self.last in _LAST and len(said) > 1:
+            return Message(_LAST[self.last], first="、".join(said[:-1]), second=said[-1]).translate(language)
         return "、".join(said)
+
+
+# How the last two items of a list are joined, as whole catalog texts.
+_LAST = {"or": "{first} or {second}", "and": "{first} and {second}"}
 
 
 def _join_items(items: list[str], sep: str, last: str | None) -> str:
@@ -212,6 +216,11 @@ def _join_items(items: list[str], sep: str, last: str | None) -> str:
 def N_(text: str) -> str:
     """Marks a static English text for the catalogs (translated later with :func:`tr`)."""
     return text
+
+
+# The texts Listing says its last two items with (marked here so the catalogs collect them).
+N_("{first} or {second}")
+N_("{first} and {second}")
 
 
 def tr(text: str | None, language: str) -> str:

@@ -34,6 +34,7 @@ from dify_lsp.schema.references import (
     ReferenceKey,
 )
 from dify_lsp.textpos import Pos, Span, engine_text
+from dify_lsp.uris import CASE_INSENSITIVE_BY_DEFAULT, on_disk_spelling
 from dify_lsp.yamlpos import YamlDocument, YMap, YNode, YScalar, YSeq, parse_yaml
 
 MANIFEST_NAME = "manifest.yaml"
@@ -416,6 +417,8 @@ class PluginIndex:
                         if child.problem != "missing":
                             queue.append(child)
                     ref.exists = child.problem != "missing"
+                if ref.exists and CASE_INSENSITIVE_BY_DEFAULT and on_disk_spelling(root, ref.target) is not None:
+                    ref.exists = False  # this disk ignores case; Dify, on Linux, would not find the file
             if yf.kind == MODEL_PROVIDER:
                 self._model_files(plugin, yf)
         plugin.loose_tools = self._loose_tools(plugin)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from dify_lsp import pyscan
 from dify_lsp.findings import TextEdit
+from dify_lsp.i18n import Listing, msg
 from dify_lsp.index import Plugin, TextSource, lookup
 from dify_lsp.schema.references import TOOL, TOOL_PROVIDER
 from dify_lsp.textpos import LineIndex, Pos, Span
@@ -216,34 +217,34 @@ def list_tool(plugin: Plugin, provider: Path, rel_path: str) -> list[TextEdit]:
     """Edits that add ``rel_path`` to the provider's ``tools`` list."""
     yf = plugin.yaml_files.get(provider)
     if yf is None or yf.root is None or yf.text is None:
-        raise ScaffoldError(f"{plugin.relative(provider)} is not a readable tool provider YAML")
+        raise ScaffoldError(msg("{path} is not a readable tool provider YAML", path=plugin.relative(provider)))
     edits = append_item(provider, yf.text, yf.root, "tools", rel_path)
     if edits is None:
-        raise ScaffoldError(f"the tools list of {plugin.relative(provider)} is not a block list; add '{rel_path}' to it by hand")
+        raise ScaffoldError(msg("the tools list of {path} is not a block list; add '{rel_path}' to it by hand", path=plugin.relative(provider), rel_path=rel_path))
     return edits
 
 
 def new_tool(plugin: Plugin, source: TextSource, tool_name: str, provider: Path | None = None) -> Scaffold:
     """A tool YAML and its Python, listed in the plugin's tool provider."""
     if not TOOL_NAME.match(tool_name):
-        raise ScaffoldError(f"'{tool_name}' is not a valid tool name: use letters, digits, '_' and '-' (the daemon checks ^[a-zA-Z0-9_-]+$)")
+        raise ScaffoldError(msg("'{tool_name}' is not a valid tool name: use letters, digits, '_' and '-' (the daemon checks ^[a-zA-Z0-9_-]+$)", tool_name=tool_name))
     providers = tool_providers(plugin)
     if provider is None:
         if not providers:
-            raise ScaffoldError(f"{plugin.root.name}/manifest.yaml lists no tool provider (plugins.tools): a tool needs one to be loaded")
+            raise ScaffoldError(msg("{name}/manifest.yaml lists no tool provider (plugins.tools): a tool needs one to be loaded", name=plugin.root.name))
         if len(providers) > 1:
-            raise ScaffoldError("the plugin has several tool providers: say which one (" + ", ".join(plugin.relative(p) for p in providers) + ")")
+            raise ScaffoldError(msg("the plugin has several tool providers: say which one ({paths})", paths=Listing(plugin.relative(p) for p in providers)))
         provider = providers[0]
     elif provider not in providers:
-        raise ScaffoldError(f"{plugin.relative(provider)} is not one of the plugin's tool providers")
+        raise ScaffoldError(msg("{path} is not one of the plugin's tool providers", path=plugin.relative(provider)))
     if tool_name in _tool_names(plugin):
-        raise ScaffoldError(f"the plugin already has a tool named '{tool_name}'")
+        raise ScaffoldError(msg("the plugin already has a tool named '{tool_name}'", tool_name=tool_name))
     folder = _tools_folder(plugin, provider)
     yaml_rel, py_rel = f"{folder}/{tool_name}.yaml", f"{folder}/{tool_name}.py"
     yaml_path, py_path = plugin.root / yaml_rel, plugin.root / py_rel
     for path in (yaml_path, py_path):
         if source.is_file(path):
-            raise ScaffoldError(f"{plugin.relative(path)} already exists")
+            raise ScaffoldError(msg("{path} already exists", path=plugin.relative(path)))
     out = Scaffold()
     out.files[yaml_path] = tool_yaml(tool_name, _author(plugin), py_rel)
     out.files[py_path] = tool_python(class_name_for(tool_name), tool_name, ["query"])
@@ -255,7 +256,7 @@ def missing_tool_files(plugin: Plugin, source: TextSource, yaml_path: Path) -> S
     """The files behind a tool path a provider lists but that does not exist: the YAML and (when missing) its Python."""
     tool_name = yaml_path.stem
     if not TOOL_NAME.match(tool_name):
-        raise ScaffoldError(f"'{tool_name}' is not a valid tool name")
+        raise ScaffoldError(msg("'{tool_name}' is not a valid tool name", tool_name=tool_name))
     rel_yaml = plugin.relative(yaml_path)
     rel_py = rel_yaml.rsplit(".", 1)[0] + ".py"
     out = Scaffold()

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from dify_lsp import i18n
 from dify_lsp.index import PluginIndex, norm
 from dify_lsp.scaffold import Scaffold, ScaffoldError, new_tool
 from dify_lsp.yamledit import apply_edits
@@ -48,14 +49,15 @@ def write_scaffold(plan: Scaffold) -> list[Path]:
 
 
 def command(args: argparse.Namespace) -> int:
+    language = i18n.choose()
     if args.new_kind != "tool":
-        print("dify-lsp new: say what to create: dify-lsp new tool NAME", file=sys.stderr)
+        print(i18n.tr(i18n.N_("dify-lsp new: say what to create: dify-lsp new tool NAME"), language), file=sys.stderr)
         return EXIT_USAGE
     index = PluginIndex()
     start = norm(args.plugin)
     root = index.root_for(start) if start.exists() else None
     if root is None:
-        print(f"dify-lsp new tool: {args.plugin}: no Dify plugin (manifest.yaml) found", file=sys.stderr)
+        print(i18n.tr(i18n.msg("dify-lsp new tool: {path}: no Dify plugin (manifest.yaml) found", path=args.plugin), language), file=sys.stderr)
         return EXIT_USAGE
     plugin = index.plugin_at(root)
     provider = norm(args.provider) if args.provider else None
@@ -63,12 +65,12 @@ def command(args: argparse.Namespace) -> int:
         plan = new_tool(plugin, index.source, args.name, provider)
         written = write_scaffold(plan)
     except ScaffoldError as exc:
-        print(f"dify-lsp new tool: {exc}", file=sys.stderr)
+        print(f"dify-lsp new tool: {i18n.tr(exc.args[0] if exc.args else str(exc), language)}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
-        print(f"dify-lsp new tool: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"dify-lsp new tool: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)  # the system's own words
         return EXIT_USAGE
     for path in written:
-        action = "created" if path in plan.files else "updated"
-        print(f"{action} {plugin.relative(path)}")
+        said = i18n.msg("created {path}", path=plugin.relative(path)) if path in plan.files else i18n.msg("updated {path}", path=plugin.relative(path))
+        print(i18n.tr(said, language))
     return EXIT_OK

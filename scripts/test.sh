@@ -13,7 +13,9 @@
 #   Debian chromium and libkrb5-dev through apt-get, only when missing: this needs root
 #          (or password-less sudo) and installs system-wide                                 ~300 MB
 #   npm    vscode-client/node_modules (npm ci)                                               ~150 MB
-#   PyPI   vscode-client/bundled/libs: the server's packages that the .vsix carries          ~100 MB
+#   PyPI   wheels of the server's packages for the six .vsix (vscode-client/vsix/; uv's cache) ~150 MB
+#          (tests/test_vsix_packages.py builds them with npm run package, npm ci first when needed)
+#   PyPI   the universal .vsix's first-start install in the e2e's code-server                ~40 MB
 #   npm    Node 24 and code-server into ~/.cache/dify-lsp-vscode ($DIFY_VSCODE_CACHE)         ~800 MB
 # With CI=true a skipped test fails the run: every test must run on CI.
 set -euo pipefail

@@ -215,9 +215,9 @@ def test_run_report_in_the_users_language():
     import io
     from types import SimpleNamespace
 
-    from dify_lsp.invocation.cli import print_summary
+    from dify_lsp.invocation.cli import print_result as print_summary
 
-    result = SimpleNamespace(
+    result = SimpleNamespace(kind="tool", target="t", action="invoke_tool", summary=None,
         transcript=[{"type": "invoke_llm", "backend": "mock", "duration_ms": 1.5, "request": {"model": "m"}, "response": {"text": "hi"}}],
         warnings=["the plugin printed to stdout"], error=None, status="success", duration_ms=12.0, startup_ms=3.0,
         environment_ms=0, python_source="the plugin's .venv", python="/usr/bin/python3",
@@ -225,7 +225,7 @@ def test_run_report_in_the_users_language():
     en, zh = io.StringIO(), io.StringIO()
     print_summary(result, out=en)
     print_summary(result, out=zh, language="zh_Hans")
-    assert "--- reverse invocations (1)" in en.getvalue() and "--- success in 12 ms (plugin start 3 ms)" in en.getvalue()
+    assert "--- reverse invocations (1)" in en.getvalue() and "--- success: tool t (invoke_tool) in 12 ms (plugin start 3 ms)" in en.getvalue()
     assert "--- 反向调用（1 次）" in zh.getvalue()
     assert "invoke_llm [mock] 1.5 ms" in zh.getvalue()  # names and numbers as they are
     assert "the plugin printed to stdout" in zh.getvalue()  # the run's own text is not ours to translate

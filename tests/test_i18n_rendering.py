@@ -195,6 +195,22 @@ def test_no_stray_or_doubled_spaces(catalog, texts):
     assert not bad, f"{language}: {len(bad)} texts with a stray space, e.g.\n" + "\n".join(f"  {t!r}\n    -> {s!r}" for t, s in bad[:8])
 
 
+HAN_KANA = "[\u3040-\u30ff\u3400-\u9fff]"
+
+
+def test_latin_values_are_set_off_by_a_space(catalog, texts):
+    # A name filled into Chinese or Japanese text gets a space on each side (`调用 LLM`, `x_value が`).
+    language, entries = catalog
+    bad = []
+    for template in texts:
+        if not entries.get(template) or _is_layout(template):
+            continue
+        text = CODE.sub("`c`", rendered(template, language, entries)[0][0])
+        if re.search(f"{LATIN_VALUE}{HAN_KANA}|{HAN_KANA}{LATIN_VALUE}", text):
+            bad.append((template, text))
+    assert not bad, f"{language}: " + "\n".join(f"  {t!r}\n    -> {s!r}" for t, s in bad[:8])
+
+
 def test_terms_follow_the_glossary(catalog):
     language, entries = catalog
     wrong = [(k, v, bad) for k, v in entries.items() if k for bad in NOT_THE_GLOSSARY[language] if bad in v]
@@ -244,7 +260,7 @@ def _literal_english(node: ast.AST, lists: bool) -> list[str]:
         n = stack.pop()
         if isinstance(n, ast.Call) and (getattr(n.func, "id", None) or getattr(n.func, "attr", None)) in MARKED or isinstance(n, ast.Compare):
             continue  # nested messages are catalog texts; a literal compared against is no text shown
-        if isinstance(n, ast.Constant) and isinstance(n.value, str) and re.search(r"[A-Za-z]{2,}", n.value):
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and re.search(r"[A-Za-z]{2,}", QUOTED.sub("", CODE.sub("", n.value))):
             found.append(n.value)
         if lists and isinstance(n, ast.Call) and getattr(n.func, "attr", None) == "join" and isinstance(n.func.value, ast.Constant) \
                 and n.func.value.value not in ("", ".", "/"):

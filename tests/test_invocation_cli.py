@@ -61,7 +61,7 @@ def test_timeout_exits_1(tmp_path, python):
 
 @pytest.mark.parametrize("args, message", [
     (["--tool", "nope"], "tool `nope` not found"),
-    (["--tool", "llm_stream"], "parameter `prompt` (string) is required"),
+    (["--tool", "llm_stream"], "missing required parameters: `prompt` (string)"),
     (["--tool", "secret", "--param", "token"], "--param 'token': expected NAME=VALUE"),
     (["--tool", "llm_stream", "--backend", "nope"], "invalid choice"),
 ])

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dify_lsp.invocation.engine import RunSpec, run_invocation
+from dify_lsp.invocation.runner import RunRequest
+from dify_lsp.invocation.runner import run as run_request
 from dify_lsp.invocation.parameters import InvocationError
 
 from invocation_helpers import alive, plugin_copy, sdk_python, zombie_children
@@ -29,8 +30,8 @@ def plugin(tmp_path: Path) -> Path:
 
 
 async def run(plugin: Path, python: str, tool: str, timeout: float = 60, **kw):
-    spec = RunSpec(plugin_root=plugin, tool=tool, python=python, timeout=timeout, **kw)
-    return await asyncio.wait_for(run_invocation(spec), timeout + 30)
+    spec = RunRequest(plugin_root=plugin, kind="tool", target=tool, python=python, timeout=timeout, **kw)
+    return await asyncio.wait_for(run_request(spec), timeout + 30)
 
 
 def json_messages(result) -> list:
@@ -148,14 +149,14 @@ async def test_a_hanging_tool_is_killed_with_its_process_tree(plugin, python, tm
 
 async def test_cancel_event_kills_the_run(plugin, python, tmp_path):
     cancel = asyncio.Event()
-    spec = RunSpec(plugin_root=plugin, tool="hangs", python=python, timeout=60,
+    spec = RunRequest(plugin_root=plugin, kind="tool", target="hangs", python=python, timeout=60,
                    parameters={"pid_file": str(tmp_path / "p")})
 
     def progress(kind, text):
         if kind == "text" and text == "started":
             cancel.set()
 
-    result = await asyncio.wait_for(run_invocation(spec, progress, cancel), 30)
+    result = await asyncio.wait_for(run_request(spec, progress, cancel), 30)
     assert result.status == "cancelled"
     assert zombie_children() == []
 
@@ -177,9 +178,9 @@ async def test_missing_permission_fails_with_the_daemon_text(tmp_path, python):
 
 async def test_secrets_never_appear_in_results_or_logs(plugin, python):
     seen: list[str] = []
-    spec = RunSpec(plugin_root=plugin, tool="secret", python=python, timeout=60,
+    spec = RunRequest(plugin_root=plugin, kind="tool", target="secret", python=python, timeout=60,
                    parameters={"token": "tok-SECRET-123"}, credentials={"api_key": "cred-SECRET-456"})
-    result = await run_invocation(spec, lambda kind, text: seen.append(text))
+    result = await run_request(spec, lambda kind, text: seen.append(text))
     dumped = json.dumps(result.to_json()) + "\n".join(seen)
     assert "tok-SECRET-123" not in dumped and "cred-SECRET-456" not in dumped
     assert result.text == "token=****** cred=****** mode=short count=1"
@@ -210,7 +211,7 @@ async def test_saved_invocation_file_supplies_parameters_and_canned_answers(plug
 
 
 async def test_usage_errors_raise_before_any_process_starts(plugin, python):
-    with pytest.raises(InvocationError, match="parameter `prompt` \\(string\\) is required"):
+    with pytest.raises(InvocationError, match="missing required parameters: `prompt` \\(string\\)"):
         await run(plugin, python, "llm_stream")
     with pytest.raises(InvocationError, match="tool `nope` not found"):
         await run(plugin, python, "nope")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,7 +65,7 @@ def test_fresh_cache_builds_from_uv_lock_then_reuses_it(tmp_path):
     steps = [line for line in first.stderr.splitlines() if line.startswith("[environment] [")]
     assert len(steps) == 3, first.stderr
     assert "dependencies from uv.lock" in steps[0] and "installed the dependencies from uv.lock" in steps[2]
-    built = list((tmp_path / "cache" / "dify-lsp" / "envs").glob("uv_project-*/bin/python"))
+    built = list((tmp_path / "cache" / "dify-lsp" / "envs").glob("uv-lock-*/bin/python"))
     assert len(built) == 1
     assert f"python: {built[0]} (run environment from uv.lock, just built)" in first.stderr
     assert not (plugin / ".venv").exists() and sorted(p.name for p in plugin.iterdir()) == sorted(
@@ -74,6 +75,14 @@ def test_fresh_cache_builds_from_uv_lock_then_reuses_it(tmp_path):
     assert second.returncode == 0, second.stderr
     assert "[environment]" not in second.stderr
     assert f"python: {built[0]} (run environment from uv.lock)" in second.stderr
+
+    # keyed by what it is built from: another copy, in a folder named as PluginRunner names its unpacked package
+    other = tmp_path / "elsewhere" / "plugin"
+    shutil.copytree(plugin, other, ignore=shutil.ignore_patterns(".dify"))
+    third = dify_run(str(other), *args[1:], env=env)
+    assert third.returncode == 0, third.stderr
+    assert "[environment]" not in third.stderr
+    assert f"python: {built[0]} (run environment from uv.lock)" in third.stderr
 
 
 def test_explicit_python_wins_and_a_missing_one_is_a_usage_error(tmp_path):
@@ -99,7 +108,7 @@ def test_order_setting_env_var_own_venv_then_built(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
     calls: list[Path] = []
     monkeypatch.setattr("dify_lsp.invocation.engine.ensure_environment",
-                        lambda root, step=None, rebuild=False: calls.append(root) or Path("/built/python"))
+                        lambda root, step=None, rebuild=False, **kw: calls.append(root) or Path("/built/python"))
     assert resolve_python(plugin, None) == (Path("/built/python"), "run environment from uv.lock, just built")
     own = plugin / ".venv" / "bin"
     own.mkdir(parents=True)

@@ -151,7 +151,7 @@ async def test_cancel_request_kills_the_run(client: LanguageClient, tmp_path):
 async def test_usage_errors_and_list_tools(client: LanguageClient):
     plugin = WORKSPACE["plugin"]
     result = await execute(client, "dify.runInvocation", {"uri": (plugin / "tools" / "llm_stream.yaml").as_uri()})
-    assert result["status"] == "error" and "parameter `prompt` (string) is required" in result["error"]["message"]
+    assert result["status"] == "error" and "missing required parameters: `prompt` (string)" in result["error"]["message"]
     tools = await execute(client, "dify.listTools", {"uri": (plugin / "manifest.yaml").as_uri()})
     by_name = {t["tool"]: t for t in tools}
     assert by_name["llm_stream"]["parameters"] == [

@@ -100,7 +100,8 @@ async def test_big_blob_is_returned_whole(client: LanguageClient):
 async def test_missing_credentials_are_listed_for_the_client_to_ask(client: LanguageClient):
     result = await run(client, {"tool": "echo"})
     assert result["error"]["type"] == "MissingCredentials"
-    assert result["missingCredentials"] == [{"name": "api_key", "type": "secret-input", "label": "API key", "secret": True}]
+    assert result["missingCredentials"] == [{"name": "api_key", "type": "secret-input", "label": "API key", "secret": True,
+                                             "argument": "credentials"}]
     # the client asked (masked) and runs again with the answer
     done = await run(client, {"tool": "echo", "credentials": {"api_key": KEY}, "parameters": {"note": "Table a"}})
     assert done["status"] == "success"

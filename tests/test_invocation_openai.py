@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dify_lsp.invocation.engine import RunSpec, run_invocation
+from dify_lsp.invocation.runner import RunRequest
+from dify_lsp.invocation.runner import run as run_request
 
 from invocation_helpers import plugin_copy, sdk_python
 
@@ -87,8 +88,8 @@ def python() -> str:
 async def run(tmp_path: Path, python: str, base_url: str, tool: str, **kw):
     plugin = plugin_copy(tmp_path, "all_tools")
     settings = {"openai": {"baseUrl": base_url, "apiKeyEnv": "DIFY_LSP_TEST_KEY", "models": {"llm": "fake-chat", "gpt-4o": "fake-big"}}}
-    spec = RunSpec(plugin_root=plugin, tool=tool, python=python, backend="openai", settings=settings, timeout=60, **kw)
-    return await asyncio.wait_for(run_invocation(spec), 90)
+    spec = RunRequest(plugin_root=plugin, kind="tool", target=tool, python=python, backend="openai", settings=settings, timeout=60, **kw)
+    return await asyncio.wait_for(run_request(spec), 90)
 
 
 async def test_llm_streams_from_the_endpoint_with_the_key_from_the_env(tmp_path, python, fake_openai, monkeypatch):

@@ -63,7 +63,7 @@ def test_file_parameter_that_is_not_a_file_is_a_usage_error(tmp_path, plugin):
 def test_credentials_defaults_required_undeclared_and_oauth(plugin):
     missing = dify_run(str(plugin), "--tool", "echo")
     assert missing.returncode == 2
-    assert "missing required credential of provider `files`: `api_key` (secret-input)" in missing.stderr
+    assert "missing required credentials: `api_key` (secret-input)" in missing.stderr
     assert "--credential api_key=..." in missing.stderr
 
     done = dify_run(str(plugin), "--tool", "echo", "--credential", f"api_key={KEY}", "--credential", "extra=1",

@@ -13,14 +13,13 @@ from dify_lsp.invocation.fileserver import FileServer
 from dify_lsp.invocation.masking import SecretMasker
 from dify_lsp.invocation.parameters import (
     InvocationError,
-    LocalFile,
     MissingCredentialsError,
     discover_tools,
-    model_type_for_scope,
     parse_invocation,
     prepare_credentials,
     prepare_parameters,
 )
+from dify_lsp.invocation.forms import LocalFile, model_type_for_scope
 from dify_lsp.invocation.permissions import permission_error
 
 FIXTURES = Path(__file__).parent / "fixtures" / "run_plugins"
@@ -50,8 +49,8 @@ def test_parameters_are_validated_coerced_and_completed():
     with pytest.raises(InvocationError) as err:
         prepare_parameters(tool, {"mode": "huge", "count": "zero"})
     assert str(err.value) == (
-        "parameter `token` (secret-input) is required; parameter `mode` (select): 'huge' is not one of the options: short, long; "
-        "parameter `count` (number): expected a number, got 'zero'")
+        "parameter `mode` (select): 'huge' is not one of the options: short, long; "
+        "parameter `count` (number): expected a number, got 'zero'; parameter `token` (secret-input) is required")
 
 
 def test_empty_model_selector_gets_the_backend_default_for_its_scope():
@@ -131,10 +130,10 @@ def test_credentials_defaults_required_undeclared():
     tool = _uv_tool("echo")
     with pytest.raises(MissingCredentialsError) as info:
         prepare_credentials(tool, {})
-    assert info.value.missing == [{"name": "api_key", "type": "secret-input", "label": "API key", "secret": True}]
+    assert info.value.missing == [{"name": "api_key", "label": "API key", "type": "secret-input", "secret": True}]
     prepared = prepare_credentials(tool, {"api_key": "k-123456", "other": "x"})
     assert prepared.values == {"api_key": "k-123456", "other": "x", "region": "us-east"}
-    assert prepared.secrets == ["k-123456", "x"]  # region is a text-input: not a secret; undeclared counts as one
+    assert sorted(prepared.secrets) == ["k-123456", "x"]  # region is a text-input: not a secret; undeclared counts as one
     assert len(prepared.warnings) == 1 and "credential `other` is not declared in files.yaml" in prepared.warnings[0]
     assert prepare_credentials(tool, {}, "oauth2").values == {"region": "us-east"}
 

@@ -272,16 +272,26 @@ async def test_run_a_tool_with_the_mock_model(tmp_path: Path):
     python = str(sdk_python())
     plugin = plugin_copy(tmp_path, "all_tools")
     async with mcp_session() as session:
-        result = await call(session, "run_plugin", {"plugin": str(plugin), "target": "llm_blocking",
-                                                    "parameters": {"prompt": "from an agent"}, "python": python})
+        said: list[str] = []
+
+        async def progress(done: float, total: float | None, message: str | None) -> None:
+            said.append(message or "")
+
+        sent = await session.call_tool("run_plugin", {"plugin": str(plugin), "target": "llm_blocking",
+                                                      "parameters": {"prompt": "from an agent"}, "python": python},
+                                       progress_callback=progress)
+        assert not sent.is_error, sent.content
+        result = sent.structured_content
         assert result["status"] == "success", result
+        # the client that asked for progress heard the run start
+        assert any(m.startswith("[status] starting") for m in said), said
         assert result["text"] == "(mock mock-llm) You said: from an agent"
         assert result["backend"] == "mock" and result["transcript"][0]["type"] == "llm"
         failed = await call(session, "run_plugin", {"plugin": str(plugin), "target": "raises", "python": python})
         assert failed["status"] == "error" and "boom from the tool" in failed["error"]["message"]
         assert "Traceback" in failed["error"]["traceback"]
         missing = await call_error(session, "run_plugin", {"plugin": str(plugin), "target": "llm_stream", "python": python})
-        assert "parameter `prompt` (string) is required" in missing
+        assert "`prompt` (string)" in missing and "required" in missing  # refused before the plugin starts
 
 
 @pytest.mark.slow
@@ -304,4 +314,29 @@ async def test_run_an_endpoint_with_the_mock_model(tmp_path: Path):
         assert [t["type"] for t in result["transcript"]] == ["llm", "text_embedding"]
         assert "key-42" not in json.dumps(result)  # the secret setting is masked
         missing = await call_error(session, "run_plugin", {"plugin": str(plugin), "kind": "endpoint", "target": "GET /health/abc"})
-        assert "missing required setting: api_key" in missing
+        assert "api_key" in missing and "required setting" in missing
+
+
+def test_readme_documents_every_tool_and_each_agent_snippet_starts_the_server():
+    import re
+    import tomllib
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Coding agents: MCP server and skill"):readme.index("## Editor setup")]
+    documented = re.findall(r"^\| `(\w+)` \|", section, re.M)
+    from dify_lsp.mcp.server import create_server
+    import anyio
+
+    async def names() -> list[str]:
+        return [t.name for t in await create_server("en_US").list_tools()]
+
+    assert documented == anyio.run(names)
+    for agent in ("Claude Code", "Claude Desktop", "Cursor", "VS Code, Copilot agent mode", "Codex CLI", "Gemini CLI"):
+        assert f"**{agent}**" in section, agent
+    snippets = re.findall(r"```(json|toml)\n(.*?)```", section, re.S)
+    assert len(snippets) == 6
+    for lang, text in snippets:
+        data = json.loads(text) if lang == "json" else tomllib.loads(text)
+        servers = data.get("mcpServers") or data.get("servers") or data.get("mcp_servers")
+        server = servers["dify-lsp"]
+        assert server["command"].endswith("dify-lsp") and server["args"][0] == "mcp", text

@@ -73,7 +73,7 @@ def test_endpoint_text_output_and_missing_setting(fixture_copy):
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("HTTP 200\n") and '{"ok": true, "name": "abc"}' in done.stdout
     missing = run(str(root), "--endpoint", "GET /health/abc")
-    assert missing.returncode == 2 and "missing required setting: api_key" in missing.stderr
+    assert missing.returncode == 2 and "missing required settings: `api_key` (secret-input)" in missing.stderr
 
 
 def test_saved_invocation_file_per_kind(fixture_copy):

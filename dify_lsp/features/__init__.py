@@ -89,7 +89,9 @@ class RequestContext:
         return self.positions.to_lsp_range(path or self.path, Span(pos, pos)).start
 
     def uri_for(self, path: Path) -> str:
-        return path.as_uri()
+        """The URI of a file as the client spells it when it has the file open (on Windows an editor's
+        ``file:///c%3A/...`` and ``Path.as_uri()``'s ``file:///C:/...`` are one file), else ``path.as_uri()``."""
+        return self.positions.open_paths.get(path) or path.as_uri()
 
     @property
     def language(self) -> str:

@@ -11,19 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 
-from dify_lsp.index import TextSource, norm
+from dify_lsp.index import TextSource
 from dify_lsp.textpos import Pos, Span, engine_text
+from dify_lsp.uris import uri_to_path
 
-
-def uri_to_path(uri: str) -> Path | None:
-    parsed = urlparse(uri)
-    if parsed.scheme != "file":
-        return None
-    return norm(unquote(parsed.path))
+__all__ = ["ClientFeatures", "DocumentPositions", "uri_to_path"]
 
 
 class ClientFeatures:

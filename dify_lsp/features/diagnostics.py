@@ -33,7 +33,10 @@ def to_diagnostic(server: Any, finding: Finding, lines: list[str]) -> types.Diag
     language = getattr(server, "language", ENGLISH)
     related = [
         types.DiagnosticRelatedInformation(
-            location=types.Location(uri=r.path.as_uri(), range=server.positions.to_lsp_range(r.path, r.span)),
+            location=types.Location(
+                uri=server.positions.open_paths.get(r.path) or r.path.as_uri(),
+                range=server.positions.to_lsp_range(r.path, r.span),
+            ),
             message=tr(r.message, language),
         )
         for r in finding.related

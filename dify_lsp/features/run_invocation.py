@@ -27,7 +27,6 @@ from typing import Any
 from lsprotocol import types
 
 from dify_lsp.features import CODE_ACTION, CODE_LENS, RequestContext, provides
-from dify_lsp.features import run_kinds  # runs of the other kinds (endpoint, strategy, model, ...)
 from dify_lsp.features.client import uri_to_path
 from dify_lsp.i18n import ENGLISH, N_, msg, tr
 from dify_lsp.pygls_compat import current_request_future
@@ -38,6 +37,9 @@ log = logging.getLogger("dify_lsp.run")
 RUN_COMMAND = "dify.runInvocation"
 LIST_COMMAND = "dify.listTools"
 LENS_TITLE = N_("▶ Run invocation")
+DEBUG_COMMAND = "dify.debugInvocation"  # handled by the client (VS Code, Neovim): free port, run with debug, attach
+DEBUG_LENS_TITLE = N_("⚙ Debug")
+DEBUG_LISTENING = "dify/debugListening"  # notification: a debug run's debugpy listens, {host, port, uri}
 _IDENTITY_LINE = re.compile(r"^identity\s*:")
 _NAME_LINE = re.compile(r"^\s+name\s*:\s*['\"]?([A-Za-z0-9_-]+)")
 
@@ -123,12 +125,20 @@ def _targets(ctx: RequestContext) -> list[tuple[Span, dict[str, Any], str]]:
     return out
 
 
+def lenses(ctx: RequestContext, targets: list[tuple[Span, dict[str, Any], str]]) -> list[types.CodeLens]:
+    """"Run" and, beside it, "Debug" (a client command: it picks a free port, runs with ``debug`` and attaches)."""
+    out = []
+    for span, args, _ in targets:
+        out.append(types.CodeLens(range=ctx.range(span), command=types.Command(
+            title=ctx.tr(LENS_TITLE), command=RUN_COMMAND, arguments=[args])))
+        out.append(types.CodeLens(range=ctx.range(span), command=types.Command(
+            title=ctx.tr(DEBUG_LENS_TITLE), command=DEBUG_COMMAND, arguments=[args])))
+    return out
+
+
 @provides(CODE_LENS, kinds=("python", "tool"))
 def run_lenses(ctx: RequestContext) -> list[types.CodeLens]:
-    return [
-        types.CodeLens(range=ctx.range(span), command=types.Command(title=ctx.tr(LENS_TITLE), command=RUN_COMMAND, arguments=[args]))
-        for span, args, _ in _targets(ctx)
-    ]
+    return lenses(ctx, _targets(ctx))
 
 
 @provides(CODE_ACTION, kinds=("python", "tool"))
@@ -160,9 +170,10 @@ def _as_dict(value: Any) -> dict[str, Any]:
 
 def _error_result(message: str, args: dict[str, Any], error_type: str = "InvocationError") -> dict[str, Any]:
     return {
-        "status": "error", "tool": args.get("tool"), "provider": args.get("provider"), "backend": args.get("backend"),
-        "messages": [], "text": "", "transcript": [], "warnings": [], "logs": [],
-        "error": {"type": error_type, "message": message, "traceback": None}, "duration_ms": 0,
+        "status": "error", "kind": args.get("kind"), "action": None, "target": None, "tool": args.get("tool"),
+        "provider": args.get("provider"), "backend": args.get("backend"), "messages": [], "text": "", "summary": None,
+        "chunks": [], "transcript": [], "warnings": [], "logs": [],
+        "error": {"type": error_type, "message": str(message), "traceback": None}, "duration_ms": 0,
     }
 
 
@@ -181,37 +192,73 @@ def _supports_progress(server: Any) -> bool:
     return server.client.work_done_progress
 
 
-async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event | None = None) -> dict[str, Any]:
-    from dify_lsp.invocation.engine import RunSpec, run_invocation
-    from dify_lsp.invocation.parameters import InvocationError, MissingCredentialsError
+def _pairs(value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [(str(k), str(v)) for k, v in value.items()]
+    if isinstance(value, list):
+        return [(str(p[0]), str(p[1])) for p in value if isinstance(p, (list, tuple)) and len(p) == 2]
+    return []
 
-    if run_kinds.handles(server, args):  # an endpoint, strategy, model, datasource or trigger
-        return await run_kinds.run_command(server, args, cancel)
+
+def _debug_address(value: Any) -> tuple[str, int] | None:
+    """``debug``: a port, ``"HOST:PORT"`` or ``{"host", "port"}``."""
+    if value in (None, False, ""):
+        return None
+    from dify_lsp.invocation.debugging import parse_address
+
+    if isinstance(value, dict):
+        return str(value.get("host") or "127.0.0.1"), int(value.get("port") or 0)
+    return parse_address(str(value))
+
+
+def build_request(server: Any, args: dict[str, Any], root: Path) -> Any:
+    """The run request of ``dify.runInvocation``'s arguments (every kind)."""
+    from dify_lsp.invocation.request import RunRequest
+
     uri = args.get("uri")
-    root = _plugin_root(server, uri)
-    if root is None:
-        return _error_result(f"no Dify plugin (manifest.yaml) found for {uri!r}", args)
     settings = server.settings if isinstance(getattr(server, "settings", None), dict) else {}
     run_settings = settings.get("run") if isinstance(settings.get("run"), dict) else {}
     timeout = args.get("timeout")
     out_dir = args.get("outDir")
-    spec = RunSpec(
-        plugin_root=root,
-        tool=args.get("tool") or None,
-        provider=args.get("provider") or None,
-        path=uri_to_path(uri) if uri else None,
-        parameters=_as_dict(args.get("parameters")),
-        credentials=_as_dict(args.get("credentials")),
-        backend=args.get("backend") or None,
-        timeout=float(timeout) if isinstance(timeout, (int, float)) and timeout > 0 else None,
-        python_setting=settings.get("python") or None,
-        settings=run_settings,
+    kind = args.get("kind") or next((k for k in ("tool", "endpoint", "strategy", "model", "datasource", "trigger")
+                                     if args.get(k)), None)
+    target = {"tool": args.get("tool"), "endpoint": args.get("endpoint"), "strategy": args.get("strategy"),
+              "model": args.get("model"), "datasource": args.get("datasource"),
+              "trigger": args.get("trigger")}.get(str(kind)) if kind else None
+    return RunRequest(
+        plugin_root=root, kind=kind, target=target or None, provider=args.get("provider") or None,
+        path=uri_to_path(uri) if uri else None, action=args.get("action") or None,
+        parameters=_as_dict(args.get("parameters")), credentials=_as_dict(args.get("credentials")),
         credential_type=str(args.get("credentialType") or run_settings.get("credentialType") or "api-key"),
         validate_credentials=_flag(args.get("validate")) or _flag(run_settings.get("validateCredentials")),
+        headers=_pairs(args.get("headers")), body=str(args.get("body") or "").encode("utf-8"),
+        prompt=args.get("prompt"), request_line=args.get("request"),
+        subscription=_as_dict(args.get("subscription")),
+        agent_tools=[str(t) for t in args.get("agentTools") or []],
+        tool_plugins=[root / Path(p).expanduser() for p in args.get("toolPlugins") or []],
+        backend=args.get("backend") or None, settings=run_settings,
+        timeout=float(timeout) if isinstance(timeout, (int, float)) and timeout > 0 else None,
+        python_setting=settings.get("python") or None, rebuild_environment=_flag(args.get("rebuildEnvironment")),
         out_dir=root / Path(out_dir).expanduser() if isinstance(out_dir, str) and out_dir else None,  # relative: the plugin
-        rebuild_environment=_flag(args.get("rebuildEnvironment")),
+        debug=_debug_address(args.get("debug")),
     )
 
+
+async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event | None = None) -> dict[str, Any]:
+    """``dify.runInvocation`` for every kind: the run's result JSON (secrets masked), or an error result."""
+    from dify_lsp.invocation.parameters import InvocationError, MissingCredentialsError
+    from dify_lsp.invocation.runner import run
+
+    uri = args.get("uri")
+    root = _plugin_root(server, uri)
+    if root is None:
+        return _error_result(msg("no Dify plugin (manifest.yaml) found for {uri}", uri=repr(uri)), args)
+    language = getattr(server, "language", ENGLISH)
+    try:
+        request = build_request(server, args, root)
+    except (InvocationError, ValueError) as exc:
+        return _error_result(tr(exc.args[0] if exc.args else str(exc), language), args)
+    label = request.target or Path(uri or "").name
     token = f"dify-run-{uuid.uuid4().hex}"
     progress_on = False
     if _supports_progress(server):
@@ -222,7 +269,7 @@ async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event |
             progress_on = False
     cancel = cancel or asyncio.Event()
     loop = asyncio.get_running_loop()
-    title = tr(msg("Run invocation: {target}", target=spec.tool or Path(uri or '').name), getattr(server, "language", ENGLISH))
+    title = tr(msg("Run invocation: {target}", target=label), language)
     if progress_on:
         server.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title, cancellable=True, message="starting"))
         future = server.work_done_progress.tokens.get(token)
@@ -230,28 +277,36 @@ async def run_command(server: Any, args: dict[str, Any], cancel: asyncio.Event |
             future.add_done_callback(lambda f: loop.call_soon_threadsafe(cancel.set) if f.cancelled() else None)
 
     def progress(kind: str, text: str) -> None:
-        if kind in ("environment", "status", "invoke", "warning") and progress_on:
-            server.work_done_progress.report(token, types.WorkDoneProgressReport(message=text[:200]))
+        shown = tr(text, language)
+        if kind == "debug" and request.debug is not None:
+            # the client attaches now (it must not probe the port: debugpy serves one debugger)
+            server.protocol.notify(DEBUG_LISTENING, {"host": request.debug[0], "port": request.debug[1], "uri": uri})
+        if kind in ("environment", "status", "invoke", "warning", "debug") and progress_on:
+            server.work_done_progress.report(token, types.WorkDoneProgressReport(message=shown[:200]))
         if kind == "text":
             return  # the answer comes back in the result; streamed text would flood the log
         level = types.MessageType.Warning if kind == "warning" else types.MessageType.Log
-        server.window_log_message(types.LogMessageParams(type=level, message=f"[run {spec.tool or ''}] {kind}: {text}"))
+        server.window_log_message(types.LogMessageParams(type=level, message=f"[run {label}] {kind}: {shown}"))
 
     status = "error"
+    task = asyncio.ensure_future(run(request, progress, cancel))
     try:
-        result = await run_invocation(spec, progress, cancel)
+        result = await task
         payload = result.to_json()
+        if payload.get("error"):
+            payload["error"] = {**payload["error"], "message": tr(payload["error"].get("message"), language)}
         status = result.status
     except MissingCredentialsError as exc:
         # a client asks for each one (masked input when `secret`) and runs again with `credentials`
-        payload = _error_result(str(exc), args, "MissingCredentials")
+        payload = _error_result(tr(exc.args[0], language), args, "MissingCredentials")
         payload["missingCredentials"] = exc.missing
     except InvocationError as exc:
-        payload = _error_result(str(exc), args)
+        payload = _error_result(tr(exc.args[0] if exc.args else str(exc), language), args)
     except asyncio.CancelledError:
         status = "cancelled"
+        task.cancel()
         raise
-    except Exception as exc:  # a bug in the engine must answer, not hang the command
+    except Exception as exc:  # a bug in the runner must answer, not hang the command
         log.exception("run invocation failed")
         payload = _error_result(f"{type(exc).__name__}: {exc}", args, "InternalError")
     finally:

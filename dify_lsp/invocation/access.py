@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Mapping, Sequence
 
+from dify_lsp.i18n import msg
 from dify_lsp.invocation.backends import Backend, InvokeContext
 from dify_lsp.invocation.engine import (
     PluginProcess,
@@ -134,8 +135,10 @@ class PluginHost:
         on_log: Callable[[str], None] | None = None,
         on_warning: Callable[[str], None] | None = None,
         progress: Callable[[str, str], None] | None = None,
+        debug: Any = None,
     ) -> None:
         self.root = plugin_root.resolve()
+        self.debug = debug  # a DebugListener: the plugin runs under debugpy
         self.backend = backend
         self.manifest: dict[str, Any] = {}  # read in start(), off the event loop
         self.python_setting = str(python) if python else None  # an explicit --python: used as given, or an error
@@ -155,17 +158,29 @@ class PluginHost:
     def startup_ms(self) -> float | None:
         return self.process.ready_ms if self.process else None
 
-    async def start(self, timeout: float = 60.0) -> dict[str, Any]:
+    async def resolve(self, *, rebuild: bool = False, abort: Any = None) -> tuple[Path, str]:
+        """Read the manifest and find (or build) the interpreter, in threads; ``abort`` (a threading.Event) stops a
+        build at once."""
+        loop = asyncio.get_running_loop()
+
         def step(text: str) -> None:
             if self.progress is not None:
-                self.progress("environment", text)
+                loop.call_soon_threadsafe(self.progress, "environment", text)
 
-        self.manifest = await asyncio.to_thread(load_manifest, self.root)
-        self.ctx.manifest = self.manifest
-        self.python, self.python_source = await asyncio.to_thread(
-            lambda: resolve_python(self.root, self.configured_python, explicit=self.python_setting, step=step))
+        if not self.manifest:
+            self.manifest = await asyncio.to_thread(load_manifest, self.root)
+            self.ctx.manifest = self.manifest
+        if self.python is None:
+            self.python, self.python_source = await asyncio.to_thread(
+                lambda: resolve_python(self.root, self.configured_python, explicit=self.python_setting, step=step,
+                                       rebuild=rebuild, abort=abort))
+        return self.python, self.python_source
+
+    async def start(self, timeout: float = 60.0) -> dict[str, Any]:
+        await self.resolve()
+        assert self.python is not None
         self.process = PluginProcess(self.root, self.python, entrypoint(self.manifest),
-                                     on_log=self._on_log, on_warning=self._on_warning)
+                                     on_log=self._on_log, on_warning=self._on_warning, debug=self.debug)
         return await self.process.start(timeout)
 
     @property
@@ -195,12 +210,16 @@ class PluginHost:
         timeout: float | None = DEFAULT_INVOKE_TIMEOUT,
         cancel: asyncio.Event | None = None,
         context: Mapping[str, Any] | None = None,
+        session: Session | None = None,
     ) -> Outcome:
-        """Send one request (``type``, ``action`` and the request's fields) and wait for its end."""
+        """Send one request (``type``, ``action`` and the request's fields) and wait for its end.
+
+        ``session`` collects what comes back (a tool run's messages and blobs); by default the raw chunks are kept
+        in the outcome as the plugin wrote them."""
         t0 = time.perf_counter()
         if self.process is None:
             raise RuntimeError("the plugin is not started")
-        session = RawSession(uuid.uuid4().hex, on_chunk)
+        session = session or RawSession(uuid.uuid4().hex, on_chunk)
         invoker = ReverseInvoker(self.process, session, self.backend, self.ctx, self.manifest, self.progress)
         session.on_invoke = invoker
         outcome = Outcome(status="error")
@@ -234,26 +253,27 @@ class PluginHost:
                     outcome.status = "success"
             elif cancel is not None and cancel.is_set():
                 outcome.status = "cancelled"
-                outcome.error = {"type": "Cancelled", "message": "the request was cancelled", "traceback": None}
+                outcome.error = {"type": "Cancelled", "message": msg("the request was cancelled"), "traceback": None}
             else:
                 outcome.status = "timeout"
-                outcome.error = {"type": "Timeout", "message": f"the plugin did not answer within {timeout:g} s",
+                outcome.error = {"type": "Timeout", "message": msg("the plugin did not finish within {seconds} s",
+                                                                  seconds=f"{timeout:g}"),
                                  "traceback": None}
         finally:
             await invoker.close()
             self.process.sessions.pop(session.session_id, None)
-            outcome.chunks = session.chunks
+            outcome.chunks = session.chunks if isinstance(session, RawSession) else session.results
             outcome.transcript = invoker.transcript
             outcome.duration_ms = round((time.perf_counter() - t0) * 1000, 3)
         return outcome
 
     async def _exit_text(self) -> str:
         code = await self.exit_code()
-        return f"the plugin exited with code {code} during the invocation"
+        return msg("the plugin exited with code {code} during the invocation", code=code)
 
     @property
     def warnings(self) -> list[str]:
-        found = list(self.process.warnings) if self.process else []
+        found = self.process.warning_summary() if self.process else []
         return found + [w for w in self.ctx.warnings if w not in found]
 
     async def close(self) -> None:

@@ -9,11 +9,8 @@ backend with ``backwards_response`` events (``response``... then ``end``, or
 ``error``).  Blob chunks are reassembled; a line on stdout that is not protocol
 JSON is reported as a warning (``print()`` breaks the real daemon).
 
-:func:`run_invocation` is the one entry point shared by the CLI and the LSP
-command: it resolves the tool, the interpreter and the parameters, runs one
-``invoke_tool`` request under a timeout and an optional cancel event, always
-kills the whole process tree afterwards, and returns a :class:`RunResult`
-whose JSON never contains credentials or secret-input values.
+:func:`resolve_python` picks the interpreter of a run; the runs themselves are
+:mod:`dify_lsp.invocation.runner`'s.
 """
 
 from __future__ import annotations
@@ -22,7 +19,6 @@ import asyncio
 import base64
 import json
 import os
-import signal
 import time
 import uuid
 from collections import deque
@@ -31,33 +27,18 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from dify_lsp.interpreters import ENV_VAR, MIN_PLUGIN_PYTHON, probe, venv_python
-from dify_lsp.invocation.backends import Backend, BackendError, InvokeContext, create_backend
-from dify_lsp.invocation.fileserver import FileServer, extension_for, file_type
-from dify_lsp.invocation.masking import MASK, SecretMasker
-from dify_lsp.invocation.parameters import (
-    CREDENTIAL_TYPES,
-    SECRET_TYPE,
-    InvocationError,
-    InvocationFile,
-    LocalFile,
-    ToolInfo,
-    discover_tools,
-    entrypoint,
-    load_manifest,
-    load_saved_invocation,
-    prepare_credentials,
-    prepare_parameters,
-    read_plugin,
-    select_tool,
-    unsupported_kinds_message,
-)
-from dify_lsp.invocation.permissions import permission_error
+from dify_lsp.invocation.backends import Backend, BackendError, InvokeContext
 from dify_lsp.invocation.environments import (
     EnvironmentBuildError,
     cached_environment,
     dependency_source,
     ensure_environment,
 )
+from dify_lsp.invocation.fileserver import FileServer, extension_for, file_type
+from dify_lsp.invocation.forms import LocalFile
+from dify_lsp.invocation.parameters import InvocationError
+from dify_lsp.invocation.permissions import permission_error
+from dify_lsp.invocation.processes import Aborted, ProcessTree, spawn_options
 
 DEFAULT_TIMEOUT = 60.0
 LINE_LIMIT = 64 * 1024 * 1024  # a single protocol line (blob chunks are ~11 KB, LLM answers can be large)
@@ -73,43 +54,6 @@ ProgressFn = Callable[[str, str], None]  # (kind, text); kinds: status, log, tex
 
 class PluginStartError(Exception):
     """The plugin process exited or stalled before it declared its manifest."""
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (Linux /proc; elsewhere none are found)."""
-    out: list[int] = []
-    queue = [pid]
-    while queue:
-        parent = queue.pop()
-        try:
-            tasks = os.listdir(f"/proc/{parent}/task")
-            children = [int(c) for t in tasks for c in Path(f"/proc/{parent}/task/{t}/children").read_text().split()]
-        except FileNotFoundError:
-            if parent == pid and Path("/proc/self/stat").exists():
-                return _descendants_by_scan(pid)  # a kernel without /proc/<pid>/task/<tid>/children
-            continue
-        except (OSError, ValueError):
-            continue
-        out.extend(children)
-        queue.extend(children)
-    return out
-
-
-def _descendants_by_scan(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    out: list[int] = []
-    queue = list(children.get(pid, []))
-    while queue:
-        child = queue.pop()
-        out.append(child)
-        queue.extend(children.get(child, []))
-    return out
 
 
 def _now_ms(start: float) -> float:
@@ -202,10 +146,13 @@ class PluginProcess:
         module: str,
         on_log: Callable[[str], None] | None = None,
         on_warning: Callable[[str], None] | None = None,
+        debug: Any = None,
     ) -> None:
         self.plugin_root = plugin_root
         self.python = python
         self.module = module
+        self.debug = debug  # a DebugListener (debugging.py): the plugin runs under debugpy
+        self.tree: ProcessTree | None = None
         self.on_log = on_log
         self.on_warning = on_warning
         self.proc: asyncio.subprocess.Process | None = None
@@ -230,15 +177,17 @@ class PluginProcess:
         no_proxy = ",".join(filter(None, [env.get("NO_PROXY") or env.get("no_proxy"), "127.0.0.1", "localhost"]))
         env["NO_PROXY"] = env["no_proxy"] = no_proxy
         self.started_at = time.perf_counter()
-        kwargs: dict[str, Any] = {}
-        if os.name == "posix":
-            kwargs["start_new_session"] = True  # own process group: the whole tree can be killed
+        argv = [str(self.python), "-m", self.module]
+        if self.debug is not None:
+            argv, extra_env = self.debug.command(self.python, self.module)
+            env.update(extra_env)
         self.proc = await asyncio.create_subprocess_exec(
-            str(self.python), "-m", self.module,
+            *argv,
             cwd=str(self.plugin_root), env=env,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            limit=LINE_LIMIT, **kwargs,
+            limit=LINE_LIMIT, **spawn_options(),  # its own process group: the whole tree can be killed
         )
+        self.tree = ProcessTree(self.proc.pid)
         self._tasks.append(asyncio.create_task(self._read_stdout()))
         self._tasks.append(asyncio.create_task(self._read_stderr()))
         ready = asyncio.create_task(self._ready.wait())
@@ -287,20 +236,8 @@ class PluginProcess:
         proc = self.proc
         if proc is None:
             return None
-        if proc.returncode is None:
-            tree = _descendants(proc.pid)
-            try:
-                if os.name == "posix":
-                    os.killpg(proc.pid, signal.SIGKILL)
-                else:  # pragma: no cover - not tested on Windows
-                    proc.kill()
-            except (ProcessLookupError, PermissionError):
-                pass
-            for pid in tree:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+        if proc.returncode is None and self.tree is not None:
+            self.tree.kill()
         # closing the transport before the exit is seen would reap the child behind the child watcher's back
         end = time.perf_counter() + grace
         while proc.returncode is None and time.perf_counter() < end:
@@ -379,7 +316,10 @@ class PluginProcess:
             raw = await self.proc.stderr.readline()
             if not raw:
                 break
-            self.stderr_tail.append(raw.decode("utf-8", errors="replace"))
+            line = raw.decode("utf-8", errors="replace")
+            if self.debug is not None and self.debug.stderr_line(line):
+                continue
+            self.stderr_tail.append(line)
 
     def _handle_line(self, line: str) -> None:
         obj: Any = None
@@ -549,63 +489,6 @@ class ReverseInvoker:
 # -- one run ----------------------------------------------------------------------
 
 
-@dataclass
-class RunSpec:
-    plugin_root: Path
-    tool: str | None = None
-    provider: str | None = None
-    path: Path | None = None  # a tool YAML or Python file, when ``tool`` is not given
-    parameters: dict[str, Any] = field(default_factory=dict)
-    credentials: dict[str, Any] = field(default_factory=dict)
-    invocation: InvocationFile | None = None  # an explicit params/invocation file
-    use_saved: bool = True  # read <plugin>/.dify/invocations/<tool>.yaml
-    backend: str | None = None  # else the invocation file, else settings, else mock
-    timeout: float | None = None
-    python: str | None = None  # an explicit interpreter (--python): used as is, never replaced
-    settings: dict[str, Any] = field(default_factory=dict)  # the "run" settings section
-    user_id: str = "dify-lsp"
-    python_setting: str | None = None  # the `python` setting (after --python in precedence)
-    rebuild_environment: bool = False
-    credential_type: str = "api-key"  # or oauth2 (``oauth`` accepted)
-    validate_credentials: bool = False  # run the provider's _validate_credentials first, as Dify does on save
-    out_dir: Path | None = None  # save every blob / file message here
-
-
-@dataclass
-class RunResult:
-    status: str  # success | error | timeout | cancelled
-    tool: str | None
-    provider: str | None
-    backend: str | None
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    transcript: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    logs: list[str] = field(default_factory=list)
-    error: dict[str, Any] | None = None
-    duration_ms: float = 0.0
-    startup_ms: float | None = None
-    python: str | None = None
-    parameters: dict[str, Any] = field(default_factory=dict)
-    python_source: str | None = None
-    credential_type: str | None = None
-    validation: dict[str, Any] | None = None  # {"valid": bool, "message": ...} with validate_credentials
-    environment_ms: float | None = None  # finding the interpreter, a first build of the run environment included
-
-    @property
-    def text(self) -> str:
-        return "".join(m.get("text") or "" for m in self.messages if m.get("type") == "text")
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status, "tool": self.tool, "provider": self.provider, "backend": self.backend,
-            "messages": self.messages, "text": self.text, "transcript": self.transcript,
-            "warnings": self.warnings, "logs": self.logs, "error": self.error, "duration_ms": self.duration_ms,
-            "startup_ms": self.startup_ms, "python": self.python, "parameters": self.parameters,
-            "python_source": self.python_source, "credential_type": self.credential_type,
-            "validation": self.validation, "environment_ms": self.environment_ms,
-        }
-
-
 def coalesce_text(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Adjacent plain text messages (a streamed answer) joined into one."""
     out: list[dict[str, Any]] = []
@@ -647,6 +530,7 @@ def resolve_python(
     explicit: str | None = None,
     step: Callable[[str], None] | None = None,
     rebuild: bool = False,
+    abort: Any = None,
 ) -> tuple[Path, str]:
     """The interpreter a run uses and where it came from, in this order (the one documented order):
 
@@ -669,227 +553,23 @@ def resolve_python(
     if cached is not None:
         return cached, f"run environment from {source.kind}"
     try:
-        built = ensure_environment(plugin_root, step, rebuild=rebuild)
+        built = ensure_environment(plugin_root, step, rebuild=rebuild, abort=abort)
     except EnvironmentBuildError as exc:
         raise InvocationError(f"the run environment could not be built: {exc}") from None
+    except Aborted:
+        raise InvocationError("the run environment build was interrupted; nothing half-built is kept") from None
     return built, f"run environment from {source.kind}, just built"
 
 
-async def run_invocation(
-    spec: RunSpec,
-    progress: ProgressFn | None = None,
-    cancel: asyncio.Event | None = None,
-) -> RunResult:
-    """Run one tool invocation end to end.  Raises InvocationError for usage problems.
-
-    Progress kinds: ``environment`` (one line per step of a first build of the run environment), ``status``,
-    ``log``, ``text``, ``message``, ``invoke``, ``warning``.
-    """
-    t0 = time.perf_counter()
-    root = spec.plugin_root.resolve()
-    loop = asyncio.get_running_loop()
-    # file reads and interpreter probes run in a thread: the LSP event loop must not block
-    manifest, tool, invocation = await asyncio.to_thread(_load_tool, spec, root)
-    if spec.invocation is not None:
-        invocation = invocation.merged(spec.invocation)
-    run_settings = spec.settings or {}
-    backend_name = spec.backend or invocation.backend or run_settings.get("backend") or "mock"
-    timeout = float(spec.timeout or invocation.timeout or run_settings.get("timeout") or DEFAULT_TIMEOUT)
-    credential_type = CREDENTIAL_TYPES.get(spec.credential_type, spec.credential_type)
-    if credential_type not in ("api-key", "oauth2"):
-        raise InvocationError(f"credential type {spec.credential_type!r}: expected api-key or oauth")
-    given = {**invocation.parameters, **spec.parameters}
-    creds = prepare_credentials(tool, {**invocation.credentials, **spec.credentials}, credential_type)
-    try:
-        backend = create_backend(backend_name, run_settings, root)
-    except ValueError as exc:
-        raise InvocationError(str(exc)) from None
-
-    def environment_step(text: str) -> None:
-        if progress is not None:
-            loop.call_soon_threadsafe(progress, "environment", text)
-
-    files = FileServer()
-    try:
-        prepared = prepare_parameters(tool, given, invocation.models, backend.default_model, file_base=root)
-        t_env = time.perf_counter()
-        python, python_source = await asyncio.to_thread(
-            resolve_python, root, spec.python_setting, explicit=spec.python, step=environment_step,
-            rebuild=spec.rebuild_environment)
-    except BaseException:
-        await backend.aclose()
-        raise
-    masker = SecretMasker([*prepared.secrets, *creds.secrets])
-    secret_params = {p.get("name") for p in tool.parameters if p.get("type") == SECRET_TYPE}
-    shown_params = {k: (MASK if k in secret_params and v not in (None, "") else v) for k, v in prepared.values.items()}
-    result = RunResult(status="error", tool=tool.tool, provider=tool.provider, backend=backend.name,
-                       python=str(python), parameters=masker(_describe_local_files(shown_params)),
-                       python_source=python_source, credential_type=credential_type,
-                       environment_ms=_now_ms(t_env))
-    result.warnings.extend(masker([*prepared.warnings, *creds.warnings]))
-
-    def report(kind: str, text: str) -> None:
-        if progress is not None:
-            progress(kind, masker.text(text))
-
-    def on_log(line: str) -> None:
-        result.logs.append(masker.text(line))
-        report("log", line)
-
-    def on_message(message: dict[str, Any]) -> None:
-        if message.get("type") == "text":
-            report("text", str(message.get("text") or ""))
-        else:
-            report("message", describe_message(masker(message)))
-
-    saved: set[Path] = set()
-
-    def on_blob(message: dict[str, Any], data: bytes) -> None:
-        message["file"] = blob_file_info(message, len(data))
-        if spec.out_dir is None:
-            message["data_base64"] = base64.b64encode(data).decode()
-            return
-        path = _unique_path(spec.out_dir, message["file"]["filename"], saved)
-        path.write_bytes(data)
-        message["path"] = str(path)
-
-    process = PluginProcess(root, python, entrypoint(manifest), on_log=on_log,
-                            on_warning=lambda w: report("warning", w))
-    ctx = InvokeContext(root, manifest, invocation.responses)
-    invoker: ReverseInvoker | None = None
-    # the timeout covers the plugin, not a first build of its environment
-    deadline = time.perf_counter() + timeout
-    report("status", f"starting {tool.provider}/{tool.tool} with {python} ({python_source})")
-    for w in [*prepared.warnings, *creds.warnings]:
-        report("warning", w)
-    try:
-        if spec.out_dir is not None:
-            spec.out_dir.mkdir(parents=True, exist_ok=True)
-        values = await asyncio.to_thread(_serve_local_files, prepared.values, files)
-        try:
-            await process.start(max(0.1, deadline - time.perf_counter()))
-        except PluginStartError as exc:
-            stderr = process.stderr_text
-            hint = ""
-            if "No module named 'dify_plugin'" in stderr:
-                hint = (f"; {python} ({python_source}) cannot import dify_plugin: the plugin's dependencies do not "
-                        f"list dify_plugin, or the interpreter is not the plugin's (order: {PYTHON_PRECEDENCE})")
-            message = str(exc)
-            if process.ready_ms is None and not process.has_exited:
-                result.status = "timeout"
-                message = (f"the plugin did not start within {timeout:g} s (it never declared its manifest); "
-                           "the plugin's process tree was killed")
-            result.error = {"type": "PluginStartError", "message": message + hint, "traceback": stderr[-8000:] or None}
-            return result
-        result.startup_ms = process.ready_ms
-        if spec.validate_credentials:
-            report("status", f"validating the credentials of {tool.provider} (_validate_credentials)")
-            valid = await _validate(process, spec, tool, creds.values, deadline, cancel)
-            result.validation = valid
-            if not valid.get("valid"):
-                result.status = valid.pop("status", "error")
-                result.error = {"type": valid.get("error_type") or "CredentialValidationError",
-                                "message": f"credentials of `{tool.provider}` refused by _validate_credentials: "
-                                           f"{valid.get('message')}", "traceback": None}
-                return result
-            valid.pop("status", None)
-        report("status", f"plugin ready in {process.ready_ms:.0f} ms; invoking {tool.tool}")
-        session = Session(uuid.uuid4().hex, on_message=on_message, on_blob=on_blob)
-        invoker = ReverseInvoker(process, session, backend, ctx, manifest, report)
-        session.on_invoke = invoker
-        await process.request({
-            "user_id": spec.user_id, "type": "tool", "action": "invoke_tool",
-            "provider": tool.provider, "tool": tool.tool,
-            "credentials": creds.values, "credential_type": credential_type,
-            "tool_parameters": values,
-        }, session)
-        status = await _wait_session(session, deadline, cancel)
-        if status == "done":
-            if session.error is not None:
-                result.error = session.error
-            elif not session.ended:
-                result.error = {"type": "PluginExited",
-                                "message": f"the plugin exited with code {await _exit_code(process)} during the invocation",
-                                "traceback": process.stderr_text[-8000:] or None}
-            else:
-                result.status = "success"
-        elif status == "cancelled":
-            result.status = "cancelled"
-            result.error = {"type": "Cancelled", "message": "the run was cancelled; the plugin's process tree was killed", "traceback": None}
-        else:
-            result.status = "timeout"
-            result.error = {"type": "Timeout",
-                            "message": f"the tool did not finish within {timeout:g} s; the plugin's process tree was killed",
-                            "traceback": None}
-        result.messages = [_link_local_file(m, files) for m in coalesce_text(session.messages)]
-        for blob_id in session.blobs:
-            result.warnings.append(f"blob {blob_id} was not finished (no end chunk)")
-    except asyncio.CancelledError:
-        result.status = "cancelled"
-        raise
-    finally:
-        if invoker is not None:
-            await invoker.close()
-            result.transcript = invoker.transcript
-        await process.kill()
-        await backend.aclose()
-        await asyncio.to_thread(files.close)
-        result.warnings.extend(w for w in process.warning_summary() if w not in result.warnings)
-        result.warnings.extend(w for w in ctx.warnings if w not in result.warnings)
-        result.duration_ms = _now_ms(t0)
-    return _masked(result, masker)
-
-
-async def _wait_session(session: Session, deadline: float, cancel: asyncio.Event | None) -> str:
-    """done, cancelled or timeout."""
-    waiters = {asyncio.create_task(session.done.wait())}
-    if cancel is not None:
-        waiters.add(asyncio.create_task(cancel.wait()))
-    try:
-        await asyncio.wait(waiters, timeout=max(0.0, deadline - time.perf_counter()), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()
-    if session.done.is_set():
-        return "done"
-    return "cancelled" if cancel is not None and cancel.is_set() else "timeout"
-
-
-async def _validate(process: PluginProcess, spec: RunSpec, tool: ToolInfo, credentials: dict[str, Any],
-                    deadline: float, cancel: asyncio.Event | None) -> dict[str, Any]:
-    """The provider's ``_validate_credentials`` (action validate_tool_credentials, as Dify calls it on save)."""
-    session = Session(uuid.uuid4().hex)
-    await process.request({"user_id": spec.user_id, "type": "tool", "action": "validate_tool_credentials",
-                           "provider": tool.provider, "credentials": credentials}, session)
-    status = await _wait_session(session, deadline, cancel)
-    if status != "done":
-        return {"valid": False, "status": status, "message": f"the validation did not finish ({status})"}
-    if session.error is not None:
-        return {"valid": False, "message": session.error.get("message"), "error_type": session.error.get("type")}
-    answer = next((r for r in session.results if isinstance(r, dict) and "result" in r), None)
-    if answer is None or not session.ended:
-        return {"valid": False, "message": "the plugin gave no validation result"}
-    return {"valid": bool(answer.get("result")), "message": None if answer.get("result") else "result: false"}
-
-
-def _serve_local_files(values: dict[str, Any], files: FileServer) -> dict[str, Any]:
-    """Parameter values with every local file replaced by the Dify file object of its served copy."""
-    out: dict[str, Any] = {}
-    for name, value in values.items():
-        if isinstance(value, LocalFile):
-            out[name] = files.dify_file(value.path)
-        elif isinstance(value, list) and value and all(isinstance(v, LocalFile) for v in value):
-            out[name] = [files.dify_file(v.path) for v in value]
-        else:
-            out[name] = value
-    return out
-
-
-def _describe_local_files(values: dict[str, Any]) -> dict[str, Any]:
-    def one(v: Any) -> Any:
-        return str(v.path) if isinstance(v, LocalFile) else v
-
-    return {k: ([one(x) for x in v] if isinstance(v, list) else one(v)) for k, v in values.items()}
+def serve_local_files(value: Any, files: FileServer) -> Any:
+    """``value`` with every local file (at any depth) replaced by the Dify file object of its served copy."""
+    if isinstance(value, LocalFile):
+        return files.dify_file(value.path)
+    if isinstance(value, dict):
+        return {k: serve_local_files(v, files) for k, v in value.items()}
+    if isinstance(value, list):
+        return [serve_local_files(v, files) for v in value]
+    return value
 
 
 def blob_file_info(message: dict[str, Any], size: int) -> dict[str, Any]:
@@ -903,7 +583,7 @@ def blob_file_info(message: dict[str, Any], size: int) -> dict[str, Any]:
     return {"filename": name, "mime_type": mime, "extension": Path(name).suffix, "size": size, "type": file_type(mime)}
 
 
-def _unique_path(folder: Path, name: str, taken: set[Path]) -> Path:
+def unique_path(folder: Path, name: str, taken: set[Path]) -> Path:
     stem, suffix = Path(name).stem or "blob", Path(name).suffix
     path = folder / name
     n = 1
@@ -914,7 +594,7 @@ def _unique_path(folder: Path, name: str, taken: set[Path]) -> Path:
     return path
 
 
-def _link_local_file(message: dict[str, Any], files: FileServer) -> dict[str, Any]:
+def link_local_file(message: dict[str, Any], files: FileServer) -> dict[str, Any]:
     """An image/link message whose URL is one of the run's served files also names the local file."""
     if message.get("type") in ("image", "image_link", "link") and isinstance(message.get("text"), str):
         local = files.local_path(message["text"])
@@ -934,18 +614,6 @@ def describe_message(message: dict[str, Any]) -> str:
     return text if len(text) <= 1000 else text[:1000] + f"… ({len(text)} chars; the full message is in --format json)"
 
 
-def _load_tool(spec: RunSpec, root: Path):
-    plugin = read_plugin(root)
-    manifest = load_manifest(root, plugin)
-    tools = discover_tools(root, plugin=plugin)
-    unsupported = None if tools else unsupported_kinds_message(plugin)
-    if unsupported:
-        raise InvocationError(unsupported)
-    tool = select_tool(tools, spec.tool, spec.provider, spec.path)
-    invocation = load_saved_invocation(root, tool.tool) if spec.use_saved else InvocationFile()
-    return manifest, tool, invocation
-
-
 async def _exit_code(process: PluginProcess) -> int | None:
     # the return code, not proc.wait(): wait() also waits for pipes a grandchild may hold open
     proc = process.proc
@@ -956,16 +624,4 @@ async def _exit_code(process: PluginProcess) -> int | None:
         await asyncio.sleep(0.01)
     return proc.returncode
 
-
-def _masked(result: RunResult, masker: SecretMasker) -> RunResult:
-    result.messages = masker(result.messages)
-    result.transcript = masker(result.transcript)
-    result.warnings = masker(result.warnings)
-    result.logs = masker(result.logs)
-    result.error = masker(result.error)
-    return result
-
-
-def run_invocation_sync(spec: RunSpec, progress: ProgressFn | None = None) -> RunResult:
-    return asyncio.run(run_invocation(spec, progress))
 

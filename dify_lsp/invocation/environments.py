@@ -5,9 +5,10 @@ The daemon (``internal/core/local_runtime/setup_python_environment.go``) creates
 plugin ships a ``uv.lock``) when the plugin has a ``pyproject.toml``, else ``uv pip install -r requirements.txt``.
 This module does the same, with three differences that keep a user's folder untouched and builds reusable:
 
-- the venv lives in the dify-lsp cache (``$XDG_CACHE_HOME/dify-lsp/envs/<folder>-<hash>``), not in the plugin;
+- the venv lives in the dify-lsp cache (``$XDG_CACHE_HOME/dify-lsp/envs/<source>-<hash>``), not in the plugin;
   ``<hash>`` is the SHA-256 of the dependency files (``uv.lock`` + ``pyproject.toml``, or ``pyproject.toml``, or
-  ``requirements.txt``), so an edit to them builds a new environment and an unchanged plugin reuses its own;
+  ``requirements.txt``) and the Python version, so an edit to them builds a new environment, and every copy of a
+  plugin (and the folder PluginRunner unpacks a package into) shares one;
 - a ``pyproject.toml`` without ``uv.lock`` is installed with ``uv pip install -r pyproject.toml`` (``uv sync``
   would write a ``uv.lock`` into the plugin folder);
 - ``uv sync`` runs with ``--no-install-project`` (the daemon's plugins are virtual projects; the plugin runs from
@@ -37,12 +38,14 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 from dify_lsp.interpreters import find_python, probe
+from dify_lsp.invocation.processes import run_killable
 
 SDK_VERSION = "0.10.2"
 ENV_PYTHON = (3, 12)  # the daemon always builds plugin venvs with 3.12
@@ -105,8 +108,9 @@ def environment_dir(plugin_root: Path, source: DependencySource | None = None) -
     digest = source.digest()[:16]
     if source.kind == "sdk":
         return cache_dir() / "envs" / f"sdk-{SDK_VERSION}-{digest}"  # shared by every plugin without dependencies
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", plugin_root.resolve().name)[:40] or "plugin"
-    return cache_dir() / "envs" / f"{name}-{digest}"
+    # named by what it is built from, not by the folder: every copy of a plugin (and the folder PluginRunner
+    # unpacks a package into) shares one environment
+    return cache_dir() / "envs" / f"{re.sub(r'[^a-z0-9]+', '-', source.kind)}-{digest}"
 
 
 def env_python(folder: Path) -> Path:
@@ -189,9 +193,9 @@ def _build_lock(folder: Path) -> Iterator[None]:
         yield
 
 
-def _run(cmd: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
+def _run(cmd: list[str], cwd: Path, env: dict[str, str], what: str, abort: threading.Event | None = None) -> None:
     try:
-        done = subprocess.run(cmd, cwd=str(cwd), env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+        done = run_killable(cmd, cwd=cwd, env=env, timeout=INSTALL_TIMEOUT, abort=abort)
     except subprocess.TimeoutExpired:
         raise EnvironmentBuildError(f"{what} did not finish within {INSTALL_TIMEOUT // 60} minutes") from None
     except OSError as exc:
@@ -206,8 +210,12 @@ def ensure_environment(
     step: StepFn | None = None,
     rebuild: bool = False,
     base_python: str | None = None,
+    abort: threading.Event | None = None,
 ) -> Path:
     """The python of the plugin's run environment; built first when missing, incomplete or ``rebuild``.
+
+    ``abort`` stops a build within a tenth of a second (uv's process tree killed, the half-built folder removed;
+    raises :class:`~dify_lsp.invocation.processes.Aborted`).
 
     Blocking (uv installs take seconds to minutes): call it in a thread, never on an event loop.
     ``step(text)`` is called once per build step, after it, with the elapsed time in the text; it is not
@@ -215,7 +223,7 @@ def ensure_environment(
     """
     root = plugin_root.resolve()
     source = dependency_source(root)
-    return _ensure(root, source, environment_dir(root, source), step, rebuild, base_python)
+    return _ensure(root, source, environment_dir(root, source), step, rebuild, base_python, abort)
 
 
 SDK_SOURCE = DependencySource("sdk", ())
@@ -229,7 +237,7 @@ def ensure_sdk_environment(step: StepFn | None = None, rebuild: bool = False, ba
 
 
 def _ensure(root: Path | None, source: DependencySource, folder: Path, step: StepFn | None, rebuild: bool,
-            base_python: str | None) -> Path:
+            base_python: str | None, abort: threading.Event | None = None) -> Path:
     python = env_python(folder)
     if not rebuild and (folder / MARKER).is_file() and python.exists():
         return python
@@ -237,11 +245,17 @@ def _ensure(root: Path | None, source: DependencySource, folder: Path, step: Ste
         # another process may have finished the same build while this one waited for the lock
         if not rebuild and (folder / MARKER).is_file() and python.exists():
             return python
-        _build(root, source, folder, step or (lambda _text: None), base_python)
+        try:
+            _build(root, source, folder, step or (lambda _text: None), base_python, abort)
+        except BaseException:
+            # nothing half-built stays behind (it has no marker, but it would hold the disk and confuse people)
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
     return python
 
 
-def _build(root: Path | None, source: DependencySource, folder: Path, step: StepFn, base_python: str | None) -> None:
+def _build(root: Path | None, source: DependencySource, folder: Path, step: StepFn, base_python: str | None,
+           abort: threading.Event | None = None) -> None:
     t0 = time.perf_counter()
 
     def done(text: str) -> None:
@@ -255,7 +269,7 @@ def _build(root: Path | None, source: DependencySource, folder: Path, step: Step
     if folder.exists():
         shutil.rmtree(folder)
     env = _uv_env({"VIRTUAL_ENV": str(folder), "UV_PROJECT_ENVIRONMENT": str(folder)})
-    _run([str(uv), "venv", str(folder), "--python", str(base), "--no-project", "--quiet"], cwd, env, "uv venv")
+    _run([str(uv), "venv", str(folder), "--python", str(base), "--no-project", "--quiet"], cwd, env, "uv venv", abort)
     done(f"created {folder}")
     python = env_python(folder)
     common = ["--python", str(python), "--compile-bytecode"]
@@ -266,7 +280,7 @@ def _build(root: Path | None, source: DependencySource, folder: Path, step: Step
         cmd = [str(uv), "pip", "install", f"dify-plugin=={SDK_VERSION}", *common]
     else:
         cmd = [str(uv), "pip", "install", "-r", str(source.files[0]), *common]
-    _run(cmd, cwd, env, f"installing the dependencies from {source.label}")
+    _run(cmd, cwd, env, f"installing the dependencies from {source.label}", abort)
     done(f"installed the dependencies from {source.label} (`{' '.join([Path(cmd[0]).name, *cmd[1:3]])} ...`)")
     (folder / MARKER).write_text(json.dumps({
         "plugin": str(root) if root else None, "source": source.kind, "files": [str(p) for p in source.files],

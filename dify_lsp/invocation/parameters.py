@@ -25,6 +25,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from dify_lsp.i18n import N_, msg
 from dify_lsp.index import Plugin, PluginIndex
 from dify_lsp.schema.references import ICON, KIND_TITLES, PYTHON, TOOL, TOOL_PROVIDER
 
@@ -278,111 +279,7 @@ def load_saved_invocation(plugin_root: Path, tool: str) -> InvocationFile:
     return read_invocation_file(path) if path.is_file() else InvocationFile()
 
 
-# -- parameter values -------------------------------------------------------------
-
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
-_LLM_SCOPES = {"llm", "tool-call", "vision", "document"}
-
-
-def model_type_for_scope(scope: str | None) -> str:
-    """The model type a model-selector scope asks for (``tool-call&llm`` -> llm)."""
-    parts = [p.strip() for p in (scope or "llm").split("&") if p.strip()]
-    for p in parts:
-        if p in ("text-embedding", "rerank", "tts", "speech2text", "moderation"):
-            return p
-    return "llm"
-
-
-@dataclass(frozen=True)
-class LocalFile:
-    """A file parameter given as a local path; the run serves it and hands the plugin a Dify file object."""
-
-    path: Path
-
-
-def _local_file(value: Any, base: Path | None = None) -> LocalFile:
-    """A local path: as given (relative to the working directory), else relative to ``base`` (the plugin root,
-    where an invocation file's or an editor's relative paths point)."""
-    if isinstance(value, LocalFile):
-        return value
-    path = Path(str(value)).expanduser()
-    if not path.is_file() and base is not None and not path.is_absolute() and (base / path).is_file():
-        path = base / path
-    if not path.is_file():
-        raise ValueError(f"{value!r} is not a file (give a local path; it is served to the plugin for the run)")
-    return LocalFile(path.resolve())
-
-
-def _is_path_text(value: Any) -> bool:
-    return isinstance(value, (str, Path)) and not str(value).strip().startswith(("{", "["))
-
-
-def _coerce(param: Mapping[str, Any], value: Any, file_base: Path | None = None) -> Any:
-    """A CLI/JSON value as the declared type expects; raises ValueError with a reason."""
-    ptype = param.get("type")
-    if ptype == "file" and (_is_path_text(value) or isinstance(value, LocalFile)):
-        return _local_file(value, file_base)
-    if ptype == "files" and (_is_path_text(value) or isinstance(value, LocalFile)):
-        return [_local_file(value, file_base)]
-    if ptype == "files" and isinstance(value, list) and value and all(_is_path_text(v) or isinstance(v, LocalFile) for v in value):
-        return [_local_file(v, file_base) for v in value]
-    if ptype == "file" and isinstance(value, list):
-        raise ValueError("takes one file (the parameter type is `file`, not `files`)")
-    if ptype == "number":
-        if isinstance(value, bool):
-            raise ValueError("expected a number")
-        if isinstance(value, (int, float)):
-            number = value
-        else:
-            text = str(value).strip()
-            try:
-                number = int(text)
-            except ValueError:
-                try:
-                    number = float(text)
-                except ValueError:
-                    raise ValueError(f"expected a number, got {value!r}") from None
-        lo, hi = param.get("min"), param.get("max")
-        if isinstance(lo, (int, float)) and number < lo:
-            raise ValueError(f"{number} is below the minimum {lo}")
-        if isinstance(hi, (int, float)) and number > hi:
-            raise ValueError(f"{number} is above the maximum {hi}")
-        return number
-    if ptype in ("boolean", "checkbox"):
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise ValueError(f"expected true or false, got {value!r}")
-    if ptype in ("select", "dynamic-select"):
-        multiple = bool(param.get("multiple"))
-        values = value if isinstance(value, list) else ([v.strip() for v in str(value).split(",")] if multiple else [value])
-        options = [o.get("value") for o in param.get("options") or [] if isinstance(o, Mapping)]
-        if options and ptype == "select":
-            for v in values:
-                if str(v) not in [str(o) for o in options]:
-                    raise ValueError(f"{v!r} is not one of the options: {', '.join(map(str, options))}")
-        return values if multiple else values[0]
-    if ptype in ("object", "array", "file", "files", "app-selector", "model-selector", "any") and isinstance(value, str):
-        text = value.strip()
-        if ptype == "model-selector" and text and text[0] not in "{[":
-            provider, _, model = text.partition("/")
-            if not model:
-                raise ValueError("expected provider/model or a JSON object")
-            return {"provider": provider, "model": model}
-        if ptype == "any" and (not text or text[0] not in "{[\""):
-            return value
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise ValueError(f"expected JSON, got {value!r}") from None
-    if ptype in ("string", "secret-input", "date", "text-input") and not isinstance(value, str):
-        return value if value is None else (json.dumps(value) if isinstance(value, (dict, list)) else str(value))
-    return value
+# -- parameter values: one path for every form, in forms.py ---------------------------------------
 
 
 @dataclass
@@ -399,52 +296,17 @@ def prepare_parameters(
     default_model=None,
     file_base: Path | None = None,
 ) -> PreparedParameters:
-    """Validate ``given`` against the tool YAML and complete it.
+    """A tool's parameters completed and converted (:func:`dify_lsp.invocation.forms.fill`); raises
+    InvocationError listing every problem (conversion errors and required parameters left empty)."""
+    from dify_lsp.invocation import forms
 
-    ``default_model(model_type) -> dict`` supplies the backend's model for a
-    model-selector left empty.  A ``file``/``files`` value given as a path becomes a
-    :class:`LocalFile` (relative paths: the working directory, else ``file_base``).
-    Raises InvocationError listing every problem.
-    """
-    errors: list[str] = []
-    warnings: list[str] = []
-    secrets: list[str] = []
-    values: dict[str, Any] = {}
-    declared = {p.get("name"): p for p in tool.parameters if p.get("name")}
-    for name in given:
-        if name not in declared:
-            warnings.append(
-                f"parameter `{name}` is not declared in {tool.yaml_path.name}; it is passed on, but Dify only sends declared parameters"
-            )
-            values[name] = given[name]
-    for name, param in declared.items():
-        raw = given.get(name)
-        if raw is None and models and name in models:
-            raw = models[name]
-        if raw is None or raw == "":
-            raw = param.get("default")
-        ptype = param.get("type")
-        if (raw is None or raw == "" or raw == {}) and ptype == "model-selector" and default_model is not None:
-            raw = default_model(model_type_for_scope(param.get("scope")))
-        if raw is None or raw == "":
-            if param.get("required"):
-                errors.append(f"parameter `{name}` ({ptype}) is required")
-            continue
-        try:
-            value = _coerce(param, raw, file_base)
-        except ValueError as exc:
-            errors.append(f"parameter `{name}` ({ptype}): {exc}")
-            continue
-        if ptype == "model-selector" and isinstance(value, Mapping) and default_model is not None:
-            # complete a partial choice ({provider, model}) with the fields the SDK's configs need
-            base = default_model(model_type_for_scope(param.get("scope")))
-            value = {**base, **value}
-        if ptype == SECRET_TYPE and isinstance(value, str) and value:
-            secrets.append(value)
-        values[name] = value
-    if errors:
-        raise InvocationError("; ".join(errors))
-    return PreparedParameters(values, secrets, warnings)
+    filled = forms.fill(tool.parameters, given, what=N_("parameter"), where=tool.yaml_path.name,
+                        conv=forms.Converters(default_model=default_model, file_base=file_base), models=models)
+    problems = [*filled.errors, *(msg("parameter `{name}` ({type}) is required", name=m["name"], type=m["type"])
+                                  for m in filled.missing)]
+    if problems:
+        raise InvocationError("; ".join(problems))
+    return PreparedParameters(filled.values, filled.secrets, filled.warnings)
 
 
 CREDENTIAL_TYPES = {"api-key": "api-key", "api_key": "api-key", "oauth": "oauth2", "oauth2": "oauth2"}
@@ -458,67 +320,22 @@ class MissingCredentialsError(InvocationError):
         self.missing = missing
 
 
-@dataclass
-class PreparedCredentials:
-    values: dict[str, Any]
-    secrets: list[str]
-    warnings: list[str]
+def prepare_credentials(tool: ToolInfo, given: Mapping[str, Any], credential_type: str = "api-key"):
+    """A tool provider's credentials as Dify stores them (:func:`dify_lsp.invocation.forms.fill`): defaults filled,
+    required ones enforced (:class:`MissingCredentialsError`), undeclared ones passed on with a warning.  OAuth
+    credentials (``oauth2``) follow the provider's ``oauth_schema``, filled by the OAuth flow: nothing is enforced."""
+    from dify_lsp.invocation import forms
 
-
-def _label(field_schema: Mapping[str, Any], name: str) -> str:
-    label = field_schema.get("label")
-    if isinstance(label, Mapping):
-        return str(label.get("en_US") or next(iter(label.values()), name))
-    return str(label or name)
-
-
-def prepare_credentials(tool: ToolInfo, given: Mapping[str, Any], credential_type: str = "api-key") -> PreparedCredentials:
-    """Provider credentials as Dify stores them: declared ``default:`` values filled in, required ones enforced.
-
-    Dify will not save a provider's credentials while a required one is empty, so a run without it is refused
-    (:class:`MissingCredentialsError`).  Undeclared names are passed on with a warning (Dify's form only holds
-    declared fields).  With OAuth credentials (``credential_type`` oauth2) the provider's
-    ``oauth_schema.credentials_schema`` applies instead, which dify-lsp does not model: nothing is enforced.
-    """
-    values: dict[str, Any] = {}
-    warnings: list[str] = []
-    schema = tool.credentials_schema
-    for name, value in given.items():
-        if name not in schema:
-            declared = ", ".join(schema) or "none"
-            warnings.append(f"credential `{name}` is not declared in {tool.provider_yaml.name} "
-                            f"(credentials_for_provider: {declared}); it is passed on, but Dify only stores declared ones")
-        values[name] = value
-    missing: list[dict[str, Any]] = []
-    enforce = CREDENTIAL_TYPES.get(credential_type, credential_type) == "api-key"
-    for name, field_schema in schema.items():
-        value = values.get(name)
-        if (value is None or value == "") and field_schema.get("default") not in (None, ""):
-            value = values[name] = field_schema["default"]
-        if (value is None or value == "") and field_schema.get("required") and enforce:
-            missing.append({"name": name, "type": field_schema.get("type"), "label": _label(field_schema, name),
-                            "secret": field_schema.get("type") == SECRET_TYPE})
-    if missing:
-        names = ", ".join(f"`{m['name']}` ({m['type']})" for m in missing)
-        flags = " ".join(f"--credential {m['name']}=..." for m in missing)
-        raise MissingCredentialsError(
-            f"missing required credential{'s' if len(missing) > 1 else ''} of provider `{tool.provider}`: {names}; "
-            f"Dify does not let a provider be used without them. Pass {flags}", missing)
-    return PreparedCredentials(values, credential_secrets(tool, values), warnings)
-
-
-def credential_secrets(tool: ToolInfo, credentials: Mapping[str, Any]) -> list[str]:
-    """The values of ``secret-input`` credentials (the only credentials masked: a region is not a secret)."""
-    out = []
-    for name, value in credentials.items():
-        schema = tool.credentials_schema.get(name)
-        if schema is not None and schema.get("type") != SECRET_TYPE:
-            continue
-        if schema is None and not isinstance(value, str):
-            continue
-        # an undeclared credential counts as secret: nothing says it is not
-        if isinstance(value, str) and value:
-            out.append(value)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            out.append(str(value))
-    return out
+    oauth = CREDENTIAL_TYPES.get(credential_type, credential_type) != "api-key"
+    filled = forms.fill(tool.credentials_schema, given, what=N_("credential"), where=tool.provider_yaml.name)
+    if filled.errors:
+        raise InvocationError("; ".join(filled.errors))
+    if filled.missing and not oauth:
+        names = ", ".join(f"`{m['name']}` ({m['type']})" for m in filled.missing)
+        flags = " ".join(f"--credential {m['name']}=..." for m in filled.missing)
+        raise MissingCredentialsError(msg(
+            "missing required credentials of provider `{provider}`: {names}; Dify does not let a provider be used "
+            "without them. Pass {flags}", provider=tool.provider, names=names, flags=flags), filled.missing)
+    values = filled.values
+    return PreparedParameters(values, forms.secrets_of(tool.credentials_schema, values, undeclared_secret=True),
+                              filled.warnings)

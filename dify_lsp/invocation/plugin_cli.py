@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -388,19 +387,9 @@ async def _serve_tcp(args: argparse.Namespace, host: Any, system: Any) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    out = sys.stdout.buffer
+    from dify_lsp.invocation.processes import run_main
 
-    async def main() -> int:
-        task = asyncio.ensure_future(run_plugin(args, out))
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, task.cancel)
-            except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
-                pass
-        try:
-            return await task
-        except asyncio.CancelledError:
-            return EXIT_OK  # the Go CLI exits 0 on SIGTERM/SIGINT after cleaning up
-
-    return asyncio.run(main())
+    try:
+        return run_main(lambda: run_plugin(args, sys.stdout.buffer))
+    except asyncio.CancelledError:
+        return EXIT_OK  # the Go CLI exits 0 on SIGTERM/SIGINT after cleaning up

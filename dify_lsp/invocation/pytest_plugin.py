@@ -128,16 +128,19 @@ class DifyPluginRunner:
                       body: bytes | str | Mapping[str, Any] | None = None,
                       settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """``{"status", "headers", "body"}`` of an endpoint (body text when UTF-8; a mapping body is sent as JSON)."""
-        from dify_lsp.invocation.kinds import endpoint_settings, raw_http_request, read_plugin, summarize
+        from dify_lsp.invocation import forms
+        from dify_lsp.invocation.kinds import Forms, endpoint_settings, raw_http_request, read_plugin, summarize
 
         hdrs = dict(headers or {})
         if isinstance(body, Mapping):
             body = json.dumps(body)
             hdrs.setdefault("Content-Type", "application/json")
         data = body.encode("utf-8") if isinstance(body, str) else (body or b"")
-        # as Dify does: declared defaults applied, model-selectors filled with the backend's model
-        filled, _, _ = endpoint_settings(read_plugin(self.plugin_path), dict(settings or {}),
-                                         self.host.backend.default_model, require=False)
+        # as Dify does: declared defaults applied, values converted by type, model-selectors filled
+        f = Forms(forms.Converters(default_model=self.host.backend.default_model, file_base=self.plugin_path))
+        filled = endpoint_settings(read_plugin(self.plugin_path), dict(settings or {}), f.conv, f)
+        if f.done.errors:
+            raise ValueError({"error": "; ".join(f.done.errors)})
         chunks = list(self.invoke("endpoint", "invoke_endpoint", {
             "settings": filled, "raw_http_request": raw_http_request(method, path, list(hdrs.items()), data)}))
         return summarize("endpoint", "invoke_endpoint", chunks)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import sys
 import time
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+from dify_lsp.i18n import msg
 from dify_lsp.invocation.parameters import InvocationError
 
 MAX_BODY = 64 * 1024 * 1024
@@ -137,30 +139,43 @@ def _reason(status: int) -> str:
         return ""
 
 
-async def serve(run: Any, port: int, ready: Any = None, stop: asyncio.Event | None = None) -> int:
+async def serve(request: Any, port: int, ready: Any = None, stop: asyncio.Event | None = None) -> int:
     """Start the plugin and the server; serve until ``stop`` is set (or forever). ``ready(port)`` once listening."""
+    from dify_lsp.invocation import forms
     from dify_lsp.invocation.access import PluginHost
     from dify_lsp.invocation.backends import create_backend
-    from dify_lsp.invocation.kinds import KindRun, plugin_kinds, prepare, read_plugin
-    from dify_lsp.invocation.parameters import InvocationFile, load_saved_invocation
+    from dify_lsp.invocation.kinds import plugin_kinds, prepare, tool_lookup
+    from dify_lsp.invocation.parameters import InvocationFile, load_saved_invocation, read_plugin
 
-    root = run.plugin_root.resolve()
+    root = Path(request.plugin_root).resolve()
     plugin = await asyncio.to_thread(read_plugin, root)
     kinds = [k for k in ("endpoint", "trigger") if k in plugin_kinds(plugin)]
     if not kinds:
-        raise InvocationError("--serve needs a plugin with endpoints or triggers")
+        raise InvocationError(msg("--serve needs a plugin with endpoints or triggers"))
     kind = kinds[0]
-    backend = create_backend(run.backend or "mock", run.settings or {}, root)
-    probe = KindRun(**{**run.__dict__, "kind": kind, "name": "GET /" if kind == "endpoint" else "dispatch"})
-    saved = load_saved_invocation(root, f"{kind}-serve") if run.use_saved else InvocationFile()
-    if run.invocation is not None:
-        saved = saved.merged(run.invocation)
-    prepared = await asyncio.to_thread(prepare, probe, plugin, saved, backend.default_model, lambda ref: {})
-    host = PluginHost(root, backend, python=run.python, configured_python=run.configured_python,
-                      responses=saved.responses, tool_plugins=run.tool_plugins)
+    try:
+        backend = create_backend(request.backend or "mock", request.settings or {}, root)
+    except ValueError as exc:
+        raise InvocationError(str(exc)) from None
+    probe = replace(request, kind=kind, target="GET /" if kind == "endpoint" else "dispatch")
+    saved = load_saved_invocation(root, f"{kind}-serve") if request.use_saved else InvocationFile()
+    if request.invocation is not None:
+        saved = saved.merged(request.invocation)
+    conv = forms.Converters(default_model=backend.default_model, file_base=root,
+                            tool_lookup=tool_lookup([root, *request.tool_plugins]))
+    try:
+        prepared = await asyncio.to_thread(prepare, probe, plugin, saved, conv)
+    except BaseException:
+        await backend.aclose()
+        raise
+    for warning in prepared.warnings:
+        if "no endpoint declares" not in warning:
+            print(f"[warning] {warning}", file=sys.stderr, flush=True)
+    host = PluginHost(root, backend, python=request.python, configured_python=request.python_setting,
+                      responses=saved.responses, tool_plugins=request.tool_plugins)
     server = EndpointServer(host, prepared, kind)
     try:
-        await host.start(run.timeout or 120.0)
+        await host.start(request.timeout or 120.0)
         bound = await server.start(port)
         if ready is not None:
             ready(bound)
@@ -175,27 +190,3 @@ async def serve(run: Any, port: int, ready: Any = None, stop: asyncio.Event | No
         await server.close()
         await host.close()
         await backend.aclose()
-
-
-def serve_command(run: Any, port: int) -> int:
-    def ready(bound: int) -> None:
-        print(f"serving {run.plugin_root} on http://127.0.0.1:{bound}/ (Ctrl-C stops)", file=sys.stderr, flush=True)
-
-    async def main() -> int:
-        task = asyncio.ensure_future(serve(run, port, ready))
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, task.cancel)
-            except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
-                pass
-        try:
-            return await task
-        except asyncio.CancelledError:
-            return 0
-
-    try:
-        return asyncio.run(main())
-    except InvocationError as exc:
-        print(f"dify-lsp run: {exc}", file=sys.stderr)
-        return 2

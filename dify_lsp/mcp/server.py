@@ -17,6 +17,7 @@ import logging
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from mcp.server.mcpserver import Context  # resolved from this module's globals: tool signatures name it
 from pydantic import Field
 
 from dify_lsp import __version__
@@ -136,6 +137,7 @@ def create_server(language: str):
         timeout: Annotated[float, Field(gt=0, le=600, description="seconds before the run is stopped and its process tree killed")] = 60,
         python: Annotated[str | None, Field(max_length=4096, description="a Python 3.12 interpreter with the plugin's dependencies; default: the plugin's .venv, else an environment dify-lsp builds with uv (the first build takes a while)")] = None,
         use_saved: Annotated[bool, Field(description="merge the saved inputs of .dify/invocations/ under the given ones")] = True,
+        ctx: Context = None,  # type: ignore[assignment]  # injected by the SDK, not an argument
     ) -> dict[str, Any]:
         """Run one part of a Dify plugin offline, as the Dify plugin daemon does: start the plugin's own code on
         the SDK's stdio protocol, send the request (invoke a tool; call an endpoint with an HTTP request; run an
@@ -154,7 +156,7 @@ def create_server(language: str):
             backend=backend, timeout=timeout, python=python, use_saved=use_saved,
         )
         try:
-            return await run(request)
+            return await run(request, _progress_reporter(ctx))
         except RunUsageError as exc:
             raise ToolError(str(exc)) from None
 
@@ -204,8 +206,54 @@ def create_server(language: str):
     return server
 
 
+# What a run says while it goes that an agent (and its user) wants to see: the steps of a first environment
+# build (a minute or more), the run starting, warnings. Streamed text and logs stay in the result.
+_PROGRESS_KINDS = frozenset({"environment", "status", "warning"})
+
+
+def _progress_reporter(ctx):
+    """A runner progress callback that sends MCP progress notifications (when the client asked for them by
+    sending a progress token); callable from the event loop and from the environment build's thread."""
+    import asyncio
+
+    if ctx is None:
+        return None
+    loop = asyncio.get_running_loop()
+    count = [0]
+
+    def progress(what: str, text: str) -> None:
+        if what not in _PROGRESS_KINDS:
+            return
+        count[0] += 1
+        line = text if len(text) <= 500 else text[:500] + "…"
+        try:
+            asyncio.run_coroutine_threadsafe(ctx.report_progress(count[0], None, f"[{what}] {line}"), loop)
+        except RuntimeError:  # the loop is closing: the run is over
+            pass
+
+    return progress
+
+
 def serve(language: str) -> int:
     """Serve MCP on stdin/stdout until the client closes them."""
     create_server(language).run("stdio")
     return 0
+
+
+def call_once(language: str, tool: str, arguments: dict[str, Any]) -> tuple[bool, Any]:
+    """One tool call without a client (``dify-lsp mcp --call``, the agent skill's scripts): the same tool,
+    validation and result as over the protocol. (True, structured result) or (False, the error text)."""
+    import anyio
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    async def call() -> tuple[bool, Any]:
+        try:
+            result = await create_server(language).call_tool(tool, arguments)
+        except ToolError as exc:
+            return False, str(exc)
+        if result.is_error:
+            return False, "\n".join(getattr(c, "text", "") for c in result.content)
+        return True, result.structured_content
+
+    return anyio.run(call)
 

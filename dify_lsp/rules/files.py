@@ -12,12 +12,13 @@ from dify_lsp.rules import CheckContext, check, define_rule
 from dify_lsp.schema.plugin_files import daemon_decodes
 from dify_lsp.schema.references import ICON, ICON_FOLDER, KIND_TITLES, PYTHON, TOOL_PROVIDER
 from dify_lsp.textpos import Pos, Span
+from dify_lsp.uris import on_disk_spelling
 from dify_lsp.yamlpos import YMap, YNode, YSeq
 
 FAMILY = "files"
 
 YAML_SYNTAX = define_rule("DL001", "yaml-syntax", "A plugin YAML file (manifest, provider, tool, model, `_position.yaml`, endpoint, agent strategy, datasource, trigger or event) is not valid YAML.", Severity.ERROR, FAMILY)
-MISSING_FILE = define_rule("DL002", "missing-file", "A file that a plugin YAML names (a provider in manifest.yaml; a tool, Python source or icon in a provider, tool, endpoint, strategy, datasource or event YAML) does not exist; reported at the name.", Severity.ERROR, FAMILY)
+MISSING_FILE = define_rule("DL002", "missing-file", "A file that a plugin YAML names (a provider in manifest.yaml; a tool, Python source or icon in a provider, tool, endpoint, strategy, datasource or event YAML) does not exist, or exists only under another letter case (Dify runs plugins on Linux, where names are case-sensitive); reported at the name.", Severity.ERROR, FAMILY)
 UNREFERENCED_TOOL = define_rule("DL003", "unreferenced-tool", "A tool YAML that no tool provider lists in `tools` (or lists only in a commented-out line): neither the SDK nor the daemon reads it.", Severity.WARNING, FAMILY)
 OUTSIDE_ROOT = define_rule("DL004", "path-outside-plugin", "A path in a plugin YAML (manifest, provider, tool, endpoint, agent strategy, datasource, trigger or event) is absolute or climbs out of the plugin folder (it is never read).", Severity.ERROR, FAMILY)
 UNREADABLE = define_rule("DL005", "unreadable-file", "A plugin YAML or Python file is binary, not UTF-8, or too large to check.", Severity.ERROR, FAMILY)
@@ -126,7 +127,14 @@ def references_resolve(ctx: CheckContext) -> Iterator[Finding]:
                 target=str(ref.target),
             )
             continue
-        if ref.target_kind == ICON:
+        spelling = on_disk_spelling(ctx.plugin.root, ref.target)
+        if spelling is not None:
+            message = msg(
+                "'{raw}' is spelled {spelling} on disk: Dify runs plugins on Linux, where file names are case-sensitive, so it does not find the file",
+                raw=ref.raw,
+                spelling=spelling,
+            )
+        elif ref.target_kind == ICON:
             message = msg('icon \'{raw}\' not found in {ICON_FOLDER}/ (packaging fails with "plugin icon not found")', raw=ref.raw, ICON_FOLDER=ICON_FOLDER)
         else:
             message = msg("{what} '{raw}' not found (paths are relative to the plugin root {name}/)", what=what, raw=ref.raw, name=ctx.plugin.root.name)

@@ -138,7 +138,7 @@ def calls_are_permitted(ctx: CheckContext) -> Iterator[Finding]:
     anchor = _manifest_anchor(manifest)
     for n in needs:
         need = PERMISSION_NEEDS[n.wire]
-        keys = " and ".join(f"`{_flag_key(f)}: true`" for f in n.missing)
+        keys = Listing((f"`{_flag_key(f)}: true`" for f in n.missing), last="and")
         yield MISSING_PERMISSION_AT_CALL.at(
             n.path,
             n.span,

@@ -45,10 +45,10 @@ from dify_lsp.yamlpos import YMap, YScalar, YSeq
 
 FAMILY = "python"
 
-UNDECLARED_CREDENTIAL = define_rule("DL218", "undeclared-credential", "Code reads a credential (a tool's `self.runtime.credentials`, a tool or model provider's `credentials`, a model's `credentials`) or an endpoint setting (`settings`) that the provider / endpoint group YAML does not declare: Dify never fills it, so `.get` gives its default and `[...]` raises KeyError. Not reported in code Dify never calls for the plugin's configuration, nor as the fallback of a declared key; a hint behind a membership test.", Severity.WARNING, FAMILY)
+UNDECLARED_CREDENTIAL = define_rule("DL218", "undeclared-credential", "Python code reads a credential (a tool's `self.runtime.credentials`, a tool or model provider's `credentials`, a model's `credentials`) or an endpoint setting (`settings`) that the provider / endpoint group YAML does not declare: Dify never fills it, so `.get` gives its default and `[...]` raises KeyError. Not reported in code Dify never calls for the plugin's configuration, nor as the fallback of a declared key; a hint behind a membership test.", Severity.WARNING, FAMILY)
 
 
-UNREAD_CREDENTIAL = define_rule("DL219", "unread-required-credential", "A required credential or endpoint setting the YAML declares that no code of the plugin reads (the user must fill it in for nothing).", Severity.HINT, FAMILY)
+UNREAD_CREDENTIAL = define_rule("DL219", "unread-required-credential", "A required credential or endpoint setting that a provider or endpoint group YAML declares and no Python code of the plugin reads (the user must fill it in for nothing).", Severity.HINT, FAMILY)
 
 
 # SDK bases whose own code reads no credential or setting key: with them, the plugin's code is all there is.

@@ -22,9 +22,9 @@ from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, sugge
 
 FAMILY = "python"
 
-UNDECLARED_PARAMETER = define_rule("DL207", "undeclared-tool-parameter", "Code reads with `.get` a tool parameter that the tool's YAML does not declare: workflows and forms send only declared parameters, so there the read gives the default (an agent's model may add other keys, which cannot be relied on). Behind a membership test (`if \"x\" in tool_parameters`) or as the fallback of a declared key (`.get(\"a\") or .get(\"b\")`) it is at most a hint.", Severity.WARNING, FAMILY)
+UNDECLARED_PARAMETER = define_rule("DL207", "undeclared-tool-parameter", "A tool's Python code reads with `.get` a tool parameter that the tool's YAML does not declare: workflows and forms send only declared parameters, so there the read gives the default (an agent's model may add other keys, which cannot be relied on). Behind a membership test (`if \"x\" in tool_parameters`) or as the fallback of a declared key (`.get(\"a\") or .get(\"b\")`) it is at most a hint.", Severity.WARNING, FAMILY)
 UNREAD_PARAMETER = define_rule("DL208", "unread-required-parameter", "A required parameter declared in the tool YAML that the tool's code never reads.", Severity.HINT, FAMILY)
-UNDECLARED_PARAMETER_KEY = define_rule("DL214", "undeclared-tool-parameter-key", "Code reads `tool_parameters[\"x\"]` where the tool's YAML declares no parameter `x`: workflows and forms send only declared parameters, so every run from them raises KeyError (an agent's model may add other keys, which cannot be relied on).", Severity.ERROR, FAMILY)
+UNDECLARED_PARAMETER_KEY = define_rule("DL214", "undeclared-tool-parameter-key", "A tool's Python code reads `tool_parameters[\"x\"]` where the tool's YAML declares no parameter `x`: workflows and forms send only declared parameters, so every run from them raises KeyError (an agent's model may add other keys, which cannot be relied on).", Severity.ERROR, FAMILY)
 
 
 # -- tool parameters ----------------------------------------------------------------------------------------------

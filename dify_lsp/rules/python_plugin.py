@@ -44,12 +44,12 @@ from dify_lsp.textpos import Pos, Span
 
 FAMILY = "python"
 
-NEWER_SDK = define_rule("DL210", "needs-newer-sdk", "A session member, method or argument that the oldest dify-plugin release the requirement allows (PEP 440, pre-releases included) does not have yet.", Severity.WARNING, FAMILY)
-MISSING_CLASS = define_rule("DL211", "missing-plugin-class", "The module named by `extra.python.source` binds no subclass of the base the YAML needs (Tool, Endpoint, AgentStrategy, ...): the SDK fails to load the plugin with \"Missing subclass of ...\".", Severity.ERROR, FAMILY)
-MULTIPLE_CLASSES = define_rule("DL212", "multiple-plugin-classes", "The module named by `extra.python.source` binds more than one subclass of the base (imported ones count): the SDK fails to load the plugin with \"Multiple subclasses of ...\".", Severity.ERROR, FAMILY)
+NEWER_SDK = define_rule("DL210", "needs-newer-sdk", "A session member, method or argument used in Python code that the oldest dify-plugin release the requirement allows (PEP 440, pre-releases included) does not have yet.", Severity.WARNING, FAMILY)
+MISSING_CLASS = define_rule("DL211", "missing-plugin-class", "The module that a YAML's `extra.python.source` names (reported at that name) binds no subclass of the base the YAML needs (Tool, Endpoint, AgentStrategy, ...): the SDK fails to load the plugin with \"Missing subclass of ...\".", Severity.ERROR, FAMILY)
+MULTIPLE_CLASSES = define_rule("DL212", "multiple-plugin-classes", "The module that a YAML's `extra.python.source` names binds more than one subclass of the base (imported ones count; reported on the classes in the Python file): the SDK fails to load the plugin with \"Multiple subclasses of ...\".", Severity.ERROR, FAMILY)
 PYTHON_SYNTAX = define_rule("DL213", "python-syntax-error", "A plugin Python file is not valid Python 3.12 (the plugin's runtime), so importing it fails and the plugin cannot load (a warning when the plugin never imports the file).", Severity.ERROR, FAMILY)
-ABSTRACT_METHOD = define_rule("DL215", "abstract-method-not-implemented", "A plugin class the SDK loads leaves an abstract method of its SDK base unimplemented (e.g. a Tool without `_invoke`, an Endpoint overriding `invoke` instead of `_invoke`): Python refuses to create it (\"Can't instantiate abstract class\").", Severity.ERROR, FAMILY)
-ENTRYPOINT_MISSING = define_rule("DL216", "entrypoint-module-missing", "`meta.runner.entrypoint` names a module the plugin does not have: the daemon runs `python -m <entrypoint>`, which fails with \"No module named ...\".", Severity.ERROR, FAMILY)
+ABSTRACT_METHOD = define_rule("DL215", "abstract-method-not-implemented", "A plugin class in a Python file the SDK loads leaves an abstract method of its SDK base unimplemented (e.g. a Tool without `_invoke`, an Endpoint overriding `invoke` instead of `_invoke`): Python refuses to create it (\"Can't instantiate abstract class\").", Severity.ERROR, FAMILY)
+ENTRYPOINT_MISSING = define_rule("DL216", "entrypoint-module-missing", "`meta.runner.entrypoint` in manifest.yaml names a module the plugin does not have: the daemon runs `python -m <entrypoint>`, which fails with \"No module named ...\".", Severity.ERROR, FAMILY)
 SDK_NOT_REQUIRED = define_rule("DL217", "sdk-not-in-dependencies", "The dependency file the daemon installs from (pyproject.toml when present, else requirements.txt) does not list dify-plugin: the plugin fails at start-up with \"No module named 'dify_plugin'\".", Severity.ERROR, FAMILY)
 
 _SDK_NAME = re.compile(r"^dify[-_.]plugin$", re.IGNORECASE)

@@ -22,12 +22,12 @@ from dify_lsp.textpos import Pos, Span
 
 FAMILY = "python"
 
-UNKNOWN_MEMBER = define_rule("DL201", "unknown-session-member", "An attribute of Dify's session (`self.session` in an SDK plugin class, `self.runtime.session` in triggers, a `Session` parameter, or an SDK invocation object built from it) that the SDK does not have, e.g. `self.session.model.embedding`: AttributeError at run time.", Severity.ERROR, FAMILY)
-NOT_CALLABLE = define_rule("DL202", "session-object-not-callable", "Calling an invocation object instead of its method, e.g. `self.session.model.summary(...)` instead of `.summary.invoke(...)`.", Severity.ERROR, FAMILY)
-UNKNOWN_KEYWORD = define_rule("DL203", "unknown-keyword-argument", "A keyword argument that the called session method does not take.", Severity.ERROR, FAMILY)
-MISSING_ARGUMENT = define_rule("DL204", "missing-required-argument", "A call of a session method that leaves out a required argument.", Severity.ERROR, FAMILY)
-TOO_MANY_POSITIONAL = define_rule("DL205", "too-many-positional-arguments", "A call of a session method with more positional arguments than it takes (or one given twice).", Severity.ERROR, FAMILY)
-DICT_MODEL_CONFIG = define_rule("DL206", "model-config-dict", "A dict (or a model-selector value) passed as `model_config` where the SDK needs a *ModelConfig object (only llm and llm_structured_output accept a dict).", Severity.ERROR, FAMILY)
+UNKNOWN_MEMBER = define_rule("DL201", "unknown-session-member", "In the plugin's Python code, an attribute of Dify's session (`self.session` in an SDK plugin class, `self.runtime.session` in triggers, a `Session` parameter, or an SDK invocation object built from it) that the SDK does not have, e.g. `self.session.model.embedding`: AttributeError at run time.", Severity.ERROR, FAMILY)
+NOT_CALLABLE = define_rule("DL202", "session-object-not-callable", "Python code calls an invocation object instead of its method, e.g. `self.session.model.summary(...)` instead of `.summary.invoke(...)`.", Severity.ERROR, FAMILY)
+UNKNOWN_KEYWORD = define_rule("DL203", "unknown-keyword-argument", "In Python code, a keyword argument that the called session method does not take.", Severity.ERROR, FAMILY)
+MISSING_ARGUMENT = define_rule("DL204", "missing-required-argument", "A call of a session method in Python code that leaves out a required argument.", Severity.ERROR, FAMILY)
+TOO_MANY_POSITIONAL = define_rule("DL205", "too-many-positional-arguments", "A call of a session method in Python code with more positional arguments than it takes (or one given twice).", Severity.ERROR, FAMILY)
+DICT_MODEL_CONFIG = define_rule("DL206", "model-config-dict", "Python code passes a dict (or a model-selector value) as `model_config` where the SDK needs a *ModelConfig object (only llm and llm_structured_output accept a dict).", Severity.ERROR, FAMILY)
 
 
 # -- session misuse ----------------------------------------------------------------------------------------

@@ -20,10 +20,10 @@ from dify_lsp.yamlpos import YScalar
 
 FAMILY = "permissions"
 
-UNKNOWN_SCOPE = define_rule("DL301", "unknown-scope", "A `scope` value that is not valid for the parameter's type (model-selector, app-selector, any).", Severity.ERROR, FAMILY)
-NO_SCOPE = define_rule("DL302", "model-selector-without-scope", "A model-selector without `scope`: the user can pick any model type, which the code probably does not expect.", Severity.WARNING, FAMILY)
-FORM_LLM = define_rule("DL303", "model-selector-form-llm", "A model-selector with `form: llm`: the LLM cannot fill a model, and Dify fails with \"Model cannot be empty\".", Severity.WARNING, FAMILY)
-SCOPE_IGNORED = define_rule("DL304", "scope-without-meaning", "A `scope` on a type that has no scopes (only model-selector, app-selector and any have them).", Severity.WARNING, FAMILY)
+UNKNOWN_SCOPE = define_rule("DL301", "unknown-scope", "A `scope` value in a tool, tool provider, agent strategy, datasource, datasource provider, trigger, event or endpoint group YAML that is not valid for the parameter's type (model-selector, app-selector, any).", Severity.ERROR, FAMILY)
+NO_SCOPE = define_rule("DL302", "model-selector-without-scope", "A model-selector in a tool, tool provider, agent strategy, datasource, datasource provider, trigger, event or endpoint group YAML without `scope`: the user can pick any model type, which the code probably does not expect.", Severity.WARNING, FAMILY)
+FORM_LLM = define_rule("DL303", "model-selector-form-llm", "A model-selector in a tool, agent strategy, datasource or event YAML with `form: llm`: the LLM cannot fill a model, and Dify fails with \"Model cannot be empty\".", Severity.WARNING, FAMILY)
+SCOPE_IGNORED = define_rule("DL304", "scope-without-meaning", "A `scope` in a tool, tool provider, agent strategy, datasource, datasource provider, trigger, event or endpoint group YAML on a type that has no scopes (only model-selector, app-selector and any have them).", Severity.WARNING, FAMILY)
 
 
 def scope_parts(raw: str) -> list[tuple[str, int]]:

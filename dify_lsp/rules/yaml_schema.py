@@ -382,9 +382,10 @@ class _Walker:
         if value in fld.renamed_values:
             new = fld.renamed_values[value]
             since = fld.removed_in.get(value)
-            when = msg(" in SDK {since}", since=since) if since else ""
+            said = (msg("`{value}` was renamed to `{new}` in SDK {since}; use `{new}`", value=value, new=new, since=since) if since
+                    else msg("`{value}` was renamed to `{new}`; use `{new}`", value=value, new=new))
             self.out.append(
-                RENAMED.at(self.path, node.span, msg("`{value}` was renamed to `{new}`{when}; use `{new}`", value=value, new=new, when=when), fixes=[_value_fix(self.path, node, new, msg("Rename '{value}' to '{new}'", value=value, new=new))])
+                RENAMED.at(self.path, node.span, said, fixes=[_value_fix(self.path, node, new, msg("Rename '{value}' to '{new}'", value=value, new=new))])
             )
             return False
         if fld.suggest_only:

@@ -10,7 +10,8 @@
 //   CODE_SERVER                  code-server executable (Node 24 must be first on PATH for it)
 //   DIFY_LSP_PYTHON_FOR_CLIENT   Python with dify_lsp installed (for server_features.py; the extension runs its bundled server)
 //   DIFY_SDK_PYTHON              Python 3.12 with dify_plugin, for Run invocation (dify.python); optional
-//   VSIX                         the packaged extension (default: ../dify-lsp.vsix)
+//   VSIX                         the platform package for this machine (default: ../vsix/dify-lsp-linux-x64.vsix)
+//   UNIVERSAL_VSIX               the universal package (no compiled code; installs the server on first start)
 //   CHROMIUM                     default /usr/bin/chromium
 //   E2E_WORK                     scratch folder (default: a new temp folder, removed afterwards)
 //   E2E_SCREENSHOTS              where screenshots go (default: e2e/screenshots)
@@ -30,7 +31,8 @@ const example = path.join(repoDir, "examples", "llm-tool");
 const codeServer = process.env.CODE_SERVER || "code-server";
 const serverPython = process.env.DIFY_LSP_PYTHON_FOR_CLIENT || "python3";
 const sdkPython = process.env.DIFY_SDK_PYTHON || "";
-const vsix = path.resolve(process.env.VSIX || path.join(clientDir, "dify-lsp.vsix"));
+const vsix = path.resolve(process.env.VSIX || path.join(clientDir, "vsix", "dify-lsp-linux-x64.vsix"));
+const universalVsix = process.env.UNIVERSAL_VSIX ? path.resolve(process.env.UNIVERSAL_VSIX) : "";
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const shotsDir = path.resolve(process.env.E2E_SCREENSHOTS || path.join(here, "screenshots"));
 const keepWork = Boolean(process.env.E2E_WORK);
@@ -263,13 +265,13 @@ const userSettings = {
 };
 
 /** Starts code-server on `folder` and opens it in a new Chromium profile; `page` is its workbench. */
-async function startSession(userData, folder, extraArgs, logName, profileName) {
+async function startSession(userData, folder, extraArgs, logName, profileName, extensionsDir = extDir) {
   const port = await freePort();
   const csLog = fs.openSync(path.join(work, logName), "w");
   const cs = spawn(
     codeServer,
     [
-      ...["--config", configFile, "--user-data-dir", userData, "--extensions-dir", extDir],
+      ...["--config", configFile, "--user-data-dir", userData, "--extensions-dir", extensionsDir],
       ...extraArgs,
       ...["--bind-addr", `127.0.0.1:${port}`, "--auth", "none", "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", folder],
     ],
@@ -752,6 +754,92 @@ async function main() {
     await shot("problems-zh");
     return `panel tabs ${tabs.join(", ")}; Problems shows DL207: ${zhFinding.message}`;
   });
+
+  // 11. The universal package (no compiled code): on first start the extension creates a private
+  //     environment with python3 on PATH, installs the server there with pip (progress notification),
+  //     starts it from there, and the Problems panel shows its diagnostics.
+  const dl207 = features.findings.find((f) => f.code === "DL207" && f.path.replace(/\\/g, "/").includes("llm-tool/tools/llm.py"));
+  await check(
+    "universal .vsix: first start installs the server into a private environment, diagnostics appear",
+    !universalVsix ? "UNIVERSAL_VSIX (the universal package)" : dl207 ? null : "dify-lsp check reporting DL207 for tools/llm.py",
+    async () => {
+      await browserContext?.close();
+      browserContext = undefined;
+      page = undefined;
+      killAll();
+      const uWs = path.join(work, "workspace-universal");
+      fs.rmSync(uWs, { recursive: true, force: true });
+      fs.cpSync(path.join(ws, "llm-tool"), path.join(uWs, "llm-tool"), { recursive: true });
+      const uUserData = path.join(work, "code-user-data-universal");
+      const uExtDir = path.join(work, "code-extensions-universal");
+      writeJson(path.join(uUserData, "User", "settings.json"), userSettings);
+      const installed = spawnSync(
+        codeServer,
+        ["--config", configFile, "--user-data-dir", uUserData, "--extensions-dir", uExtDir, "--install-extension", universalVsix],
+        { encoding: "utf8", timeout: 180000 },
+      );
+      if (installed.status !== 0) {
+        throw new Error(`installing ${universalVsix} failed: ${installed.stderr || installed.stdout}`);
+      }
+      // What was installed carries no compiled module and no bundled server packages.
+      const extFolder = fs.readdirSync(uExtDir).find((n) => n.startsWith("dify-lsp.dify-lsp-"));
+      if (!extFolder) throw new Error(`the universal package is not in ${uExtDir}: ${fs.readdirSync(uExtDir)}`);
+      const compiled = [];
+      const walk = (dir) => {
+        for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+          const p = path.join(dir, entry.name);
+          if (entry.isDirectory()) walk(p);
+          else if (/\.(so|pyd|dylib|dll|exe)$/.test(entry.name) || entry.name === "uv") compiled.push(p);
+        }
+      };
+      walk(path.join(uExtDir, extFolder));
+      if (compiled.length || fs.existsSync(path.join(uExtDir, extFolder, "bundled", "libs"))) {
+        throw new Error(`the universal package carries compiled code or bundled libs: ${compiled.join(", ")}`);
+      }
+      await startSession(uUserData, uWs, [], "code-server-universal.log", "chromium-profile-universal", uExtDir);
+      const progress = page.locator(".notifications-toasts .notification-toast, .statusbar-item", { hasText: "installing the language server" });
+      let sawProgress = false;
+      const item = page.locator(".statusbar-item", { hasText: "dify-lsp" }).first();
+      await waitFor(
+        "the universal package's server never ran (status bar)",
+        async () => {
+          if (!sawProgress && (await progress.count()) > 0) {
+            sawProgress = true;
+            await shot("universal-first-start", true).catch(() => {});
+          }
+          const label = (await item.getAttribute("aria-label").catch(() => "")) || "";
+          const failed = (await item.locator(".codicon-error").count().catch(() => 0)) > 0;
+          if (failed) throw new Error(`dify-lsp failed to start: ${label}`);
+          return { ok: (await item.locator(".codicon-check").count().catch(() => 0)) > 0, seen: label };
+        },
+        420000,
+      );
+      const label = (await item.getAttribute("aria-label")) || "";
+      if (!label.includes("private environment")) {
+        throw new Error(`the server did not start from the private environment: ${label}`);
+      }
+      const storage = path.join(uUserData, "User", "globalStorage", "dify-lsp.dify-lsp");
+      const env = fs.existsSync(storage) ? fs.readdirSync(storage).find((n) => n.startsWith("server-dify_lsp-")) : undefined;
+      if (!env || !fs.existsSync(path.join(storage, env, "dify-lsp-installed.txt"))) {
+        throw new Error(`no finished private environment in ${storage}`);
+      }
+      if (!sawProgress) {
+        throw new Error("no progress notification was seen while the server was installed");
+      }
+      await openFile("llm-tool/tools/llm.py");
+      await openProblems();
+      await waitFor(
+        "DL207 did not appear in the Problems panel with the universal package",
+        async () => {
+          const text = await problemsText();
+          return { ok: text.includes("DL207"), seen: text };
+        },
+        60000,
+      );
+      await shot("universal-problems", true);
+      return `installed into ${path.join(storage, env)}; ${label}`;
+    },
+  );
 }
 
 let fatal;

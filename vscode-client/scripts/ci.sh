@@ -3,12 +3,15 @@
 #   1. Debian packages, only when missing, with apt-get as root (or sudo -n), system-wide, about 300 MB:
 #      chromium (the browser the e2e drives), libkrb5-dev (code-server builds against it),
 #      fonts-wqy-zenhei (a Chinese font, for the e2e's Chinese display-language screenshot)
-#   2. npm ci (vscode-client/node_modules, about 150 MB), unit tests (tsc + node --test), the .vsix
-#      (npm run package: the server's Python packages from PyPI into bundled/libs, about 45 MB)
+#   2. npm ci (vscode-client/node_modules, about 150 MB), unit tests (tsc + node --test), the six .vsix
+#      (npm run package: per platform the server's Python packages and uv from PyPI wheels, about 30 MB of
+#      downloads each, into vsix/; kept when already built from the same sources, as tests/test_vsix_packages.py
+#      does before this script runs)
 #   3. Node 24 and code-server into a cache outside the repo ($DIFY_VSCODE_CACHE, default
 #      ~/.cache/dify-lsp-vscode), about 800 MB
 #   4. the Dify SDK venv that Run invocation needs (python -m dify_lsp.invocation.sdkenv)
-#   5. the end-to-end test: the .vsix in code-server, driven by Chromium (e2e/run.mjs)
+#   5. the end-to-end test: this machine's .vsix in code-server, driven by Chromium (e2e/run.mjs), then the
+#      universal .vsix, which installs the server on first start with pip from PyPI (about 40 MB)
 # Every step has a time limit; every process this script started is stopped on exit, failure included.
 #
 # Environment:
@@ -113,9 +116,15 @@ fi
 cd "$CLIENT_DIR"
 step 600 "npm ci" npm ci --no-audit --no-fund --loglevel=error
 step 300 "unit tests (tsc + node --test)" npm test
-step 300 "package the .vsix" npm run package
-VSIX=$CLIENT_DIR/dify-lsp.vsix
-[ -f "$VSIX" ] || { log "no .vsix at $VSIX"; exit 1; }
+step 1500 "package the six .vsix (npm run package)" env PYTHON="$PY" npm run package -- --if-stale
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64) HOST_TARGET=linux-x64 ;;
+  Linux-aarch64) HOST_TARGET=linux-arm64 ;;
+  *) log "no end-to-end test on $(uname -s) $(uname -m)"; exit 1 ;;
+esac
+VSIX=$CLIENT_DIR/vsix/dify-lsp-$HOST_TARGET.vsix
+UNIVERSAL_VSIX=$CLIENT_DIR/vsix/dify-lsp-universal.vsix
+for f in "$VSIX" "$UNIVERSAL_VSIX"; do [ -f "$f" ] || { log "no .vsix at $f"; exit 1; }; done
 
 if [ "${DIFY_VSCODE_SKIP_E2E:-0}" = 1 ]; then
   log "DIFY_VSCODE_SKIP_E2E=1: skipping the end-to-end test"
@@ -169,9 +178,9 @@ fi
 # -- 5. end-to-end test in code-server + Chromium ------------------------------------------
 E2E_SCREENSHOTS=$WORK/screenshots
 [ "${DIFY_E2E_UPDATE_SCREENSHOTS:-0}" = 1 ] && E2E_SCREENSHOTS=$CLIENT_DIR/e2e/screenshots
-step 900 "end-to-end test (code-server $CODE_SERVER_VERSION, Chromium, playwright-core)" \
-  env PATH="$NODE_DIR/bin:$PATH" CODE_SERVER="$CODE_SERVER" VSIX="$VSIX" \
+step 1320 "end-to-end test (code-server $CODE_SERVER_VERSION, Chromium, playwright-core)" \
+  env PATH="$NODE_DIR/bin:$PATH" CODE_SERVER="$CODE_SERVER" VSIX="$VSIX" UNIVERSAL_VSIX="$UNIVERSAL_VSIX" \
   DIFY_LSP_PYTHON_FOR_CLIENT="$PY" DIFY_SDK_PYTHON="$SDK_PYTHON" \
-  E2E_WORK="$WORK/e2e" E2E_SCREENSHOTS="$E2E_SCREENSHOTS" E2E_TIMEOUT_MS=840000 \
+  E2E_WORK="$WORK/e2e" E2E_SCREENSHOTS="$E2E_SCREENSHOTS" E2E_TIMEOUT_MS=1260000 \
   node e2e/run.mjs
 log "screenshots in $E2E_SCREENSHOTS"

@@ -31,6 +31,10 @@ export interface DiscoveryInput {
   pythonExtensionInterpreter?: string;
   /** bundled/tool/server.py of the extension when its bundled/libs holds dify_lsp (a packaged .vsix). */
   bundledServer?: string;
+  /** The universal package's private environment (see bootstrap.ts): its Python, which has dify_lsp. */
+  privateServer?: { python: string; envDir: string };
+  /** Why the universal package could not make its private environment. */
+  privateServerProblem?: string;
 }
 
 export interface ProbeResult {
@@ -235,6 +239,24 @@ export async function discoverServer(input: DiscoveryInput, deps: DiscoveryDeps)
     }
   }
 
+  if (input.privateServer) {
+    const { python, envDir } = input.privateServer;
+    tried.push(`private environment: ${python}`);
+    return {
+      ok: true,
+      launch: {
+        command: python,
+        args: ["-m", "dify_lsp"],
+        source: "bundled",
+        description: `${python} -m dify_lsp (${describeSource("bundled")}, installed into its private environment ${envDir})`,
+      },
+      tried,
+    };
+  }
+  if (input.privateServerProblem) {
+    tried.push(`private environment: ${input.privateServerProblem}`);
+  }
+
   const onPath = deps.which(SERVER_EXECUTABLE);
   if (onPath) {
     tried.push(`dify-lsp on PATH: ${onPath}`);
@@ -250,7 +272,7 @@ export async function discoverServer(input: DiscoveryInput, deps: DiscoveryDeps)
     tried.push("Python extension: not installed");
     return {
       ok: false,
-      problem: "The dify-lsp language server was not found (dify.server.path is not set and dify-lsp is not on PATH).",
+      problem: input.privateServerProblem ?? "The dify-lsp language server was not found (dify.server.path is not set and dify-lsp is not on PATH).",
       installCommand: REPO_INSTALL,
       tried,
     };

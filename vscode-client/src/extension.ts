@@ -11,6 +11,7 @@
  * (dify.runInvocationInteractive).
  */
 
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as vscode from "vscode";
@@ -35,6 +36,8 @@ import {
   askableParameters,
   credentialPrompt,
   coerceParameter,
+  debugAttachConfiguration,
+  requestLabel,
   isSecret,
   optionValues,
   renderRunResultHtml,
@@ -46,6 +49,7 @@ import {
 } from "./run";
 import { ServerSettings, changeConcernsServer, changeNeedsRestart, toServerSettings } from "./settings";
 import { bundledServer, findPluginRoot, isFile, systemDeps } from "./system";
+import { PrivateServer, UniversalBundle, ensurePrivateServer, readyPrivateServer, runCommand, universalBundle } from "./bootstrap";
 
 export const CLIENT_ID = "dify"; // => the trace setting is "dify.trace.server"
 export const SERVER_RUN_COMMAND = "dify.runInvocation"; // registered by the language client
@@ -57,6 +61,11 @@ export const NEW_TOOL_COMMAND = "dify.newToolInteractive";
 export const TOOL_NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 export const RESTART_COMMAND = "dify.restartServer";
 export const SHOW_OUTPUT_COMMAND = "dify.showOutput";
+/** The server's "Debug" code lens names this client command: free port, run with `debug`, attach. */
+export const DEBUG_COMMAND = "dify.debugInvocation";
+export const DEBUGPY_EXTENSION = "ms-python.debugpy";
+/** The server's notification that a debug run's debugpy listens: {host, port, uri}. */
+export const DEBUG_LISTENING = "dify/debugListening";
 const RESTART_DEBOUNCE_MS = 600;
 const PLUGIN_GLOB = "**/manifest.yaml";
 const EXCLUDE_GLOB = "**/{node_modules,.venv,.git}/**";
@@ -72,6 +81,8 @@ class ExtensionState implements vscode.Disposable {
   private restartTimer: NodeJS.Timeout | undefined;
   private queue: Promise<void> = Promise.resolve();
   private resultPanel: vscode.WebviewPanel | undefined;
+  /** Debug runs waiting for their plugin's debugpy to listen, by port. */
+  readonly debugWaiters = new Map<number, (listening: boolean) => void>();
   /** Credentials typed in for Run invocation: this window's memory only. */
   private readonly credentials = new SessionCredentials();
   private disposables: vscode.Disposable[] = [];
@@ -172,6 +183,10 @@ class ExtensionState implements vscode.Disposable {
     this.client = client;
     try {
       await client.start();
+      client.onNotification(DEBUG_LISTENING, (params: { port?: number }) => {
+        const waiter = typeof params?.port === "number" ? this.debugWaiters.get(params.port) : undefined;
+        waiter?.(true);
+      });
       const version = client.initializeResult?.serverInfo?.version;
       this.setStatus("running", `dify-lsp ${version ?? ""} running: ${launch.description}`);
       this.output.info(`dify-lsp ${version ?? ""} is running`);
@@ -200,15 +215,47 @@ class ExtensionState implements vscode.Disposable {
     const config = vscode.workspace.getConfiguration("dify");
     const serverPath = expandPath(config.get<string>("server.path"), expandContext(), process.env);
     const py = await pythonExtensionInterpreter();
+    const bundled = bundledServer(this.context.extensionPath);
+    const universal = serverPath || bundled ? undefined : universalBundle(this.context.extensionPath);
+    const own = universal ? await this.installPrivateServer(universal, py.interpreter) : undefined;
     return discoverServer(
       {
         serverPath,
         pythonExtensionInstalled: py.installed,
         pythonExtensionInterpreter: py.interpreter,
-        bundledServer: bundledServer(this.context.extensionPath),
+        bundledServer: bundled,
+        privateServer: own?.python ? { python: own.python, envDir: own.envDir } : undefined,
+        privateServerProblem: own?.problem,
       },
       systemDeps,
     );
+  }
+
+  /** The universal package: its server in a private environment, installed on first start (bootstrap.ts). */
+  private async installPrivateServer(bundle: UniversalBundle, selected?: string): Promise<PrivateServer> {
+    const candidates = [selected, systemDeps.which("python3"), systemDeps.which("python")].filter((p): p is string => !!p);
+    const storageDir = this.context.globalStorageUri.fsPath;
+    const ensure = (report: (message: string) => void) =>
+      ensurePrivateServer({
+        bundle,
+        storageDir,
+        candidates: [...new Set(candidates)],
+        report: (message) => {
+          this.output.info(`private environment: ${message}`);
+          report(message);
+        },
+        deps: { probePythonVersion: systemDeps.probePythonVersion, run: runCommand },
+      });
+    const result = readyPrivateServer(bundle, storageDir)
+      ? await ensure(() => undefined)
+      : await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: "Dify: installing the language server (first start)" },
+          (progress) => ensure((message) => progress.report({ message })),
+        );
+    for (const line of result.tried) {
+      this.output.info(line);
+    }
+    return result;
   }
 
   private createClient(launch: ServerLaunch): LanguageClient {
@@ -304,9 +351,46 @@ class ExtensionState implements vscode.Disposable {
     return result;
   }
 
+  /**
+   * "⚙ Debug": runs the request under debugpy on a free loopback port and attaches the Python Debugger
+   * extension's `debugpy` configuration to it (offering to install the extension when it is missing).
+   */
+  async debugInvocation(request: Record<string, unknown>): Promise<RunResult | undefined> {
+    if (!vscode.extensions.getExtension(DEBUGPY_EXTENSION)) {
+      const choice = await vscode.window.showInformationMessage(
+        "Dify: debugging a plugin needs the Python Debugger extension (ms-python.debugpy).", "Install");
+      if (choice === "Install") {
+        await vscode.commands.executeCommand("workbench.extensions.installExtension", DEBUGPY_EXTENSION);
+      }
+      if (!vscode.extensions.getExtension(DEBUGPY_EXTENSION)) {
+        return undefined;
+      }
+    }
+    const host = "127.0.0.1";
+    const port = await freePort();
+    // the server says when the plugin's debugpy listens (a probe connection would take its one debugger slot)
+    const listening = this.debugListening(port);
+    const run = this.runWithProgress({ ...request, debug: { host, port } });
+    const attach = await Promise.race([listening.promise, run.then(() => false, () => false)]);
+    listening.dispose();
+    if (attach) {
+      const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.parse(String(request.uri ?? "")));
+      await vscode.debug.startDebugging(folder, debugAttachConfiguration(host, port, requestLabel(request)) as vscode.DebugConfiguration);
+    }
+    return await run;
+  }
+
+  /** Resolves true when the server notifies that the debug run on `port` listens. */
+  debugListening(port: number): { promise: Promise<boolean>; dispose: () => void } {
+    let resolve: (v: boolean) => void = () => undefined;
+    const promise = new Promise<boolean>((r) => (resolve = r));
+    this.debugWaiters.set(port, resolve);
+    return { promise, dispose: () => this.debugWaiters.delete(port) };
+  }
+
   /** One dify.runInvocation request under a cancellable progress notification (never logs the request: it may hold credentials). */
   async sendRun(client: LanguageClient, request: Record<string, unknown>): Promise<RunResult> {
-    const label = typeof request.tool === "string" ? request.tool : "tool";
+    const label = requestLabel(request);
     return await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Dify: running ${label}`, cancellable: true },
       async (progress, token) => {
@@ -410,6 +494,19 @@ class ExtensionState implements vscode.Disposable {
       void vscode.window.showErrorMessage(`Dify: New tool failed: ${errorText(err)}`);
     }
   }
+}
+
+/** A free loopback TCP port. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 function errorText(err: unknown): string {
@@ -562,6 +659,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand(RUN_COMMAND, () => s.runInteractive()),
     vscode.commands.registerCommand(NEW_TOOL_COMMAND, () => s.newToolInteractive()),
     vscode.commands.registerCommand(SHOW_OUTPUT_COMMAND, () => s.output.show(true)),
+    vscode.commands.registerCommand(DEBUG_COMMAND, (args: unknown) =>
+      s.debugInvocation(args && typeof args === "object" ? (args as Record<string, unknown>) : {})),
   );
   s.track(
     vscode.workspace.onDidChangeConfiguration((e) => {

@@ -42,16 +42,30 @@ export interface RunResult {
   warnings?: string[];
   error?: { type?: string; message?: string; traceback?: string } | null;
   duration_ms?: number;
-  /** With error.type "MissingCredentials": the required provider credentials the run lacked. */
+  /** With error.type "MissingCredentials": the required credentials, settings or subscription properties the run lacked. */
   missingCredentials?: MissingCredential[];
+  /** A debug run: where the plugin's debugpy listened. */
+  debug?: { host?: string; port?: number } | null;
 }
 
-/** A required provider credential the server refused to run without (dify_lsp.invocation.parameters). */
+/** A required value the server refused to run without (dify_lsp.invocation.kinds): a credential, an endpoint
+ * setting or a trigger subscription property, each of any plugin kind. */
 export interface MissingCredential {
   name: string;
   label?: string;
   type?: string | null;
   secret?: boolean;
+  /** The request argument the value goes back in: credentials (default), parameters or subscription. */
+  argument?: "credentials" | "parameters" | "subscription" | string;
+}
+
+/** The request argument a missing value is sent back in. */
+export function argumentOf(c: MissingCredential): string {
+  return c.argument === "parameters" || c.argument === "subscription" ? c.argument : "credentials";
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
 /** Parameter types a quick input can ask for; the rest (model-selector, files, ...) the server fills in. */
@@ -327,16 +341,23 @@ export async function runAskingCredentials(
   ask: CredentialAsker,
   session: SessionCredentials,
 ): Promise<RunResult> {
-  const given = request.credentials && typeof request.credentials === "object" && !Array.isArray(request.credentials)
-    ? (request.credentials as Record<string, unknown>)
-    : {};
-  let credentials: Record<string, unknown> = { ...session.get(providerKey(request)), ...given };
+  let credentials: Record<string, unknown> = { ...session.get(providerKey(request)), ...record(request.credentials) };
+  // settings and subscription properties asked for go back where the server named them (never remembered)
+  const extra: Record<string, Record<string, unknown>> = {
+    parameters: { ...record(request.parameters) },
+    subscription: { ...record(request.subscription) },
+  };
   const asked = new Set<string>();
   for (;;) {
-    const attempt = Object.keys(credentials).length ? { ...request, credentials } : request;
+    const attempt: Record<string, unknown> = Object.keys(credentials).length ? { ...request, credentials } : { ...request };
+    for (const key of ["parameters", "subscription"]) {
+      if (Object.keys(extra[key]).length) {
+        attempt[key] = extra[key];
+      }
+    }
     const result = await send(attempt);
     const missing = missingCredentials(result);
-    if (missing.length === 0 || missing.some((c) => asked.has(c.name))) {
+    if (missing.length === 0 || missing.some((c) => asked.has(`${argumentOf(c)}:${c.name}`))) {
       return result;
     }
     const typed: Record<string, string> = {};
@@ -345,11 +366,17 @@ export async function runAskingCredentials(
       if (value === undefined) {
         return result;
       }
-      typed[c.name] = value;
-      asked.add(c.name);
+      asked.add(`${argumentOf(c)}:${c.name}`);
+      if (argumentOf(c) === "credentials") {
+        typed[c.name] = value;
+      } else {
+        extra[argumentOf(c)][c.name] = value;
+      }
     }
-    session.remember(providerKey(request, result), typed);
-    credentials = { ...credentials, ...typed };
+    if (Object.keys(typed).length) {
+      session.remember(providerKey(request, result), typed);
+      credentials = { ...credentials, ...typed };
+    }
   }
 }
 
@@ -357,9 +384,32 @@ export async function runAskingCredentials(
 export function credentialPrompt(c: MissingCredential, provider?: string): { title: string; prompt: string; password: boolean; ignoreFocusOut: boolean } {
   const label = typeof c.label === "string" && c.label ? c.label : c.name;
   return {
-    title: `Dify: credential ${c.name}${provider ? ` of provider ${provider}` : ""}`,
+    title: argumentOf(c) === "credentials"
+      ? `Dify: credential ${c.name}${provider ? ` of provider ${provider}` : ""}`
+      : argumentOf(c) === "subscription" ? `Dify: subscription property ${c.name}` : `Dify: setting ${c.name}`,
     prompt: label,
     password: c.secret === true,
     ignoreFocusOut: true,
   };
+}
+
+/** A debug run's attach configuration for the Python Debugger extension (ms-python.debugpy). */
+export function debugAttachConfiguration(host: string, port: number, label: string): Record<string, unknown> {
+  return {
+    type: "debugpy",
+    request: "attach",
+    name: `Dify: debug ${label}`,
+    connect: { host, port },
+    justMyCode: true,
+  };
+}
+
+/** The label of a run request (a tool, an endpoint's request line, a model...). */
+export function requestLabel(request: Record<string, unknown>): string {
+  for (const key of ["tool", "endpoint", "strategy", "model", "datasource", "trigger"]) {
+    if (typeof request[key] === "string" && request[key]) {
+      return request[key] as string;
+    }
+  }
+  return typeof request.kind === "string" ? request.kind : "run";
 }

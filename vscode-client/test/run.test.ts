@@ -8,7 +8,9 @@ import {
   askableParameters,
   coerceParameter,
   credentialPrompt,
+  debugAttachConfiguration,
   missingCredentials,
+  requestLabel,
   renderRunResultHtml,
   renderRunResultText,
   runAskingCredentials,
@@ -161,6 +163,38 @@ describe("missing credentials", () => {
     assert.equal(result.error?.type, "MissingCredentials");
     assert.equal(asks, 1);
     assert.equal(server.requests.length, 2);
+  });
+
+  it("sends an endpoint setting back in parameters and a subscription property in subscription, never remembered", async () => {
+    const requests: Array<Record<string, unknown>> = [];
+    const SETTING: MissingCredential = { name: "api_key", label: "API key", type: "secret-input", secret: true, argument: "parameters" };
+    const SECRET: MissingCredential = { name: "signing_secret", type: "secret-input", secret: true, argument: "subscription" };
+    const send = async (request: Record<string, unknown>): Promise<RunResult> => {
+      requests.push(JSON.parse(JSON.stringify(request)));
+      const params = (request.parameters ?? {}) as Record<string, unknown>;
+      const sub = (request.subscription ?? {}) as Record<string, unknown>;
+      const missing = [...(params.api_key ? [] : [SETTING]), ...(sub.signing_secret ? [] : [SECRET])];
+      return missing.length
+        ? { status: "error", error: { type: "MissingCredentials" }, missingCredentials: missing }
+        : { status: "success", text: "ok" };
+    };
+    const session = new SessionCredentials();
+    const result = await runAskingCredentials({ kind: "endpoint", endpoint: "POST /ask", parameters: { llm: "m/x" } }, send,
+      async (c) => (c.name === "api_key" ? "k-1" : "s-1"), session);
+    assert.equal(result.status, "success");
+    assert.deepEqual(requests[1], { kind: "endpoint", endpoint: "POST /ask", parameters: { llm: "m/x", api_key: "k-1" },
+      subscription: { signing_secret: "s-1" } });
+    assert.deepEqual(session.get(""), {});
+    assert.equal(credentialPrompt(SETTING).title, "Dify: setting api_key");
+    assert.equal(credentialPrompt(SECRET).title, "Dify: subscription property signing_secret");
+  });
+
+  it("attaches the Python Debugger to a debug run's port", () => {
+    assert.deepEqual(debugAttachConfiguration("127.0.0.1", 5678, "word_count"), {
+      type: "debugpy", request: "attach", name: "Dify: debug word_count", connect: { host: "127.0.0.1", port: 5678 }, justMyCode: true,
+    });
+    assert.equal(requestLabel({ kind: "endpoint", endpoint: "POST /ask" }), "POST /ask");
+    assert.equal(requestLabel({ tool: "llm" }), "llm");
   });
 
   it("reads only a MissingCredentials error as a request for credentials", () => {

@@ -26,7 +26,7 @@ import re
 import wave
 from typing import Any, AsyncIterator
 
-from dify_lsp.invocation.backends import Backend, BackendError, InvokeContext, model_selector_value
+from dify_lsp.invocation.backends.base import Backend, BackendError, InvokeContext, model_selector_value
 from dify_lsp.invocation.backends.platform import Platform
 
 EMBEDDING_DIM = 128

@@ -23,7 +23,7 @@ from typing import Any, AsyncIterator, Mapping
 
 import httpx
 
-from dify_lsp.invocation.backends import Backend, BackendError, InvokeContext, model_selector_value
+from dify_lsp.invocation.backends.base import Backend, BackendError, InvokeContext, model_selector_value
 from dify_lsp.invocation.backends.mock import embedding_usage, llm_chunk, llm_usage, message_text, null_content_warning, words
 from dify_lsp.invocation.backends.platform import Platform
 

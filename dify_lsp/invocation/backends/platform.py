@@ -24,10 +24,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from dify_lsp.invocation.backends import BackendError, InvokeContext
+from dify_lsp.invocation.backends.base import BackendError, InvokeContext
 from dify_lsp.invocation.permissions import storage_limit
 
-PLATFORM_TYPES = ("storage", "upload_file", "app", "fetch_app", "tool", "node_parameter_extractor", "node_question_classifier")
+from dify_lsp.invocation.backends.base import PLATFORM_TYPES  # noqa: E402,F401 - where callers look for it
 MISSING_KEY = "load data failed, please check if the key is correct or you have not set it"
 
 
@@ -199,8 +199,13 @@ class Platform:
                     async for message in messages:
                         yield message
                     return
-            default = [{"type": "text", "message": {"text": f"mock result of {request.get('provider')}/{request.get('tool')}"}, "meta": None}]
-            answer = _canned(ctx, "tool", default)
+            answer = _canned(ctx, "tool", None)
+            if answer is None:
+                # as in Dify, a tool that is not installed cannot be invoked
+                raise BackendError(
+                    f"tool {request.get('provider')}/{request.get('tool')} is not installed: no local plugin has it "
+                    "(the running plugin, --tool-plugin DIR, the run.toolPlugins setting) and the invocation file "
+                    "gives no canned answer (responses: {tool: {provider/tool: [messages]}})")
             for message in answer if isinstance(answer, list) else [answer]:
                 yield message
         elif invoke_type == "node_parameter_extractor":

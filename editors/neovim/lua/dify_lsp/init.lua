@@ -196,6 +196,73 @@ function M.missing_credentials(result)
   return out
 end
 
+--- The request argument a missing value goes back in: credentials, parameters (endpoint settings) or subscription.
+---@param c table
+---@return string
+function M.argument_of(c)
+  if c.argument == 'parameters' or c.argument == 'subscription' then
+    return c.argument
+  end
+  return 'credentials'
+end
+
+--- A free loopback TCP port.
+---@return integer
+function M.free_port()
+  local server = vim.uv.new_tcp()
+  server:bind('127.0.0.1', 0)
+  local port = server:getsockname().port
+  server:close()
+  return port
+end
+
+--- The nvim-dap configuration that attaches to a debug run's debugpy.
+---@param host string
+---@param port integer
+---@return table
+function M.dap_configuration(host, port)
+  return { type = 'python', request = 'attach', name = 'dify-lsp debug', connect = { host = host, port = port },
+    justMyCode = true }
+end
+
+--- "⚙ Debug": run `args` under debugpy on a free port and attach nvim-dap to it once the plugin listens.
+---@param client vim.lsp.Client
+---@param args table
+---@param bufnr? integer
+function M.debug_invocation(client, args, bufnr)
+  local ok, dap = pcall(require, 'dap')
+  if not ok then
+    notify('debugging needs nvim-dap (and its python adapter, e.g. nvim-dap-python)', vim.log.levels.ERROR)
+    return
+  end
+  local host, port = '127.0.0.1', M.free_port()
+  local request = vim.tbl_extend('force', {}, args, { debug = { host = host, port = port } })
+  local done = false
+  M.run_invocation(client, request, function()
+    done = true
+  end, bufnr)
+  -- the plugin listens once its environment is ready: attach as soon as it does
+  local timer = vim.uv.new_timer()
+  timer:start(250, 250, vim.schedule_wrap(function()
+    if done then
+      timer:stop()
+      timer:close()
+      return
+    end
+    local probe = vim.uv.new_tcp()
+    probe:connect(host, port, function(err)
+      probe:close()
+      if not err and not timer:is_closing() then
+        timer:stop()
+        timer:close()
+        vim.schedule(function()
+          dap.run(M.dap_configuration(host, port))
+        end)
+      end
+    end)
+  end))
+end
+
 --- Ask for one credential: masked (inputsecret) for a secret, plain input otherwise.
 --- Returns nil when the user gives nothing or cancels.
 ---@param c table { name, label, type, secret }
@@ -236,6 +303,11 @@ function M.run_invocation(client, args, on_done, bufnr)
     type(args.credentials) == 'table' and args.credentials or {}
   )
   local asked = {}
+  -- settings and subscription properties asked for go back in the argument the server names (never remembered)
+  local extra = {
+    parameters = vim.tbl_extend('force', {}, type(args.parameters) == 'table' and args.parameters or {}),
+    subscription = vim.tbl_extend('force', {}, type(args.subscription) == 'table' and args.subscription or {}),
+  }
 
   -- Work-done progress of this client while the run lasts.
   local progress = vim.api.nvim_create_autocmd('LspProgress', {
@@ -279,7 +351,7 @@ function M.run_invocation(client, args, on_done, bufnr)
   local function handle(err, result)
     local missing = err and {} or M.missing_credentials(result)
     for _, c in ipairs(missing) do
-      if asked[c.name] then
+      if asked[M.argument_of(c) .. ':' .. c.name] then
         missing = {} -- just given and still missing: show the server's answer instead of asking again
         break
       end
@@ -301,8 +373,12 @@ function M.run_invocation(client, args, on_done, bufnr)
           finish(err, result)
           return
         end
-        typed[c.name] = value
-        asked[c.name] = true
+        asked[M.argument_of(c) .. ':' .. c.name] = true
+        if M.argument_of(c) == 'credentials' then
+          typed[c.name] = value
+        else
+          extra[M.argument_of(c)][c.name] = value
+        end
       end
       local key = provider ~= '' and provider or (type(result.provider) == 'string' and result.provider or '')
       session_credentials[key] = vim.tbl_extend('force', session_credentials[key] or {}, typed)
@@ -317,6 +393,11 @@ function M.run_invocation(client, args, on_done, bufnr)
     local request = vim.tbl_extend('force', {}, args)
     if next(credentials) then
       request.credentials = credentials
+    end
+    for key, values in pairs(extra) do
+      if next(values) then
+        request[key] = values
+      end
     end
     execute(client, 'dify.runInvocation', request, bufnr, handle)
   end
@@ -528,6 +609,13 @@ function M.setup(opts)
     local client = vim.lsp.get_client_by_id(ctx.client_id)
     if client and command.arguments and command.arguments[1] then
       M.run_invocation(client, command.arguments[1], nil, ctx.bufnr)
+    end
+  end
+  -- the "⚙ Debug" lens beside each "▶ Run invocation"
+  vim.lsp.commands['dify.debugInvocation'] = function(command, ctx)
+    local client = vim.lsp.get_client_by_id(ctx.client_id)
+    if client and command.arguments and command.arguments[1] then
+      M.debug_invocation(client, command.arguments[1], ctx.bufnr)
     end
   end
 
