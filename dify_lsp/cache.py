@@ -31,6 +31,7 @@ from typing import Any, Iterator
 
 from dify_lsp import __version__
 from dify_lsp.findings import Finding
+from dify_lsp.settings import ServerSettings
 from dify_lsp.index import (
     INPUT_LOG,
     MAX_FILE_BYTES,
@@ -241,12 +242,12 @@ class ResultCache:
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = Path(directory) if directory is not None else default_cache_dir()
 
-    def _path(self, root: Path, settings: dict[str, Any]) -> Path:
-        key = json.dumps([engine_fingerprint(), str(norm(root)), settings], sort_keys=True, default=str)
+    def _path(self, root: Path, settings: ServerSettings) -> Path:
+        key = json.dumps([engine_fingerprint(), str(norm(root)), settings.rule_key()], sort_keys=True, default=str)
         name = _digest(key.encode())
         return self.directory / name[:2] / f"{name}.pickle"
 
-    def get(self, root: Path, settings: dict[str, Any]) -> list[Finding] | None:
+    def get(self, root: Path, settings: ServerSettings) -> list[Finding] | None:
         """The cached findings for ``root`` if every input they came from is unchanged, else None."""
         try:
             with open(self._path(root, settings), "rb") as fh:
@@ -257,7 +258,7 @@ class ResultCache:
             return None
         return entry.findings
 
-    def put(self, root: Path, settings: dict[str, Any], inputs: Inputs, findings: list[Finding]) -> None:
+    def put(self, root: Path, settings: ServerSettings, inputs: Inputs, findings: list[Finding]) -> None:
         """Store atomically (write a temporary file, then rename); a cache that cannot be written is skipped."""
         path = self._path(root, settings)
         try:

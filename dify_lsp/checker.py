@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from dify_lsp.config import apply_configuration, disabled_families
+from dify_lsp.config import apply_configuration, disabled_families, enabled_codes, layer_from_settings
 from dify_lsp.findings import Finding
 from dify_lsp.index import CONTENT_READS, Plugin, PluginIndex
 from dify_lsp.rules import CheckContext, registry
 from dify_lsp.rules.registry import Check
+from dify_lsp.settings import ServerSettings, as_settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from concurrent.futures import ProcessPoolExecutor
@@ -46,7 +47,7 @@ def _plugin_shape(ctx: CheckContext) -> Any:
     (where a reference sits is content: reading ``PathRef.span`` counts as reading its file)."""
     p = ctx.plugin
     return (
-        repr(sorted(ctx.settings.items(), key=lambda kv: kv[0])),
+        repr(ctx.settings.rule_key()),
         ctx.index.disk_generation,
         p.root,
         tuple((path, yf.kind, yf.problem) for path, yf in p.yaml_files.items()),
@@ -174,15 +175,57 @@ def gc_paused():
 
 
 def check_plugin(
-    index: PluginIndex, root: Path, settings: dict[str, Any] | None = None, previous: PreviousRun | None = None
+    index: PluginIndex, root: Path, settings: ServerSettings | dict[str, Any] | None = None, previous: PreviousRun | None = None
 ) -> PluginReport:
     """Check one plugin; with ``previous`` (the editor's last run), only rules whose inputs changed run again."""
+    settings = as_settings(settings)
     with gc_paused():
         plugin = index.plugin_at(root)
-        ctx = CheckContext(plugin, index, settings or {})
+        ctx = CheckContext(plugin, index, settings)
         findings, crashes = run_checks(ctx, previous)
         findings = apply_configuration(index, plugin, findings, settings)
     return PluginReport(plugin, findings, crashes)
+
+
+# -- a .difypkg, read in place ------------------------------------------------------------------
+
+
+def check_package_file(path: Path, settings: ServerSettings | dict[str, Any] | None = None) -> tuple[list[Finding], dict[Path, str], list[str]]:
+    """Every marketplace check on one ``.difypkg``, read in place: (findings, the text of each member a
+    finding points into, crash reports).
+
+    Findings point at ``PATH!/member``.  The command line's selection applies; nothing else does (a
+    package carries no ``[tool.dify-lsp]`` of the author's checkout)."""
+    from dify_lsp.rules.marketplace import PACKAGE_CHECKS
+    from dify_lsp.rules.marketplace.contents import unread_members
+    from dify_lsp.rules.marketplace.package import ZipPackage
+
+    package = ZipPackage(path)
+    findings: list[Finding] = []
+    crashes: list[str] = []
+    texts: dict[Path, str] = {}
+    try:
+        for fn in (*PACKAGE_CHECKS, unread_members):
+            try:
+                findings.extend(fn(package))
+            except Exception:
+                tb = traceback.format_exc()
+                log.error("check %s failed:\n%s", fn.__qualname__, tb)
+                crashes.append(f"{fn.__module__}.{fn.__qualname__}: {tb}")
+            if package.broken is not None or package.unsafe:
+                break  # the review stops here too: nothing is unpacked
+        for f in findings:
+            name = f.path.relative_to(package.location).as_posix() if package.location in f.path.parents else None
+            if name is not None and f.path not in texts and package.member(name) is not None and name not in package.unread:
+                texts[f.path] = package.text(name) or ""
+    finally:
+        if isinstance(package, ZipPackage):
+            package.close()
+    layer = layer_from_settings(as_settings(settings))
+    codes = enabled_codes([layer] if layer is not None else [])
+    findings = [f for f in findings if f.code in codes]
+    findings.sort(key=Finding.sort_key)
+    return findings, texts, crashes
 
 
 # -- many plugins: `dify-lsp check` ------------------------------------------------------------
@@ -198,9 +241,9 @@ class CheckResult:
     cached: bool = False
 
 
-def check_root(root: Path, settings: dict[str, Any] | None = None, cache: "ResultCache | None" = None) -> CheckResult:
+def check_root(root: Path, settings: ServerSettings | dict[str, Any] | None = None, cache: "ResultCache | None" = None) -> CheckResult:
     """Check one plugin from disk with a fresh index; with a cache, serve or store its result."""
-    settings = settings or {}
+    settings = as_settings(settings)
     hit = cache.get(root, settings) if cache is not None else None
     if hit is not None:
         return CheckResult(root, hit, [], cached=True)
@@ -228,7 +271,7 @@ def _weight(root: Path) -> int:
     return total
 
 
-def _check_in_worker(root: Path, settings: dict[str, Any], cache_dir: str | None) -> CheckResult:
+def _check_in_worker(root: Path, settings: ServerSettings, cache_dir: str | None) -> CheckResult:
     from dify_lsp.cache import ResultCache
 
     gc.disable()  # a worker lives for one batch; see gc_paused
@@ -248,7 +291,7 @@ def _pool(jobs: int) -> "ProcessPoolExecutor":
 
 def check_roots(
     roots: Iterable[Path],
-    settings: dict[str, Any] | None = None,
+    settings: ServerSettings | dict[str, Any] | None = None,
     jobs: int | None = None,
     cache: "ResultCache | None" = None,
 ) -> dict[Path, CheckResult]:
@@ -257,7 +300,7 @@ def check_roots(
     Every plugin is checked exactly as :func:`check_root` alone would (a fresh index per
     plugin), so the findings do not depend on ``jobs`` or on the cache.
     """
-    settings = settings or {}
+    settings = as_settings(settings)
     roots = list(dict.fromkeys(roots))
     results: dict[Path, CheckResult] = {}
     todo: list[Path] = []
@@ -288,7 +331,7 @@ def check_roots(
     return {root: results[root] for root in roots}
 
 
-def _check_fresh(root: Path, settings: dict[str, Any], cache: "ResultCache | None") -> CheckResult:
+def _check_fresh(root: Path, settings: ServerSettings, cache: "ResultCache | None") -> CheckResult:
     """Check one plugin from disk with a fresh index; with a cache, record its inputs and store the result."""
     if cache is None:
         report = check_plugin(PluginIndex(), root, settings)

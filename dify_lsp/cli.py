@@ -10,9 +10,12 @@ import re
 import sys
 import unicodedata
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from dify_lsp import __version__, i18n
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dify_lsp.settings import ServerSettings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -491,22 +494,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     from dify_lsp.index import PluginIndex, find_plugin_roots, norm
     from dify_lsp.report import Row, display_path, write
     from dify_lsp.report.text import TextWriter, summary, use_colour, write_statistics, statistics
+    from dify_lsp.settings import ServerSettings
 
     language = i18n.choose(args.lang)
     if args.statistics and args.format not in ("text", "json"):
         print(i18n.tr(i18n.N_("dify-lsp check: --statistics works with --format text or json"), language), file=sys.stderr)
         return EXIT_USAGE
-    settings: dict = {}
+    chosen: dict = {}
     for option, key, values in (("--select", "select", args.select), ("--extend-select", "extendSelect", args.extend_select),
                                 ("--ignore", "ignore", [*args.ignore, *args.disable])):
         if values:
             parsed = _selectors(values, option, language)
             if parsed is None:
                 return EXIT_USAGE
-            settings[key] = parsed
+            chosen[key] = parsed
 
     if args.marketplace:
-        settings["marketplace"] = True
+        chosen["marketplace"] = True
+    settings = ServerSettings.from_client(chosen)
     packages = _check_packages(args.paths, settings)
     index = PluginIndex()
     # Every plugin first (cached ones served, the rest across processes), then the report in argument order.
@@ -589,9 +594,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     return code
 
 
-def _check_packages(paths: list[str], settings: dict) -> dict[str, tuple]:
+def _check_packages(paths: list[str], settings: "ServerSettings") -> dict[str, tuple]:
     """The .difypkg files among the paths, each checked in place by the marketplace family."""
-    from dify_lsp.rules.marketplace.family import check_package_file
+    from dify_lsp.checker import check_package_file
     from dify_lsp.rules.marketplace.package import is_package_file
 
     return {arg: check_package_file(Path(os.path.abspath(arg)), settings) for arg in paths if is_package_file(Path(arg))}

@@ -15,7 +15,6 @@ and then the command line (or the editor's settings).
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -23,12 +22,13 @@ from typing import Any, Iterable
 from dify_lsp.findings import Finding, Fix, Severity, TextEdit
 from dify_lsp.i18n import msg
 from dify_lsp.noqa import noqa_comments
+from dify_lsp.pyproject import find_config_table
 from dify_lsp.rules import did_you_mean, suggest
 from dify_lsp.rules.registry import RULES
+from dify_lsp.rules.suppression import INVALID_CONFIG, UNUSED_NOQA
+from dify_lsp.settings import ServerSettings
 from dify_lsp.textpos import Span
 
-CONFIG_FILE = "pyproject.toml"
-CONFIG_TABLE = ("tool", "dify-lsp")
 CONFIG_KEYS = ("select", "extend-select", "ignore", "fail-on", "per-file-ignores", "marketplace")
 FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "information": Severity.INFORMATION, "hint": Severity.HINT}
 
@@ -98,17 +98,14 @@ def parse_selectors(values: Iterable[str]) -> list[Selector]:
     return out
 
 
-def layer_from_settings(settings: dict[str, Any]) -> SelectionLayer | None:
-    """The command line's (or the editor's) selection: settings keys select / extendSelect / ignore."""
-    if not any(k in settings for k in ("select", "extendSelect", "ignore")):
+def layer_from_settings(settings: ServerSettings) -> SelectionLayer | None:
+    """The command line's (or the editor's) selection: the settings select / extendSelect / ignore."""
+    if not (settings.select or settings.extend_select or settings.ignore):
         return None
 
-    def selectors(key: str) -> list[Selector]:
-        value = settings.get(key) or []
-        if isinstance(value, str):
-            value = [value]
+    def selectors(values: list[str]) -> list[Selector]:
         out = []
-        for item in value:
+        for item in values:
             try:
                 out.extend(parse_selectors([item]))
             except ValueError:
@@ -116,15 +113,15 @@ def layer_from_settings(settings: dict[str, Any]) -> SelectionLayer | None:
         return out
 
     return SelectionLayer(
-        select=selectors("select") if settings.get("select") else None,
-        extend_select=selectors("extendSelect"),
-        ignore=selectors("ignore"),
+        select=selectors(settings.select) if settings.select else None,
+        extend_select=selectors(settings.extend_select),
+        ignore=selectors(settings.ignore),
     )
 
 
-def disabled_families(settings: dict[str, Any]) -> set[str]:
-    families = settings.get("diagnostics", {}) if isinstance(settings.get("diagnostics"), dict) else {}
-    return {name for name, on in families.items() if on is False}
+def disabled_families(settings: ServerSettings) -> set[str]:
+    """The rule families the editor's settings turn off."""
+    return settings.diagnostics.disabled()
 
 
 
@@ -150,14 +147,6 @@ class PluginConfig:
         return out
 
 
-def _config_candidates(root: Path) -> Iterable[Path]:
-    """pyproject.toml in the plugin folder, then upwards to the repository root (a folder with .git)."""
-    for folder in (root, *root.parents):
-        yield folder / CONFIG_FILE
-        if (folder / ".git").exists():
-            return
-
-
 def _key_span(lines: list[str], key: str, value: str | None = None) -> Span:
     """Best place for a config problem: the line that names the value, else the key, else the table."""
     for needle in ([f'"{value}"', f"'{value}'"] if value else []) + [f"{key} ", f"{key}=", f'"{key}"', "[tool.dify-lsp"]:
@@ -170,21 +159,9 @@ def _key_span(lines: list[str], key: str, value: str | None = None) -> Span:
 
 def load_plugin_config(root: Path, read_text) -> PluginConfig:
     """The `[tool.dify-lsp]` table nearest to the plugin; ``read_text(path)`` returns a file's text or None."""
-    from dify_lsp.rules.suppression import INVALID_CONFIG
-
-    for path in _config_candidates(root):
-        text = read_text(path)
-        if text is None:
-            continue
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError:
-            continue  # not ours to report: packaging tools say it loudly
-        table: Any = data
-        for key in CONFIG_TABLE:
-            table = table.get(key) if isinstance(table, dict) else None
-        if table is None:
-            continue
+    found = find_config_table(root, read_text)
+    if found is not None:
+        path, text, table = found
         config = PluginConfig(path)
         lines = text.split("\n")
 
@@ -248,13 +225,11 @@ def _relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def apply_configuration(index, plugin, findings: list[Finding], settings: dict[str, Any] | None = None) -> list[Finding]:
+def apply_configuration(index, plugin, findings: list[Finding], settings: ServerSettings | None = None) -> list[Finding]:
     """The findings to report for ``plugin``: selection, per-file ignores and noqa applied; unused noqa
     codes (DL020) and configuration problems (DL021) added.  ``index.source`` supplies the texts, so an
     editor's unsaved text counts."""
-    from dify_lsp.rules.suppression import INVALID_CONFIG, UNUSED_NOQA
-
-    settings = settings or {}
+    settings = settings or ServerSettings()
 
     def read_text(path: Path) -> str | None:
         return index.source.read(path).text

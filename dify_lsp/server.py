@@ -39,8 +39,10 @@ from dify_lsp.features import (
 )
 from dify_lsp.features.client import ClientFeatures, DocumentPositions, uri_to_path
 from dify_lsp.features.registry import FEATURES, providers_for
-from dify_lsp.index import PluginIndex, TextSource
+from dify_lsp.findings import Finding
+from dify_lsp.index import Plugin, PluginIndex, TextSource
 from dify_lsp.pygls_compat import use_lsp_lines
+from dify_lsp.settings import ServerSettings
 from dify_lsp.schema.references import PYTHON, TOOL
 from dify_lsp.textpos import Pos, engine_text
 
@@ -50,16 +52,6 @@ REQUEST_FAILED = -32803  # LSP ErrorCodes.RequestFailed: the request was valid, 
 
 # How long an async provider (jedi) may take before the request answers without it.
 ASYNC_PROVIDER_TIMEOUT = 2.0
-
-
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in (extra or {}).items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 class ClientLogHandler(logging.Handler):
@@ -97,7 +89,7 @@ class DifyLanguageServer(LanguageServer):
         super().__init__("dify-lsp", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.source = TextSource()
         self.index = PluginIndex(self.source)
-        self.settings: dict[str, Any] = {}
+        self.settings = ServerSettings()
         self.client_locale: str | None = None  # initialize `locale` (VS Code sends its display language)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.open_paths: dict[Path, str] = {}  # path -> uri of documents open in the editor
@@ -132,18 +124,35 @@ class DifyLanguageServer(LanguageServer):
             return None
         doc = self.workspace.get_text_document(uri)
         kind, plugin = self.kind_of(path, fresh)
-        return RequestContext(self, path, uri, engine_text(doc.source), kind, plugin, self.index, self.settings)
+        return self.context_for(path, engine_text(doc.source), kind, plugin, uri)
+
+    def context_for(self, path: Path, text: str, kind: str | None, plugin: Plugin | None, uri: str | None = None) -> RequestContext:
+        return RequestContext(
+            path, uri or path.as_uri(), text, kind, plugin, self.index, self.settings, self.client, self.positions, self, self.language
+        )
+
+    # -- what features may ask of the editor (features.Editor) ----------------------
+    def findings_for(self, path: Path) -> list[Finding]:
+        return self.diagnostics.findings_for(path)
+
+    def document_version(self, uri: str) -> int | None:
+        if uri not in self.open_paths.values():
+            return None
+        return self.workspace.get_text_document(uri).version
+
+    def show_message(self, message: str, level: types.MessageType) -> None:
+        self.window_show_message(types.ShowMessageParams(type=level, message=message))
 
     @property
     def language(self) -> str:
         """The language of messages, hovers and completion docs (dify_lsp.i18n): the `locale` setting,
         else the client's `locale`, else the environment; a language without a catalog is English."""
-        return i18n.choose(self.settings.get("locale"), self.client_locale)
+        return i18n.choose(self.settings.locale, self.client_locale)
 
     # -- settings -------------------------------------------------------------------
     def apply_settings(self, settings: dict[str, Any] | None) -> None:
-        if isinstance(settings, dict):
-            self.settings = deep_merge(self.settings, settings)
+        """Take the keys the client sent (a whole or partial settings object); invalid values are logged and ignored."""
+        self.settings = self.settings.merged(settings)
 
     async def pull_configuration(self) -> None:
         if not self.client.configuration:

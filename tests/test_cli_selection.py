@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from dify_lsp.rules.registry import families
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "dify_lsp"]
@@ -115,7 +116,7 @@ def test_check_help_names_formats_selectors_families_and_exit_codes():
     out = run("check", "--help")
     assert out.returncode == 0
     for word in ("sarif", "github", "junit", "--fail-on", "--select", "--statistics", "--color", "NO_COLOR",
-                 "files, permissions, python, schema", "exit codes:", "  2  usage error", "# noqa", "[tool.dify-lsp]"):
+                 ", ".join(families()), "exit codes:", "  2  usage error", "# noqa", "[tool.dify-lsp]"):
         assert word in out.stdout, word
 
 

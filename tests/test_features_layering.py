@@ -32,3 +32,38 @@ def test_engine_modules_import_neither_features_nor_server():
         if any(m == "dify_lsp.server" or m.startswith("dify_lsp.features") for m in _imports(p))
     )
     assert offenders == []
+
+
+# The layers of docs/architecture.md, bottom first: a module imports only from its own layer or those below.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("text and settings", ("__init__", "textpos", "uris", "i18n", "settings", "pygls_compat", "interpreters")),
+    ("knowledge", ("schema", "sdk", "yamlpos", "findings", "noqa", "pyproject", "schema_export")),
+    ("index and analysis", ("index", "pyscan", "analysis", "yamledit", "scaffold")),
+    ("runner", ("invocation", "plugin_names")),
+    ("rules", ("rules",)),
+    ("configuration and checking", ("config", "checker", "cache", "report")),
+    ("editor features", ("features",)),
+    ("faces", ("server", "cli", "mcp", "__main__", "scaffold_cli", "i18n_catalogs")),
+)
+
+
+def _layer(module: str) -> int:
+    parts = module.split(".")
+    head = parts[1] if len(parts) > 1 else "__init__"
+    for i, (_, heads) in enumerate(LAYERS):
+        if head in heads:
+            return i
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS and to docs/architecture.md")
+
+
+def test_layers_point_one_way():
+    upward = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = ".".join(("dify_lsp", *path.relative_to(PACKAGE).with_suffix("").parts))
+        mine = _layer(module)
+        for imported in _imports(path):
+            if imported == "dify_lsp" or imported.startswith("dify_lsp."):
+                theirs = _layer(imported)
+                if theirs > mine:
+                    upward.append(f"{module} ({LAYERS[mine][0]}) imports {imported} ({LAYERS[theirs][0]})")
+    assert upward == []

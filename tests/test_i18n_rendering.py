@@ -35,8 +35,8 @@ KEPT = {
     "MAJOR", "MINOR", "PATCH", "TEXT", "ALL", "Hans", "Hant", "Pydantic", "pydantic", "noqa", "Docker", "yaml",
     "None", "True", "False", "KeyError", "AttributeError", "TypeError", "ValueError", "ImportError", "ModuleNotFoundError",
     "dict", "str", "int", "list", "print", "logging", "self", "pyproject", "toml", "requirements", "txt", "md",
-    "difypkg", "difyignore", "py", "mp3", "svg", "png", "Bearer", "info", "id", "and", "or", "Shell", "Serverless",
-    "TTS", "ASR",
+    "difypkg", "difyignore", "py", "mp3", "svg", "png", "Bearer", "info", "id", "Shell", "Serverless",
+    "TTS", "ASR", "RAG",
 }
 # The text format's own field names, shown as the format is written.
 LAYOUT_NAMES = "path:line:col: severity code message"
@@ -58,8 +58,9 @@ CODE = re.compile(r"`[^`]*`")
 QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|“[^”]*”|「[^」]*」")
 WORD = re.compile(r"[A-Za-z][A-Za-z']+")
 FIELD = re.compile(r"\{[^{}]*\}")
-# A token that is a name, not prose: it has a digit, an underscore, a dot, a slash, a hyphen or an inner capital.
-NAME_LIKE = re.compile(r"\S*([0-9_./\\\\<>:=\[\]()@$%*#-]|[a-z][A-Z])\S*")
+# A token that is a name, not prose: it has a digit, an underscore, a dot, a slash, a hyphen, an inner capital,
+# or is called or indexed (`print(`, `tool_parameters[`).
+NAME_LIKE = re.compile(r"\S*([0-9_./\\<>:=@$%*#-]|[a-z][A-Z]|\w[(\[])\S*")
 
 
 @lru_cache(maxsize=None)
@@ -111,8 +112,13 @@ def prose_words(text: str, english: str) -> list[str]:
     text = QUOTED.sub(" | ", text)
     out: list[str] = []
     run: list[str] = []
-    for token in re.split(r"(\s+)", text):
+    for token in re.split(r"(\s+|[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]+)", text):
         if not token or token.isspace():
+            continue
+        if CJK.match(token):  # Chinese or Japanese text ends a run of English words
+            if len(run) >= 2 or any(w not in english for w in run):
+                out.extend(run)
+            run = []
             continue
         plain = re.fullmatch(r"[(\[]?([A-Za-z][a-z']*|[A-Z]+[a-z]*)[)\],.;:!?]?", token)
         word = plain.group(1) if plain else None
@@ -285,3 +291,106 @@ def test_rule_messages_join_no_english():
                     if words:
                         bad.append(f"{path.relative_to(REPO)}:{node.lineno}: {kw.arg}={words}")
     assert not bad, "English joined into a message (write a whole sentence per case):\n" + "\n".join(bad)
+
+
+# -- real findings, rendered ---------------------------------------------------------------------------------
+def _broken_plugins(tmp: Path) -> list[Path]:
+    """The example tool plugin and the model provider fixture, edited so that many rules fire."""
+    import shutil
+
+    from conftest import copy_fixture
+
+    tool = tmp / "llm-tool"
+    shutil.copytree(REPO / "examples" / "llm-tool", tool, ignore=shutil.ignore_patterns(".venv", "__pycache__", ".dify"))
+
+    def edit(path: Path, old: str, new: str) -> None:
+        text = path.read_text(encoding="utf-8")
+        assert old in text, old
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    edit(tool / "tools" / "llm.yaml", "  name: llm\n", "  name: Bad Name!\n  icons: x\n")
+    edit(tool / "tools" / "llm.yaml", "parameters:\n", "parameters:\n  - name: extra\n    type: strin\n    required: true\n"
+         "    form: llm\n    label:\n      en_US: Extra\n      url: http://x\n    human_description:\n      zh_Hans: 无\n    multiple: true\n")
+    edit(tool / "manifest.yaml", "version: 0.0.1", "version: 1.0")
+    edit(tool / "manifest.yaml", "      llm: true\n", "      llm: true\n      rerank: true\n    storage:\n      enabled: true\n")
+    edit(tool / "tools" / "llm.py", "        for chunk in response:",
+         "        x = tool_parameters.get('temperature')\n        print(x)\n        self.session.model.summary('a')\n"
+         "        self.session.model.text_embedding.invoke(model_config=tool_parameters['model'], texts=[str(x)])\n        for chunk in response:")
+    (tool / "tools" / "stray.yaml").write_text((tool / "tools" / "llm.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    edit(tool / "provider" / "llm.yaml", "  - tools/llm.yaml\n", "  - tools/llm.yaml\n  - tools/missing.yaml\n")
+
+    model = copy_fixture(tmp, "kinds", "model_provider")
+    position = model / "models" / "llm" / "_position.yaml"
+    edit(position, "- nimbus-chat-mini", "- nimbus-chat-mimi\n  - nimbus-chat-large")
+    edit(model / "models" / "llm" / "nimbus-chat-mini.yaml", "model_type: llm", "model_type: rerank")
+    return [tool, model]
+
+
+@pytest.fixture(scope="module")
+def real_findings(tmp_path_factory):
+    from dify_lsp.checker import check_plugin
+    from dify_lsp.index import PluginIndex
+
+    out = []
+    for root in _broken_plugins(tmp_path_factory.mktemp("rendering")):
+        report = check_plugin(PluginIndex(), root)
+        assert not report.crashes
+        out.extend(report.findings)
+    return out
+
+
+def _name_values(message) -> set[str]:
+    """The one-word plain values somewhere in a message's arguments (names, not prose)."""
+    out: set[str] = set()
+    stack = [message]
+    while stack:
+        m = stack.pop()
+        if isinstance(m, Listing):
+            stack.extend(m.items)
+        elif isinstance(m, Message):
+            stack.extend(m.args.values())
+        elif isinstance(m, (str, int, float)) and str(m) and not re.search(r"\s", str(m)):
+            out.add(str(m))
+    return out
+
+
+def _templates(message) -> list[str]:
+    """The English templates of a message and of the messages nested in it."""
+    out: list[str] = []
+    stack = [message]
+    while stack:
+        m = stack.pop()
+        if isinstance(m, Listing):
+            stack.extend(m.items)
+        elif isinstance(m, Message):
+            out.append(m.template)
+            stack.extend(m.args.values())
+    return out
+
+
+def _texts_of(finding):
+    yield finding.message
+    for r in finding.related:
+        yield r.message
+    for fix in finding.fixes:
+        yield fix.title
+
+
+def test_real_findings_read_natively(real_findings):
+    codes = {f.code for f in real_findings}
+    assert len(codes) >= 20, sorted(codes)  # a wide sample of rules, YAML and Python
+    bad = []
+    for language in translated_languages():
+        for f in real_findings:
+            for message in _texts_of(f):
+                said = tr(message, language)
+                assert said != str(message) or not re.search(r"[a-z]{3,} [a-z]{3,}", str(message)), (language, f.code, said)
+                # Only the template's own words may stay: an English word a value brings in is a fragment
+                # joined behind the catalogs.  A value of one word is a name the plugin chose (a key, a model).
+                text = said
+                for name in sorted(_name_values(message), key=len, reverse=True):
+                    text = text.replace(name, " ")
+                words = prose_words(text, " ".join(_templates(message)))
+                if words or re.search(f"{CJK.pattern} +{CJK.pattern}", said) or re.search(r"\S  +\S", said):
+                    bad.append((language, f.code, said, words))
+    assert not bad, "\n".join(f"{lang} {code}: {said!r} {words}" for lang, code, said, words in bad[:10])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dify_lsp.rules.marketplace.family import check_package_file
+from dify_lsp.checker import check_package_file
 from dify_lsp.textpos import Pos, Span
 from test_marketplace_rules import README
 

@@ -3,6 +3,7 @@ the summary; NO_COLOR and --color; plain lines through a pipe."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import subprocess
@@ -72,12 +73,19 @@ def test_color_always_through_a_pipe_and_no_source():
 
 
 def test_pipe_gets_one_plain_line_per_finding_and_source_on_request():
+    found = json.loads(subprocess.run([sys.executable, "-m", "dify_lsp", "check", "examples/llm-tool", "--format", "json"],
+                                      capture_output=True, text=True, cwd=REPO, timeout=120).stdout)
+    assert found
     out = subprocess.run([sys.executable, "-m", "dify_lsp", "check", "examples/llm-tool"], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert ESC not in out.stdout + out.stderr
-    assert len(out.stdout.splitlines()) == 3
+    lines = out.stdout.splitlines()
+    assert lines == [f"{f['path']}:{f['range']['start']['line'] + 1}:{f['range']['start']['character'] + 1}: {f['severity']} {f['code']} {f['message']}" for f in found]
     out = subprocess.run([sys.executable, "-m", "dify_lsp", "check", "examples/llm-tool", "--show-source"],
                          capture_output=True, text=True, cwd=REPO, timeout=120)
-    assert len(out.stdout.splitlines()) == 9 and ESC not in out.stdout
+    shown = out.stdout.splitlines()
+    assert ESC not in out.stdout
+    # each finding's line, then its source line and the caret line under it
+    assert shown[0::3] == lines and all(" | " in line or line.endswith(" |") for i in (1, 2) for line in shown[i::3])
 
 
 def test_caret_span_counts_wide_characters(llm_tool: Path):

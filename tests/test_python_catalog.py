@@ -10,6 +10,7 @@ import pytest
 
 from dify_lsp.invocation.permissions import permission_error
 from dify_lsp.sdk import catalog
+from dify_lsp.sdk.permissions import MODEL_TYPE_OF_INVOKE
 from invocation_helpers import sdk_python
 
 
@@ -100,6 +101,8 @@ def test_every_method_has_the_real_parameters(real_sdk):
 
 def test_wire_types_match_the_sdk_source(real_sdk):
     assert set(catalog.WIRE_PERMISSIONS) == set(real_sdk["invoke_types"])
+    # the model invoke types (one table, read by the rules and the openai backend) are the SDK's own names
+    assert set(MODEL_TYPE_OF_INVOKE) <= set(real_sdk["invoke_types"]) and "system_summary" in MODEL_TYPE_OF_INVOKE
     for _, _, method in catalog.walk_methods():
         found = real_sdk["wires"][method.sdk]
         if found:  # methods that delegate (invoke_builtin_tool -> invoke, fetch_app -> get) name none
@@ -127,18 +130,47 @@ def test_config_classes_match(real_sdk):
         assert {p.name: p.required for p in c.fields} == real, c.name
 
 
-def test_permissions_agree_with_the_daemon_table():
-    for wire, keys in catalog.WIRE_PERMISSIONS.items():
+# The daemon's permission check per invoke type (dify-plugin-daemon, internal/core/io_tunnel/backwards_invocation/
+# task.go and the AllowInvoke* methods of pkg/entities/plugin_entities/plugin_declaration.go), written out here
+# independently of dify_lsp.sdk.permissions: the flags that must all be true, and the word of its error text.
+DAEMON_PERMISSIONS = {
+    "tool": (("tool.enabled",), "tool"),
+    "llm": (("model.enabled", "model.llm"), "llm"),
+    "llm_structured_output": (("model.enabled", "model.llm"), "llm"),
+    "system_summary": (("model.enabled", "model.llm"), "llm"),
+    "text_embedding": (("model.enabled", "model.text_embedding"), "text-embedding"),
+    "multimodal_embedding": (("model.enabled", "model.text_embedding"), "text-embedding"),
+    "rerank": (("model.enabled", "model.rerank"), "rerank"),
+    "multimodal_rerank": (("model.enabled", "model.rerank"), "rerank"),
+    "tts": (("model.enabled", "model.tts"), "tts"),
+    "speech2text": (("model.enabled", "model.speech2text"), "speech2text"),
+    "moderation": (("model.enabled", "model.moderation"), "moderation"),
+    "node_parameter_extractor": (("node.enabled",), "node"),
+    "node_question_classifier": (("node.enabled",), "node"),
+    "app": (("app.enabled",), "app"),
+    "fetch_app": (("app.enabled",), "app"),
+    "storage": (("storage.enabled",), "storage"),
+    "upload_file": ((), None),  # always allowed
+}
+
+
+def test_permissions_agree_with_the_daemon_table(real_sdk):
+    assert set(DAEMON_PERMISSIONS) == set(real_sdk["invoke_types"])
+    assert catalog.WIRE_PERMISSIONS == {wire: keys for wire, (keys, _) in DAEMON_PERMISSIONS.items()}
+    for wire, (keys, word) in DAEMON_PERMISSIONS.items():
         granted: dict = {}
         for key in keys:
             group, flag = key.split(".")
             granted.setdefault(group, {})[flag] = True
         assert permission_error({"resource": {"permission": granted}}, wire) is None, wire
+        assert (permission_error({"resource": {"permission": {}}}, wire) is None) == (not keys), wire
         for missing in keys:
             group, flag = missing.split(".")
             partial = json.loads(json.dumps(granted))
             partial[group][flag] = False
-            assert permission_error({"resource": {"permission": partial}}, wire) is not None, (wire, missing)
+            assert permission_error({"resource": {"permission": partial}}, wire) == (
+                f"permission denied, you need to enable {word} access in plugin manifest"
+            ), (wire, missing)
 
 
 def test_navigation_and_docs():

@@ -1,5 +1,6 @@
 """The real server over stdio, with the VS Code (UTF-16, push) and Neovim (UTF-8, pull) profiles."""
 
+import asyncio
 from pathlib import Path
 
 from lsprotocol import types
@@ -50,22 +51,46 @@ async def test_broken_yaml_while_typing_then_fixed(session: LspSession, llm_tool
     assert dl(await session.diagnostics(manifest), "DL001") == []
 
 
+async def settled(session: LspSession, path: Path, done, timeout: float = 15.0) -> list[types.Diagnostic]:
+    """The file's diagnostics once ``done(diagnostics)`` holds (asked again for pull clients, the latest
+    published for push clients); the last ones seen when it never does."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        diags = await session.diagnostics(path)
+        if done(diags) or loop.time() > deadline:
+            return diags
+        await asyncio.sleep(0.05)
+
+
 async def test_unsaved_manifest_edit_affects_other_open_file(session: LspSession, llm_tool: Path):
-    """Editor text wins over disk: an unsaved manifest naming a missing provider is what counts."""
+    """Editor text wins over disk: an unsaved manifest that lists a missing provider (instead of the one that
+    lists the tool) turns the open tool YAML into a tool no provider lists."""
+    tool = llm_tool / "tools" / "llm.yaml"
     manifest = llm_tool / "manifest.yaml"
+    session.open(tool)
+    assert dl(await session.diagnostics(tool), "DL003") == []
     session.open(manifest, manifest.read_text().replace("- provider/llm.yaml", "- provider/gone.yaml"))
-    diags = await session.diagnostics(manifest)
-    (d,) = dl(diags, "DL002")
+    (d,) = dl(await settled(session, manifest, lambda ds: dl(ds, "DL002")), "DL002")
     assert "provider/gone.yaml" in d.message
+    (unlisted,) = dl(await settled(session, tool, lambda ds: dl(ds, "DL003")), "DL003")
+    # the manifest back as on disk: the tool is listed again
+    session.set_text(manifest, manifest.read_text())
+    assert dl(await settled(session, tool, lambda ds: not dl(ds, "DL003")), "DL003") == []
 
 
 async def test_close_clears(session: LspSession, llm_tool: Path):
     manifest = llm_tool / "manifest.yaml"
-    manifest.write_text(manifest.read_text().replace("icon: icon.svg", "icon: nope.svg"))
-    session.open(manifest)
+    # the editor's unsaved text names a missing icon; the file on disk does not
+    session.open(manifest, manifest.read_text().replace("icon: icon.svg", "icon: nope.svg"))
     assert dl(await session.diagnostics(manifest), "DL002")
     session.close(manifest)
-    assert await session.wait_cleared(manifest) == []
+    if session.pull:
+        # asked again, the server answers from disk: the closed editor's text is gone
+        assert dl(await session.diagnostics(manifest), "DL002") == []
+    else:
+        # the close itself publishes an empty list for the file
+        assert await settled(session, manifest, lambda ds: ds == []) == []
 
 
 async def test_file_outside_any_plugin_gets_no_diagnostics(session: LspSession, tmp_path: Path, llm_tool: Path):

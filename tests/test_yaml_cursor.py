@@ -14,6 +14,7 @@ from dify_lsp.features.client import ClientFeatures
 from dify_lsp.features.yaml_completion import yaml_completion
 from dify_lsp.features.yaml_hover import yaml_hover
 from dify_lsp.index import PluginIndex
+from dify_lsp.settings import ServerSettings
 from dify_lsp.schema.cursor import cursor_at
 from dify_lsp.textpos import Pos, Span
 
@@ -71,27 +72,37 @@ class _StubPositions:
         )
 
 
-class _StubServer:
-    """What the features ask of the server: the client's capabilities and position conversion."""
-
-    def __init__(self) -> None:
-        caps = types.ClientCapabilities(
-            text_document=types.TextDocumentClientCapabilities(
-                completion=types.CompletionClientCapabilities(
-                    completion_item=types.ClientCompletionItemOptions(snippet_support=True, documentation_format=[types.MarkupKind.Markdown])
-                ),
-                hover=types.HoverClientCapabilities(content_format=[types.MarkupKind.Markdown]),
-            )
+def _client() -> ClientFeatures:
+    """A client that takes snippets and Markdown."""
+    caps = types.ClientCapabilities(
+        text_document=types.TextDocumentClientCapabilities(
+            completion=types.CompletionClientCapabilities(
+                completion_item=types.ClientCompletionItemOptions(snippet_support=True, documentation_format=[types.MarkupKind.Markdown])
+            ),
+            hover=types.HoverClientCapabilities(content_format=[types.MarkupKind.Markdown]),
         )
-        self.client = ClientFeatures(lambda: caps)
-        self.positions = _StubPositions()
+    )
+    return ClientFeatures(lambda: caps)
 
-    def to_lsp_range(self, path: Path, span: Span) -> types.Range:
-        return self.positions.to_lsp_range(path, span)
+
+class _NoEditor:
+    """These features answer from the document alone: they never ask the editor anything."""
+
+    def findings_for(self, path: Path) -> list:
+        raise AssertionError("not expected")
+
+    def document_version(self, uri: str) -> int | None:
+        raise AssertionError("not expected")
+
+    def show_message(self, message: str, level: types.MessageType) -> None:
+        raise AssertionError("not expected")
 
 
 def _ctx(text: str, kind: str = "tool") -> RequestContext:
-    return RequestContext(_StubServer(), Path("/nowhere/tool.yaml"), "file:///nowhere/tool.yaml", text, kind, None, PluginIndex())
+    return RequestContext(
+        Path("/nowhere/tool.yaml"), "file:///nowhere/tool.yaml", text, kind, None, PluginIndex(),
+        ServerSettings(), _client(), _StubPositions(), _NoEditor(),
+    )
 
 
 def test_completion_without_a_plugin_still_offers_keys_and_scopes():

@@ -15,15 +15,17 @@ a feature is one line there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from lsprotocol import types
 
 from dify_lsp.features.client import ClientFeatures, DocumentPositions
+from dify_lsp.findings import Finding
 from dify_lsp.i18n import ENGLISH, tr
 from dify_lsp.index import Plugin, PluginIndex
+from dify_lsp.settings import ServerSettings
 from dify_lsp.textpos import Pos, Span
 
 # Methods that providers can serve, and how results merge.
@@ -41,20 +43,38 @@ REFERENCES = "references"  # (ctx, pos, include_declaration) -> list[types.Locat
 DOCUMENT_HIGHLIGHT = "document_highlight"  # (ctx, pos) -> list[types.DocumentHighlight]; concatenated
 
 
+class Editor(Protocol):
+    """What a feature may ask of the connected editor besides answering its request (the server
+    implements it; features never see the server itself)."""
+
+    def findings_for(self, path: Path) -> list[Finding]:
+        """The findings last reported for ``path``."""
+        ...
+
+    def document_version(self, uri: str) -> int | None:
+        """The version of a document open in the editor; None for a file only on disk."""
+        ...
+
+    def show_message(self, message: str, level: types.MessageType) -> None:
+        """Tell the user something (window/showMessage)."""
+        ...
+
+
 @dataclass
 class RequestContext:
-    """One request on one document, in engine coordinates."""
+    """One request on one document, in engine coordinates, with what a feature may use to answer it."""
 
-    # The running language server (it also has ``client``, ``positions``, ``diagnostics``,
-    # ``settings``); typed loosely because features never import the server module.
-    server: Any
     path: Path
     uri: str
     text: str
     kind: str | None  # manifest, tool_provider, tool, python, ... (schema.references) or None
     plugin: Plugin | None
     index: PluginIndex
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: ServerSettings
+    client: ClientFeatures  # what the client supports
+    positions: DocumentPositions  # engine spans <-> client ranges
+    editor: Editor
+    language: str = ENGLISH  # the language the user reads (dify_lsp.i18n): setting, client locale or environment
     _lines: list[str] | None = None
 
     @property
@@ -62,15 +82,6 @@ class RequestContext:
         if self._lines is None:
             self._lines = self.text.split("\n")
         return self._lines
-
-    @property
-    def client(self) -> ClientFeatures:
-        """What the client supports."""
-        return self.server.client
-
-    @property
-    def positions(self) -> DocumentPositions:
-        return self.server.positions
 
     # Client capabilities worth asking about.
     @property
@@ -92,11 +103,6 @@ class RequestContext:
         """The URI of a file as the client spells it when it has the file open (on Windows an editor's
         ``file:///c%3A/...`` and ``Path.as_uri()``'s ``file:///C:/...`` are one file), else ``path.as_uri()``."""
         return self.positions.open_paths.get(path) or path.as_uri()
-
-    @property
-    def language(self) -> str:
-        """The language the user reads (dify_lsp.i18n): setting, client locale or environment."""
-        return getattr(self.server, "language", ENGLISH)
 
     def tr(self, text: str | None) -> str:
         """``text`` (a static English text or a rule message) in the user's language."""

@@ -45,7 +45,7 @@ def _matching(diagnostics: list[types.Diagnostic], finding: Finding) -> list[typ
 @provides(CODE_ACTION)
 def quick_fixes(ctx: RequestContext, span: Span, diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
     actions: list[types.CodeAction] = []
-    for finding in ctx.server.diagnostics.findings_for(ctx.path):
+    for finding in ctx.editor.findings_for(ctx.path):
         if not finding.fixes or not _overlaps(finding.span, span):
             continue
         for fix in finding.fixes:
@@ -329,7 +329,7 @@ def yaml_writing_fixes(ctx: RequestContext, span: Span, diagnostics: list[types.
     if ctx.plugin is None:
         return []
     actions: list[types.CodeAction] = []
-    for finding in ctx.server.diagnostics.findings_for(ctx.path):
+    for finding in ctx.editor.findings_for(ctx.path):
         fixer = _YAML_FIXES.get(finding.code)
         if fixer is None or not _overlaps(finding.span, span):
             continue

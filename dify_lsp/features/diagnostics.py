@@ -24,7 +24,6 @@ from dify_lsp.yamlpos import YMap, YScalar
 
 log = logging.getLogger(__name__)
 
-DEBOUNCE_SECONDS = 0.2
 SOURCE = "dify-lsp"
 _TAGS = {"unnecessary": types.DiagnosticTag.Unnecessary, "deprecated": types.DiagnosticTag.Deprecated}
 
@@ -66,11 +65,8 @@ class DiagnosticsService:
     # -- scheduling ---------------------------------------------------------
     @property
     def debounce(self) -> float:
-        """Seconds to wait after an edit (setting `debounceMs`, default 200)."""
-        value = self.server.settings.get("debounceMs")
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 5000:
-            return value / 1000
-        return DEBOUNCE_SECONDS
+        """Seconds to wait after an edit (setting `debounceMs`)."""
+        return self.server.settings.debounce_ms / 1000
 
     def schedule(self, root: Path, delay: float | None = None) -> None:
         if delay is None:
@@ -92,7 +88,7 @@ class DiagnosticsService:
         if delay:
             await asyncio.sleep(delay)
         loop = asyncio.get_running_loop()
-        settings = dict(self.server.settings)
+        settings = self.server.settings  # immutable: a settings change replaces it
         try:
             previous = self.previous.setdefault(root, PreviousRun())
             report = await loop.run_in_executor(self.server.thread_pool, check_plugin, self.server.index, root, settings, previous)

@@ -43,7 +43,7 @@ async def new_tool_command(ls: Any, args: dict[str, Any]) -> dict[str, Any]:
         plan = new_tool(plugin, ls.index.source, name, provider)
     except ScaffoldError as exc:
         return _error(str(exc))
-    ctx = RequestContext(ls, root / "manifest.yaml", (root / "manifest.yaml").as_uri(), "", None, plugin, ls.index, ls.settings)
+    ctx = ls.context_for(root / "manifest.yaml", "", None, plugin)
     edit = workspace_edit(ctx, plan.edits, plan.files)
     if edit is None:
         return _error("this editor cannot create files through the language server (no workspace edit resource operations)")

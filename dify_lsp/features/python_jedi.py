@@ -110,8 +110,7 @@ async def _ask(fn: Callable[[], Any]) -> Any:
 
 
 def _settings_python(ctx: RequestContext) -> str | None:
-    value = ctx.settings.get("python") if isinstance(ctx.settings, dict) else None
-    return value if isinstance(value, str) and value else None
+    return ctx.settings.python or None
 
 
 @provides(COMPLETION, kinds=(PYTHON,))

@@ -43,10 +43,10 @@ def rename(ctx: RequestContext, pos: Pos, new_name: str) -> types.WorkspaceEdit 
         return refused
     if found.scope.incomplete and new_name != found.name:
         # Renamed everywhere it can be seen; say where it cannot (the edit still goes ahead).
-        ctx.server.window_show_message(types.ShowMessageParams(
-            type=types.MessageType.Warning,
-            message=f"Renamed '{found.name}' to '{new_name}' where it is written; check by hand: " + "; ".join(found.scope.incomplete),
-        ))
+        ctx.editor.show_message(
+            f"Renamed '{found.name}' to '{new_name}' where it is written; check by hand: " + "; ".join(found.scope.incomplete),
+            types.MessageType.Warning,
+        )
     changes: dict[str, list[types.TextEdit]] = {}
     for edit in edits:
         changes.setdefault(ctx.uri_for(edit.path), []).append(
@@ -58,18 +58,11 @@ def rename(ctx: RequestContext, pos: Pos, new_name: str) -> types.WorkspaceEdit 
     # edit instead of applying it at shifted positions.
     return types.WorkspaceEdit(document_changes=[
         types.TextDocumentEdit(
-            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=_open_version(ctx, uri)),
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=ctx.editor.document_version(uri)),
             edits=list(text_edits),
         )
         for uri, text_edits in changes.items()
     ])
-
-
-def _open_version(ctx: RequestContext, uri: str) -> int | None:
-    """The version of a document open in the editor (None for a file only on disk)."""
-    if uri not in ctx.server.open_paths.values():
-        return None
-    return ctx.server.workspace.get_text_document(uri).version
 
 
 # What this feature serves (collected by dify_lsp.features.registry).

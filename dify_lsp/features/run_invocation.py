@@ -216,7 +216,7 @@ def build_request(server: Any, args: dict[str, Any], root: Path) -> Any:
     from dify_lsp.invocation.request import RunRequest
 
     uri = args.get("uri")
-    settings = server.settings if isinstance(getattr(server, "settings", None), dict) else {}
+    settings = server.settings.wire()
     run_settings = settings.get("run") if isinstance(settings.get("run"), dict) else {}
     timeout = args.get("timeout")
     out_dir = args.get("outDir")

@@ -159,7 +159,7 @@ def check(path: str, language: str, select: list[str] | None = None, extend_sele
 
 def _package_findings(p: Path, settings: dict[str, Any]):
     """A ``.difypkg`` judged in place by the marketplace family, or None for anything else."""
-    from dify_lsp.rules.marketplace.family import check_package_file
+    from dify_lsp.checker import check_package_file
     from dify_lsp.rules.marketplace.package import is_package_file
 
     return check_package_file(p, settings) if is_package_file(p) else None

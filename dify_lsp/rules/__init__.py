@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 from dify_lsp.findings import Finding, Fix, Related, Severity
 from dify_lsp.i18n import Listing, msg
 from dify_lsp.index import CONTENT_READS, Plugin, PluginIndex
+from dify_lsp.settings import ServerSettings
 from dify_lsp.textpos import Span
 
 
@@ -78,7 +79,7 @@ class CheckContext:
 
     plugin: Plugin
     index: PluginIndex
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: ServerSettings = field(default_factory=ServerSettings)
     _memo: dict[Any, Any] = field(default_factory=dict)
     _memo_reads: dict[Any, dict[Path, str | None]] = field(default_factory=dict)
 

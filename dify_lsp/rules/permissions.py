@@ -23,7 +23,7 @@ from dify_lsp.index import ZERO_SPAN, YamlFile, lookup
 from dify_lsp.rules import CheckContext, check, define_rule
 from dify_lsp.schema.plugin_files import SCOPE_MODEL_TYPE
 from dify_lsp.sdk import catalog
-from dify_lsp.sdk.permissions import PERMISSION_FLAGS, PERMISSION_NEEDS, Flag, granted, permission_of
+from dify_lsp.sdk.permissions import MODEL_TYPE_OF_INVOKE, PERMISSION_FLAGS, PERMISSION_NEEDS, Flag, granted, permission_of
 from dify_lsp.textpos import Pos, Span
 from dify_lsp.yamledit import ensure_true
 from dify_lsp.yamlpos import YMap, YNode, YScalar
@@ -38,20 +38,6 @@ STORAGE_WITHOUT_SIZE = define_rule("DL309", "storage-without-size", "A storage p
 
 PERMISSION_BASE = ("resource", "permission")
 DEFAULT_STORAGE_SIZE = 1048576
-
-# The model type each wire invoke type calls.
-WIRE_MODEL_TYPE = {
-    "llm": "llm",
-    "llm_structured_output": "llm",
-    "text_embedding": "text-embedding",
-    "multimodal_embedding": "text-embedding",
-    "rerank": "rerank",
-    "multimodal_rerank": "rerank",
-    "tts": "tts",
-    "speech2text": "speech2text",
-    "moderation": "moderation",
-}
-
 
 def _flag_key(flag: Flag) -> str:
     return f"{flag[0]}.{flag[1]}"
@@ -273,7 +259,7 @@ def selector_scope_matches_call(ctx: CheckContext) -> Iterator[Finding]:
         if not params:
             continue
         for call in unit.calls:
-            called_type = WIRE_MODEL_TYPE.get(call.wire or "")
+            called_type = MODEL_TYPE_OF_INVOKE.get(call.wire or "")
             if called_type is None:
                 continue
             arg = call.bind().get("model_config")

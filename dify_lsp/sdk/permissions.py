@@ -24,8 +24,27 @@ class PermissionNeed:
         return f"permission denied, you need to enable {self.name} access in plugin manifest"
 
 
-def _model(flag: str, name: str) -> PermissionNeed:
-    return PermissionNeed((("model", "enabled"), ("model", flag)), name)
+# The model type (Dify's ModelType value) each model invoke type calls, by the SDK's wire invoke type
+# (dify_plugin.core.entities.invocation.InvokeType).  The daemon names the same word in its permission error.
+MODEL_TYPE_OF_INVOKE: dict[str, str] = {
+    "llm": "llm",
+    "llm_structured_output": "llm",
+    "system_summary": "llm",
+    "text_embedding": "text-embedding",
+    "multimodal_embedding": "text-embedding",
+    "rerank": "rerank",
+    "multimodal_rerank": "rerank",
+    "tts": "tts",
+    "speech2text": "speech2text",
+    "moderation": "moderation",
+}
+
+# The manifest flag (under resource.permission.model) that allows calling a model type.
+_MODEL_FLAG = {"llm": "llm", "text-embedding": "text_embedding", "rerank": "rerank", "tts": "tts", "speech2text": "speech2text", "moderation": "moderation"}
+
+
+def _model(model_type: str) -> PermissionNeed:
+    return PermissionNeed((("model", "enabled"), ("model", _MODEL_FLAG[model_type])), model_type)
 
 
 def _group(group: str) -> PermissionNeed:
@@ -33,16 +52,7 @@ def _group(group: str) -> PermissionNeed:
 
 
 PERMISSION_NEEDS: dict[str, PermissionNeed] = {
-    "llm": _model("llm", "llm"),
-    "llm_structured_output": _model("llm", "llm"),
-    "system_summary": _model("llm", "llm"),
-    "text_embedding": _model("text_embedding", "text-embedding"),
-    "multimodal_embedding": _model("text_embedding", "text-embedding"),
-    "rerank": _model("rerank", "rerank"),
-    "multimodal_rerank": _model("rerank", "rerank"),
-    "tts": _model("tts", "tts"),
-    "speech2text": _model("speech2text", "speech2text"),
-    "moderation": _model("moderation", "moderation"),
+    **{invoke: _model(model_type) for invoke, model_type in MODEL_TYPE_OF_INVOKE.items()},
     "node_parameter_extractor": _group("node"),
     "node_question_classifier": _group("node"),
     "app": _group("app"),

@@ -26,17 +26,13 @@ import httpx
 from dify_lsp.invocation.backends.base import Backend, BackendError, InvokeContext, model_selector_value
 from dify_lsp.invocation.backends.mock import embedding_usage, llm_chunk, llm_usage, message_text, null_content_warning, words
 from dify_lsp.invocation.backends.platform import Platform
+from dify_lsp.sdk.permissions import MODEL_TYPE_OF_INVOKE
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 DEFAULT_MODELS = {
     "llm": "gpt-4o-mini", "text-embedding": "text-embedding-3-small", "rerank": "rerank",
     "tts": "tts-1", "speech2text": "whisper-1", "moderation": "omni-moderation-latest",
-}
-WIRE_MODEL_TYPE = {
-    "llm": "llm", "llm_structured_output": "llm", "system_summary": "llm", "text_embedding": "text-embedding",
-    "multimodal_embedding": "text-embedding", "rerank": "rerank", "multimodal_rerank": "rerank",
-    "tts": "tts", "speech2text": "speech2text", "moderation": "moderation",
 }
 
 
@@ -122,7 +118,7 @@ class OpenAIBackend(Backend):
             async for item in handler(request, ctx):
                 yield item
         except httpx.HTTPError as exc:
-            raise BackendError(f"invoke {WIRE_MODEL_TYPE.get(invoke_type, invoke_type)} model failed: {type(exc).__name__}: {exc}") from None
+            raise BackendError(f"invoke {MODEL_TYPE_OF_INVOKE.get(invoke_type, invoke_type)} model failed: {type(exc).__name__}: {exc}") from None
 
     async def _post(self, ctx: InvokeContext, path: str, what: str, **kwargs: Any) -> httpx.Response:
         response = await self.client(ctx).post(path, **kwargs)

@@ -19,5 +19,5 @@ PACKAGE_CHECKS = (
 # What this family contributes to the registry (dify_lsp.rules.registry).
 RULES = (*contents.RULES, *secrets.RULES, *binaries.RULES, *manifest.RULES, *readme.RULES, *dependencies.RULES, *python.RULES, *activity.RULES)
 CHECKS = tuple(folder_check(fn) for fn in PACKAGE_CHECKS)
-# Reported only when a .difypkg is checked in place (family.check_package_file), after the checks.
+# Reported only when a .difypkg is checked in place (dify_lsp.checker.check_package_file), after the checks.
 REPORTED_ELSEWHERE = (contents.NOT_READ,)

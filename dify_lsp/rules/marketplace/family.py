@@ -7,21 +7,18 @@ error here, what it hands a reviewer as a warning is a warning.
 
 A check is written once over a :class:`PackageView` and runs two ways: on a plugin folder, as a rule
 check the family's setting turns on (``--marketplace``, ``marketplace = true`` in ``[tool.dify-lsp]``, or
-the editor's ``marketplace`` setting), and on a ``.difypkg`` read in place (:func:`check_package_file`).
+the editor's ``marketplace`` setting), and on a ``.difypkg`` read in place (:func:`dify_lsp.checker.check_package_file`).
 """
 
 from __future__ import annotations
 
-import logging
-import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 from dify_lsp.findings import Finding
+from dify_lsp.pyproject import find_config_table
 from dify_lsp.rules import CheckContext, CheckFn, Rule, check
-from dify_lsp.rules.marketplace.package import FolderPackage, PackageView, ZipPackage
-
-log = logging.getLogger(__name__)
+from dify_lsp.rules.marketplace.package import FolderPackage, PackageView
 
 FAMILY = "marketplace"
 SETTING = "marketplace"
@@ -31,14 +28,13 @@ PackageCheck = Callable[[PackageView], Iterable[Finding]]
 
 def enabled(ctx: CheckContext) -> bool:
     """The family runs when the settings say so, else when the plugin's ``[tool.dify-lsp]`` does."""
-    value = ctx.settings.get(SETTING)
-    if isinstance(value, bool):
+    value = ctx.settings.marketplace
+    if value is not None:
         return value
 
     def from_config() -> bool:
-        from dify_lsp.config import load_plugin_config
-
-        return load_plugin_config(ctx.plugin.root, lambda path: ctx.index.source.read(path).text).marketplace is True
+        found = find_config_table(ctx.plugin.root, lambda path: ctx.index.source.read(path).text)
+        return found is not None and isinstance(found[2], dict) and found[2].get(SETTING) is True
 
     return ctx.memo((FAMILY, "config"), from_config)
 
@@ -67,41 +63,3 @@ def folder_check(fn: PackageCheck) -> CheckFn:
 
     run.__module__, run.__name__, run.__qualname__ = fn.__module__, fn.__name__, fn.__qualname__
     return check(*fn.reports)(run)  # type: ignore[attr-defined]
-
-
-def check_package_file(path: Path, settings: dict[str, Any] | None = None) -> tuple[list[Finding], dict[Path, str], list[str]]:
-    """Every marketplace check on one ``.difypkg``, read in place: (findings, the text of each member a
-    finding points into, crash reports).
-
-    Findings point at ``PATH!/member``.  The command line's selection applies; nothing else does (a
-    package carries no ``[tool.dify-lsp]`` of the author's checkout)."""
-    from dify_lsp.config import enabled_codes, layer_from_settings
-    from dify_lsp.rules.marketplace import PACKAGE_CHECKS
-    from dify_lsp.rules.marketplace.contents import unread_members
-
-    package = ZipPackage(path)
-    findings: list[Finding] = []
-    crashes: list[str] = []
-    texts: dict[Path, str] = {}
-    try:
-        for fn in (*PACKAGE_CHECKS, unread_members):
-            try:
-                findings.extend(fn(package))
-            except Exception:
-                tb = traceback.format_exc()
-                log.error("check %s failed:\n%s", fn.__qualname__, tb)
-                crashes.append(f"{fn.__module__}.{fn.__qualname__}: {tb}")
-            if package.broken is not None or package.unsafe:
-                break  # the review stops here too: nothing is unpacked
-        for f in findings:
-            name = f.path.relative_to(package.location).as_posix() if package.location in f.path.parents else None
-            if name is not None and f.path not in texts and package.member(name) is not None and name not in package.unread:
-                texts[f.path] = package.text(name) or ""
-    finally:
-        if isinstance(package, ZipPackage):
-            package.close()
-    layer = layer_from_settings(settings or {})
-    codes = enabled_codes([layer] if layer is not None else [])
-    findings = [f for f in findings if f.code in codes]
-    findings.sort(key=Finding.sort_key)
-    return findings, texts, crashes

@@ -75,15 +75,35 @@ return {
   handlers = handlers,
   -- Answered to workspace/configuration (section "dify"); the shape is the
   -- server's settings object (docs: README.md, "Settings").
+  -- settings:start (generated from dify_lsp/settings.py by scripts/update_settings_docs.py)
   settings = {
     dify = {
-      -- python = '/path/to/python3.12',  -- interpreter for runs (else the plugin's .venv, DIFY_LSP_PYTHON, python3.12 on PATH)
+      -- python = nil, -- unset: for runs `$DIFY_LSP_PYTHON`, the plugin's `.venv`, else the run environment built with uv
       run = {
-        backend = 'mock', -- 'mock' (offline, deterministic) | 'openai'
+        backend = 'mock',
         timeout = 60,
-        -- openai = { baseUrl = 'https://api.openai.com/v1', apiKeyEnv = 'OPENAI_API_KEY', models = { llm = 'gpt-4o-mini' } },
+        validateCredentials = false,
+        credentialType = 'api-key',
+        toolPlugins = {},
+        openai = {
+          baseUrl = 'https://api.openai.com/v1',
+          apiKeyEnv = 'OPENAI_API_KEY',
+          models = { llm = 'gpt-4o-mini', ['text-embedding'] = 'text-embedding-3-small', rerank = 'rerank', tts = 'tts-1', speech2text = 'whisper-1', moderation = 'omni-moderation-latest' },
+        },
       },
-      diagnostics = { files = true, schema = true, python = true, permissions = true },
+      diagnostics = {
+        files = true,
+        schema = true,
+        python = true,
+        permissions = true,
+      },
+      select = {},
+      extendSelect = {},
+      ignore = {},
+      -- marketplace = nil, -- unset: the plugin's `marketplace = true` in `[tool.dify-lsp]` turns it on, else off
+      debounceMs = 200,
+      -- locale = nil, -- unset: the editor's `locale`, else the environment
     },
   },
+  -- settings:end
 }

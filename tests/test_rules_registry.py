@@ -1,0 +1,92 @@
+"""The rule registry: one explicit table, checked; and each check is what produces its codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from dify_lsp import checker
+from dify_lsp.findings import Severity
+from dify_lsp.index import PluginIndex, find_plugin_roots
+from dify_lsp.rules import check, define_rule
+from dify_lsp.rules import registry
+from dify_lsp.settings import ServerSettings
+
+from conftest import REPO
+
+# Every plugin the repository carries as a fixture or an example; the marketplace family on.
+FIXTURE_ROOTS = sorted({*find_plugin_roots(REPO / "tests" / "fixtures", max_depth=8), *find_plugin_roots(REPO / "examples")})
+SETTINGS = ServerSettings.from_client({"marketplace": True})
+
+# Codes no fixture plugin of the repository triggers yet (their tests build plugins in temporary folders).
+# A new fixture that triggers one removes it from here; the list may only shrink.
+WITHOUT_FIXTURE = frozenset(
+    "DL001 DL002 DL003 DL004 DL005 DL006 DL007 DL008 DL020 DL021 DL101 DL102 DL103 DL104 DL105 DL106 DL107 DL108 "
+    "DL109 DL110 DL111 DL112 DL201 DL202 DL203 DL204 DL205 DL206 DL210 DL211 DL212 DL213 DL214 DL215 DL216 DL217 "
+    "DL218 DL219 DL301 DL302 DL303 DL304 DL305 DL309 DL401 DL402 DL403 DL404 DL405 DL406 DL407 DL601 DL602 DL603 "
+    "DL604 DL605 DL606 DL607 DL608 DL610 DL611 DL612 DL613 DL615 DL616 DL622 DL623 DL624 DL626 DL628 DL637 DL638 "
+    "DL640 DL641 DL643 DL644 DL645 DL646 DL647 DL650 DL651 DL655".split()
+)
+
+
+def _codes(root: Path) -> set[str]:
+    return {f.code for f in checker.check_plugin(PluginIndex(), root, SETTINGS).findings}
+
+
+@pytest.fixture(scope="module")
+def found() -> dict[str, Path]:
+    """code -> the first fixture plugin whose check reports it."""
+    out: dict[str, Path] = {}
+    for root in FIXTURE_ROOTS:
+        for code in sorted(_codes(root)):
+            out.setdefault(code, root)
+    return out
+
+
+def test_the_codes_without_a_fixture_are_exactly_the_listed_ones(found):
+    assert set(found) <= set(registry.RULES)
+    assert set(registry.RULES) - set(found) == WITHOUT_FIXTURE
+
+
+def test_disabling_a_check_removes_the_findings_of_its_codes(found, monkeypatch):
+    tried = 0
+    for chk in registry.CHECKS:
+        codes = [r.code for r in chk.rules if r.code in found]
+        for code in codes:
+            root = found[code]
+            monkeypatch.setattr(registry, "CHECKS", tuple(c for c in registry.CHECKS if c is not chk))
+            assert code not in _codes(root), f"{code} is still reported on {root} without {chk.name}"
+            monkeypatch.undo()
+            assert code in _codes(root)
+            tried += 1
+    assert tried == len(set(found) - {r.code for family in registry.FAMILIES for r in getattr(family, "REPORTED_ELSEWHERE", ())})
+
+
+def _family(rules=(), checks=(), elsewhere=()):
+    return SimpleNamespace(__name__="fake", RULES=tuple(rules), CHECKS=tuple(checks), REPORTED_ELSEWHERE=tuple(elsewhere))
+
+
+def test_the_table_refuses_a_code_twice_a_stray_rule_and_a_silent_one():
+    a = define_rule("DL990", "a", "A.", Severity.WARNING, "files")
+    b = define_rule("DL990", "b", "B.", Severity.WARNING, "files")
+    c = define_rule("DL991", "c", "C.", Severity.WARNING, "files")
+
+    @check(a)
+    def reports_a(ctx):
+        return ()
+
+    @check(c)
+    def reports_c(ctx):
+        return ()
+
+    with pytest.raises(ValueError, match="DL990"):
+        registry._rule_table((_family([a], [reports_a]), _family([b])))
+    table = registry._rule_table((_family([a], [reports_a]),))
+    with pytest.raises(ValueError, match="DL991"):  # reported, but no family lists it
+        registry._checks((_family([a], [reports_a, reports_c]),), table)
+    table = registry._rule_table((_family([a, c], [reports_a]),))
+    with pytest.raises(ValueError, match="no check reports DL991"):
+        registry._checks((_family([a, c], [reports_a]),), table)
+    assert len(registry._checks((_family([a, c], [reports_a], [c]),), table)) == 1
