@@ -97,7 +97,9 @@ async def test_check_gives_the_same_findings_as_check_format_json(broken_plugin:
     assert typo["range"] == {"start": {"line": 11, "character": 42}, "end": {"line": 11, "character": 47}}
     assert typo["severity"] == "error"
     assert typo["fixes"] == [{"fix": 0, "title": "Change to 'invoke'", "preferred": True, "files": [typo["file"]]}]
-    assert by_code["DL207"]["fixes"] == []  # its fix writes YAML in the editor only
+    declare = by_code["DL207"]["fixes"]  # built from the plugin around the finding: the tool's YAML
+    assert [f["title"] for f in declare] == ["Declare 'query' in tools/llm.yaml (string)"]
+    assert declare[0]["files"] == [str(broken_plugin / "tools" / "llm.yaml")]
     assert everything["counts"]["error"] == 1
 
 
@@ -185,11 +187,28 @@ async def test_apply_fix_writes_the_edit_and_the_finding_is_gone(broken_plugin: 
         assert done["written"] == [str(manifest)] and done["finding_gone"] is True
         assert "llm: true" in manifest.read_text(encoding="utf-8")
         assert cli_check(str(broken_plugin), "--select", "DL306,DL307") == []
-        # no fix to write, or no such finding: an error result, nothing written
+        # several findings with one code: say which; a fix that is not there: nothing written
+        tool_yaml = broken_plugin / "tools" / "llm.yaml"
         before = {p: p.read_bytes() for p in broken_plugin.rglob("*") if p.is_file()}
-        assert "DL207" in await call_error(session, "apply_fix", {"path": str(code), "code": "DL207"})
-        assert "DL999" in await call_error(session, "apply_fix", {"path": str(code), "code": "DL999"})
+        assert "14:10, 27:10" in await call_error(session, "apply_fix", {"path": str(tool_yaml), "code": "DL208"})
+        assert "fix 5" in await call_error(session, "apply_fix", {"path": str(tool_yaml), "code": "DL208", "line": 14, "fix": 5})
+        assert "DL209" in await call_error(session, "apply_fix", {"path": str(code), "code": "DL209"})
         assert {p: p.read_bytes() for p in broken_plugin.rglob("*") if p.is_file()} == before
+        # a fix that writes the tool's YAML: declare the parameter the code reads
+        done = await call(session, "apply_fix", {"path": str(code), "code": "DL207"})
+        assert done["finding_gone"] is True and done["written"] == [str(tool_yaml)]
+        assert "  - name: query\n    type: string\n    required: false\n" in tool_yaml.read_text(encoding="utf-8")
+        # a fix that creates a file: the tool's missing Python source
+        code.unlink()
+        missing = await call(session, "check_plugin", {"path": str(tool_yaml), "select": ["DL002"]})
+        assert [f["fixes"][0]["creates"] for f in missing["findings"]] == [[str(code)]]
+        done = await call(session, "apply_fix", {"path": str(tool_yaml), "code": "DL002"})
+        assert done["finding_gone"] is True and code.is_file()
+        assert cli_check(str(broken_plugin), "--select", "DL002,DL211,DL215") == []
+        # a finding without a fix dify-lsp can write: an error result that says so
+        unused = await call(session, "check_plugin", {"path": str(manifest), "select": ["DL308"]})
+        assert unused["findings"] and unused["findings"][0]["fixes"] == []
+        assert "no quick fix" in await call_error(session, "apply_fix", {"path": str(manifest), "code": "DL308"})
 
 
 async def test_new_tool_and_package(tmp_path: Path):

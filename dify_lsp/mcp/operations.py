@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-from dify_lsp import i18n
 from dify_lsp.findings import Finding
 from dify_lsp.i18n import Message, msg, tr
 from dify_lsp.index import PluginIndex, find_plugin_roots, norm
+from dify_lsp.plugin_fixes import FIXED_CODES, FixSite, PlannedFix, plugin_fixes
 from dify_lsp.schema.references import KIND_TITLES, PYTHON, YAML_KINDS
 
 
@@ -71,11 +71,35 @@ def _settings(select: list[str], extend_select: list[str], ignore: list[str]) ->
 # -- check -----------------------------------------------------------------------------------------------------
 
 
-def _fix_entries(finding: Finding, language: str) -> list[dict[str, Any]]:
+class _Fixes:
+    """Every fix of a finding, in one numbering: the rule's own edits first, then the ones built from the plugin
+    around it (:mod:`dify_lsp.plugin_fixes`: declare a parameter, list a tool, create a missing file...)."""
+
+    def __init__(self, index: PluginIndex) -> None:
+        self.index = index
+        self.plugins: dict[Path, Any] = {}
+
+    def of(self, finding: Finding) -> list[PlannedFix]:
+        own = [PlannedFix(fix.title, tuple(fix.edits), {}, fix.preferred) for fix in finding.fixes]
+        if finding.code not in FIXED_CODES:
+            return own
+        root = self.index.root_for(finding.path)
+        if root is None:
+            return own
+        if root not in self.plugins:
+            self.plugins[root] = self.index.plugin_at(root)
+        text = self.index.source.read(finding.path).text
+        if text is None:
+            return own
+        return own + plugin_fixes(FixSite(finding.path, text, self.plugins[root], self.index), finding)
+
+
+def _fix_entries(fixes: list[PlannedFix], language: str) -> list[dict[str, Any]]:
     return [
         {"fix": i, "title": tr(fix.title, language), "preferred": fix.preferred,
-         "files": sorted({str(e.path) for e in fix.edits})}
-        for i, fix in enumerate(finding.fixes)
+         "files": sorted({str(e.path) for e in fix.edits} | {str(p) for p in fix.files}),
+         **({"creates": sorted(str(p) for p in fix.files)} if fix.files else {})}
+        for i, fix in enumerate(fixes)
     ]
 
 
@@ -141,10 +165,11 @@ def check(path: str, language: str, select: list[str] | None = None, extend_sele
 
         return {"start": pos(span.start), "end": pos(span.end)}
 
+    fixes = _Fixes(index)
     for item, row in zip(items, rows):
         f = row.finding
         item["file"] = str(f.path)
-        item["fixes"] = _fix_entries(f, language)
+        item["fixes"] = _fix_entries(fixes.of(f), language)
         if f.related:
             item["related"] = [{"file": str(rel.path), "range": utf16_range(rel.path, rel.span),
                                 "message": tr(rel.message, language)} for rel in f.related]
@@ -508,17 +533,27 @@ def apply_fix(path: str, code: str, language: str, line: int | None = None, char
         raise RequestError(msg("{count} {code} findings in {path}: give line and character of one ({places})",
                                count=len(findings), code=code, path=path, places=places))
     finding = findings[0]
-    if not finding.fixes:
+    available = _Fixes(index).of(finding)
+    if not available:
         raise RequestError(msg("this {code} finding has no quick fix dify-lsp can write; change the file yourself", code=code))
-    if not 0 <= fix < len(finding.fixes):
-        raise RequestError(msg("fix {index} does not exist: this finding has {count}", index=fix, count=len(finding.fixes)))
-    chosen = finding.fixes[fix]
+    if not 0 <= fix < len(available):
+        raise RequestError(msg("fix {index} does not exist: this finding has {count}", index=fix, count=len(available)))
+    chosen = available[fix]
     by_file: dict[Path, list] = {}
+    for target in [*(e.path for e in chosen.edits), *chosen.files]:
+        if not norm(target).is_relative_to(root):
+            raise RequestError(msg("the fix would write {path}, outside the plugin; nothing was written", path=str(target)))
     for edit in chosen.edits:
-        if not norm(edit.path).is_relative_to(root):
-            raise RequestError(msg("the fix would write {path}, outside the plugin; nothing was written", path=str(edit.path)))
         by_file.setdefault(edit.path, []).append(edit)
     written = []
+    for file, content in chosen.files.items():
+        if file.exists():
+            raise RequestError(msg("the fix would create {path}, which exists now; check again", path=str(file)))
+    for file, content in chosen.files.items():
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with open(file, "x", encoding="utf-8", newline="\n") as fh:  # never over an existing file
+            fh.write(content)
+        written.append(str(file))
     for file, edits in by_file.items():
         raw = file.read_bytes().decode("utf-8")
         crlf = "\r\n" in raw
