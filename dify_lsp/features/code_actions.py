@@ -103,14 +103,8 @@ def yaml_writing_fixes(ctx: RequestContext, span: Span, diagnostics: list[types.
         return []
     site = FixSite(ctx.path, ctx.text, ctx.plugin, ctx.index)
     actions: list[types.CodeAction] = []
-<<<<<<< HEAD
-    for finding in ctx.server.diagnostics.findings_for(ctx.path):
-        if not _overlaps(finding.span, span):
-=======
     for finding in ctx.editor.findings_for(ctx.path):
-        fixer = _YAML_FIXES.get(finding.code)
-        if fixer is None or not _overlaps(finding.span, span):
->>>>>>> main
+        if not _overlaps(finding.span, span):
             continue
         try:
             planned = plugin_fixes(site, finding)
