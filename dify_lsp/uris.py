@@ -9,6 +9,9 @@ regard to case (``pathlib`` does too), which is what makes ``c:`` and ``C:`` one
 
 The ``windows`` flag chooses the rules; it defaults to this machine's, and tests pass it to check the
 Windows rules on any machine.
+
+Letter case matters once more for the files a plugin names: macOS and Windows open ``tools/LLM.yaml`` for
+``tools/llm.yaml``, Linux, where Dify runs plugins, does not (:func:`on_disk_spelling`).
 """
 
 from __future__ import annotations
