@@ -871,29 +871,28 @@ class _Scanner:
         if own_nodes is None:
             own_nodes = list(self._own_nodes(fn))
         index = len(self.out.functions)
-        on_self: set[str] = set()
-        refs, dynamic = self._references(own_nodes, on_self)
         for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs, fn.args.vararg, fn.args.kwarg):
             if a is not None:
                 self.out.flag_stores[a.arg] = False  # a parameter: its value comes from the caller
         decorated = any(not (isinstance(d, ast.Name) and d.id in ("staticmethod", "classmethod")) for d in fn.decorator_list)
         method_of = self._scope_parents.get(id(fn))
-        self.out.functions.append(FunctionInfo(
+        info = FunctionInfo(  # what it refers to is filled in by _chains
             fn.name, method_of.name if isinstance(method_of, ast.ClassDef) else None, fn.lineno - 1,
-            self._function_stack[-1] if self._function_stack else None, decorated, frozenset(refs), dynamic, frozenset(on_self)))
+            self._function_stack[-1] if self._function_stack else None, decorated, frozenset(), False)
+        self.out.functions.append(info)
         self._function_index[id(fn)] = index
         self._function_stack.append(index)
         try:
-            self._function_body(fn, own_nodes, cls, class_name)
+            self._function_body(fn, own_nodes, cls, class_name, info)
         finally:
             self._function_stack.pop()
 
-    def _function_body(self, fn, own_nodes, cls: ast.ClassDef | None, class_name: str | None) -> None:
+    def _function_body(self, fn, own_nodes, cls: ast.ClassDef | None, class_name: str | None, info: FunctionInfo) -> None:
         aliases = self._aliases(fn, own_nodes, cls is not None)
         if aliases:
             self.out.scopes.append(FunctionScope(fn.lineno - 1, (fn.end_lineno or fn.lineno) - 1, aliases))
         first_call = len(self.out.calls)
-        self._chains(own_nodes, aliases, class_name if cls is not None else None, cls is not None)
+        self._chains(own_nodes, aliases, class_name if cls is not None else None, cls is not None, info)
         if len(self.out.calls) > first_call:
             method_of = self._scope_parents.get(id(fn))
             self._function_calls.append((fn, method_of.name if isinstance(method_of, ast.ClassDef) else None, first_call, len(self.out.calls)))
@@ -1138,9 +1137,14 @@ class _Scanner:
                 aliases[name] = (path[0], path[1], path[3])
         return aliases
 
-    def _chains(self, own_nodes, aliases, class_name: str | None, self_ok: bool) -> None:
+    def _chains(self, own_nodes, aliases, class_name: str | None, self_ok: bool, info: FunctionInfo) -> None:
+        """The session chains, calls and escapes of one function; also fills in what ``info`` refers to
+        (the same pass as :meth:`_references`)."""
         parents = self._parents
         Attribute, Name, Call, Load = ast.Attribute, ast.Name, ast.Call, ast.Load
+        refs: set[str] = set()
+        on_self: set[str] = set()
+        flags = self.out.flag_stores
         # one pass sorts out the nodes each step below looks at (in own_nodes order)
         outermost: list[ast.Attribute] = []  # attributes that are not the value of another attribute
         loads: list[ast.expr] = []  # outermost names / attributes read
@@ -1148,6 +1152,13 @@ class _Scanner:
         for node in own_nodes:
             cls = node.__class__
             if cls is Attribute or cls is Name:
+                if cls is Name:
+                    refs.add(node.id)  # type: ignore[attr-defined]
+                else:
+                    refs.add(node.attr)  # type: ignore[attr-defined]
+                    value = node.value  # type: ignore[attr-defined]
+                    if value.__class__ is Name and value.id in ("self", "cls"):
+                        on_self.add(node.attr)  # type: ignore[attr-defined]
                 parent = parents.get(id(node))
                 if parent.__class__ is Attribute and parent.value is node:  # type: ignore[union-attr]
                     continue  # not the outermost attribute of its chain
@@ -1157,6 +1168,30 @@ class _Scanner:
                     loads.append(node)  # type: ignore[arg-type]
             elif cls is Call:
                 call_nodes.append(node)  # type: ignore[arg-type]
+                func = node.func  # type: ignore[attr-defined]
+                if func.__class__ is Name and func.id in ("getattr", "setattr") and len(node.args) >= 2:  # type: ignore[attr-defined]
+                    name = _str_const(node.args[1])  # type: ignore[attr-defined]
+                    if name is None:
+                        info.dynamic = True
+                    else:
+                        refs.add(name)
+                        flags[name] = False
+            elif cls is ast.For or cls is ast.AugAssign or cls is ast.NamedExpr:
+                target = node.target  # type: ignore[attr-defined]
+                if target.__class__ is Name:
+                    flags[target.id] = False
+                else:
+                    for name in _targets(node):
+                        flags[name] = False
+            elif cls is ast.With:
+                for name in _targets(node):
+                    flags[name] = False
+        for inner in self._lambda_lists.get(id(own_nodes), ()):
+            more, dynamic = self._references(inner, on_self)
+            refs |= more
+            info.dynamic |= dynamic
+        info.references = frozenset(refs)
+        info.self_references = frozenset(on_self)
         seen_refs: dict[int, SessionRef] = {}
         for node in outermost:
             found = self._path(node, aliases, self_ok)

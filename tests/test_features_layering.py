@@ -38,7 +38,7 @@ def test_engine_modules_import_neither_features_nor_server():
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("text and settings", ("__init__", "textpos", "uris", "i18n", "settings", "pygls_compat", "interpreters")),
     ("knowledge", ("schema", "sdk", "yamlpos", "findings", "noqa", "pyproject", "schema_export")),
-    ("index and analysis", ("index", "pyscan", "analysis", "yamledit", "scaffold")),
+    ("index and analysis", ("index", "pyscan", "analysis", "yamledit", "scaffold", "plugin_fixes")),
     ("runner", ("invocation", "plugin_names")),
     ("rules", ("rules",)),
     ("configuration and checking", ("config", "checker", "cache", "report")),

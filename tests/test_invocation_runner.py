@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from dap_client import DapClient
-from dify_lsp.invocation.fake_openai import FakeOpenAIServer
+from fake_openai import FakeOpenAIServer
 from invocation_helpers import alive, sdk_python
 
 pytestmark = pytest.mark.slow
@@ -119,6 +119,28 @@ def test_a_failed_run_prints_no_stray_summary(copy):
               "--subscription", "signing_secret=s3cret-value")
     assert bad.returncode == 1 and "Signature" in bad.stderr
     assert bad.stdout.strip() == ""
+
+
+def test_extra_actions_of_a_tool_provider_oauth_options_and_validation(copy):
+    root = copy("run-tool")
+    base = (str(root), "--tool", "word_count")
+    code, url = run_json(*base, "--action", "get_authorization_url", "--credential", "client_id=cid-1")
+    assert code == 0, url
+    assert url["summary"]["authorization_url"].startswith("https://auth.textkit.example/authorize?client_id=cid-1&")
+    missing = run(*base, "--action", "get_authorization_url")
+    assert missing.returncode == 2 and "missing required credentials: `client_id` (secret-input)" in missing.stderr
+    code, got = run_json(*base, "--action", "get_credentials", "--credential", "client_id=cid-1",
+                         "--request", "GET /oauth/callback?code=xyz")
+    assert code == 0 and got["summary"]["credentials"] == {"access_token": "tk-xyz"}, got
+    code, refreshed = run_json(*base, "--action", "refresh_credentials", "--credential", "client_id=cid-1",
+                               "--credential", "access_token=tk-1")
+    assert code == 0 and refreshed["summary"]["credentials"] == {"access_token": "tk-1-refreshed"}, refreshed
+    code, options = run_json(*base, "--action", "fetch_parameter_options", "--param", "parameter=mode")
+    assert code == 0 and [o["value"] for o in options["summary"]["options"]] == ["all", "unique"], options
+    refused = run(*base, "--action", "validate_tool_credentials", "--credential", "license_key=revoked")
+    assert refused.returncode == 1 and "ToolProviderCredentialValidationError" in refused.stderr
+    unrouted = run(*base, "--action", "get_tool_runtime_parameters")
+    assert unrouted.returncode == 2 and "registers no handler" in unrouted.stderr
 
 
 # -- local tools -----------------------------------------------------------------------------------------

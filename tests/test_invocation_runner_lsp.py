@@ -18,7 +18,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from dify_lsp.invocation.fake_openai import FakeOpenAIServer
+from fake_openai import FakeOpenAIServer
 from invocation_helpers import sdk_python
 from test_invocation_runner import SilentIndex, _processes_mentioning, attach_and_stop_in_invoke, free_port
 
@@ -147,3 +147,15 @@ async def test_cancelling_during_an_environment_build_stops_it(client: LanguageC
         assert _processes_mentioning(building) == []
     finally:
         index.close()
+
+
+async def test_extra_actions_from_the_editor(client: LanguageClient):
+    tool = WS["run-tool"] / "tools" / "word_count.yaml"
+    url = await execute(client, {"uri": tool.as_uri(), "tool": "word_count", "action": "get_authorization_url",
+                                 "credentials": {"client_id": "cid-lsp-secret"}})
+    # the client id is a secret-input of oauth_schema.client_schema: masked wherever it appears
+    assert url["status"] == "success" and "client_id=******&" in url["summary"]["authorization_url"], url
+    assert "cid-lsp-secret" not in json.dumps(url)
+    options = await execute(client, {"uri": tool.as_uri(), "tool": "word_count", "action": "fetch_parameter_options",
+                                     "parameters": {"parameter": "mode"}})
+    assert [o["value"] for o in options["summary"]["options"]] == ["all", "unique"], options

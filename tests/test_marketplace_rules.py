@@ -451,3 +451,24 @@ def test_dl655_financial_words(ready: Path):
     line, col = line_of(ready / "README.md", "transfer funds")
     assert f.span == Span(Pos(line, col), Pos(line, col + len("transfer funds")))
     assert "asset transfer" in f.message
+
+
+def test_dl650_newer_syntax_is_judged_as_the_reviews_python_would(ready: Path):
+    # PEP 701 f-strings: Python 3.12 (the review's) compiles them, 3.11 does not
+    (ready / "tools" / "fmt.py").write_text('url = "a/b"\nmessage = f"{url.split("/")[0]}"\n')
+    import sys
+
+    got = findings(ready, "DL650")
+    if sys.version_info >= (3, 12):
+        assert got == []
+    else:
+        (f,) = got
+        assert f.severity.label == "warning" and "Python 3.12" in f.message
+        assert f.span.start.line == 1
+
+
+def test_dl652_calls_count_by_their_arguments_as_the_review_reads_them(ready: Path):
+    edit(ready / "tools" / "llm.py", "\n", "\ndef one(self):\n    return self.get_token()\n\ndef two(self):\n    return self.api_key\n")
+    (f,) = findings(ready, "DL652")
+    line, col = line_of(ready / "tools" / "llm.py", "return self.api_key")
+    assert f.span == Span(Pos(line, col), Pos(line, col + len("return self.api_key")))

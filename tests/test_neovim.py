@@ -72,12 +72,12 @@ def readme_setup_lines() -> str:
 def run_python() -> tuple[str, str]:
     """(interpreter with dify_plugin for runs, why not) — the cached SDK venv of the run tests."""
     from dify_lsp.interpreters import find_python
-    from dify_lsp.invocation.sdkenv import SdkEnvError, ensure_sdk_venv
+    from dify_lsp.invocation.environments import EnvironmentBuildError as SdkEnvError, ensure_sdk_environment
 
     if find_python() is None:
         return "", "no Python >= 3.12 on this machine (real plugin runs need one)"
     try:
-        return str(ensure_sdk_venv()), ""
+        return str(ensure_sdk_environment()), ""
     except SdkEnvError as exc:
         return "", f"could not create the SDK venv: {exc}"
 

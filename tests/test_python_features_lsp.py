@@ -183,6 +183,23 @@ async def test_cursor_features_resolve_aliases_as_the_checker_does(session: LspS
     assert await session.signature_help(tool, session.find(tool, "d = n.llm.invoke(", offset=len("d = n.llm.invoke("))) is None
 
 
+async def test_parameter_hover_on_a_read_in_a_closure(session: LspSession, llm_tool: Path):
+    tool = llm_tool / "tools" / "llm.py"
+    session.open(tool, """\
+from dify_plugin import Tool
+
+
+class LLMTool(Tool):
+    def _invoke(self, tool_parameters: dict):
+        async def ask():
+            return tool_parameters["prompt"]
+
+        yield ask
+""")
+    hover = await session.hover(tool, session.find(tool, '"prompt"', offset=2))
+    assert hover is not None and "`prompt`" in hover.contents.value and "tools/llm.yaml" in hover.contents.value
+
+
 # -- with the SDK's interpreter: jedi answers plain Python ---------------------------------------------------
 
 

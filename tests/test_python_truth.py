@@ -810,3 +810,15 @@ def test_tool_invoke_without_provider_type_names_the_fix(plugin: Path):
     assert "session.tool.invoke_builtin_tool(provider, tool_name, parameters)" in f.message and "provider_type=ToolProviderType.BUILT_IN" in f.message
     tool(plugin, READS + '    out = self.session.tool.invoke_builtin_tool(provider="time", tool_name="current_time", parameters={})\n')
     assert findings(plugin, "DL204") == []
+
+
+def test_a_source_serving_several_tools_names_every_tool_yaml(plugin: Path):
+    second = plugin / "tools" / "llm2.yaml"
+    second.write_text((plugin / "tools" / "llm.yaml").read_text().replace("name: llm\n", "name: llm2\n", 1))
+    provider = plugin / "provider" / "llm.yaml"
+    provider.write_text(provider.read_text().replace("  - tools/llm.yaml\n", "  - tools/llm.yaml\n  - tools/llm2.yaml\n"))
+    path = tool(plugin, READS + '    language = tool_parameters.get("language")\n')
+    (f,) = findings(plugin, "DL207")
+    assert f.span == span_of(path, '"language"')
+    assert "tools/llm.yaml" in f.message and "tools/llm2.yaml" in f.message and "the tools this file serves" in f.message
+    assert {r.path for r in f.related} == {plugin / "tools" / "llm.yaml", second}

@@ -102,6 +102,11 @@ def analyse(plugin: Plugin, index: PluginIndex) -> PluginPython:
         unit.refs = [r for r in unit.scan.refs if id(r.node) in keep]
         unit.calls = [c for c in unit.scan.calls if id(c.ref.node) in keep]
         unit.session_escapes = [r for r in unit.scan.session_escapes if is_dify_session(graph, unit, r)]
+    return PluginPython(units, graph, tool_yamls_by_source(plugin))
+
+
+def tool_yamls_by_source(plugin: Plugin) -> dict[Path, list[YamlFile]]:
+    """Python file -> the tool YAMLs whose ``extra.python.source`` names it (several tools may share one)."""
     tool_yamls: dict[Path, list[YamlFile]] = {}
     for ref in plugin.refs:
         if ref.target is None or ref.target_kind != PYTHON or ref.key != ("extra", "python", "source"):
@@ -109,7 +114,7 @@ def analyse(plugin: Plugin, index: PluginIndex) -> PluginPython:
         yf = plugin.yaml_files.get(ref.owner)
         if yf is not None and yf.kind == TOOL:
             tool_yamls.setdefault(ref.target, []).append(yf)
-    return PluginPython(units, graph, tool_yamls)
+    return tool_yamls
 
 
 def is_dify_session(graph: ModuleGraph, unit: PyUnit, ref: pyscan.SessionRef) -> bool:

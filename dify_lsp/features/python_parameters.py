@@ -8,9 +8,10 @@ from pathlib import Path
 from lsprotocol import types
 
 from dify_lsp import pyscan
+from dify_lsp.analysis.plugin import tool_yamls_by_source
 from dify_lsp.features import HOVER, RequestContext, provides
 from dify_lsp.i18n import N_, msg, pick_translated
-from dify_lsp.schema.references import PYTHON, TOOL
+from dify_lsp.schema.references import PYTHON
 from dify_lsp.textpos import Pos
 from dify_lsp.yamlpos import YMap, YNode, YScalar, YSeq
 
@@ -18,12 +19,7 @@ from dify_lsp.yamlpos import YMap, YNode, YScalar, YSeq
 def _tool_yamls(ctx: RequestContext) -> list[Path]:
     """The tool YAMLs whose `extra.python.source` is this file."""
     assert ctx.plugin is not None
-    out = []
-    for ref in ctx.plugin.refs:
-        owner = ctx.plugin.yaml_files.get(ref.owner)
-        if ref.target == ctx.path and ref.key == ("extra", "python", "source") and owner is not None and owner.kind == TOOL:
-            out.append(owner.path)
-    return out
+    return [yf.path for yf in tool_yamls_by_source(ctx.plugin).get(ctx.path, [])]
 
 
 def _scalar(node: YNode | None) -> str | None:

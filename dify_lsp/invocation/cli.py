@@ -80,7 +80,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--trigger", choices=["dispatch", "subscribe", "validate", "unsubscribe", "refresh"],
                        help="trigger plugins: dispatch a webhook request (--request/--header/--body), subscribe, "
                             "validate credentials, unsubscribe or refresh a subscription")
-    group.add_argument("--request", dest="request_line", metavar="'METHOD /path'", help="trigger dispatch: the webhook's request line")
+    group.add_argument("--request", dest="request_line", metavar="'METHOD /path'",
+                       help="trigger dispatch: the webhook's request line; a tool provider's get_credentials: the OAuth callback")
     group.add_argument("--subscription", action="append", default=[], metavar="NAME=VALUE",
                        help="trigger: a property of the subscription (repeatable), e.g. a signing secret")
     group.add_argument("--action", dest="access_action", metavar="ACTION",
@@ -125,7 +126,8 @@ def build_request(args: argparse.Namespace):
     model = next((m for m in args.model if "/" in m and "=" not in m), None)
     kind = ("endpoint" if args.endpoint or args.serve is not None else "strategy" if args.strategy else
             "model" if model else "datasource" if args.datasource else
-            "trigger" if args.trigger or args.request_line else "tool" if args.tool else None)
+            "trigger" if args.trigger or (args.request_line and not args.tool) else "tool" if args.tool else None)
+    # --request is a webhook for a trigger, and the OAuth callback for a tool provider's get_credentials
     target = {"endpoint": args.endpoint, "strategy": args.strategy, "model": model, "datasource": args.datasource,
               "trigger": args.trigger or ("dispatch" if args.request_line else None), "tool": args.tool}.get(kind or "")
     body = b""
@@ -238,7 +240,8 @@ class Printer:
             sys.stdout.write(text)
             sys.stdout.flush()
             self.streamed = True
-        elif kind == "message" and getattr(self.request, "kind", "tool") == "tool":  # other kinds print their summary at the end
+        elif kind == "message" and getattr(self.request, "kind", "tool") == "tool" and \
+                (getattr(self.request, "action", None) or "invoke_tool") == "invoke_tool":  # the rest: a summary at the end
             print(("\n" if self.streamed else "") + text)
             self.streamed = False
         elif kind in ("log", "warning"):
@@ -269,9 +272,10 @@ def print_result(result: Any, shown_warnings: set[str] = frozenset(), out: Any =
         print("", file=stdout)
         body = summary.get("body")
         print(body if isinstance(body, str) else json.dumps(body), file=stdout)
-    elif result.kind not in ("tool", "model", "strategy") or not isinstance(summary, dict) or "text" not in summary:
-        if summary not in (None, [], {}):
-            print(json.dumps(summary, ensure_ascii=False, indent=2, default=str), file=stdout)
+    elif summary not in (None, [], {}) and not (result.kind == "tool" and result.action == "invoke_tool") and \
+            not (result.kind in ("model", "strategy") and isinstance(summary, dict) and "text" in summary):
+        # a tool's messages and a model's or agent's text were streamed already
+        print(json.dumps(summary, ensure_ascii=False, indent=2, default=str), file=stdout)
     if result.transcript:
         say(N_("--- reverse invocations ({count})"), count=len(result.transcript))
         for entry in result.transcript:

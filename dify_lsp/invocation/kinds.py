@@ -55,6 +55,7 @@ DATASOURCE_ACTIONS = {
     "online_drive": "invoke_online_drive_browse_files",
 }
 TRIGGER_ACTIONS = ("dispatch", "subscribe", "validate", "unsubscribe", "refresh")
+OAUTH_ACTIONS = ("get_authorization_url", "get_credentials", "refresh_credentials")
 # the words a missing value is named with (whole phrases for the catalogs)
 MISSING_CREDENTIALS = N_("missing required credentials")
 MISSING_SETTINGS = N_("missing required settings")
@@ -310,8 +311,10 @@ def _tool(request: Any, plugin: Plugin, invocation: InvocationFile, f: Forms, pa
     credential_type = CREDENTIAL_TYPES.get(request.credential_type, request.credential_type)
     if credential_type not in ("api-key", "oauth2"):
         raise InvocationError(msg("credential type {given}: expected api-key or oauth", given=repr(request.credential_type)))
-    values = f.fill(tool.parameters, params, N_("parameter"), _where(tool.yaml_path), MISSING_PARAMETERS,
-                    models=invocation.models)
+    action = request.action or "invoke_tool"
+    base = {"user_id": request.user_id, "provider": tool.provider}
+    if action in OAUTH_ACTIONS:
+        return _oauth(request, plugin, tool, f, params, credentials, action, base)
     if credential_type == "api-key":
         creds = f.fill(tool.credentials_schema, credentials, N_("credential"), _where(tool.provider_yaml),
                        MISSING_CREDENTIALS)
@@ -320,24 +323,50 @@ def _tool(request: Any, plugin: Plugin, invocation: InvocationFile, f: Forms, pa
         creds = forms.fill(tool.credentials_schema, credentials, what=N_("credential"), where=_where(tool.provider_yaml),
                            conv=f.conv).values
     f.done.secrets += forms.secrets_of(tool.credentials_schema, creds, undeclared_secret=True)
-    data = {"user_id": request.user_id, "type": "tool", "action": "invoke_tool", "provider": tool.provider,
-            "tool": tool.tool, "credentials": creds, "credential_type": credential_type, "tool_parameters": values}
+    if action == "fetch_parameter_options":
+        # the options of a dynamic-select parameter (`--param parameter=NAME`), as Dify asks for them in its form
+        data = {**base, "type": "dynamic_parameter", "action": action, "provider_action": tool.tool,
+                "parameter": str(params.get("parameter") or ""), "credentials": creds, "credential_type": credential_type}
+        return Prepared(data, tool.tool, tool.tool, tool.provider, tool=tool)
+    if action != "invoke_tool":
+        data = {**base, "type": "tool", "action": action, "tool": tool.tool, "credentials": creds}
+        return Prepared(data, tool.tool, tool.tool, tool.provider, tool=tool)
+    values = f.fill(tool.parameters, params, N_("parameter"), _where(tool.yaml_path), MISSING_PARAMETERS,
+                    models=invocation.models)
+    data = {**base, "type": "tool", "action": "invoke_tool", "tool": tool.tool, "credentials": creds,
+            "credential_type": credential_type, "tool_parameters": values}
     validate = None
     if request.validate_credentials:
-        validate = {"user_id": request.user_id, "type": "tool", "action": "validate_tool_credentials",
-                    "provider": tool.provider, "credentials": creds}
-    action = request.action or "invoke_tool"
-    if action == "validate_tool_credentials":
-        data, validate = validate or {"user_id": request.user_id, "type": "tool", "action": action,
-                                      "provider": tool.provider, "credentials": creds}, None
-    elif action == "fetch_parameter_options":
-        data = {"user_id": request.user_id, "type": "dynamic_parameter", "action": action,
-                "provider": tool.provider, "provider_action": tool.tool, "parameter": str(params.get("parameter") or ""),
-                "credentials": creds, "credential_type": credential_type}
-    elif action != "invoke_tool":
-        data = {**data, "action": action}
+        validate = {**base, "type": "tool", "action": "validate_tool_credentials", "credentials": creds}
     shown = forms.masked_values(tool.parameters, forms.describe_files(values), "******")
     return Prepared(data, tool.tool, tool.tool, tool.provider, shown=shown, validate=validate, tool=tool)
+
+
+def _oauth(request: Any, plugin: Plugin, tool: ToolInfo, f: Forms, params: dict[str, Any],
+           credentials: dict[str, Any], action: str, base: dict[str, Any]) -> Prepared:
+    """A tool provider's OAuth flow, as Dify drives it: the authorization URL from the client credentials
+    (``oauth_schema.client_schema``, given with --credential), the credentials from the callback request
+    (--request 'GET /callback?code=...'), a refresh of given OAuth credentials (``oauth_schema.credentials_schema``)."""
+    provider = _plain(plugin.yaml_files.get(tool.provider_yaml)) or {}
+    oauth = provider.get("oauth_schema") if isinstance(provider.get("oauth_schema"), dict) else {}
+    if not oauth:
+        raise InvocationError(msg("provider {provider} declares no oauth_schema", provider=tool.provider))
+    where = f"{_where(tool.provider_yaml)} (oauth_schema)"
+    client_names = {fd["name"] for fd in forms.fields_of(oauth.get("client_schema") or [])}
+    system = f.fill(oauth.get("client_schema") or [], {k: v for k, v in credentials.items() if k in client_names},
+                    N_("credential"), where, MISSING_CREDENTIALS)
+    data = {**base, "type": "oauth", "action": action,
+            "redirect_uri": str(params.get("redirect_uri") or "http://127.0.0.1/oauth/callback"),
+            "system_credentials": system}
+    if action == "get_credentials":
+        method, path = parse_request_line(request.request_line or "GET /oauth/callback")
+        data["raw_http_request"] = raw_http_request(method, path, request.headers, request.body)
+    elif action == "refresh_credentials":
+        data["credentials"] = f.fill(oauth.get("credentials_schema") or [],
+                                     {k: v for k, v in credentials.items() if k not in client_names},
+                                     N_("credential"), where, MISSING_CREDENTIALS)
+    f.done.secrets += forms.secrets_of(oauth.get("client_schema") or [], system)
+    return Prepared(data, f"{tool.provider} {action}", f"oauth-{tool.provider}", tool.provider, tool=tool)
 
 
 def endpoint_settings(plugin: Plugin, given: Mapping[str, Any], conv: forms.Converters,

@@ -248,7 +248,6 @@ def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
     units = {u.path: u for u in python_of(ctx).units}
     graph = python_of(ctx).graph
     reported: set[tuple[Path, Span]] = set()
-    never_run = unreachable_functions(ctx)
     # per declaring YAML: the keys its code reads, or None when they cannot all be known
     read_keys: dict[Path, set[str] | None] = {}
     for path, kind, method, source, yf, (declared, anchor), what in _expectations(ctx):
@@ -279,7 +278,7 @@ def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             if read.how == "get" and any(k in declared for k in read.fallback_after):
                 continue  # only asked for when a declared key gave nothing: an alternative spelling
-            if kr.function in never_run.get(path, ()):
+            if kr.function in unreachable_functions(ctx).get(path, ()):
                 continue  # code Dify never calls for this plugin's configuration
             reported.add((path, read.span))
             options = suggest(read.key, names)

@@ -17,16 +17,14 @@ PRINT_CALL = define_rule("DL209", "print-in-plugin", "`print()` to stdout in cod
 @check(PRINT_CALL)
 def no_print(ctx: CheckContext) -> Iterator[Finding]:
     runs = reachable_files(ctx)
-    never_run = unreachable_functions(ctx)
-    never_true = never_true_flags(ctx)
     for unit in python_of(ctx).units:
-        if unit.path not in runs:
+        if unit.path not in runs or not unit.scan.prints:
             continue  # scripts the plugin never imports print to their own stdout
-        dead = never_run.get(unit.path, ())
+        dead = unreachable_functions(ctx).get(unit.path, ())
         for call in unit.scan.prints:
             if call.function is not None and call.function in dead:
                 continue  # in a function nothing calls
-            if any(g in never_true for g in call.guards):
+            if call.guards and any(g in never_true_flags(ctx) for g in call.guards):
                 continue  # under `if DEBUG:` with DEBUG only ever False
             yield PRINT_CALL.at(
                 unit.path, call.span,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from typing import Iterator
 
 from dify_lsp.findings import Finding, Severity
@@ -18,6 +19,7 @@ COMPILE = define_rule("DL650", "marketplace-python-compile", "A .py file in the 
 TIMEOUT = define_rule("DL651", "marketplace-requests-timeout", "A requests call without timeout=: the review warns that it can hang the plugin forever.", Severity.WARNING, FAMILY)
 EXPOSURE = define_rule("DL652", "marketplace-credential-exposure", "A credential-named value goes into a log call, an exception, a return or a yield: the review asks a reviewer to look.", Severity.WARNING, FAMILY)
 
+REVIEW_PYTHON = (3, 12)  # the Pre Check Plugin workflow's Python (3.12.7)
 REQUESTS_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})
 LEAK_WORDS = ("credential", "api_key", "apikey", "secret", "token", "password", "passwd")
 LOGGER_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
@@ -73,7 +75,14 @@ def python_compiles(package: PackageView) -> Iterator[Finding]:
             end_col = (exc.end_offset - 1) if exc.end_offset and exc.end_offset > 0 else col
             if (end_line, end_col) < (line, col):
                 end_line, end_col = line, col
-            yield COMPILE.at(package.path(member.name), Span.at(line, col, end_line, end_col), msg(
+            span = Span.at(line, col, end_line, end_col)
+            if sys.version_info < REVIEW_PYTHON:
+                # Newer syntax (3.12's f-strings, type parameters) fails here and compiles in the review.
+                yield COMPILE.at(package.path(member.name), span, msg(
+                    "{name} does not compile with Python {running} ({reason}); the review compiles with Python 3.12, which may accept it: run dify-lsp with Python 3.12 to be sure",
+                    name=member.name, running=f"{sys.version_info[0]}.{sys.version_info[1]}", reason=exc.msg), severity=Severity.WARNING)
+                continue
+            yield COMPILE.at(package.path(member.name), span, msg(
                 "{name} does not compile ({reason}): the review's compileall fails and blocks the package", name=member.name, reason=exc.msg))
         except (ValueError, MemoryError, RecursionError) as exc:
             yield COMPILE.at(package.path(member.name), Span.at(0, 0), msg(
@@ -81,12 +90,15 @@ def python_compiles(package: PackageView) -> Iterator[Finding]:
 
 
 def mentions_secret(node: ast.AST) -> bool:
-    for child in ast.walk(node):
-        if isinstance(child, ast.Name) and any(w in child.id.lower() for w in LEAK_WORDS):
-            return True
-        if isinstance(child, ast.Attribute) and any(w in child.attr.lower() for w in LEAK_WORDS):
-            return True
-    return False
+    """Does a credential-like name reach this expression?  A name or attribute counts; a call counts by its
+    arguments only (``self.get_token()`` returns what the function makes of nothing), as the review reads it."""
+    if isinstance(node, ast.Name):
+        return any(w in node.id.lower() for w in LEAK_WORDS)
+    if isinstance(node, ast.Attribute):
+        return any(w in node.attr.lower() for w in LEAK_WORDS) or mentions_secret(node.value)
+    if isinstance(node, ast.Call):
+        return any(mentions_secret(a) for a in node.args) or any(mentions_secret(k.value) for k in node.keywords)
+    return any(mentions_secret(child) for child in ast.iter_child_nodes(node))
 
 
 def dotted(node: ast.AST) -> str:
@@ -151,7 +163,10 @@ def python_safety(package: PackageView) -> Iterator[Finding]:
             continue  # DL650 says why
         lines = text.split("\n")
         path = package.path(member.name)
-        found = sorted(scan_module(tree, requests_used, leaks_possible), key=lambda item: (item[0].lineno, item[0].col_offset))
+        try:
+            found = sorted(scan_module(tree, requests_used, leaks_possible), key=lambda item: (item[0].lineno, item[0].col_offset))
+        except RecursionError:
+            continue  # an expression nested past Python's recursion limit: nothing a reviewer reads either
         for node, what in found:
             if count >= MAX_WARNINGS:
                 return
