@@ -29,9 +29,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # the offline OpenAI-compatible server the tests use
 
 from dify_lsp.invocation.engine import resolve_python  # noqa: E402
-from dify_lsp.invocation.fake_openai import FakeOpenAIServer  # noqa: E402
+from fake_openai import FakeOpenAIServer  # noqa: E402
 from dify_lsp.invocation.runner import RunRequest, run  # noqa: E402
 
 FIXTURES = REPO / "tests" / "fixtures"

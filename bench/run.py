@@ -745,7 +745,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 rss = session_rss
         check = None
         speed: dict[str, Any] = {}
-        if DIFY in names:
+        if DIFY in names and check_runs > 0:  # --check-runs 0: the editor measurements only
             print(f"[corpus] dify-lsp check x{check_runs}", file=sys.stderr)
             check = measure_check(generated["corpus"], check_runs)  # type: ignore[arg-type]
             plugins = 12 if quick else args.realistic_plugins

@@ -443,6 +443,8 @@ def cmd_mcp(lang: str | None, call: str | None = None, call_args: str = "{}") ->
     from dify_lsp.mcp.server import call_once, serve as serve_mcp
 
     if call is None:
+        if sys.stdin.isatty():
+            print(i18n.tr(i18n.N_("dify-lsp mcp speaks the Model Context Protocol on stdin/stdout and is now waiting for a coding agent; agents start it themselves (see the README's MCP section). Press Ctrl-C to stop."), language), file=sys.stderr, flush=True)
         return serve_mcp(language)
     try:
         arguments = json.loads(call_args)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dify_lsp.interpreters import find_python
-from dify_lsp.invocation.sdkenv import SdkEnvError, ensure_sdk_venv
+from dify_lsp.invocation.environments import EnvironmentBuildError as SdkEnvError, ensure_sdk_environment
 
 FIXTURES = Path(__file__).parent / "fixtures" / "run_plugins"
 EXAMPLE = Path(__file__).parent.parent / "examples" / "llm-tool"
@@ -30,7 +30,7 @@ def sdk_python() -> Path:
     if find_python() is None:
         pytest.skip("no Python >= 3.12 on this machine: real plugin runs need one (dify-plugin >= 0.8 requires it)")
     try:
-        _python = ensure_sdk_venv()
+        _python = ensure_sdk_environment()
     except SdkEnvError as exc:
         pytest.fail(f"could not create the SDK venv: {exc}")
     return _python

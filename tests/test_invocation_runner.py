@@ -14,12 +14,13 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from dap_client import DapClient
-from dify_lsp.invocation.fake_openai import FakeOpenAIServer
+from fake_openai import FakeOpenAIServer
 from invocation_helpers import alive, sdk_python
 
 pytestmark = pytest.mark.slow
@@ -410,3 +411,42 @@ def test_invocation_imports_form_no_cycle():
         if node not in state:
             visit(node, [])
     assert "dify_lsp.invocation.runner" in graph and "dify_lsp.invocation.kinds" in graph
+
+
+def test_serve_under_the_debugger_stops_on_a_breakpoint_for_a_real_request(copy):
+    root = copy("run-endpoint")
+    port = free_port()
+    proc = subprocess.Popen([str(DIFY_LSP), "run", str(root), "--serve", "0", "--setting", "api_key=k",
+                             "--debug", str(port)], stderr=subprocess.PIPE, text=True)
+    source = root / "endpoints" / "health.py"
+    line = next(i for i, text in enumerate(source.read_text().splitlines(), 1) if "return Response(" in text)
+    try:
+        said = ""
+        while "waits for a debugger" not in said:
+            said = proc.stderr.readline()
+            assert said or proc.poll() is None, "the server ended before it waited for a debugger"
+        dap = DapClient("127.0.0.1", port, timeout=120)
+        dap.request("initialize", clientID="dify-lsp-tests", adapterID="debugpy", pathFormat="path",
+                    linesStartAt1=True, columnsStartAt1=True)
+        attach = dap.send("attach", justMyCode=True)
+        dap.event("initialized")
+        dap.request("setBreakpoints", source={"path": str(source)}, breakpoints=[{"line": line}])
+        dap.request("configurationDone")
+        dap.response(attach)
+        while "serving" not in said:
+            said = proc.stderr.readline()
+        http_port = int(said.split("http://127.0.0.1:")[1].split("/")[0])
+        answers: list[bytes] = []
+        asking = threading.Thread(target=lambda: answers.append(urllib.request.urlopen(
+            f"http://127.0.0.1:{http_port}/health/probe", timeout=120).read()))
+        asking.start()
+        stopped = dap.event("stopped", timeout=120)
+        frame = dap.request("stackTrace", threadId=stopped["body"]["threadId"])["body"]["stackFrames"][0]
+        assert frame["line"] == line and frame["source"]["path"] == str(source)
+        dap.request("continue", threadId=stopped["body"]["threadId"])
+        asking.join(60)
+        assert json.loads(answers[0]) == {"ok": True, "name": "probe"}
+        dap.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 0

@@ -7,6 +7,7 @@ catalog, the schemas) and with the files on disk.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -309,6 +310,18 @@ async def test_run_a_tool_with_the_mock_model(tmp_path: Path):
         failed = await call(session, "run_plugin", {"plugin": str(plugin), "target": "raises", "python": python})
         assert failed["status"] == "error" and "boom from the tool" in failed["error"]["message"]
         assert "Traceback" in failed["error"]["traceback"]
+        # a plugin that hangs: stopped at the timeout with its process tree, and the server keeps serving
+        pid_file = tmp_path / "child.pid"
+        hung = await call(session, "run_plugin", {"plugin": str(plugin), "target": "hangs", "timeout": 10,
+                                                  "parameters": {"pid_file": str(pid_file)}, "python": python})
+        assert hung["status"] == "timeout" and "did not finish within 10 s" in hung["error"]["message"]
+        child = int(pid_file.read_text())
+        for _ in range(50):
+            if not Path(f"/proc/{child}").exists() or Path(f"/proc/{child}/stat").read_text().split(")")[1].split()[0] == "Z":
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the plugin's child process survived the timeout")
         missing = await call_error(session, "run_plugin", {"plugin": str(plugin), "target": "llm_stream", "python": python})
         assert "`prompt` (string)" in missing and "required" in missing  # refused before the plugin starts
 
@@ -359,3 +372,24 @@ def test_readme_documents_every_tool_and_each_agent_snippet_starts_the_server():
         servers = data.get("mcpServers") or data.get("servers") or data.get("mcp_servers")
         server = servers["dify-lsp"]
         assert server["command"].endswith("dify-lsp") and server["args"][0] == "mcp", text
+
+
+def test_on_a_terminal_it_says_what_it_is_waiting_for():
+    import os
+    import pty
+    import select
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "dify_lsp", "mcp", "--lang", "ja_JP"], stdin=follower,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(follower)
+    try:
+        ready, _, _ = select.select([proc.stderr], [], [], 60)
+        assert ready, "nothing on stderr within 60 s"
+        line = proc.stderr.readline().decode("utf-8")
+        assert "コーディングエージェント" in line and "Ctrl-C" in line
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        os.close(leader)
+    assert proc.stdout.read() == b""  # stdout is the protocol's: nothing else goes there

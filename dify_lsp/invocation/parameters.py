@@ -27,7 +27,7 @@ import yaml
 
 from dify_lsp.i18n import N_, msg
 from dify_lsp.index import Plugin, PluginIndex
-from dify_lsp.schema.references import ICON, KIND_TITLES, PYTHON, TOOL, TOOL_PROVIDER
+from dify_lsp.schema.references import PYTHON, TOOL, TOOL_PROVIDER
 
 INVOCATIONS_DIR = Path(".dify") / "invocations"
 SECRET_TYPE = "secret-input"
@@ -110,26 +110,6 @@ def entrypoint(manifest: Mapping[str, Any]) -> str:
     except (KeyError, TypeError):
         value = None
     return value if isinstance(value, str) and value else "main"
-
-
-def declared_kinds(plugin: Plugin) -> list[str]:
-    """The kinds of provider the manifest lists (tool_provider, model_provider, endpoint_group, ...), in order."""
-    out: list[str] = []
-    for ref in plugin.refs_from(plugin.manifest.path):
-        if ref.target_kind != ICON and ref.target_kind not in out:
-            out.append(ref.target_kind)
-    return out
-
-
-def unsupported_kinds_message(plugin: Plugin) -> str | None:
-    """Why ``run`` has nothing to run in a plugin without tools, or None when it has tools."""
-    kinds = declared_kinds(plugin)
-    if TOOL_PROVIDER in kinds:
-        return None
-    if not kinds:
-        return "the manifest lists no plugins (plugins.tools, models, endpoints, ...): there is nothing to run"
-    titles = ", ".join(KIND_TITLES.get(k, k) + "s" for k in kinds)
-    return f"this plugin declares {titles} and no tools; `run` does not run that kind of plugin yet"
 
 
 def discover_tools(plugin_root: Path, manifest: Mapping[str, Any] | None = None, plugin: Plugin | None = None) -> list[ToolInfo]:

@@ -40,6 +40,7 @@ from dify_lsp.invocation.access import PluginHost, access_problem
 from dify_lsp.invocation.backends import create_backend
 from dify_lsp.invocation.debugging import debug_listener
 from dify_lsp.invocation.engine import (
+    DEFAULT_TIMEOUT,
     PYTHON_PRECEDENCE,
     PluginStartError,
     Session,
@@ -63,9 +64,6 @@ from dify_lsp.invocation.request import (
     RunResult,
     UsageError,
 )
-
-DEFAULT_TIMEOUT = 60.0
-
 
 async def run(request: RunRequest, progress: ProgressFn | None = None,
               cancel: asyncio.Event | None = None) -> RunResult:

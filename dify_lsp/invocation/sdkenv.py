@@ -20,17 +20,6 @@ from dify_lsp.invocation.environments import (
     ensure_sdk_environment,
 )
 
-SdkEnvError = EnvironmentBuildError
-
-
-def ensure_sdk_venv(log=None, base_python: str | None = None) -> Path:
-    """The python of the shared environment with ``dify-plugin==SDK_VERSION``; built with uv when missing.
-
-    Raises :class:`SdkEnvError` when no Python 3.12 exists or uv fails.
-    """
-    return ensure_sdk_environment(step=log, base_python=base_python)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=f"Build (or reuse) a Python 3.12 environment with uv: the shared one with dify-plugin=={SDK_VERSION}, "

@@ -144,6 +144,7 @@ async def serve(request: Any, port: int, ready: Any = None, stop: asyncio.Event 
     from dify_lsp.invocation import forms
     from dify_lsp.invocation.access import PluginHost
     from dify_lsp.invocation.backends import create_backend
+    from dify_lsp.invocation.debugging import debug_listener
     from dify_lsp.invocation.kinds import plugin_kinds, prepare, tool_lookup
     from dify_lsp.invocation.parameters import InvocationFile, load_saved_invocation, read_plugin
 
@@ -171,11 +172,17 @@ async def serve(request: Any, port: int, ready: Any = None, stop: asyncio.Event 
     for warning in prepared.warnings:
         if "no endpoint declares" not in warning:
             print(f"[warning] {warning}", file=sys.stderr, flush=True)
+    debug = debug_listener(request.debug)
     host = PluginHost(root, backend, python=request.python, configured_python=request.python_setting,
-                      responses=saved.responses, tool_plugins=request.tool_plugins)
+                      responses=saved.responses, tool_plugins=request.tool_plugins, debug=debug)
     server = EndpointServer(host, prepared, kind)
     try:
-        await host.start(request.timeout or 120.0)
+        if debug is not None:  # the plugin waits for a debugger before it serves anything
+            await host.resolve()
+            await debug.prepare(host.python, lambda what, text: print(f"[{what}] {text}", file=sys.stderr, flush=True))
+            debug.on_listening = lambda: print(f"[debug] {msg('the plugin waits for a debugger on {host}:{port} (attach with debugpy)', host=debug.host, port=debug.port)}",
+                                               file=sys.stderr, flush=True)
+        await host.start(request.timeout or 120.0 if debug is None else 10 ** 9)
         bound = await server.start(port)
         if ready is not None:
             ready(bound)

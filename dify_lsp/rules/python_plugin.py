@@ -38,6 +38,7 @@ from dify_lsp.findings import Finding, Related, Severity
 from dify_lsp.i18n import Listing, Message, msg
 from dify_lsp.index import ZERO_SPAN
 from dify_lsp.rules import CheckContext, check, define_rule, python_syntax
+from dify_lsp.schema.model_provider import MODEL_CLASS_BASES
 from dify_lsp.sdk import catalog, releases
 from dify_lsp.sdk.classes import SDK_CLASSES, SdkClass
 from dify_lsp.textpos import Pos, Span
@@ -235,7 +236,7 @@ def abstract_methods_implemented(ctx: CheckContext) -> Iterator[Finding]:
             candidates.append((lc.matching[0], lc.ref))
     # model sources: every model class defined there is registered by its model type
     graph = python_of(ctx).graph
-    model_types = {"LargeLanguageModel", "TextEmbeddingModel", "RerankModel", "TTSModel", "Speech2TextModel", "ModerationModel"}
+    model_types = set(MODEL_CLASS_BASES.values())
     for ref in ctx.plugin.refs:
         if ref.key == ("extra", "python", "model_sources") and ref.target is not None and ref.target in graph.scans:
             for c in graph.scans[ref.target].classes:

@@ -92,9 +92,15 @@ def cursor_at(lines: list[str], line: int, col: int) -> Cursor:
     collect = not dash
     for i in range(line - 1, -1, -1):
         raw = lines[i]
+        # A line indented past the column looked for is inside a sibling: it decides nothing (in a long
+        # list of tool parameters that is almost every line above the cursor, so it is passed over cheaply).
+        if raw.startswith(" " * (target + 1)):
+            continue
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
         li, is_dash, lcol, lcontent = _split(raw)
+        if lcol > target:
+            continue
         kv = _key_of(lcontent)
         if collect and lcol == target and kv is not None:
             siblings.setdefault(kv[0], (kv[1] or "").strip())
