@@ -9,6 +9,9 @@ regard to case (``pathlib`` does too), which is what makes ``c:`` and ``C:`` one
 
 The ``windows`` flag chooses the rules; it defaults to this machine's, and tests pass it to check the
 Windows rules on any machine.
+
+Letter case matters once more for the files a plugin names: macOS and Windows open ``tools/LLM.yaml`` for
+``tools/llm.yaml``, Linux, where Dify runs plugins, does not (:func:`on_disk_spelling`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 ON_WINDOWS = os.name == "nt"
@@ -47,23 +50,6 @@ def uri_to_path(uri: str) -> Path | None:
     """The absolute local path of a ``file:`` URI on this machine; None for any other scheme."""
     fs_path = uri_to_fs_path(uri)
     return Path(os.path.abspath(fs_path)) if fs_path is not None else None
-
-
-def path_to_uri(path: str | os.PathLike[str], windows: bool = ON_WINDOWS) -> str:
-    """The ``file:`` URI of an absolute path (RFC 8089, as ``Path.as_uri()`` writes it: ``file:///C:/...``
-    on Windows, which every editor reads)."""
-    pure = PureWindowsPath(path) if windows else PurePosixPath(path)
-    return pure.as_uri()
-
-
-def same_file(a: str, b: str, windows: bool = ON_WINDOWS) -> bool:
-    """Whether two ``file:`` URIs name one file (on Windows: whatever the spelling and the case)."""
-    pa, pb = uri_to_fs_path(a, windows), uri_to_fs_path(b, windows)
-    if pa is None or pb is None:
-        return a == b
-    if windows:
-        return PureWindowsPath(pa) == PureWindowsPath(pb)
-    return PurePosixPath(pa) == PurePosixPath(pb)
 
 
 # Where file systems ignore letter case by default; Dify runs plugins on Linux, where they do not.

@@ -293,10 +293,13 @@ def test_run_invocation_by_tool_name_from_another_file(nvim: NvimSession):
 def test_code_lens_runs_through_the_client_command(nvim: NvimSession):
     lenses = nvim.step("code_lens")["code_lens"]
     assert lenses["supported"]
-    [lens] = lenses["lenses"]
-    assert lens["line"] == 9  # class LLMTool(Tool):
+    lens, debug = lenses["lenses"]
+    assert lens["line"] == debug["line"] == 9  # class LLMTool(Tool):
     assert lens["command"]["command"] == "dify.runInvocation"
     assert lens["command"]["arguments"][0]["tool"] == "llm"
+    # "⚙ Debug" beside it, handled by the client command of dify_lsp.setup() (nvim-dap)
+    assert debug["command"]["command"] == "dify.debugInvocation"
+    assert debug["command"]["arguments"] == lens["command"]["arguments"]
     if nvim.run_skip_reason:
         pytest.skip(nvim.run_skip_reason)
     # vim.lsp.codelens.run() -> the client-side command of dify_lsp.setup() -> the server,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path, PureWindowsPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import quote
 
 import pytest
@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dify_lsp.features.client import uri_to_path as server_uri_to_path
-from dify_lsp.uris import path_to_uri, same_file, uri_to_fs_path, uri_to_path
+from dify_lsp.uris import uri_to_fs_path, uri_to_path
 
 WINDOWS_CASES = [
     # VS Code: lower-case drive, percent-encoded colon and spaces
@@ -55,20 +55,18 @@ def test_other_schemes_are_not_files(uri):
     assert uri_to_path(uri) is None
 
 
-def test_the_spellings_of_one_windows_file_are_one_file():
-    spellings = [uri for uri, _ in WINDOWS_CASES[:2]]
-    assert same_file(*spellings, windows=True)
-    assert same_file("file:///c%3A/Users/DEV/a.py", "file:///C:/users/dev/A.py", windows=True)  # Windows ignores case
-    assert not same_file("file:///c%3A/Users/dev/a.py", "file:///c%3A/Users/dev/b.py", windows=True)
-    assert not same_file("file:///home/Dev/a.py", "file:///home/dev/a.py", windows=False)
-    # what the server keys documents by: pathlib's Windows paths compare without case
-    assert PureWindowsPath(uri_to_fs_path(spellings[0], windows=True)) == PureWindowsPath(r"c:\users\DEV\my plugins\llm-tool\MANIFEST.yaml")
+def test_the_spellings_of_one_windows_file_are_one_path():
+    vscode, neovim = (uri for uri, _ in WINDOWS_CASES[:2])
+    assert uri_to_fs_path(vscode, windows=True) == uri_to_fs_path(neovim, windows=True)
+    # what the server keys documents by: pathlib's Windows paths compare without regard to case
+    assert PureWindowsPath(uri_to_fs_path(vscode, windows=True)) == PureWindowsPath(r"c:\users\DEV\my plugins\llm-tool\MANIFEST.yaml")
 
 
-def test_path_to_uri_windows_and_posix():
-    assert path_to_uri(r"C:\Users\dev\My Plugins\a.py", windows=True) == "file:///C:/Users/dev/My%20Plugins/a.py"
-    assert path_to_uri(r"\\fileserver\share\p\a.py", windows=True) == "file://fileserver/share/p/a.py"
-    assert path_to_uri("/home/dev/插件/a b.py", windows=False) == "file:///home/dev/%E6%8F%92%E4%BB%B6/a%20b.py"
+def test_paths_as_the_server_writes_them_read_back():
+    """The server writes locations with Path.as_uri(); a client sends them back unchanged."""
+    assert uri_to_fs_path(PureWindowsPath(r"C:\Users\dev\My Plugins\a.py").as_uri(), windows=True) == r"C:\Users\dev\My Plugins\a.py"
+    assert uri_to_fs_path(PureWindowsPath(r"\\fileserver\share\p\a.py").as_uri(), windows=True) == r"\\fileserver\share\p\a.py"
+    assert uri_to_fs_path(PurePosixPath("/home/dev/插件/a b.py").as_uri(), windows=False) == "/home/dev/插件/a b.py"
 
 
 segment = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters='\\/:*?"<>|'), min_size=1, max_size=12).filter(
@@ -79,7 +77,7 @@ segment = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_cha
 @given(drive=st.sampled_from("CDZ"), parts=st.lists(segment, min_size=1, max_size=5))
 def test_windows_round_trip(drive, parts):
     path = f"{drive}:\\" + "\\".join(parts)
-    assert uri_to_fs_path(path_to_uri(path, windows=True), windows=True) == path
+    assert uri_to_fs_path(PureWindowsPath(path).as_uri(), windows=True) == path
     # and through VS Code's spelling of the same file
     vscode = "file:///" + drive.lower() + "%3A/" + "/".join(quote(p, safe="") for p in parts)
     assert uri_to_fs_path(vscode, windows=True) == path
@@ -88,7 +86,7 @@ def test_windows_round_trip(drive, parts):
 @given(parts=st.lists(segment, min_size=1, max_size=5))
 def test_posix_round_trip(parts):
     path = "/" + "/".join(parts)
-    assert uri_to_fs_path(path_to_uri(path, windows=False), windows=False) == path
+    assert uri_to_fs_path(PurePosixPath(path).as_uri(), windows=False) == path
 
 
 def test_server_resolves_uris_with_this_machines_rules(tmp_path: Path):

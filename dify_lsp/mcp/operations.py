@@ -428,6 +428,16 @@ def _form(value: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _plain(yf: Any) -> Any:
+    """A YAML file of the index as plain data (None when it is unreadable or not valid YAML)."""
+    if yf is None or yf.doc is None or yf.root is None:
+        return None
+    try:
+        return yf.doc.to_python()
+    except ValueError:
+        return None
+
+
 def _part_name(kind: str, data: dict[str, Any]) -> str | None:
     if kind == "endpoint":
         return f"{str(data.get('method') or '').upper()} {data.get('path') or ''}".strip() or None
@@ -445,7 +455,7 @@ def plugin_parts(path: str, language: str) -> dict[str, Any]:
     """The plugin as the index reads it: manifest facts, every provider / tool / model / endpoint / strategy /
     datasource / trigger file with its name, Python source, declared form fields and the files it lists, and
     what `run` can run."""
-    from dify_lsp.invocation.parameters import _plain, discover_tools
+    from dify_lsp.invocation.parameters import discover_tools
 
     root = _plugin_root(path)
     plugin = PluginIndex().plugin_at(root)

@@ -1,10 +1,9 @@
 """The one place the MCP server hands a run to the runner: a request in, the runner's structured result out.
 
-The unified runner (:mod:`dify_lsp.invocation.runner`, ``await run(RunRequest) -> RunResult``) is used when this
-checkout has it; until then tools run through :func:`dify_lsp.invocation.engine.run_invocation` and every other
-kind through :func:`dify_lsp.invocation.kinds.run_kind`. Each starts the plugin on the SDK's stdio protocol as the
-daemon does, answers its reverse invocations with the backend asked for (the offline ``mock`` by default), kills
-the process tree afterwards and masks secret-input values in what it returns.
+:func:`dify_lsp.invocation.runner.run` starts the plugin on the SDK's stdio protocol as the daemon does, answers
+its reverse invocations with the backend asked for (the offline ``mock`` by default), kills the process tree
+afterwards and masks secret-input values in what it returns; this module only maps the tool's arguments onto
+its :class:`~dify_lsp.invocation.request.RunRequest`.
 """
 
 from __future__ import annotations
@@ -12,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
-
-KINDS = ("tool", "endpoint", "strategy", "model", "datasource", "trigger")
 
 ProgressFn = Callable[[str, str], None]  # (what, text): environment, status, log, text, message, invoke, warning
 
@@ -24,12 +21,15 @@ class RunRequest:
     kind: str = "tool"
     target: str | None = None  # tool, "METHOD /path", strategy, "TYPE/NAME", datasource, trigger action
     provider: str | None = None
+    action: str | None = None  # an action other than the kind's default
     parameters: dict[str, Any] = field(default_factory=dict)  # endpoint settings for an endpoint
     credentials: dict[str, Any] = field(default_factory=dict)
+    validate_credentials: bool = False
     headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
     prompt: str | None = None
     request_line: str | None = None
+    subscription: dict[str, Any] = field(default_factory=dict)
     agent_tools: list[str] = field(default_factory=list)
     backend: str = "mock"
     timeout: float | None = None
@@ -44,42 +44,18 @@ class RunUsageError(Exception):
 async def run(request: RunRequest, progress: ProgressFn | None = None) -> dict[str, Any]:
     """Run one request; the runner's JSON result (``status``, ``messages`` / ``summary``, ``transcript``,
     ``logs``, ``warnings``, ``error`` with the plugin's traceback...)."""
-    from dify_lsp.invocation.parameters import InvocationError
+    from dify_lsp.invocation import runner
+    from dify_lsp.invocation.request import UsageError
 
-    try:
-        try:
-            from dify_lsp.invocation import runner
-        except ImportError:  # a checkout from before the runner was unified
-            return await _run_separately(request, progress)
-        unified = runner.RunRequest(
-            plugin_root=request.plugin, kind=request.kind, target=request.target, provider=request.provider,
-            parameters=dict(request.parameters), credentials=dict(request.credentials),
-            headers=list(request.headers.items()), body=request.body.encode("utf-8"), prompt=request.prompt,
-            request_line=request.request_line, agent_tools=list(request.agent_tools), backend=request.backend,
-            timeout=request.timeout, python=request.python, use_saved=request.use_saved,
-        )
-        return (await runner.run(unified, progress)).to_json()
-    except InvocationError as exc:
-        raise RunUsageError(str(exc)) from None
-
-
-async def _run_separately(request: RunRequest, progress: ProgressFn | None) -> dict[str, Any]:
-    if request.kind == "tool":
-        from dify_lsp.invocation.engine import RunSpec, run_invocation
-
-        spec = RunSpec(
-            plugin_root=request.plugin, tool=request.target, provider=request.provider,
-            parameters=dict(request.parameters), credentials=dict(request.credentials), use_saved=request.use_saved,
-            backend=request.backend, timeout=request.timeout, python=request.python,
-        )
-        return (await run_invocation(spec, progress)).to_json()
-    from dify_lsp.invocation.kinds import KindRun, run_kind
-
-    kind_run = KindRun(
-        plugin_root=request.plugin, kind=request.kind, name=request.target, provider=request.provider,
-        parameters=dict(request.parameters), credentials=dict(request.credentials),
-        headers=list(request.headers.items()), body=request.body.encode("utf-8"), prompt=request.prompt,
-        request_line=request.request_line, agent_tools=list(request.agent_tools), backend=request.backend,
+    unified = runner.RunRequest(
+        plugin_root=request.plugin, kind=request.kind, target=request.target, provider=request.provider,
+        action=request.action, parameters=dict(request.parameters), credentials=dict(request.credentials),
+        validate_credentials=request.validate_credentials, headers=list(request.headers.items()),
+        body=request.body.encode("utf-8"), prompt=request.prompt, request_line=request.request_line,
+        subscription=dict(request.subscription), agent_tools=list(request.agent_tools), backend=request.backend,
         timeout=request.timeout, python=request.python, use_saved=request.use_saved,
     )
-    return (await run_kind(kind_run, progress)).to_json()
+    try:
+        return (await runner.run(unified, progress)).to_json()
+    except UsageError as exc:
+        raise RunUsageError(str(exc)) from None

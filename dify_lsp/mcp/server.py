@@ -131,6 +131,9 @@ def create_server(language: str):
         headers: Annotated[dict[str, str], Field(description="endpoint or trigger dispatch: request headers")] = {},
         body: Annotated[str, Field(max_length=10_000_000, description="endpoint or trigger dispatch: the request body")] = "",
         prompt: Annotated[str | None, Field(description="model: the prompt or text sent to the model")] = None,
+        action: Annotated[str | None, Field(max_length=100, description="an action other than the kind's default, e.g. validate_tool_credentials, validate_provider_credentials, get_ai_model_schemas, fetch_parameter_options")] = None,
+        validate_credentials: Annotated[bool, Field(description="tool: run the provider's _validate_credentials first, as Dify does when credentials are saved")] = False,
+        subscription: Annotated[dict[str, Any], Field(description="trigger: the subscription's properties")] = {},
         request_line: Annotated[str | None, Field(max_length=1000, description="trigger dispatch: the webhook request line, default 'POST /webhook'")] = None,
         agent_tools: Annotated[list[str], Field(max_length=50, description="strategy: 'provider/tool' entries of this plugin offered to the agent")] = [],
         backend: Annotated[Literal["mock", "openai"], Field(description="who answers the plugin's self.session model calls: mock (offline, deterministic, the default) or openai (an OpenAI-compatible endpoint, key from OPENAI_API_KEY)")] = "mock",
@@ -152,7 +155,8 @@ def create_server(language: str):
         root = _call(language, lambda: {"root": operations._plugin_root(plugin)})["root"]
         request = RunRequest(
             plugin=Path(root), kind=kind, target=target, provider=provider, parameters=parameters, credentials=credentials,
-            headers=headers, body=body, prompt=prompt, request_line=request_line, agent_tools=agent_tools,
+            headers=headers, body=body, prompt=prompt, action=action, validate_credentials=validate_credentials,
+            request_line=request_line, subscription=subscription, agent_tools=agent_tools,
             backend=backend, timeout=timeout, python=python, use_saved=use_saved,
         )
         try:

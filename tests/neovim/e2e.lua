@@ -396,7 +396,19 @@ local function main()
     assert(lens, 'no code lens in tools/llm.py')
     vim.api.nvim_win_set_cursor(0, { lens.range.start.line + 1, 0 })
     dify.last_result = nil
+    -- "▶ Run invocation" and "⚙ Debug" share the line: the user picks Run in the prompt
+    local select = vim.ui.select
+    vim.ui.select = function(items, opts, on_choice)
+      for i, item in ipairs(items) do
+        local command = item.lens and item.lens.command or item.command or {}
+        if command.command == 'dify.runInvocation' then
+          return on_choice(item, i)
+        end
+      end
+      return on_choice(items[1], 1)
+    end
     vim.lsp.codelens.run()
+    vim.ui.select = select
     local finished = vim.wait(90000, function()
       return dify.last_result ~= nil
     end, 50)
