@@ -434,10 +434,10 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def cmd_mcp(lang: str | None, call: str | None = None, call_args: str = "{}") -> int:
-    from importlib.util import find_spec
-
     language = i18n.choose(lang)
-    if find_spec("mcp") is None:
+    try:
+        import mcp  # noqa: F401  # the optional SDK (the `mcp` extra)
+    except ImportError:
         print(i18n.tr(i18n.N_("dify-lsp mcp needs the MCP SDK: pip install 'dify-lsp[mcp]' (or pip install 'mcp>=2.3,<3')"), language), file=sys.stderr)
         return EXIT_USAGE
     from dify_lsp.mcp.server import call_once, serve as serve_mcp

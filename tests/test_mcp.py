@@ -393,3 +393,10 @@ def test_on_a_terminal_it_says_what_it_is_waiting_for():
         proc.wait(timeout=30)
         os.close(leader)
     assert proc.stdout.read() == b""  # stdout is the protocol's: nothing else goes there
+
+
+def test_without_the_mcp_sdk_it_says_how_to_install_it():
+    blocked = "import sys; sys.modules['mcp'] = None; from dify_lsp.cli import main; raise SystemExit(main(['mcp', '--lang', 'zh_Hans']))"
+    done = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "pip install 'dify-lsp[mcp]'" in done.stderr and "需要 MCP SDK" in done.stderr
