@@ -16,13 +16,35 @@ from dify_lsp.invocation.parameters import (
     MissingCredentialsError,
     discover_tools,
     parse_invocation,
-    prepare_credentials,
-    prepare_parameters,
 )
 from dify_lsp.invocation.forms import LocalFile, model_type_for_scope
 from dify_lsp.invocation.permissions import permission_error
 
 FIXTURES = Path(__file__).parent / "fixtures" / "run_plugins"
+
+
+class Prepared:
+    """What the one preparation path (kinds.prepare) made of a tool run's inputs."""
+
+    def __init__(self, prepared) -> None:
+        self.values = prepared.data.get("tool_parameters") or {}
+        self.credentials = prepared.data.get("credentials") or {}
+        self.secrets = prepared.secrets
+        self.warnings = prepared.warnings
+
+
+def prepare_tool(plugin: str, tool: str, parameters=None, credentials=None, credential_type="api-key",
+                 default_model=None, file_base=None, models=None) -> Prepared:
+    from dify_lsp.invocation import forms
+    from dify_lsp.invocation.kinds import prepare
+    from dify_lsp.invocation.parameters import InvocationFile, read_plugin
+    from dify_lsp.invocation.request import RunRequest
+
+    root = (FIXTURES / plugin).resolve()
+    request = RunRequest(root, kind="tool", target=tool, parameters=dict(parameters or {}),
+                         credentials=dict(credentials or {}), credential_type=credential_type)
+    conv = forms.Converters(default_model=default_model, file_base=file_base)
+    return Prepared(prepare(request, read_plugin(root), InvocationFile(models=dict(models or {})), conv))
 
 
 @pytest.mark.parametrize("permission, invoke_type, expected", [
@@ -41,24 +63,25 @@ def test_permissions_like_the_daemon(permission, invoke_type, expected):
 
 
 def test_parameters_are_validated_coerced_and_completed():
-    tool = next(t for t in discover_tools(FIXTURES / "all_tools") if t.tool == "secret")
-    prepared = prepare_parameters(tool, {"token": "s3cret", "count": "3", "extra": "x"})
+    prepared = prepare_tool("all_tools", "secret", {"token": "s3cret", "count": "3", "extra": "x"})
     assert prepared.values == {"extra": "x", "token": "s3cret", "mode": "short", "count": 3}
     assert prepared.secrets == ["s3cret"]
     assert "parameter `extra` is not declared" in prepared.warnings[0]
     with pytest.raises(InvocationError) as err:
-        prepare_parameters(tool, {"mode": "huge", "count": "zero"})
+        prepare_tool("all_tools", "secret", {"mode": "huge", "count": "zero"})
     assert str(err.value) == (
         "parameter `mode` (select): 'huge' is not one of the options: short, long; "
-        "parameter `count` (number): expected a number, got 'zero'; parameter `token` (secret-input) is required")
+        "parameter `count` (number): expected a number, got 'zero'")
+    with pytest.raises(InvocationError, match=r"missing required parameters: `token` \(secret-input\)"):
+        prepare_tool("all_tools", "secret", {})
 
 
 def test_empty_model_selector_gets_the_backend_default_for_its_scope():
-    tool = next(t for t in discover_tools(FIXTURES / "all_tools") if t.tool == "llm_stream")
     backend = create_backend("mock")
-    prepared = prepare_parameters(tool, {"prompt": "p"}, {}, backend.default_model)
+    prepared = prepare_tool("all_tools", "llm_stream", {"prompt": "p"}, default_model=backend.default_model)
     assert prepared.values["model"] == {"provider": "mock", "model": "mock-llm", "model_type": "llm", "mode": "chat", "completion_params": {}}
-    partial = prepare_parameters(tool, {"prompt": "p", "model": "acme/big"}, {}, backend.default_model)
+    partial = prepare_tool("all_tools", "llm_stream", {"prompt": "p", "model": "acme/big"},
+                           default_model=backend.default_model)
     assert partial.values["model"]["provider"] == "acme" and partial.values["model"]["mode"] == "chat"
     assert model_type_for_scope("tool-call&llm") == "llm" and model_type_for_scope("rerank") == "rerank"
 
@@ -113,10 +136,6 @@ def test_mock_rerank_embedding_moderation():
     assert mod == {"result": True}
 
 
-def _uv_tool(name: str):
-    return next(t for t in discover_tools((FIXTURES / "uv_project").resolve()) if t.tool == name)
-
-
 def test_tools_are_read_through_the_plugin_index():
     tools = discover_tools((FIXTURES / "uv_project").resolve())
     assert [(t.provider, t.tool) for t in tools] == [
@@ -127,32 +146,33 @@ def test_tools_are_read_through_the_plugin_index():
 
 
 def test_credentials_defaults_required_undeclared():
-    tool = _uv_tool("echo")
     with pytest.raises(MissingCredentialsError) as info:
-        prepare_credentials(tool, {})
-    assert info.value.missing == [{"name": "api_key", "label": "API key", "type": "secret-input", "secret": True}]
-    prepared = prepare_credentials(tool, {"api_key": "k-123456", "other": "x"})
-    assert prepared.values == {"api_key": "k-123456", "other": "x", "region": "us-east"}
-    assert sorted(prepared.secrets) == ["k-123456", "x"]  # region is a text-input: not a secret; undeclared counts as one
+        prepare_tool("uv_project", "echo", {})
+    assert info.value.missing == [{"name": "api_key", "label": "API key", "type": "secret-input", "secret": True,
+                                   "argument": "credentials"}]
+    prepared = prepare_tool("uv_project", "echo", {}, {"api_key": "k-123456", "other": "x"})
+    assert prepared.credentials == {"api_key": "k-123456", "other": "x", "region": "us-east"}
+    assert sorted(set(prepared.secrets)) == ["k-123456", "x"]  # region is a text-input: not a secret; undeclared counts as one
     assert len(prepared.warnings) == 1 and "credential `other` is not declared in files.yaml" in prepared.warnings[0]
-    assert prepare_credentials(tool, {}, "oauth2").values == {"region": "us-east"}
+    assert prepare_tool("uv_project", "echo", {}, credential_type="oauth2").credentials == {"region": "us-east"}
 
 
 def test_file_parameters_take_local_paths(tmp_path, monkeypatch):
-    tool = _uv_tool("describe")
     (tmp_path / "a.png").write_bytes(b"x")
     (tmp_path / "b.txt").write_text("y")
     monkeypatch.chdir(tmp_path)
-    prepared = prepare_parameters(tool, {"image": "a.png", "attachments": ["a.png", str(tmp_path / "b.txt")]})
+    prepared = prepare_tool("uv_project", "describe", {"image": "a.png", "attachments": ["a.png", str(tmp_path / "b.txt")]},
+                            {"api_key": "k"})
     assert prepared.values["image"] == LocalFile((tmp_path / "a.png").resolve())
     assert [f.path.name for f in prepared.values["attachments"]] == ["a.png", "b.txt"]
     # a relative path that is not in the working directory is looked up under file_base (the plugin root)
     monkeypatch.chdir(FIXTURES)
-    assert prepare_parameters(tool, {"image": "a.png"}, file_base=tmp_path).values["image"].path.name == "a.png"
+    assert prepare_tool("uv_project", "describe", {"image": "a.png"}, {"api_key": "k"},
+                        file_base=tmp_path).values["image"].path.name == "a.png"
     with pytest.raises(InvocationError, match=r"parameter `image` \(file\): 'nope.png' is not a file"):
-        prepare_parameters(tool, {"image": "nope.png"})
+        prepare_tool("uv_project", "describe", {"image": "nope.png"}, {"api_key": "k"})
     with pytest.raises(InvocationError, match="takes one file"):
-        prepare_parameters(tool, {"image": [str(tmp_path / "a.png")]})
+        prepare_tool("uv_project", "describe", {"image": [str(tmp_path / "a.png")]}, {"api_key": "k"})
 
 
 def test_file_server_serves_only_registered_files_on_loopback(tmp_path):

@@ -1,9 +1,8 @@
-"""Tool declarations, parameter validation and saved invocation files.
+"""Tool declarations and saved invocation files.
 
 Reads a plugin's manifest -> tool provider YAMLs -> tool YAMLs through
-:class:`~dify_lsp.index.PluginIndex` (no plugin code), validates the parameters of a run against the tool YAML and
-fills the gaps the way Dify's UI would (declared defaults; an empty
-model-selector gets the backend's default model for its scope).
+:class:`~dify_lsp.index.PluginIndex` (no plugin code).  The values of a run are filled and converted in one place
+for every kind: :mod:`dify_lsp.invocation.forms`, called by :func:`dify_lsp.invocation.kinds.prepare`.
 
 A saved invocation file ``<plugin>/.dify/invocations/<tool>.yaml`` makes a run
 repeatable::
@@ -25,7 +24,6 @@ from typing import Any, Mapping
 
 import yaml
 
-from dify_lsp.i18n import N_, msg
 from dify_lsp.index import Plugin, PluginIndex
 from dify_lsp.schema.references import PYTHON, TOOL, TOOL_PROVIDER
 
@@ -259,36 +257,6 @@ def load_saved_invocation(plugin_root: Path, tool: str) -> InvocationFile:
     return read_invocation_file(path) if path.is_file() else InvocationFile()
 
 
-# -- parameter values: one path for every form, in forms.py ---------------------------------------
-
-
-@dataclass
-class PreparedParameters:
-    values: dict[str, Any]
-    secrets: list[str]
-    warnings: list[str]
-
-
-def prepare_parameters(
-    tool: ToolInfo,
-    given: Mapping[str, Any],
-    models: Mapping[str, Any] | None = None,
-    default_model=None,
-    file_base: Path | None = None,
-) -> PreparedParameters:
-    """A tool's parameters completed and converted (:func:`dify_lsp.invocation.forms.fill`); raises
-    InvocationError listing every problem (conversion errors and required parameters left empty)."""
-    from dify_lsp.invocation import forms
-
-    filled = forms.fill(tool.parameters, given, what=N_("parameter"), where=tool.yaml_path.name,
-                        conv=forms.Converters(default_model=default_model, file_base=file_base), models=models)
-    problems = [*filled.errors, *(msg("parameter `{name}` ({type}) is required", name=m["name"], type=m["type"])
-                                  for m in filled.missing)]
-    if problems:
-        raise InvocationError("; ".join(problems))
-    return PreparedParameters(filled.values, filled.secrets, filled.warnings)
-
-
 CREDENTIAL_TYPES = {"api-key": "api-key", "api_key": "api-key", "oauth": "oauth2", "oauth2": "oauth2"}
 
 
@@ -298,24 +266,3 @@ class MissingCredentialsError(InvocationError):
     def __init__(self, message: str, missing: list[dict[str, Any]]) -> None:
         super().__init__(message)
         self.missing = missing
-
-
-def prepare_credentials(tool: ToolInfo, given: Mapping[str, Any], credential_type: str = "api-key"):
-    """A tool provider's credentials as Dify stores them (:func:`dify_lsp.invocation.forms.fill`): defaults filled,
-    required ones enforced (:class:`MissingCredentialsError`), undeclared ones passed on with a warning.  OAuth
-    credentials (``oauth2``) follow the provider's ``oauth_schema``, filled by the OAuth flow: nothing is enforced."""
-    from dify_lsp.invocation import forms
-
-    oauth = CREDENTIAL_TYPES.get(credential_type, credential_type) != "api-key"
-    filled = forms.fill(tool.credentials_schema, given, what=N_("credential"), where=tool.provider_yaml.name)
-    if filled.errors:
-        raise InvocationError("; ".join(filled.errors))
-    if filled.missing and not oauth:
-        names = ", ".join(f"`{m['name']}` ({m['type']})" for m in filled.missing)
-        flags = " ".join(f"--credential {m['name']}=..." for m in filled.missing)
-        raise MissingCredentialsError(msg(
-            "missing required credentials of provider `{provider}`: {names}; Dify does not let a provider be used "
-            "without them. Pass {flags}", provider=tool.provider, names=names, flags=flags), filled.missing)
-    values = filled.values
-    return PreparedParameters(values, forms.secrets_of(tool.credentials_schema, values, undeclared_secret=True),
-                              filled.warnings)
