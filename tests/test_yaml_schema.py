@@ -207,6 +207,17 @@ def test_dl105_typo_key_with_rename_fix(llm_tool: Path):
     assert schema_findings(llm_tool) == []
 
 
+def test_dl105_manifest_contact_is_the_marketplace_field_not_an_unknown_key(llm_tool: Path):
+    # The SDK and the daemon drop `contact`, but the Marketplace review requires it (DL620): advising to
+    # remove it would contradict that rule. A misspelling of it is still an unknown key.
+    manifest = llm_tool / "manifest.yaml"
+    edit(manifest, "version:", "contacts: me@example.com\nversion:")
+    (f,) = findings(llm_tool, "DL105")
+    assert f.span == span_of(manifest, "contacts")
+    edit(manifest, "contacts:", "contact:")
+    assert findings(llm_tool, "DL105") == []
+
+
 def test_dl105_open_mappings_take_any_key(llm_tool: Path):
     tool = llm_tool / "tools" / "llm.yaml"
     edit(tool, "extra:\n", "output_schema:\n  type: object\n  whatever: 1\nextra:\n")

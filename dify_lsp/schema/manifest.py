@@ -120,6 +120,7 @@ MANIFEST_SCHEMA = Obj(
         Field("created_at", DT, True, "creation time, RFC 3339 (e.g. 2025-01-08T10:00:00+08:00)"),
         Field("privacy", S, False, "path or URL of the privacy policy", nullable=True),
         Field("repo", S, False, "URL of the source repository", nullable=True),
+        Field("contact", S, False, "an e-mail address for users and reviewers: the Marketplace review requires it; the SDK and the daemon do not read it", nullable=True),
         Field("verified", B, False, "set by the marketplace"),
         Field("tags", ListOf(S), False, "marketplace categories (not read by the SDK)", enum=PLUGIN_TAGS, nullable=True),
     ),
