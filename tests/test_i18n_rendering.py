@@ -67,32 +67,13 @@ NAME_LIKE = re.compile(r"\S*([0-9_./\\<>:=@$%*#-]|[a-z][A-Z]|\w[(\[])\S*")
 def known_names() -> frozenset[str]:
     """Keys, values and Python names a message may show bare (they are what the user writes)."""
     from dify_lsp.schema import plugin_files as pf
-    from dify_lsp.schema.model import Either, ListOf, MapOf, Obj
     from dify_lsp.sdk import catalog
     from dify_lsp.sdk.classes import SDK_CLASSES
 
     names: set[str] = set()
-    seen: set[int] = set()
-
-    def walk(t) -> None:
-        if id(t) in seen:
-            return
-        seen.add(id(t))
-        if isinstance(t, Obj):
-            for f in t.fields:
-                names.add(f.name)
-                names.update(str(v) for v in (f.enum or {}))
-                walk(f.type)
-        elif isinstance(t, ListOf):
-            walk(t.item)
-        elif isinstance(t, MapOf):
-            walk(t.value)
-        elif isinstance(t, Either):
-            for o in t.options:
-                walk(o)
-
-    for schema in pf.SCHEMAS.values():
-        walk(schema)
+    for f in pf.all_fields():
+        names.add(f.name)
+        names.update(str(v) for v in (f.enum or {}))
     for t in catalog.TYPES.values():
         names.add(t.name)
         names.update(a.name for a in t.attrs)

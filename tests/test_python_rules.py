@@ -104,14 +104,26 @@ def test_undeclared_parameter_through_alias_and_other_param_name(plugin: Path):
     assert "KeyError" in f.message
     assert findings(plugin, "DL207") == []
     assert findings(plugin, "DL208") == []
+    # the alias is followed for .get and for unread parameters too
+    tool = write_tool(plugin, 'p = params\nx = p.get("query")\ny = params.get("prompt")\n', header=header)
+    (f,) = findings(plugin, "DL207")
+    assert f.span == span_of(tool, '"query"')
+    yaml = plugin / "tools" / "llm.yaml"
+    assert [h.span for h in findings(plugin, "DL208")] == [part_of(span_of(yaml, "name: model"), 6, 5)]
 
 
 def test_declared_parameters_are_clean(plugin: Path):
+    tool = write_tool(plugin, 'prompt = tool_parameters["prompt"]\nmodel = tool_parameters.get("modle")\n')
+    yaml = plugin / "tools" / "llm.yaml"
+    assert [f.span for f in findings(plugin, "DL207")] == [span_of(tool, '"modle"')]
+    assert [h.span for h in findings(plugin, "DL208")] == [part_of(span_of(yaml, "name: model"), 6, 5)]
     write_tool(plugin, READS_BOTH)
     assert findings(plugin, "DL207") == [] and findings(plugin, "DL208") == []
 
 
 def test_unread_hint_suppressed_when_the_dict_escapes(plugin: Path):
+    write_tool(plugin, "helper(None)\n")
+    assert len(findings(plugin, "DL208")) == 2  # the dict kept to itself: both parameters unread
     write_tool(plugin, "helper(tool_parameters)\n")
     assert findings(plugin, "DL208") == []
 
@@ -149,6 +161,21 @@ def test_known_members_are_clean(plugin: Path):
         assert findings(plugin, code) == [], code
 
 
+@pytest.mark.parametrize(("code", "mistake"), [
+    ("DL201", "self.session.app.fetch_ap(\"app\")"),
+    ("DL202", "self.session.model.summary(text=prompt, instruction=\"x\")"),
+    ("DL203", "self.session.storage.set(\"k\", b\"v\", ttl=3)"),
+    ("DL204", "self.session.storage.set(\"k\")"),
+    ("DL205", "self.session.storage.get(\"k\", \"v\")"),
+    ("DL206", "self.session.model.text_embedding.invoke(model_config={\"provider\": \"x\"}, texts=[prompt])"),
+])
+def test_known_members_with_one_mistake_are_reported(plugin: Path, code: str, mistake: str):
+    # the clean code above plus one wrong line: exactly that line is reported
+    tool = write_tool(plugin, READS_BOTH + "s = self.session\ns.storage.set(\"k\", b\"v\")\n" + mistake + "\n")
+    (f,) = findings(plugin, code)
+    assert f.span.start.line == span_of(tool, mistake).start.line
+
+
 def test_calling_summary_itself(plugin: Path):
     tool = write_tool(plugin, READS_BOTH + "text = self.session.model.summary(content=prompt)\n")
     (f,) = findings(plugin, "DL202")
@@ -159,6 +186,9 @@ def test_calling_summary_itself(plugin: Path):
 
 
 def test_summary_invoke_is_clean(plugin: Path):
+    tool = write_tool(plugin, READS_BOTH + 'text = self.session.model.summary.invoke(text=prompt)\n')
+    (f,) = findings(plugin, "DL204")  # without instruction
+    assert f.span == part_of(span_of(tool, "invoke(text"), 0, 6) and "instruction" in f.message
     write_tool(plugin, READS_BOTH + 'text = self.session.model.summary.invoke(text=prompt, instruction="short")\n')
     assert findings(plugin, "DL202") == [] and findings(plugin, "DL203") == [] and findings(plugin, "DL204") == []
 
@@ -186,6 +216,9 @@ def test_too_many_positional(plugin: Path):
 
 
 def test_star_args_are_not_counted(plugin: Path):
+    tool = write_tool(plugin, READS_BOTH + "self.session.storage.get(a, b)\nself.session.storage.set()\n")
+    assert [f.span for f in findings(plugin, "DL205")] == [part_of(span_of(tool, "a, b)"), 3, 1)]
+    assert [f.span for f in findings(plugin, "DL204")] == [span_of(tool, "set")]
     write_tool(plugin, READS_BOTH + "self.session.storage.get(*args)\nself.session.storage.set(**kw)\n")
     assert findings(plugin, "DL204") == [] and findings(plugin, "DL205") == []
 
@@ -209,6 +242,9 @@ def test_model_selector_value_as_rerank_config(plugin: Path):
 
 
 def test_dict_model_config_is_fine_for_llm_and_wrapped_configs(plugin: Path):
+    tool = write_tool(plugin, READS_BOTH + "self.session.model.tts.invoke(model_config=model, content_text=prompt)\n")
+    (f,) = findings(plugin, "DL206")  # the same TTS call without the wrapper
+    assert f.span == part_of(span_of(tool, "model, content_text"), 0, 5)
     write_tool(plugin, READS_BOTH + textwrap.dedent("""\
         self.session.model.llm.invoke(model_config=model, prompt_messages=[])
         self.session.model.llm_structured_output.invoke({"provider": "x"}, [], {})
@@ -227,6 +263,9 @@ def test_print(plugin: Path):
 
 
 def test_print_clean_when_shadowed_or_absent(plugin: Path):
+    tool = write_tool(plugin, READS_BOTH + "print(prompt)\n")
+    (f,) = findings(plugin, "DL209")  # the builtin
+    assert f.span == span_of(tool, "print")
     write_tool(plugin, READS_BOTH + "logger.info(prompt)\n")
     assert findings(plugin, "DL209") == []
     write_tool(plugin, READS_BOTH + "print(prompt)\n", header="from mylog import print\n" + HEADER)
@@ -244,6 +283,9 @@ def test_syntax_error_elsewhere_still_checks_the_rest(plugin: Path):
 
 
 def test_parsed_file_has_no_syntax_finding(plugin: Path):
+    tool = write_tool(plugin, READS_BOTH + "if prompt ==:\n    pass\n")
+    (f,) = findings(plugin, "DL213")
+    assert f.span.start.line == span_of(tool, "if prompt ==:").start.line
     write_tool(plugin, READS_BOTH)
     assert findings(plugin, "DL213") == []
 
@@ -258,6 +300,10 @@ def test_newer_sdk_needed(plugin: Path):
 
 
 def test_pinned_new_enough_is_clean(plugin: Path):
+    (plugin / "requirements.txt").write_text("dify_plugin==0.3.0\n")
+    tool = write_tool(plugin, READS_BOTH + 'r = self.session.model.llm_structured_output.invoke(model, [], {})\n')
+    (f,) = findings(plugin, "DL210")  # pinned too old
+    assert f.span == span_of(tool, "llm_structured_output")
     (plugin / "requirements.txt").write_text("dify_plugin==0.10.2\n")
     write_tool(plugin, READS_BOTH + 'r = self.session.model.llm_structured_output.invoke(model, [], {})\n')
     assert findings(plugin, "DL210") == []
@@ -280,6 +326,11 @@ def test_tool_source_without_tool_class(plugin: Path):
 
 
 def test_tool_class_through_local_base_and_unknown_base_are_clean(plugin: Path):
+    (plugin / "tools" / "llm.py").write_text(
+        "from dify_plugin import Tool\n\n\nclass Base:\n    pass\n\n\nclass LLMTool(Base):\n    def _invoke(self, p):\n        yield p['prompt'], p['model']\n"
+    )
+    (f,) = findings(plugin, "DL211")  # a local base that is not a Tool
+    assert f.span == span_of(plugin / "tools" / "llm.yaml", "tools/llm.py")
     (plugin / "tools" / "llm.py").write_text(
         "from dify_plugin import Tool\n\n\nclass Base(Tool):\n    pass\n\n\nclass LLMTool(Base):\n    def _invoke(self, p):\n        yield p['prompt'], p['model']\n"
     )

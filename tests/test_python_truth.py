@@ -93,6 +93,9 @@ class Box[T]:
 
 
 def test_python_312_syntax_is_not_a_syntax_error(plugin: Path):
+    path = tool(plugin, PY312 + "\ndef broken(:\n    pass\n")
+    (f,) = findings(plugin, "DL213")  # the same file with one real error is caught
+    assert f.span == span_of(path, "def broken(:")
     tool(plugin, PY312)
     assert findings(plugin, "DL213") == []
 
@@ -106,6 +109,10 @@ def test_python_312_syntax_error_is_reported_at_its_line(plugin: Path):
 
 def test_without_python_312_a_possible_312_file_gets_no_false_error(plugin: Path, monkeypatch):
     # dify-lsp on 3.11 with no 3.12 anywhere: it cannot tell 3.12 syntax from an error, so it says nothing.
+    python_syntax._cache.clear()
+    path = tool(plugin, READS + "    x = (1,\n")
+    (f,) = findings(plugin, "DL213")  # with a 3.12 to ask, the same file is an error
+    assert f.path == path
     monkeypatch.setattr(python_syntax, "running_python_decides", lambda: False)
     monkeypatch.setattr(python_syntax, "_interpreter", lambda root: None)
     python_syntax._cache.clear()
@@ -137,12 +144,17 @@ def test_syntax_error_in_a_script_nothing_imports_is_a_warning(plugin: Path):
 
 
 def test_requests_session_parameter_is_not_judged(plugin: Path):
-    tool(plugin, READS + """\
+    body = READS + """\
     yield self.create_text_message(fetch(self.session_http(), prompt))
 
 def session_http(self):
     return None
-""", head=TOOL_HEAD + "import requests\n\n\ndef fetch(session: requests.Session, url: str) -> str:\n    return session.post(url).text\n")
+"""
+    # the same helper taking Dify's Session is judged: Dify's session has no `post`
+    path = tool(plugin, body, head=TOOL_HEAD + "from dify_plugin.core.runtime import Session\n\n\ndef fetch(session: Session, url: str) -> str:\n    return session.post(url).text\n")
+    (f,) = findings(plugin, "DL201")
+    assert f.span == span_of(path, "post")
+    tool(plugin, body, head=TOOL_HEAD + "import requests\n\n\ndef fetch(session: requests.Session, url: str) -> str:\n    return session.post(url).text\n")
     assert findings(plugin, "DL201") == []
 
 
@@ -246,6 +258,19 @@ def test_print_only_where_the_plugin_runs_it(plugin: Path):
 
 
 def test_import_guard_stub_is_not_the_base(plugin: Path):
+    # the stub alone (no SDK import before it) really is the base: the SDK finds no Tool subclass
+    tool(plugin, READS, head="""\
+from collections.abc import Generator
+from typing import Any
+
+ToolInvokeMessage = Any
+
+
+class Tool:
+    pass
+""")
+    (f,) = findings(plugin, "DL211", "DL212", "DL215")
+    assert f.code == "DL211"
     tool(plugin, READS, head="""\
 from collections.abc import Generator
 from typing import Any
@@ -283,6 +308,12 @@ def test_model_provider_through_a_module_alias_and_intermediate_class(tmp_path: 
             pass
         """)
     assert [f for f in findings(root, "DL211", "DL215") if f.path.parent.name == "provider"] == []
+    # the chain is really followed: an intermediate that leaves the abstract method open makes RealProvider abstract
+    compat = root / "provider" / "compat.py"
+    compat.write_text(compat.read_text().replace("def validate_provider_credentials", "def other"))
+    got = [f for f in findings(root, "DL211", "DL215") if f.path.parent.name == "provider"]
+    assert [f.code for f in got] == ["DL215"] and got[0].span == span_of(root / source, "RealProvider")
+    compat.write_text(compat.read_text().replace("def other", "def validate_provider_credentials"))
     # the intermediate imported *by name* is bound in the module too: the SDK finds two subclasses
     path = write(root, source, """\
         from provider.compat import CompatProvider
@@ -296,6 +327,10 @@ def test_model_provider_through_a_module_alias_and_intermediate_class(tmp_path: 
 
 
 def test_unknown_base_says_nothing(plugin: Path):
+    # a base known not to be a Tool is reported ...
+    tool(plugin, READS, head=TOOL_HEAD + "\n\nclass FancyTool:\n    pass\n", cls="class LLMTool(FancyTool):")
+    assert [f.code for f in findings(plugin, "DL211", "DL215")] == ["DL211"]
+    # ... one that cannot be known is not
     tool(plugin, READS, head=TOOL_HEAD + "from somelib.tools import FancyTool\n", cls="class LLMTool(FancyTool):")
     assert findings(plugin, "DL211", "DL215") == []
 
@@ -337,6 +372,9 @@ def test_prerelease_pin_that_already_has_the_member(plugin: Path):
     (plugin / "requirements.txt").write_text("dify_plugin>=0.0.1b66\n")
     tool(plugin, READS + '    yield self.create_text_message(self.session.model.summary.invoke(text=prompt, instruction="x"))\n')
     assert findings(plugin, "DL210") == []
+    (plugin / "requirements.txt").write_text("dify_plugin>=0.0.1b10\n")  # a floor older than the member
+    (f,) = findings(plugin, "DL210")
+    assert f.code == "DL210"
 
 
 def test_prerelease_pin_older_than_the_member(plugin: Path):
@@ -349,8 +387,11 @@ def test_prerelease_pin_older_than_the_member(plugin: Path):
 def test_pyproject_wins_over_requirements(plugin: Path):
     (plugin / "requirements.txt").write_text("dify_plugin==0.0.1b10\n")
     (plugin / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "0.1"\ndependencies = ["dify-plugin>=0.4.0,<0.11"]\n')
-    tool(plugin, READS + '    yield self.create_text_message(self.session.model.summary.invoke(text=prompt, instruction="x"))\n')
+    path = tool(plugin, READS + '    yield self.create_text_message(self.session.model.summary.invoke(text=prompt, instruction="x"))\n')
     assert findings(plugin, "DL210") == []
+    (plugin / "pyproject.toml").unlink()  # without it, the old requirements.txt pin decides
+    (f,) = findings(plugin, "DL210")
+    assert f.span == span_of(path, "summary")
 
 
 # -- 11. DL207 / DL214 ------------------------------------------------------------------------------------------------
@@ -368,6 +409,8 @@ def test_subscript_of_an_undeclared_parameter_is_a_keyerror(plugin: Path):
     (f,) = findings(plugin, "DL214")
     assert f.span == span_of(path, '"language"') and "KeyError" in f.message and f.severity == Severity.ERROR
     assert findings(plugin, "DL207") == []
+    path = tool(plugin, READS + '    language = tool_parameters.get("language")\n')  # read with .get: DL207, not DL214
+    assert [(f.code, f.span) for f in findings(plugin, "DL207", "DL214")] == [("DL207", span_of(path, '"language"'))]
 
 
 # -- misses -------------------------------------------------------------------------------------------------------------
@@ -443,8 +486,14 @@ def test_credential_read_that_the_provider_does_not_declare(plugin: Path):
 
 def test_declared_credentials_and_oauth_providers_are_clean(plugin: Path):
     provider = _with_credentials(plugin, CREDENTIALS)
+    path = tool(plugin, READS + '    key = self.runtime.credentials["api_kye"]\n')
+    (f,) = findings(plugin, "DL218")
+    assert f.span == span_of(path, '"api_kye"')
     tool(plugin, READS + '    key = self.runtime.credentials["api_key"]\n')
     assert findings(plugin, "DL218") == []
+    path = tool(plugin, READS + '    token = self.runtime.credentials["access_token"]\n')
+    (f,) = findings(plugin, "DL218")  # without OAuth, access_token is undeclared
+    assert f.span == span_of(path, '"access_token"')
     # OAuth: the credentials are what _oauth_get_credentials returns, unknown statically
     provider.write_text(provider.read_text().replace("tools:\n", "oauth_schema:\n  client_schema: []\n  credentials_schema: []\ntools:\n", 1))
     tool(plugin, READS + '    token = self.runtime.credentials["access_token"]\n')
@@ -557,6 +606,11 @@ class Cache:
 """)
     # Cache assigns its own self.session: whatever it holds, the call is not judged as Dify's session
     assert findings(plugin, "DL306") == []
+    # the same call on the Tool's own session needs the storage permission llm-tool does not grant
+    path = tool(plugin, READS + "    StorageInvocation(self.session).get(prompt)\n",
+                head=TOOL_HEAD + "from dify_plugin.invocations.storage import StorageInvocation\n")
+    (f,) = findings(plugin, "DL306")
+    assert f.span.start.line == span_of(path, "StorageInvocation(self.session).get").start.line
 
 
 def test_session_handed_to_other_code_makes_permission_use_unknown(plugin: Path):
@@ -580,6 +634,9 @@ def test_abstract_check_sees_through_generic_and_abc_bases(plugin: Path):
 
 def test_miscalled_invocation_object_still_uses_its_permission(plugin: Path):
     # llm-tool grants model.enabled and model.llm; summary needs both even when called wrongly (DL202)
+    tool(plugin, READS + "    yield self.create_text_message(prompt)\n")
+    (unused,) = findings(plugin, "DL308")  # with no model call at all, the grant is unused
+    assert "model.llm" in unused.message
     tool(plugin, READS + '    yield self.create_text_message(self.session.model.summary(text=prompt, instruction="x"))\n')
     assert len(findings(plugin, "DL202")) == 1
     assert findings(plugin, "DL308") == []

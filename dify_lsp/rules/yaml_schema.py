@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import decimal
+import functools
 import re
 import threading
 from dataclasses import dataclass, field
@@ -479,35 +480,15 @@ class _Walker:
                 )
 
 
-_SCHEMA_KEYS: set[str] = set()
+@functools.cache
+def _schema_keys() -> frozenset[str]:
+    return frozenset(f.name for f in pf.all_fields()) - {f.name for f in pf.I18N.fields}
 
 
 def _is_schema_key(key: str) -> bool:
     """A key some plugin YAML mapping defines (`url`, `min`, `max`, ...): under a translated text it is a
     key indented one level too deep, not a language code, even when it looks like one."""
-    if not _SCHEMA_KEYS:
-        seen: set[int] = set()
-
-        def walk(t: SchemaType) -> None:
-            if id(t) in seen:
-                return
-            seen.add(id(t))
-            if isinstance(t, Obj):
-                for f in t.fields:
-                    _SCHEMA_KEYS.add(f.name)
-                    walk(f.type)
-            elif isinstance(t, ListOf):
-                walk(t.item)
-            elif isinstance(t, MapOf):
-                walk(t.value)
-            elif isinstance(t, Either):
-                for o in t.options:
-                    walk(o)
-
-        for schema in pf.SCHEMAS.values():
-            walk(schema)
-        _SCHEMA_KEYS.difference_update(f.name for f in pf.I18N.fields)
-    return key in _SCHEMA_KEYS
+    return key in _schema_keys()
 
 
 def _is_pep440(text: str) -> bool:

@@ -142,3 +142,30 @@ def step_into(t: SchemaType, step: str | int) -> tuple[SchemaType | None, Field 
     if isinstance(t, MapOf):
         return t.value, None
     return None, None
+
+
+def all_fields() -> list[Field]:
+    """Every field of every plugin file schema, each schema type visited once (shared types are walked
+    once, so a field reachable from several kinds appears once)."""
+    seen: set[int] = set()
+    fields: list[Field] = []
+
+    def walk(t: SchemaType) -> None:
+        if id(t) in seen:
+            return
+        seen.add(id(t))
+        if isinstance(t, Obj):
+            for f in t.fields:
+                fields.append(f)
+                walk(f.type)
+        elif isinstance(t, ListOf):
+            walk(t.item)
+        elif isinstance(t, MapOf):
+            walk(t.value)
+        elif isinstance(t, Either):
+            for option in t.options:
+                walk(option)
+
+    for schema in SCHEMAS.values():
+        walk(schema)
+    return fields
