@@ -63,6 +63,9 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def test_a_ready_plugin_has_no_marketplace_findings(ready: Path):
+    edit(ready / "manifest.yaml", "author: acme", "author: langgenius")
+    assert [f.code for f in findings(ready)] == ["DL621"]  # one step back from ready is reported
+    edit(ready / "manifest.yaml", "author: langgenius", "author: acme")
     assert findings(ready) == []
 
 
@@ -102,6 +105,7 @@ def test_dl603_blocked_folder_and_files(ready: Path):
 def test_dl603_difyignore_leaves_artifacts_out(ready: Path):
     (ready / ".venv").mkdir()
     (ready / ".venv" / "x.py").write_text("")
+    assert [f.path for f in findings(ready, "DL603")] == [norm(ready / ".venv")]  # without the ignore file
     (ready / ".difyignore").write_text(".venv/\n")
     assert findings(ready, "DL603") == []
 
@@ -164,7 +168,10 @@ def test_dl612_low_entropy_literal_is_a_warning_and_placeholders_are_clean(ready
 
 
 def test_secrets_code_reading_a_credential_is_clean(ready: Path):
-    edit(ready / "tools" / "llm.py", "\n", '\napi_key = credentials.get("api_key")\n')
+    edit(ready / "tools" / "llm.py", "\n", '\napi_key = "hunter2"\n')
+    line, col = line_of(ready / "tools" / "llm.py", '"hunter2"')
+    assert [f.span for f in findings(ready, "DL612")] == [Span(Pos(line, col), Pos(line, col + len('"hunter2"')))]  # a literal
+    edit(ready / "tools" / "llm.py", '"hunter2"', 'credentials.get("api_key")')
     assert findings(ready, "DL611") == findings(ready, "DL612") == []
 
 
@@ -263,6 +270,9 @@ def test_dl624_privacy_reference(ready: Path, value: str, reason: str):
 
 
 def test_dl624_privacy_url_is_clean(ready: Path):
+    edit(ready / "manifest.yaml", "privacy: PRIVACY.md", "privacy: http:/acme.example.com/privacy")
+    assert [f.code for f in findings(ready)] == ["DL624"]  # one slash short: not a URL, and no such file
+    edit(ready / "manifest.yaml", "privacy: http:/acme.example.com/privacy", "privacy: PRIVACY.md")
     edit(ready / "manifest.yaml", "privacy: PRIVACY.md", "privacy: https://acme.example.com/privacy")
     assert findings(ready) == []
 
@@ -336,6 +346,11 @@ def test_dl637_cjk_outside_code_blocks_at_the_first_run(ready: Path):
 
 
 def test_dl637_cjk_in_code_blocks_is_clean(ready: Path):
+    edit(ready / "README.md", "## Usage", "{\"text\": \"你好\"}\n\n## Usage")
+    (f,) = findings(ready, "DL637")  # the same text outside a code block
+    line, col = line_of(ready / "README.md", "你好")
+    assert f.span == Span(Pos(line, col), Pos(line, col + 2))
+    edit(ready / "README.md", "{\"text\": \"你好\"}\n", "")
     edit(ready / "README.md", "## Usage", "```json\n{\"text\": \"你好\"}\n```\n\n## Usage")
     assert findings(ready, "DL637") == []
 
@@ -461,6 +476,9 @@ def test_dl650_newer_syntax_is_judged_as_the_reviews_python_would(ready: Path):
     got = findings(ready, "DL650")
     if sys.version_info >= (3, 12):
         assert got == []
+        (ready / "tools" / "fmt.py").write_text('url = "a/b"\nmessage = f"{url.split("/")[0]"\n')
+        (f,) = findings(ready, "DL650")  # a brace short: no Python compiles it
+        assert f.span.start.line == 1
     else:
         (f,) = got
         assert f.severity.label == "warning" and "Python 3.12" in f.message
