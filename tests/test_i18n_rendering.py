@@ -261,6 +261,7 @@ LITERAL_NAMES = {"session", "sync", "pip install -r"}
 
 
 def test_rule_messages_join_no_english():
+    listing_modules = set(_checked_modules())  # the rule modules, the CLI, MCP and rename say lists with i18n.Listing
     bad = []
     for path in sorted((REPO / "dify_lsp").rglob("*.py")):
         if "invocation" in path.parts or path.name == "i18n.py":
@@ -268,7 +269,7 @@ def test_rule_messages_join_no_english():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and (getattr(node.func, "id", None) or getattr(node.func, "attr", None)) in ("msg", "Message"):
                 for kw in node.keywords:
-                    words = [w for w in _literal_english(kw.value, lists=path.parent.name == "rules" or path.name == "cli.py") if w not in LITERAL_NAMES]
+                    words = [w for w in _literal_english(kw.value, lists=path in listing_modules) if w not in LITERAL_NAMES]
                     if words:
                         bad.append(f"{path.relative_to(REPO)}:{node.lineno}: {kw.arg}={words}")
     assert not bad, "English joined into a message (write a whole sentence per case):\n" + "\n".join(bad)
@@ -375,3 +376,70 @@ def test_real_findings_read_natively(real_findings):
                 if words or re.search(f"{CJK.pattern} +{CJK.pattern}", said) or re.search(r"\S  +\S", said):
                     bad.append((language, f.code, said, words))
     assert not bad, "\n".join(f"{lang} {code}: {said!r} {words}" for lang, code, said, words in bad[:10])
+
+
+# -- no English sentence shown behind the catalogs' back ------------------------------------------------------
+# Where a text reaches a person: an editor message, a request's error, a line on stderr, a refusal raised.
+SHOWN_BY = {"show_message", "write", "JsonRpcException", "ResponseError"}
+RAISED = re.compile(r"(Error|Exception|Refused)$")
+# A sentence: two English words in a row, once code, quoted text and the program's own name are taken out.
+SENTENCE = re.compile(r"[A-Za-z]{2,} [A-Za-z]{2,}")
+PROGRAM = re.compile(r"dify-lsp(?: [a-z]+)?(?: --[a-z-]+)?")
+
+
+def _checked_modules() -> list[Path]:
+    """The modules whose texts reach users directly; the runner (invocation/, features/run_*.py) says its own."""
+    pkg = REPO / "dify_lsp"
+    paths = [pkg / "cli.py", pkg / "scaffold_cli.py", pkg / "plugin_names.py", *sorted((pkg / "mcp").glob("*.py")),
+             *sorted((pkg / "rules").rglob("*.py"))]
+    paths += [p for p in sorted((pkg / "features").glob("*.py")) if not p.name.startswith("run_")]
+    # The registries' self-checks fail at import, for the developer who wired a rule or a feature wrong.
+    return [p for p in paths if p.exists() and p.name != "registry.py"]
+
+
+def _english_sentence(node: ast.AST) -> str | None:
+    """The English prose an argument writes out itself (a literal or an f-string's literal parts), if any."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        parts = [node.value]
+    elif isinstance(node, ast.JoinedStr):
+        parts = [v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+    elif isinstance(node, ast.BinOp):  # "..." + "..."
+        return _english_sentence(node.left) or _english_sentence(node.right)
+    else:
+        return None
+    text = PROGRAM.sub(" ", QUOTED.sub(" ", CODE.sub(" ", " {} ".join(parts))))
+    return " ".join(parts) if SENTENCE.search(text) else None
+
+
+def _shown_texts(tree: ast.AST):
+    """(line, how, argument) for each text handed to a person: shown, printed to stderr, or raised."""
+    raised = {id(n.exc) for n in ast.walk(tree) if isinstance(n, ast.Raise) and isinstance(n.exc, ast.Call)}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None) or ""
+        to_stderr = name == "print" and any(kw.arg == "file" and "stderr" in ast.unparse(kw.value) for kw in node.keywords)
+        returned_refusal = RAISED.search(name) is not None and name[:1].isupper()  # raised, or returned as a refusal
+        if name in SHOWN_BY or to_stderr or id(node) in raised or returned_refusal:
+            yield node.lineno, name, node.args[0]
+
+
+def test_texts_shown_to_users_go_through_the_catalogs():
+    bad = []
+    for path in _checked_modules():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for line, how, arg in _shown_texts(tree):
+            sentence = _english_sentence(arg)
+            if sentence:
+                bad.append(f"{path.relative_to(REPO)}:{line}: {how}({sentence!r})")
+    assert not bad, "English shown without the catalogs (use msg(...) / N_ and tr at the edge):\n" + "\n".join(bad)
+
+
+def test_the_scan_finds_a_leak():
+    leak = ast.parse('def f(ctx, name):\n    ctx.editor.show_message(f"Renamed {name} where it is written", 2)\n'
+                     '    raise RenameRefused(f"{name} is too long")\n    print("no plugin found", file=sys.stderr)\n')
+    found = [how for _, how, arg in _shown_texts(leak) if _english_sentence(arg)]
+    assert found == ["show_message", "RenameRefused", "print"] or sorted(found) == sorted(["show_message", "RenameRefused", "print"])
+    fine = ast.parse('def f(ctx, name):\n    ctx.editor.show_message(ctx.tr(msg("Renamed {name}", name=name)), 2)\n'
+                     '    print(f"dify-lsp schema: {name}: {err}", file=sys.stderr)\n')
+    assert not [how for _, how, arg in _shown_texts(fine) if _english_sentence(arg)]

@@ -6,7 +6,7 @@ from lsprotocol import types
 
 from dify_lsp.features import HOVER, RequestContext, provides
 from dify_lsp.features.yaml_completion import field_markdown
-from dify_lsp.i18n import ENGLISH, msg, tr
+from dify_lsp.i18n import ENGLISH, Listing, msg, tr
 from dify_lsp.schema import plugin_files as pf
 from dify_lsp.schema.cursor import cursor_at, word_at
 from dify_lsp.schema.model import Field
@@ -32,10 +32,10 @@ def value_markdown(fld: Field, value: str, siblings: dict[str, str], language: s
                 parts.append(f"- `{part}`: " + _(msg("not a {type} scope", type=ptype)))
         return (
             _(msg("**scope** of a `{type}`", type=ptype)) + "\n\n" + "\n".join(parts) + "\n\n"
-            + _(msg("Valid: {scopes}; join several with `&`.", scopes=", ".join(scopes)))
+            + _(msg("Valid: {scopes}; join several with `&`.", scopes=Listing(scopes)))
         )
     if fld.enum and value in fld.enum:
-        others = ", ".join(f"`{v}`" for v in fld.enum)
+        others = Listing(f"`{v}`" for v in fld.enum)
         return f"**`{value}`** ({fld.name}): {_(fld.enum[value])}\n\n" + _(msg("Allowed values: {values}", values=others))
     if value in fld.renamed_values:
         new = fld.renamed_values[value]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from dify_lsp.findings import Finding
-from dify_lsp.i18n import Message, msg, tr
+from dify_lsp.i18n import Listing, Message, msg, tr
 from dify_lsp.index import PluginIndex, find_plugin_roots, norm
 from dify_lsp.plugin_fixes import FIXED_CODES, FixSite, PlannedFix, plugin_fixes
 from dify_lsp.schema.references import KIND_TITLES, PYTHON, YAML_KINDS
@@ -31,7 +31,9 @@ class RequestError(Exception):
 
 
 def _names(values: Iterable[str]) -> str:
-    return ", ".join(values) or "-"
+    """Names as a list in the reader's language ("a, b" / "a、b"); "-" when there are none."""
+    names = list(values)
+    return Listing(names) if names else "-"
 
 
 # -- plugins -------------------------------------------------------------------------------------------------
@@ -530,7 +532,7 @@ def apply_fix(path: str, code: str, language: str, line: int | None = None, char
     if not findings:
         raise RequestError(msg("no {code} finding in {path} at that place; `check` lists the findings with their ranges", code=code, path=path))
     if len(findings) > 1:
-        places = ", ".join(f"{a}:{b}" for a, b in (start(f) for f in findings))
+        places = Listing(f"{a}:{b}" for a, b in (start(f) for f in findings))
         raise RequestError(msg("{count} {code} findings in {path}: give line and character of one ({places})",
                                count=len(findings), code=code, path=path, places=places))
     finding = findings[0]
@@ -584,7 +586,7 @@ def new_tool(plugin: str, name: str, language: str, provider: str | None = None)
         plan = scaffold_tool(loaded, index.source, name, norm(provider) if provider else None)
         written = write_scaffold(plan)
     except ScaffoldError as exc:
-        raise RequestError(str(exc)) from None
+        raise RequestError(exc.args[0] if exc.args else str(exc)) from None  # its catalog message, said in the user's language
     except OSError as exc:
         raise RequestError(f"{exc.filename or ''}: {exc.strerror or exc}") from None
     return {
@@ -602,7 +604,7 @@ def package(plugin: str, language: str, output: str | None = None, max_size_mb: 
     try:
         files, size = build_package(root, target, max_size_mb)
     except PackageError as exc:
-        raise RequestError(msg("the plugin cannot be packaged: {reason}", reason=str(exc))) from None
+        raise RequestError(msg("the plugin cannot be packaged: {reason}", reason=exc.args[0] if exc.args else str(exc))) from None
     except OSError as exc:
         raise RequestError(f"{exc.filename or target}: {exc.strerror or exc}") from None
     return {"package": str(target), "files": files, "uncompressed_bytes": size, "bytes": target.stat().st_size}

@@ -58,4 +58,4 @@ async def run(request: RunRequest, progress: ProgressFn | None = None) -> dict[s
     try:
         return (await runner.run(unified, progress)).to_json()
     except UsageError as exc:
-        raise RunUsageError(str(exc)) from None
+        raise RunUsageError(exc.args[0] if exc.args else str(exc)) from None  # a catalog message stays one

@@ -21,6 +21,7 @@ from mcp.server.mcpserver import Context  # resolved from this module's globals:
 from pydantic import Field
 
 from dify_lsp import __version__
+from dify_lsp.i18n import Listing, msg, tr
 from dify_lsp.mcp import operations
 from dify_lsp.mcp.operations import RequestError
 from dify_lsp.schema.references import YAML_KINDS
@@ -162,7 +163,7 @@ def create_server(language: str):
         try:
             return await run(request, _progress_reporter(ctx))
         except RunUsageError as exc:
-            raise ToolError(str(exc)) from None
+            raise ToolError(tr(exc.args[0] if exc.args else str(exc), language)) from None
 
     @server.tool(annotations=writes)
     def apply_fix(
@@ -246,18 +247,30 @@ def serve(language: str) -> int:
 
 def call_once(language: str, tool: str, arguments: dict[str, Any]) -> tuple[bool, Any]:
     """One tool call without a client (``dify-lsp mcp --call``, the agent skill's scripts): the same tool,
-    validation and result as over the protocol. (True, structured result) or (False, the error text)."""
+    validation and result as over the protocol. (True, structured result) or (False, why not, as a message:
+    the SDK's "Error executing tool" wrapper is for a model; a person at a terminal reads the cause)."""
     import anyio
     from mcp.server.mcpserver.exceptions import ToolError
+    from pydantic import ValidationError
 
     async def call() -> tuple[bool, Any]:
+        server = create_server(language)
+        names = [t.name for t in await server.list_tools()]
+        if tool not in names:
+            return False, msg("no tool '{tool}'; the tools: {tools}", tool=tool, tools=Listing(sorted(names)))
         try:
-            result = await create_server(language).call_tool(tool, arguments)
+            result = await server.call_tool(tool, arguments)
         except ToolError as exc:
-            return False, str(exc)
+            cause = exc.__cause__
+            if isinstance(cause, ValidationError):
+                # pydantic's own words, one line per argument
+                problems = Listing(f"{'.'.join(map(str, e['loc'])) or '-'}: {e['msg']}" for e in cause.errors())
+                return False, msg("the arguments do not fit the tool's input schema: {problems}", problems=problems)
+            if isinstance(cause, ToolError):  # a dify-lsp message, already in the user's language
+                return False, str(cause)
+            return False, msg("the tool failed: {error}", error=f"{type(cause).__name__}: {cause}" if cause else str(exc))
         if result.is_error:
             return False, "\n".join(getattr(c, "text", "") for c in result.content)
         return True, result.structured_content
 
     return anyio.run(call)
-

@@ -8,7 +8,7 @@ import re
 from typing import Iterator
 
 from dify_lsp.findings import Finding, Fix, Severity, TextEdit
-from dify_lsp.i18n import msg
+from dify_lsp.i18n import Listing, msg
 from dify_lsp.index import ZERO_SPAN
 from dify_lsp.rules import define_rule
 from dify_lsp.rules.marketplace.family import FAMILY, package_check
@@ -119,7 +119,7 @@ def manifest_metadata(package: PackageView) -> Iterator[Finding]:
 
     repo, _, repo_span = values[("repo",)]
     if repo and not SOURCE_URL.search(repo):
-        yield REPO.at(path, repo_span, msg("repo '{repo}' is not a source repository URL on an allowed host ({hosts}): the review blocks the package; give the https URL of the plugin's repository", repo=repo, hosts=", ".join(ALLOWED_SOURCE_HOSTS)))
+        yield REPO.at(path, repo_span, msg("repo '{repo}' is not a source repository URL on an allowed host ({hosts}): the review blocks the package; give the https URL of the plugin's repository", repo=repo, hosts=Listing(ALLOWED_SOURCE_HOSTS)))
 
     contact, _, contact_span = values[("contact",)]
     if contact and not EMAIL.match(contact):

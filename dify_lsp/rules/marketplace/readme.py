@@ -7,7 +7,7 @@ import re
 from typing import Iterator
 
 from dify_lsp.findings import Finding, Severity
-from dify_lsp.i18n import N_, Message, msg
+from dify_lsp.i18n import N_, Listing, Message, msg
 from dify_lsp.index import ZERO_SPAN
 from dify_lsp.rules import define_rule
 from dify_lsp.rules.marketplace.family import FAMILY, package_check
@@ -50,7 +50,7 @@ def readme_metadata(package: PackageView) -> Iterator[Finding]:
         yield MISSING.at(where, ZERO_SPAN, msg('the package has no README.md, or it is empty: the review blocks it ("missing required file: README.md"); describe the plugin, its setup and its source in English'))
         return
     if not SOURCE_LINK.search(text):
-        yield SOURCE.at(path, first_line(text), msg("README.md links no source repository on an allowed host ({hosts}): the review blocks the package; add a line such as `Source: https://github.com/OWNER/REPO`", hosts=", ".join(ALLOWED_SOURCE_HOSTS)))
+        yield SOURCE.at(path, first_line(text), msg("README.md links no source repository on an allowed host ({hosts}): the review blocks the package; add a line such as `Source: https://github.com/OWNER/REPO`", hosts=Listing(ALLOWED_SOURCE_HOSTS)))
     # Code blocks may hold any language (sample payloads); blank them out, keeping every offset.
     prose = CODE_BLOCK.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
     runs = list(CJK.finditer(prose))
