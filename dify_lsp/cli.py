@@ -455,7 +455,7 @@ def cmd_mcp(lang: str | None, call: str | None = None, call_args: str = "{}") ->
         return EXIT_USAGE
     ok, result = call_once(language, call, arguments)
     if not ok:
-        print(i18n.tr(i18n.msg("dify-lsp mcp --call {tool}: {error}", tool=call, error=result), language), file=sys.stderr)
+        print(f"dify-lsp mcp --call {call}: {i18n.tr(result, language)}", file=sys.stderr)  # the program, then its message
         return EXIT_USAGE
     json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")

@@ -400,3 +400,20 @@ def test_without_the_mcp_sdk_it_says_how_to_install_it():
     done = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert done.returncode == 2 and done.stdout == ""
     assert "pip install 'dify-lsp[mcp]'" in done.stderr and "需要 MCP SDK" in done.stderr
+
+
+@pytest.mark.parametrize("tool, arguments, zh, ja", [
+    ("nope", "{}", "没有工具 'nope'；可用的工具：apply_fix、", "ツール 'nope' はありません。使えるツール：apply_fix、"),
+    ("check_plugin", "{}", "参数不符合该工具的输入 schema：path: ", "引数がツールの入力スキーマに合いません：path: "),
+    ("explain_rule", '{"code": "XX999"}', "没有规则 'XX999'", "ルール 'XX999' はありません"),
+])
+def test_call_errors_are_said_in_the_users_language(tool, arguments, zh, ja):
+    # A person at a terminal reads the cause in their language, not the SDK's "Error executing tool" wrapper.
+    for lang, expected in (("zh_Hans", zh), ("ja_JP", ja), ("en_US", None)):
+        done = subprocess.run([sys.executable, "-m", "dify_lsp", "mcp", "--lang", lang, "--call", tool, "--args", arguments],
+                              capture_output=True, text=True, encoding="utf-8", timeout=120)
+        assert done.returncode == 2, done.stderr
+        line = done.stderr.strip()
+        assert line.startswith(f"dify-lsp mcp --call {tool}: ") and "Error executing tool" not in line, line
+        if expected:
+            assert expected in line, line
