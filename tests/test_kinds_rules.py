@@ -175,10 +175,13 @@ def test_model_type_without_a_model_class(kind: Path):
 
 @pytest.mark.parametrize("kind", ["model_provider"], indirect=True)
 def test_a_model_class_through_an_intermediate_class_counts(kind: Path):
-    (kind / "models" / "text_embedding" / "base.py").write_text(
-        "from dify_plugin import TextEmbeddingModel\n\n\nclass NimbusEmbeddingBase(TextEmbeddingModel):\n    pass\n"
-    )
+    base = kind / "models" / "text_embedding" / "base.py"
+    base.write_text("class NimbusEmbeddingBase:\n    pass\n")
     edit(kind / "models" / "text_embedding" / "text_embedding.py", "class NimbusTextEmbeddingModel(TextEmbeddingModel):", "from models.text_embedding.base import NimbusEmbeddingBase\n\n\nclass NimbusTextEmbeddingModel(NimbusEmbeddingBase):")
+    provider = kind / "provider" / "nimbus.yaml"
+    (f,) = findings(kind, "DL405")  # an intermediate that is no TextEmbeddingModel leaves the type without a class
+    assert f.path == norm(provider) and f.span == span_of(provider, "text-embedding")
+    base.write_text("from dify_plugin import TextEmbeddingModel\n\n\nclass NimbusEmbeddingBase(TextEmbeddingModel):\n    pass\n")
     assert findings(kind, "DL405") == []
 
 
@@ -337,6 +340,10 @@ def test_required_indented_under_label(kind: Path):
 @pytest.mark.parametrize("kind", ["trigger"], indirect=True)
 def test_other_language_codes_are_fine(kind: Path):
     event = kind / "events" / "issue_opened.yaml"
+    edit(event, "    label:\n      en_US: Only issues with this label\n", "    label:\n      en_US: Only issues with this label\n      zh_Hant: 標籤\n      url: https://acme.example/labels\n")
+    # beside them, a schema key indented one level too deep is no language
+    assert [(f.code, f.span) for f in findings(kind)] == [("DL111", span_of(event, "url: https://acme.example/labels", length=3))]
+    edit(event, "      zh_Hant: 標籤\n      url: https://acme.example/labels\n", "")
     edit(event, "    label:\n      en_US: Only issues with this label\n", "    label:\n      en_US: Only issues with this label\n      zh_Hant: 標籤\n      de_DE: Nur mit diesem Label\n")
     assert findings(kind) == []
 
