@@ -494,7 +494,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from dify_lsp.checker import check_root, check_roots
     from dify_lsp.config import FAIL_ON, fail_on_for
     from dify_lsp.index import PluginIndex, find_plugin_roots, norm
-    from dify_lsp.report import Row, display_path, write
+    from dify_lsp.report import Row, display_path, rows_of, write
     from dify_lsp.report.text import TextWriter, summary, use_colour, write_statistics, statistics
     from dify_lsp.settings import ServerSettings
 
@@ -556,17 +556,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             report = reports[root]
             fail_on = args.fail_on or fail_on_for(root, lambda path: index.source.read(path).text) or "error"
             texts: dict[Path, tuple[str, ...]] = {}
-            for f in report.findings:
-                if p.is_file() and f.path != p:
-                    continue
-                key = (f.path, f.span, f.code, f.message)
-                if key in shown:
-                    continue
-                shown.add(key)
-                if f.path not in texts:
-                    texts[f.path] = tuple((index.source.read(f.path).text or "").split("\n"))
-                rows.append(Row(display_path(arg, p, f.path), f, texts[f.path], language))
-                if f.severity <= FAIL_ON[fail_on]:
+            for row in rows_of(report.findings, arg, p, lambda path: index.source.read(path).text, language, shown, texts):
+                rows.append(row)
+                if row.finding.severity <= FAIL_ON[fail_on]:
                     failing += 1
 
     code = EXIT_USAGE if usage_error else (EXIT_FINDINGS if failing else EXIT_OK)

@@ -32,17 +32,18 @@ import yaml
 
 from dify_lsp import pyscan
 from dify_lsp.findings import TextEdit
+from dify_lsp.i18n import Listing, Message, N_, msg
 from dify_lsp.index import Plugin, TextSource, files_under, lookup
 from dify_lsp.invocation.parameters import invocation_path
 from dify_lsp.schema.references import AGENT_STRATEGY, ENDPOINT, ENDPOINT_GROUP, MODEL_PROVIDER, PYTHON, TOOL, TOOL_PROVIDER
 from dify_lsp.textpos import Pos, Span
 from dify_lsp.yamlpos import YMap, YNode, YScalar, YSeq, parse_yaml
 
-TOOL_PARAMETER = "tool parameter"
-STRATEGY_PARAMETER = "agent strategy parameter"
-CREDENTIAL = "provider credential"
-MODEL_CREDENTIAL = "model provider credential"
-ENDPOINT_SETTING = "endpoint setting"
+TOOL_PARAMETER = N_("tool parameter")
+STRATEGY_PARAMETER = N_("agent strategy parameter")
+CREDENTIAL = N_("provider credential")
+MODEL_CREDENTIAL = N_("model provider credential")
+ENDPOINT_SETTING = N_("endpoint setting")
 
 DECLARATION = "declaration"
 READ = "read"
@@ -75,7 +76,7 @@ class NameScope:
     kind: str
     owner: Path  # the YAML that declares them
     sites: list[NameSite] = field(default_factory=list)
-    incomplete: list[str] = field(default_factory=list)  # why some uses may not be known
+    incomplete: list[Message] = field(default_factory=list)  # why some uses may not be known
 
     def names(self) -> set[str]:
         return {s.name for s in self.sites}
@@ -203,9 +204,10 @@ def _parameter_reads(source: TextSource, py: Path, scope: NameScope) -> None:
         for read in inv.reads:
             scope.sites.append(NameSite(read.key, py, read.inner or read.span, READ, exact=read.inner is not None))
         if inv.escapes:
-            scope.incomplete.append(
-                f"{py.name}: {inv.class_name}._invoke passes {inv.param} on as a whole or reads it with a computed key"
-            )
+            scope.incomplete.append(msg(
+                "{file}: {class_name}._invoke passes {mapping} on as a whole or reads it with a computed key",
+                file=py.name, class_name=inv.class_name, mapping=inv.param,
+            ))
 
 
 def _key_reads(source: TextSource, py: Path, scope: NameScope, mapping: str, method: str | None) -> None:
@@ -219,9 +221,12 @@ def _key_reads(source: TextSource, py: Path, scope: NameScope, mapping: str, met
             continue
         read = kr.read
         scope.sites.append(NameSite(read.key, py, read.inner or read.span, READ, exact=read.inner is not None))
+    shown = mapping.removeprefix("param:")  # the parameter's own name, as the code writes it
     for class_name, escaped in sorted(found.mapping_escapes):
         if escaped == mapping:
-            scope.incomplete.append(f"{py.name}: {class_name} passes {mapping.removeprefix('param:')} on or writes to it")
+            scope.incomplete.append(msg(
+                "{file}: {class_name} passes {mapping} on or writes to it", file=py.name, class_name=class_name, mapping=shown,
+            ))
 
 
 def _listed(plugin: Plugin, owner: Path, kind: str) -> list[Path]:
@@ -328,35 +333,52 @@ def name_at(plugin: Plugin, source: TextSource, path: Path, pos: Pos) -> NameAt 
 
 
 def _yaml_type_of(name: str) -> str | None:
+    """What YAML reads ``name`` as, when not as a string: ``invalid`` or the Python type's name."""
     try:
         value = yaml.safe_load(name)
     except yaml.YAMLError:
-        return "invalid YAML"
+        return "invalid"
     return None if isinstance(value, str) else type(value).__name__
 
 
+# Why a name YAML does not read as a string cannot be a name, one whole sentence per case.
+_AS_YAML = {
+    "invalid": N_("'{name}' is not valid YAML as a plain value, so it cannot be a name"),
+    "int": N_("'{name}' would be read by YAML as a number, not as a name"),
+    "float": N_("'{name}' would be read by YAML as a number, not as a name"),
+    "bool": N_("'{name}' would be read by YAML as true or false, not as a name"),
+    "NoneType": N_("'{name}' would be read by YAML as null, not as a name"),
+    "other": N_("'{name}' would be read by YAML as a value of type {type}, not as a name"),
+}
+
+
 def check_new_name(found: NameAt, new_name: str) -> None:
-    """Raise :class:`RenameRefused` when ``new_name`` is not a usable name or collides."""
-    kind = found.scope.kind
+    """Raise :class:`RenameRefused` (its message a :class:`Message`) when ``new_name`` is not a usable name or collides."""
+    kind = Message(found.scope.kind)
     if not new_name:
-        raise RenameRefused(f"a {kind} needs a name")
+        raise RenameRefused(msg("A {kind} needs a name.", kind=kind))
     if len(new_name) > MAX_NAME_LENGTH:
-        raise RenameRefused(f"'{new_name[:40]}...' is too long: the Dify plugin daemon takes names of at most {MAX_NAME_LENGTH} characters")
+        raise RenameRefused(msg(
+            "'{name}...' is too long: the Dify plugin daemon takes names of at most {limit} characters",
+            name=new_name[:40], limit=MAX_NAME_LENGTH,
+        ))
     if not NAME_PATTERN.match(new_name):
-        raise RenameRefused(
-            f"'{new_name}' is not a usable {kind} name: use letters, digits, '_' and '-' "
-            "(Dify uses the name as a workflow variable and a tool-call argument)"
-        )
+        raise RenameRefused(msg(
+            "'{name}' is not a usable {kind} name: use letters, digits, '_' and '-' "
+            "(Dify uses the name as a workflow variable and a tool-call argument)",
+            name=new_name, kind=kind,
+        ))
     as_yaml = _yaml_type_of(new_name)
     if as_yaml is not None:
-        raise RenameRefused(f"'{new_name}' would be read by YAML as a {as_yaml}, not as a name")
+        raise RenameRefused(msg(_AS_YAML.get(as_yaml, _AS_YAML["other"]), name=new_name, type=as_yaml))
     if new_name == found.name:
         return
     if new_name in found.scope.names():
         other = found.scope.sites_of(new_name)[0]
-        raise RenameRefused(
-            f"{kind} '{new_name}' already exists ({other.path.name}:{other.span.start.line + 1}); renaming '{found.name}' to it would merge the two"
-        )
+        raise RenameRefused(msg(
+            "{kind} '{name}' already exists ({where}); renaming '{old}' to it would merge the two",
+            kind=kind, name=new_name, where=f"{other.path.name}:{other.span.start.line + 1}", old=found.name,
+        ))
 
 
 def rename_edits(found: NameAt, new_name: str) -> list[TextEdit]:
@@ -365,6 +387,9 @@ def rename_edits(found: NameAt, new_name: str) -> list[TextEdit]:
     sites = found.sites
     inexact = [s for s in sites if not s.exact]
     if inexact:
-        where = ", ".join(f"{s.path.name}:{s.span.start.line + 1}" for s in inexact)
-        raise RenameRefused(f"'{found.name}' is written at {where} in a form that cannot be renamed safely (not a plain string); change it there first")
+        where = Listing(f"{s.path.name}:{s.span.start.line + 1}" for s in inexact)
+        raise RenameRefused(msg(
+            "'{name}' is written at {where} in a form that cannot be renamed safely (not a plain string); change it there first",
+            name=found.name, where=where,
+        ))
     return [TextEdit(s.path, s.span, new_name) for s in sites]

@@ -143,7 +143,7 @@ async def test_prepare_rename_gives_the_name_range_and_nothing_elsewhere(session
     [
         ("model", "already exists"),
         ("two words", "not a usable tool parameter name"),
-        ("true", "would be read by YAML as a bool"),
+        ("true", "would be read by YAML as true or false"),
         ("", "needs a name"),
     ],
 )

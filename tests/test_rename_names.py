@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
+from dify_lsp.i18n import CJK, tr
 from dify_lsp.index import PluginIndex
 from dify_lsp.plugin_names import (
     DECLARATION,
@@ -98,8 +100,29 @@ def test_names_dify_cannot_use_are_refused(tmp_path, new_name):
     path = plugin / "tools" / "ask.yaml"
     found = name_at(index.plugin_at(plugin), index.source, path, _pos(path, "name: question", 7))
     assert found is not None
-    with pytest.raises(RenameRefused):
+    with pytest.raises(RenameRefused) as refused:
         rename_edits(found, new_name)
+    # The refusal is a catalog message: said in Chinese and Japanese, with the name as typed.
+    for language in ("zh_Hans", "ja_JP"):
+        said = tr(refused.value.args[0], language)
+        assert said != str(refused.value) and CJK.search(said), (language, said)
+        assert not re.search(r"[a-z]{3,} [a-z]{3,}", said.replace(new_name[:40], "")), (language, said)
+
+
+@pytest.mark.parametrize("new_name, zh, ja", [
+    ("", "工具参数必须有名称。", "ツールパラメータには名前が必要です。"),
+    ("true", "YAML 会把 'true' 读作布尔值", "'true' は YAML では名前ではなく真偽値"),
+    ("model", "工具参数 'model' 已存在", "ツールパラメータ 'model' はすでに存在します"),
+])
+def test_refusals_read_natively(tmp_path, new_name, zh, ja):
+    plugin = names_plugin(tmp_path)
+    index = PluginIndex()
+    path = plugin / "tools" / "ask.yaml"
+    found = name_at(index.plugin_at(plugin), index.source, path, _pos(path, "name: question", 7))
+    with pytest.raises(RenameRefused) as refused:
+        rename_edits(found, new_name)
+    assert zh in tr(refused.value.args[0], "zh_Hans")
+    assert ja in tr(refused.value.args[0], "ja_JP")
 
 
 def test_renaming_to_the_same_name_is_a_no_op_edit(tmp_path):

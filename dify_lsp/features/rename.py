@@ -12,6 +12,7 @@ from __future__ import annotations
 from lsprotocol import types
 
 from dify_lsp.features import PREPARE_RENAME, RENAME, RequestContext, provides
+from dify_lsp.i18n import Listing, msg
 from dify_lsp.plugin_names import NameAt, RenameRefused, name_at, rename_edits
 from dify_lsp.textpos import Pos
 
@@ -28,7 +29,9 @@ def prepare_rename(ctx: RequestContext, pos: Pos) -> types.PrepareRenamePlacehol
     if found is None:
         return None
     if not found.site.exact:
-        return RenameRefused(f"'{found.name}' is not written as a plain string here, so it cannot be renamed from this place")
+        return RenameRefused(ctx.tr(msg(
+            "'{name}' is not written as a plain string here, so it cannot be renamed from this place", name=found.name,
+        )))
     return types.PrepareRenamePlaceholder(range=ctx.range(found.site.span), placeholder=found.name)
 
 
@@ -40,11 +43,14 @@ def rename(ctx: RequestContext, pos: Pos, new_name: str) -> types.WorkspaceEdit 
     try:
         edits = rename_edits(found, new_name)
     except RenameRefused as refused:
-        return refused
+        return RenameRefused(ctx.tr(refused.args[0]))
     if found.scope.incomplete and new_name != found.name:
         # Renamed everywhere it can be seen; say where it cannot (the edit still goes ahead).
         ctx.editor.show_message(
-            f"Renamed '{found.name}' to '{new_name}' where it is written; check by hand: " + "; ".join(found.scope.incomplete),
+            ctx.tr(msg(
+                "Renamed '{old}' to '{new}' where it is written; check by hand: {reasons}",
+                old=found.name, new=new_name, reasons=Listing(found.scope.incomplete),
+            )),
             types.MessageType.Warning,
         )
     changes: dict[str, list[types.TextEdit]] = {}

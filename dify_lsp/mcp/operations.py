@@ -110,7 +110,7 @@ def check(path: str, language: str, select: list[str] | None = None, extend_sele
     ``fixes`` (what :func:`apply_fix` can write) and ``related`` places."""
     from dify_lsp.cache import ResultCache
     from dify_lsp.checker import check_roots
-    from dify_lsp.report import Row, display_path
+    from dify_lsp.report import Row, display_path, rows_of
     from dify_lsp.report.json_format import json_items
     from dify_lsp.textpos import utf16_col
 
@@ -143,16 +143,7 @@ def check(path: str, language: str, select: list[str] | None = None, extend_sele
     for r in roots:
         result = results[r]
         crashes.extend(result.crashes)
-        for f in result.findings:
-            if p.is_file() and f.path != p:
-                continue
-            key = (f.path, f.span, f.code, f.message)
-            if key in shown:
-                continue
-            shown.add(key)
-            if f.path not in texts:
-                texts[f.path] = tuple((index.source.read(f.path).text or "").split("\n"))
-            rows.append(Row(display_path(path, p, f.path), f, texts[f.path], language))
+        rows.extend(rows_of(result.findings, path, p, lambda file: index.source.read(file).text, language, shown, texts))
     items = json_items(rows)
 
     def utf16_range(file: Path, span) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Callable, Iterable, Iterator, TextIO
 
 from dify_lsp.findings import Finding
 from dify_lsp.i18n import ENGLISH, tr
@@ -61,6 +61,29 @@ FORMAT_HELP = {
     "github": "GitHub Actions workflow commands (::error file=...,line=...,col=...::), shown as annotations",
     "junit": "JUnit XML: one test case per finding, for CI test report views",
 }
+
+
+def rows_of(
+    findings: Iterable[Finding],
+    arg: str,
+    arg_path: Path,
+    read_text: Callable[[Path], str | None],
+    language: str,
+    shown: set[tuple],
+    texts: dict[Path, tuple[str, ...]],
+) -> Iterator[Row]:
+    """The rows to report for what the user named: only the named file's findings when it is a file,
+    each finding once across plugins (``shown``), each file's text read once (``texts``)."""
+    for f in findings:
+        if arg_path.is_file() and f.path != arg_path:
+            continue
+        key = (f.path, f.span, f.code, f.message)
+        if key in shown:
+            continue
+        shown.add(key)
+        if f.path not in texts:
+            texts[f.path] = tuple((read_text(f.path) or "").split("\n"))
+        yield Row(display_path(arg, arg_path, f.path), f, texts[f.path], language)
 
 
 def write(fmt: str, rows: list[Row], out: TextIO) -> None:
