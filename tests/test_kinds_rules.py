@@ -45,8 +45,23 @@ def kind(tmp_path: Path, request) -> Path:
     return copy_fixture(tmp_path, "kinds", request.param)
 
 
+# one small mistake per kind fixture: the clean verdict below is shown to come from a check that runs
+KIND_MISTAKES = {
+    "model_provider": ("models/llm/nimbus-chat-mini.yaml", "model_type: llm", "model_type: lmm", "DL104", "lmm"),
+    "endpoint": ("group/webhooks.yaml", "    hidden: true\n", "    hiden: true\n", "DL105", "hiden"),
+    "agent_strategy": ("strategies/react.yaml", "type: array[tools]", "type: array[tool]", "DL104", "array[tool]"),
+    "datasource": ("provider/notes.yaml", "provider_type: online_document", "provider_type: online_documents", "DL104", "online_documents"),
+    "trigger": ("provider/nimbus_trigger.py", '"closed": ["issue_closed"]', '"closed": ["issue_close"]', "DL407", '"issue_close"'),
+}
+
+
 @pytest.mark.parametrize("kind", KINDS, indirect=True)
-def test_every_kind_fixture_is_clean(kind: Path):
+def test_every_kind_fixture_is_clean(kind: Path, request):
+    rel, right, wrong, code, at = KIND_MISTAKES[request.node.callspec.params["kind"]]
+    edit(kind / rel, right, wrong)
+    (f,) = findings(kind)
+    assert f.code == code and f.path == norm(kind / rel) and f.span == span_of(kind / rel, at)
+    edit(kind / rel, wrong, right)
     assert findings(kind) == []
 
 

@@ -39,6 +39,15 @@ def test_agreeing_scope_call_and_permissions_give_nothing(tmp_path: Path):
 
     root = tmp_path / "summarizer"
     shutil.copytree(Path(__file__).resolve().parent.parent / "examples" / "summarizer", root, ignore=shutil.ignore_patterns(".dify"))
+    # without its storage grant, the storage call is reported at the call and in the manifest
+    manifest = root / "manifest.yaml"
+    edit(manifest, "    storage:\n      enabled: true\n", "    storage:\n      enabled: false\n")
+    code = root / "tools" / "summarize.py"
+    got = {(f.code, f.path) for f in findings(root)}
+    assert got == {("DL306", norm(code)), ("DL307", norm(manifest))}
+    (at_call,) = findings(root, "DL306")
+    assert at_call.span.start.line == line_of(code, "self.session.storage.set")
+    edit(manifest, "      enabled: false\n", "      enabled: true\n")
     assert findings(root) == []
 
 

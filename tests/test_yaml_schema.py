@@ -61,11 +61,19 @@ def schema_findings(root: Path):
 def test_example_plugin_is_clean(llm_tool: Path):
     # tools/llm.yaml has `author: Dify`: tool identity authors are free text (SDK and daemon).
     assert schema_findings(llm_tool) == []
+    # the manifest's author is not: the same value there is reported
+    manifest = llm_tool / "manifest.yaml"
+    edit(manifest, "author: langgenius", "author: Dify")
+    assert [(f.code, f.span) for f in schema_findings(llm_tool)] == [("DL103", span_of(manifest, "Dify"))]
 
 
 @pytest.mark.parametrize("name", REAL)
 def test_real_style_plugins_are_clean(tmp_path: Path, name: str):
     root = copy_fixture(tmp_path, "real_plugins", name)
+    manifest = root / "manifest.yaml"
+    edit(manifest, "type: plugin\n", "type: plugn\n")
+    assert [(f.code, f.span) for f in findings(root)] == [("DL104", span_of(manifest, "plugn"))]  # the checks run
+    edit(manifest, "type: plugn\n", "type: plugin\n")
     assert findings(root) == []
 
 
