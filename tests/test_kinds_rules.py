@@ -45,8 +45,23 @@ def kind(tmp_path: Path, request) -> Path:
     return copy_fixture(tmp_path, "kinds", request.param)
 
 
+# one small mistake per kind fixture: the clean verdict below is shown to come from a check that runs
+KIND_MISTAKES = {
+    "model_provider": ("models/llm/nimbus-chat-mini.yaml", "model_type: llm", "model_type: lmm", "DL104", "lmm"),
+    "endpoint": ("group/webhooks.yaml", "    hidden: true\n", "    hiden: true\n", "DL105", "hiden"),
+    "agent_strategy": ("strategies/react.yaml", "type: array[tools]", "type: array[tool]", "DL104", "array[tool]"),
+    "datasource": ("provider/notes.yaml", "provider_type: online_document", "provider_type: online_documents", "DL104", "online_documents"),
+    "trigger": ("provider/nimbus_trigger.py", '"closed": ["issue_closed"]', '"closed": ["issue_close"]', "DL407", '"issue_close"'),
+}
+
+
 @pytest.mark.parametrize("kind", KINDS, indirect=True)
-def test_every_kind_fixture_is_clean(kind: Path):
+def test_every_kind_fixture_is_clean(kind: Path, request):
+    rel, right, wrong, code, at = KIND_MISTAKES[request.node.callspec.params["kind"]]
+    edit(kind / rel, right, wrong)
+    (f,) = findings(kind)
+    assert f.code == code and f.path == norm(kind / rel) and f.span == span_of(kind / rel, at)
+    edit(kind / rel, wrong, right)
     assert findings(kind) == []
 
 
@@ -175,10 +190,13 @@ def test_model_type_without_a_model_class(kind: Path):
 
 @pytest.mark.parametrize("kind", ["model_provider"], indirect=True)
 def test_a_model_class_through_an_intermediate_class_counts(kind: Path):
-    (kind / "models" / "text_embedding" / "base.py").write_text(
-        "from dify_plugin import TextEmbeddingModel\n\n\nclass NimbusEmbeddingBase(TextEmbeddingModel):\n    pass\n"
-    )
+    base = kind / "models" / "text_embedding" / "base.py"
+    base.write_text("class NimbusEmbeddingBase:\n    pass\n")
     edit(kind / "models" / "text_embedding" / "text_embedding.py", "class NimbusTextEmbeddingModel(TextEmbeddingModel):", "from models.text_embedding.base import NimbusEmbeddingBase\n\n\nclass NimbusTextEmbeddingModel(NimbusEmbeddingBase):")
+    provider = kind / "provider" / "nimbus.yaml"
+    (f,) = findings(kind, "DL405")  # an intermediate that is no TextEmbeddingModel leaves the type without a class
+    assert f.path == norm(provider) and f.span == span_of(provider, "text-embedding")
+    base.write_text("from dify_plugin import TextEmbeddingModel\n\n\nclass NimbusEmbeddingBase(TextEmbeddingModel):\n    pass\n")
     assert findings(kind, "DL405") == []
 
 
@@ -337,6 +355,10 @@ def test_required_indented_under_label(kind: Path):
 @pytest.mark.parametrize("kind", ["trigger"], indirect=True)
 def test_other_language_codes_are_fine(kind: Path):
     event = kind / "events" / "issue_opened.yaml"
+    edit(event, "    label:\n      en_US: Only issues with this label\n", "    label:\n      en_US: Only issues with this label\n      zh_Hant: 標籤\n      url: https://acme.example/labels\n")
+    # beside them, a schema key indented one level too deep is no language
+    assert [(f.code, f.span) for f in findings(kind)] == [("DL111", span_of(event, "url: https://acme.example/labels", length=3))]
+    edit(event, "      zh_Hant: 標籤\n      url: https://acme.example/labels\n", "")
     edit(event, "    label:\n      en_US: Only issues with this label\n", "    label:\n      en_US: Only issues with this label\n      zh_Hant: 標籤\n      de_DE: Nur mit diesem Label\n")
     assert findings(kind) == []
 

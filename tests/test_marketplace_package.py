@@ -49,8 +49,13 @@ def codes(pkg: Path) -> list[str]:
     return [f.code for f in findings]
 
 
-def test_a_ready_package_is_clean(ready_pkg: Path):
+def test_a_ready_package_is_clean(ready_pkg: Path, tmp_path: Path):
     assert codes(ready_pkg) == []
+    # the same package with one file the review blocks is reported: the members are really read
+    spoiled = tmp_path / "spoiled.difypkg"
+    spoiled.write_bytes(ready_pkg.read_bytes())
+    add_member(spoiled, "debug.log", b"x\n")
+    assert codes(spoiled) == ["DL603"]
 
 
 def test_findings_name_the_member_at_the_same_range_as_in_the_folder(llm_tool: Path, tmp_path: Path):

@@ -90,6 +90,7 @@ def test_unknown_code_in_noqa_is_reported(llm_tool: Path):
 
 def test_unused_noqa_can_itself_be_ignored(llm_tool: Path):
     edit(llm_tool / "tools" / "llm.py", QUERY_LINE, QUERY_LINE + "  # noqa: DL209")
+    assert "DL020" in codes(check(llm_tool))  # unused while DL020 and DL209 both run
     assert "DL020" not in codes(check(llm_tool, "--ignore", "DL020"))
     # a noqa for a rule that is not selected is not "unused": the rule did not run
     assert "DL020" not in codes(check(llm_tool, "--ignore", "DL209"))
@@ -121,6 +122,7 @@ def test_pyproject_fail_on(llm_tool: Path):
 
 def test_pyproject_in_the_repository_root_applies_to_plugins_below(tmp_path: Path, llm_tool: Path):
     (tmp_path / ".git").mkdir()
+    assert codes(check(llm_tool)) == ["DL207", "DL208", "DL208"]
     (tmp_path / "pyproject.toml").write_text('[tool.dify-lsp]\nignore = ["DL2"]\n')
     assert codes(check(llm_tool)) == []
 

@@ -39,6 +39,15 @@ def test_agreeing_scope_call_and_permissions_give_nothing(tmp_path: Path):
 
     root = tmp_path / "summarizer"
     shutil.copytree(Path(__file__).resolve().parent.parent / "examples" / "summarizer", root, ignore=shutil.ignore_patterns(".dify"))
+    # without its storage grant, the storage call is reported at the call and in the manifest
+    manifest = root / "manifest.yaml"
+    edit(manifest, "    storage:\n      enabled: true\n", "    storage:\n      enabled: false\n")
+    code = root / "tools" / "summarize.py"
+    got = {(f.code, f.path) for f in findings(root)}
+    assert got == {("DL306", norm(code)), ("DL307", norm(manifest))}
+    (at_call,) = findings(root, "DL306")
+    assert at_call.span.start.line == line_of(code, "self.session.storage.set")
+    edit(manifest, "      enabled: false\n", "      enabled: true\n")
     assert findings(root) == []
 
 
@@ -100,6 +109,20 @@ def test_dl305_scope_llm_passed_to_rerank(llm_tool: Path):
 
 def test_dl305_quiet_when_scope_and_call_agree(llm_tool: Path):
     code = llm_tool / "tools" / "llm.py"
+    edit(llm_tool / "manifest.yaml", "      llm: true\n", "      llm: true\n      rerank: true\n")
+    code.write_text(
+        "from dify_plugin import Tool\n\n\n"
+        "class LLMTool(Tool):\n"
+        "    def _invoke(self, tool_parameters):\n"
+        "        m = tool_parameters.get('model')\n"
+        "        r = self.session.model.rerank.invoke(m, [], tool_parameters['prompt'])\n"
+        "        yield self.create_text_message(str(r))\n"
+    )
+    (f,) = findings(llm_tool, "DL305")  # an llm-scoped selector handed to a rerank call
+    line = line_of(code, "rerank.invoke(m")
+    col = code.read_text().split("\n")[line].index("(m,") + 1
+    assert f.span == Span(Pos(line, col), Pos(line, col + 1))
+    edit(llm_tool / "manifest.yaml", "      rerank: true\n", "")
     code.write_text(
         "from dify_plugin import Tool\n\n\n"
         "class LLMTool(Tool):\n"
@@ -122,6 +145,8 @@ def test_dl308_unused_permission_is_a_hint(llm_tool: Path):
 
 def test_dl308_silent_when_code_does_not_parse(llm_tool: Path):
     edit(llm_tool / "manifest.yaml", "      llm: true\n", "      llm: true\n      rerank: true\n")
+    (f,) = findings(llm_tool, "DL308")  # while the code parses, the unused grant is known
+    assert f.span.start.line == line_of(llm_tool / "manifest.yaml", "rerank: true")
     code = llm_tool / "tools" / "llm.py"
     code.write_text(code.read_text() + "\ndef broken(:\n")
     assert findings(llm_tool, "DL308") == []
@@ -167,10 +192,12 @@ def test_dl305_through_a_wrapped_config(llm_tool: Path):
 
 def test_dl308_grant_that_grants_nothing_is_not_reported(llm_tool: Path):
     manifest = llm_tool / "manifest.yaml"
-    # model.enabled with every model type false: no model call is allowed, so there is nothing to take back
-    edit(manifest, "      llm: true\n", "      llm: false\n")
     code = llm_tool / "tools" / "llm.py"
     code.write_text(code.read_text().replace("self.session.model.llm.invoke", "print"))
+    # with llm: true and no model call, model.enabled is really unused
+    assert [f for f in findings(llm_tool, "DL308") if "model.enabled" in f.message]
+    # model.enabled with every model type false: no model call is allowed, so there is nothing to take back
+    edit(manifest, "      llm: true\n", "      llm: false\n")
     assert [f for f in findings(llm_tool, "DL308") if "model.enabled" in f.message] == []
 
 

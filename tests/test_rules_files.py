@@ -24,6 +24,12 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def test_example_plugin_has_no_file_findings(llm_tool: Path):
+    tool = llm_tool / "tools" / "llm.yaml"
+    edit(tool, "source: tools/llm.py", "source: tools/lm.py")
+    got = [f for f in findings(llm_tool) if f.code in FAMILY_CODES]  # one reference off is reported
+    line = tool.read_text().split("\n").index("    source: tools/lm.py")
+    assert [(f.code, f.span) for f in got] == [("DL002", Span(Pos(line, 12), Pos(line, 23)))]
+    edit(tool, "source: tools/lm.py", "source: tools/llm.py")
     assert [f for f in findings(llm_tool) if f.code in FAMILY_CODES] == []
 
 

@@ -61,11 +61,19 @@ def schema_findings(root: Path):
 def test_example_plugin_is_clean(llm_tool: Path):
     # tools/llm.yaml has `author: Dify`: tool identity authors are free text (SDK and daemon).
     assert schema_findings(llm_tool) == []
+    # the manifest's author is not: the same value there is reported
+    manifest = llm_tool / "manifest.yaml"
+    edit(manifest, "author: langgenius", "author: Dify")
+    assert [(f.code, f.span) for f in schema_findings(llm_tool)] == [("DL103", span_of(manifest, "Dify"))]
 
 
 @pytest.mark.parametrize("name", REAL)
 def test_real_style_plugins_are_clean(tmp_path: Path, name: str):
     root = copy_fixture(tmp_path, "real_plugins", name)
+    manifest = root / "manifest.yaml"
+    edit(manifest, "type: plugin\n", "type: plugn\n")
+    assert [(f.code, f.span) for f in findings(root)] == [("DL104", span_of(manifest, "plugn"))]  # the checks run
+    edit(manifest, "type: plugn\n", "type: plugin\n")
     assert findings(root) == []
 
 
@@ -129,6 +137,9 @@ def test_null_parameters_is_accepted(llm_tool: Path):
     tool = llm_tool / "tools" / "llm.yaml"
     text = tool.read_text()
     start, end = text.index("parameters:"), text.index("extra:")
+    tool.write_text(text[:start] + "parameters: 3\n" + text[end:])
+    line = span_of(tool, "parameters: 3").start.line
+    assert [(f.code, f.span) for f in schema_findings(llm_tool)] == [("DL102", Span(Pos(line, 12), Pos(line, 13)))]  # not a list
     tool.write_text(text[:start] + "parameters:\n" + text[end:])
     assert schema_findings(llm_tool) == []
 
@@ -220,6 +231,9 @@ def test_dl105_manifest_contact_is_the_marketplace_field_not_an_unknown_key(llm_
 
 def test_dl105_open_mappings_take_any_key(llm_tool: Path):
     tool = llm_tool / "tools" / "llm.yaml"
+    edit(tool, "extra:\n", "whatever: 1\nextra:\n")
+    assert [(f.code, f.span) for f in schema_findings(llm_tool)] == [("DL105", span_of(tool, "whatever"))]  # a closed mapping
+    edit(tool, "whatever: 1\nextra:\n", "extra:\n")
     edit(tool, "extra:\n", "output_schema:\n  type: object\n  whatever: 1\nextra:\n")
     edit(tool, "      pt_BR: Model\n", "      pt_BR: Model\n      zh_Hant: 模型\n")
     assert schema_findings(llm_tool) == []
@@ -285,6 +299,10 @@ def test_dl108_no_plugin_kind(llm_tool: Path):
 def test_tools_and_endpoints_combine(tmp_path: Path):
     root = copy_fixture(tmp_path, "real_plugins", "search_tool")
     manifest = root / "manifest.yaml"
+    edit(manifest, "  tools:\n", "  models:\n    - provider/search.yaml\n  tools:\n")
+    (f,) = findings(root, "DL108")  # models, unlike endpoints, do not combine with tools
+    assert f.span == Span(Pos(span_of(manifest, "  models:").start.line, 2), Pos(span_of(manifest, "  models:").start.line, 8))
+    edit(manifest, "  models:\n    - provider/search.yaml\n", "")
     edit(manifest, "  tools:\n", "  endpoints: []\n  tools:\n")
     assert findings(root, "DL108") == []
 

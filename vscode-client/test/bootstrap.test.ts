@@ -2,13 +2,21 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { BootstrapDeps, CommandResult, envPython, ensurePrivateServer, readyPrivateServer, runCommand, universalBundle } from "../src/bootstrap";
 import { discoverServer } from "../src/discovery";
 
+const made: string[] = [];
+
 function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "dify-bootstrap-"));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dify-bootstrap-"));
+  made.push(dir);
+  return dir;
 }
+
+after(() => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 /** An extension folder laid out as the universal package is. */
 function universalExtension(): string {
