@@ -91,7 +91,7 @@ def test_settings_have_their_own_entries(llm_tool: Path, tmp_path: Path):
     py = llm_tool / "tools" / "llm.py"
     py.write_text(py.read_text().replace('tool_parameters.get("query")', 'tool_parameters.get("extra_knob")'))
     cache = ResultCache(tmp_path / "cache")
-    cached(llm_tool, cache)
+    assert any(f.code == "DL207" for f in cached(llm_tool, cache).findings)  # what the setting below hides
     quiet = {"ignore": ["DL207"]}
     result = cached(llm_tool, cache, quiet)
     assert not result.cached
