@@ -15,7 +15,7 @@ from dify_lsp.features import COMPLETION, RequestContext, provides
 from dify_lsp.index import SKIP_DIRS
 from dify_lsp.schema import plugin_files as pf
 from dify_lsp.schema.cursor import Cursor, cursor_at
-from dify_lsp.i18n import ENGLISH, N_, msg, tr
+from dify_lsp.i18n import ENGLISH, N_, Listing, msg, tr
 from dify_lsp.schema.model import BOOLEAN, Field, ListOf, MapOf, Scalar, SchemaType, object_options, type_title_message
 from dify_lsp.schema.references import ICON, ICON_FOLDER, MANIFEST, PYTHON, YAML_KINDS
 from dify_lsp.textpos import Pos, Span
@@ -51,7 +51,7 @@ def field_markdown(fld: Field, language: str = ENGLISH) -> str:
     if fld.since:
         parts += ["", _(msg("Since SDK {version}.", version=fld.since))]
     if fld.renamed_values:
-        renamed = ", ".join(f"`{o}` -> `{n}` (SDK {fld.removed_in.get(o, pf.SDK_VERSION)})" for o, n in fld.renamed_values.items())
+        renamed = Listing(f"`{o}` -> `{n}` (SDK {fld.removed_in.get(o, pf.SDK_VERSION)})" for o, n in fld.renamed_values.items())
         parts += ["", _(msg("Renamed: {values}", values=renamed))]
     if fld.ignored:
         parts += ["", _(N_("Accepted, but the SDK's loader does not read it."))]

@@ -17,7 +17,8 @@ from lsprotocol import types
 from dify_lsp.features import DEFINITION, DOCUMENT_LINK, RequestContext, provides
 from dify_lsp.index import Plugin, PathRef, YamlFile, lookup, norm
 from dify_lsp.schema.model_provider import MODEL_CLASS_BASES
-from dify_lsp.schema.references import ICON, MODEL, MODEL_POSITION, PYTHON, YAML_KINDS
+from dify_lsp.i18n import Message, msg
+from dify_lsp.schema.references import KIND_TITLES, MODEL, MODEL_POSITION, PYTHON, YAML_KINDS
 from dify_lsp.sdk.catalog import YAML_KIND_BASES
 from dify_lsp.textpos import Pos, Span
 from dify_lsp.yamlpos import YScalar, YSeq
@@ -90,8 +91,9 @@ def yaml_document_links(ctx: RequestContext) -> list[types.DocumentLink]:
     for ref in ctx.plugin.refs_from(ctx.path):
         if ref.target is None or ref.escapes or not ref.exists:
             continue
-        what = "icon" if ref.target_kind == ICON else ref.target_kind.replace("_", " ")
-        tip = f"Open {what} {ctx.plugin.relative(ref.target)}" if tooltips else None
+        title = KIND_TITLES.get(ref.target_kind)
+        path = ctx.plugin.relative(ref.target)
+        tip = (ctx.tr(msg("Open {what} {path}", what=Message(title), path=path)) if title else ctx.tr(msg("Open {path}", path=path))) if tooltips else None
         out.append(types.DocumentLink(range=ctx.range(ref.span), target=ref.target.as_uri(), tooltip=tip))
     out += _model_links(ctx, tooltips)
     return out
@@ -113,7 +115,7 @@ def _model_links(ctx: RequestContext, tooltips: bool) -> list[types.DocumentLink
     out = []
     for glob in plugin.model_globs:
         if glob.owner == here and len(glob.matches) == 1:
-            tip = f"Open {plugin.relative(glob.matches[0])}" if tooltips else None
+            tip = ctx.tr(msg("Open {path}", path=plugin.relative(glob.matches[0]))) if tooltips else None
             out.append(types.DocumentLink(range=ctx.range(glob.span), target=glob.matches[0].as_uri(), tooltip=tip))
     yf = plugin.yaml_files.get(here)
     if yf is not None and yf.kind == MODEL_POSITION and yf.doc is not None and isinstance(yf.doc.root, YSeq):
@@ -122,7 +124,7 @@ def _model_links(ctx: RequestContext, tooltips: bool) -> list[types.DocumentLink
         for item in yf.doc.root.items:
             target = names.get(item.value) if isinstance(item, YScalar) and isinstance(item.value, str) else None
             if target is not None:
-                tip = f"Open model {item.value}" if tooltips else None
+                tip = ctx.tr(msg("Open model {name}", name=item.value)) if tooltips else None
                 out.append(types.DocumentLink(range=ctx.range(item.span), target=target.as_uri(), tooltip=tip))
     return out
 

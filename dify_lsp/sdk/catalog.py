@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from dify_lsp.i18n import ENGLISH, N_, msg, tr
+from dify_lsp.i18n import ENGLISH, N_, Listing, msg, tr
 from dify_lsp.sdk.permissions import PERMISSION_NEEDS
 
 SDK_VERSION = "0.10.2"
@@ -761,7 +761,7 @@ def member_markdown(path: tuple[str, ...], owner: Type | None, member: Attr | Me
         names = [n for n in names if n != "session"]
         if names:
             lines.append("")
-            lines.append(_(msg("Members: {names}", names=", ".join(f"`{n}`" for n in names))))
+            lines.append(_(msg("Members: {names}", names=Listing(f"`{n}`" for n in names))))
         wires = sorted({m.wire for _path, _owner, m in walk_methods_of(t) if m.wire})
         if wires:
             lines.append("")
