@@ -217,7 +217,7 @@ class _Converter:
                 self.aliases += 1
                 return known
         if depth > MAX_DEPTH:
-            raise YamlTooLarge(f"the YAML is nested deeper than {MAX_DEPTH} levels")
+            raise YamlTooLarge(msg("the YAML is nested deeper than {limit} levels", limit=MAX_DEPTH))
         s, e = node.start_mark, node.end_mark
         span = _tuple_new(Span, (_tuple_new(Pos, (s.line, s.column)), _tuple_new(Pos, (e.line, e.column))))
         cls = node.__class__
@@ -292,12 +292,14 @@ def parse_yaml(text: str) -> YamlDocument:
     except yaml.YAMLError as exc:
         return YamlDocument(None, _error_from(exc, text))
     except (RecursionError, MemoryError, ValueError) as exc:
-        return YamlDocument(None, YamlError(Span(Pos(0, 0), Pos(0, 0)), f"YAML could not be read: {exc}"))
+        return YamlDocument(None, YamlError(Span(Pos(0, 0), Pos(0, 0)), msg("YAML could not be read: {error}", error=str(exc))))
     if node is None:
         return YamlDocument(None)
     conv = _Converter(track_aliases="*" in text)
     try:
         root = conv.convert(node)
-    except (YamlTooLarge, RecursionError) as exc:
-        return YamlDocument(None, YamlError(_span(node), f"YAML could not be read: {exc}"))
+    except YamlTooLarge as exc:  # its message is a catalog message
+        return YamlDocument(None, YamlError(_span(node), msg("YAML could not be read: {error}", error=exc.args[0])))
+    except RecursionError as exc:
+        return YamlDocument(None, YamlError(_span(node), msg("YAML could not be read: {error}", error=str(exc))))
     return YamlDocument(root, None, conv.duplicates, conv.aliases)

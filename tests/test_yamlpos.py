@@ -95,6 +95,12 @@ def test_deep_nesting_is_refused_cleanly():
     text = "a: " + "[" * 500 + "]" * 500 + "\n"
     doc = parse_yaml(text)
     assert doc.root is None and doc.error is not None
+    # said in the reader's language, the limit filled in
+    from dify_lsp.i18n import tr
+
+    assert "nested deeper than 200 levels" in doc.error.message
+    assert tr(doc.error.message, "zh_Hans") == "无法读取 YAML：YAML 嵌套超过 200 层"
+    assert tr(doc.error.message, "ja_JP") == "YAML を読み込めません：YAML の入れ子が 200 階層を超えています"
 
 
 def test_empty_document():
