@@ -217,3 +217,24 @@ async def test_changing_the_locale_setting_re_renders_diagnostics(session: LspSe
     else:
         raise AssertionError(f"diagnostics not re-rendered in Japanese: {[d.message for d in after]}")
     assert [d.range for d in after] == [d.range for d in before]
+
+
+async def test_link_tooltips_and_rename_refusals_in_the_clients_language(session: LspSession, plugin: Path, language: str):
+    from pygls.exceptions import JsonRpcException
+
+    provider = plugin / "provider" / "llm.yaml"
+    session.open(provider)
+    links = await session.client.text_document_document_link_async(
+        types.DocumentLinkParams(text_document=types.TextDocumentIdentifier(uri=provider.as_uri())))
+    tips = [link.tooltip for link in links if link.tooltip]
+    assert len(tips) == len(links) >= 3
+    for tip in tips:
+        assert_in(language, tip)
+    tool = plugin / "tools" / "llm.yaml"
+    session.open(tool)
+    with pytest.raises(JsonRpcException) as refused:
+        await session.client.text_document_rename_async(types.RenameParams(
+            text_document=types.TextDocumentIdentifier(uri=tool.as_uri()),
+            position=session.find(tool, "name: prompt", offset=len("name: p")), new_name="two words"))
+    assert_in(language, refused.value.message)
+    assert "'two words'" in refused.value.message  # the name as typed
