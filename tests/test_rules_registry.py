@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,14 +17,21 @@ from dify_lsp.settings import ServerSettings
 
 from conftest import REPO
 
+TRIGGERS = REPO / "tests" / "fixtures" / "rule_triggers"
 # Every plugin the repository carries as a fixture or an example; the marketplace family on.
-FIXTURE_ROOTS = sorted({*find_plugin_roots(REPO / "tests" / "fixtures", max_depth=8), *find_plugin_roots(REPO / "examples")})
+FIXTURE_ROOTS = sorted(
+    root
+    for root in {*find_plugin_roots(REPO / "tests" / "fixtures", max_depth=8), *find_plugin_roots(REPO / "examples")}
+    if TRIGGERS not in root.parents
+)
 SETTINGS = ServerSettings.from_client({"marketplace": True})
 
 # Codes no fixture plugin folder triggers: what only a .difypkg checked in place reports (not a zip, an unsafe
 # member path, over 50 MB packed, a member not inflated) and the package limits whose fixture would be a 50 MB
 # or 5,000-file folder; their tests build them in temporary folders.  tests/fixtures/rule_triggers/<CODE>/ holds
-# one plugin for each other code that the examples and the other fixtures do not trigger.
+# one plugin for each other code that the examples and the other fixtures do not trigger, written as a change to
+# another fixture: BASE names that plugin folder, files/ holds what the trigger adds or replaces, and DELETED (if
+# present) lists the base's files it removes, one per line.
 WITHOUT_FIXTURE = frozenset("DL601 DL602 DL605 DL606 DL607 DL608 DL613".split())
 
 
@@ -31,11 +39,37 @@ def _codes(root: Path) -> set[str]:
     return {f.code for f in checker.check_plugin(PluginIndex(), root, SETTINGS).findings}
 
 
+def build_trigger(spec: Path, into: Path) -> Path:
+    """The trigger plugin described by ``spec`` (BASE + files/ + DELETED), built in ``into``."""
+    base = REPO / (spec / "BASE").read_text(encoding="utf-8").strip()
+    shutil.copytree(base, into, ignore=shutil.ignore_patterns("__pycache__"))
+    deleted = spec / "DELETED"
+    for name in deleted.read_text(encoding="utf-8").split() if deleted.exists() else ():
+        (into / name).unlink()
+    shutil.copytree(spec / "files", into, dirs_exist_ok=True)
+    return into
+
+
 @pytest.fixture(scope="module")
-def found() -> dict[str, Path]:
+def trigger_roots(tmp_path_factory) -> list[Path]:
+    where = tmp_path_factory.mktemp("rule_triggers")
+    return [build_trigger(spec, where / spec.name) for spec in sorted(TRIGGERS.iterdir())]
+
+
+def test_a_trigger_is_its_base_changed_by_its_files(tmp_path):
+    spec = TRIGGERS / "DL603"
+    built = build_trigger(spec, tmp_path / "p")
+    base = REPO / (spec / "BASE").read_text(encoding="utf-8").strip()
+    assert (built / "debug.log").read_bytes() == (spec / "files" / "debug.log").read_bytes()
+    assert (built / "main.py").read_bytes() == (base / "main.py").read_bytes()
+    assert "DL603" in _codes(built) and "DL603" not in _codes(base)
+
+
+@pytest.fixture(scope="module")
+def found(trigger_roots) -> dict[str, Path]:
     """code -> the first fixture plugin whose check reports it."""
     out: dict[str, Path] = {}
-    for root in FIXTURE_ROOTS:
+    for root in [*FIXTURE_ROOTS, *trigger_roots]:
         for code in sorted(_codes(root)):
             out.setdefault(code, root)
     return out
