@@ -34,11 +34,11 @@ _LINE = re.compile(r"^(identity|path|model)\s*:\s*['\"]?([^'\"#]*)")
 
 
 def _yaml_data(ctx: RequestContext) -> dict[str, Any]:
-    from dify_lsp.invocation.parameters import _plain
+    from dify_lsp.invocation.parameters import yaml_data
 
     if ctx.plugin is None:
         return {}
-    data = _plain(ctx.plugin.yaml_files.get(ctx.path.resolve()) or ctx.plugin.yaml_files.get(ctx.path))
+    data = yaml_data(ctx.plugin.yaml_files.get(ctx.path.resolve()) or ctx.plugin.yaml_files.get(ctx.path))
     return data if isinstance(data, dict) else {}
 
 
@@ -83,11 +83,11 @@ def _python_target(ctx: RequestContext) -> tuple[Span, dict[str, Any], str] | No
         kind = next((PLUGIN_BASES[b] for b in bases if b in PLUGIN_BASES), None)
         if kind is None:
             continue
-        from dify_lsp.invocation.parameters import _plain
+        from dify_lsp.invocation.parameters import yaml_data
 
         args: dict[str, Any] = {"uri": ctx.uri, "kind": kind}
         for owner, okind in zip(owners, owner_kinds):
-            data = _plain(ctx.plugin.yaml_files.get(owner))
+            data = yaml_data(ctx.plugin.yaml_files.get(owner))
             if not isinstance(data, dict):
                 continue
             if okind == "endpoint" and data.get("path"):

@@ -28,7 +28,7 @@ from dify_lsp.invocation.parameters import (
     InvocationFile,
     MissingCredentialsError,
     ToolInfo,
-    _plain,
+    yaml_data,
     discover_tools,
     read_plugin,
     select_tool,
@@ -120,12 +120,12 @@ def _declarations(plugin: Plugin, kind: str) -> list[tuple[dict[str, Any], dict[
     """(provider declaration, item declaration, item path) for every item of a provider kind."""
     out = []
     for yf in plugin.yaml_of_kind(kind):
-        data = _plain(yf)
+        data = yaml_data(yf)
         if not isinstance(data, dict):
             continue
         owners = [r.owner for r in plugin.refs_to(yf.path) if r.owner != plugin.manifest.path]
         owner_yf = plugin.yaml_files.get(owners[0]) if owners else None
-        owner = _plain(owner_yf) if owner_yf is not None else {}
+        owner = yaml_data(owner_yf) if owner_yf is not None else {}
         out.append((owner if isinstance(owner, dict) else {}, data, yf.path))
     return out
 
@@ -133,7 +133,7 @@ def _declarations(plugin: Plugin, kind: str) -> list[tuple[dict[str, Any], dict[
 def _providers(plugin: Plugin, kind: str) -> list[tuple[dict[str, Any], Path]]:
     out = []
     for yf in plugin.yaml_of_kind(kind):
-        data = _plain(yf)
+        data = yaml_data(yf)
         if isinstance(data, dict):
             out.append((data, yf.path))
     return out
@@ -168,7 +168,7 @@ def tool_lookup(roots: list[Path]) -> Callable[[str], dict[str, Any]]:
             plugin = read_plugin(Path(r).resolve())
             for info in discover_tools(Path(r).resolve(), plugin=plugin):
                 if info.tool == tool and (not provider or info.provider == provider.rsplit("/", 1)[-1]):
-                    return {"yaml": _plain(plugin.yaml_files.get(info.yaml_path)) or {}, "provider": info.provider}
+                    return {"yaml": yaml_data(plugin.yaml_files.get(info.yaml_path)) or {}, "provider": info.provider}
         given = ", ".join(str(p) for p in roots[1:]) or "none given: pass --tool-plugin DIR"
         raise ValueError(msg("no tool {ref} in the plugin or the tool plugins ({given})", ref=repr(ref), given=given))
 
@@ -347,7 +347,7 @@ def _oauth(request: Any, plugin: Plugin, tool: ToolInfo, f: Forms, params: dict[
     """A tool provider's OAuth flow, as Dify drives it: the authorization URL from the client credentials
     (``oauth_schema.client_schema``, given with --credential), the credentials from the callback request
     (--request 'GET /callback?code=...'), a refresh of given OAuth credentials (``oauth_schema.credentials_schema``)."""
-    provider = _plain(plugin.yaml_files.get(tool.provider_yaml)) or {}
+    provider = yaml_data(plugin.yaml_files.get(tool.provider_yaml)) or {}
     oauth = provider.get("oauth_schema") if isinstance(provider.get("oauth_schema"), dict) else {}
     if not oauth:
         raise InvocationError(msg("provider {provider} declares no oauth_schema", provider=tool.provider))

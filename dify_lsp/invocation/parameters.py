@@ -76,7 +76,7 @@ class ToolInfo:
         }
 
 
-def _plain(yf: Any) -> Any:
+def yaml_data(yf: Any) -> Any:
     """A YAML file of the index as plain Python data (None when unreadable)."""
     if yf is None or yf.doc is None or yf.root is None:
         return None
@@ -96,7 +96,7 @@ def read_plugin(plugin_root: Path, index: PluginIndex | None = None) -> Plugin:
 
 def load_manifest(plugin_root: Path, plugin: Plugin | None = None) -> dict[str, Any]:
     plugin = plugin or read_plugin(plugin_root)
-    data = _plain(plugin.manifest)
+    data = yaml_data(plugin.manifest)
     if not isinstance(data, dict):
         raise InvocationError(f"{plugin_root}: manifest.yaml is missing or not a YAML mapping")
     return data
@@ -123,7 +123,7 @@ def discover_tools(plugin_root: Path, manifest: Mapping[str, Any] | None = None,
     for pref in plugin.refs_from(plugin.manifest.path):
         if pref.target_kind != TOOL_PROVIDER or pref.target is None or pref.escapes:
             continue
-        pdata = _plain(plugin.yaml_files.get(pref.target))
+        pdata = yaml_data(plugin.yaml_files.get(pref.target))
         if not isinstance(pdata, Mapping):
             continue
         identity = pdata.get("identity") if isinstance(pdata.get("identity"), Mapping) else {}
@@ -134,7 +134,7 @@ def discover_tools(plugin_root: Path, manifest: Mapping[str, Any] | None = None,
         for tref in plugin.refs_from(pref.target):
             if tref.target_kind != TOOL or tref.target is None or tref.escapes:
                 continue
-            tdata = _plain(plugin.yaml_files.get(tref.target))
+            tdata = yaml_data(plugin.yaml_files.get(tref.target))
             if not isinstance(tdata, Mapping):
                 continue
             tid = tdata.get("identity") if isinstance(tdata.get("identity"), Mapping) else {}
