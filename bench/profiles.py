@@ -5,6 +5,7 @@
     python bench/profiles.py check        # cProfile of the rules on the 100-tool plugin: cold, then after a one-file edit
     python bench/profiles.py corpus       # cProfile of `dify-lsp check` over the 200-plugin corpus
     python bench/profiles.py edit         # thread CPU of the editor's incremental re-check after a Python edit
+    python bench/profiles.py yaml-edit    # the same after an edit of the 5,000-line tool YAML
     python bench/profiles.py all
 
 Each prints the top entries by cumulative time.  The workloads are the
@@ -191,6 +192,53 @@ def profile_edit(base: Path) -> None:
     print(top(prof, 30))
 
 
+def profile_yaml_edit(base: Path) -> None:
+    """What the editor's diagnostics worker spends after an edit of the 5,000-line tool YAML of the 100-tool
+    plugin (the benchmark's edit: the first parameter's name renamed, a new text each time): the incremental
+    re-check, then turning the file's findings into LSP diagnostics as publishing does, on the thread's CPU
+    clock; next to the parse of that file alone."""
+    import statistics
+
+    from dify_lsp import yamlpos
+    from dify_lsp.checker import PreviousRun, check_plugin
+    from dify_lsp.index import PluginIndex, TextSource
+
+    work = wl.large(base)
+    source = TextSource()
+    index = PluginIndex(source)
+    previous = PreviousRun()
+    check_plugin(index, work.root, {}, previous)
+    text = work.tool_yaml.read_text(encoding="utf-8")
+    old = "- name: prompt"
+
+    def once(i: int) -> float:
+        source.set_overlay(work.tool_yaml, text.replace(old, f"{old}{i}", 1))
+        index.invalidate(work.tool_yaml)
+        t0 = time.thread_time()
+        check_plugin(index, work.root, {}, previous)
+        return time.thread_time() - t0
+
+    for i in range(3):
+        once(10_000 + i)
+    runs = [once(i) for i in range(15)]
+    reran = ", ".join(previous.reran)
+    parses = []
+    for i in range(15):
+        t0 = time.thread_time()
+        yamlpos.parse_yaml(text.replace(old, f"{old}{30_000 + i}", 1))
+        parses.append(time.thread_time() - t0)
+    print(f"incremental re-check after a tool YAML edit: thread CPU median {statistics.median(runs) * 1000:.1f} ms "
+          f"(min {min(runs) * 1000:.1f}); yamlpos.parse_yaml of the edited file alone: median {statistics.median(parses) * 1000:.1f} ms")
+    print(f"checks run again after the edit ({len(previous.reran)}): {reran}")
+    prof = cProfile.Profile()
+    prof.enable()
+    for i in range(10):
+        once(20_000 + i)
+    prof.disable()
+    print(top(prof, 40))
+    print(top(prof, 25, "tottime"))
+
+
 def profile_corpus(base: Path) -> None:
     from dify_lsp import cli
 
@@ -210,7 +258,7 @@ def profile_corpus(base: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("what", choices=["startup", "breakdown", "check", "corpus", "edit", "all"])
+    p.add_argument("what", choices=["startup", "breakdown", "check", "corpus", "edit", "yaml-edit", "all"])
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="dify-lsp-profile-") as tmp:
         base = Path(tmp)
@@ -224,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
             profile_corpus(base / "corpus")
         if args.what in ("edit", "all"):
             profile_edit(base / "edit")
+        if args.what in ("yaml-edit", "all"):
+            profile_yaml_edit(base / "yaml-edit")
     return 0
 
 
