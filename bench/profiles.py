@@ -6,6 +6,7 @@
     python bench/profiles.py corpus       # cProfile of `dify-lsp check` over the 200-plugin corpus
     python bench/profiles.py edit         # thread CPU of the editor's incremental re-check after a Python edit
     python bench/profiles.py yaml-edit    # the same after an edit of the 5,000-line tool YAML
+    python bench/profiles.py yaml-requests  # thread CPU of hover and completion in the 5,000-line tool YAML, in-process
     python bench/profiles.py all
 
 Each prints the top entries by cumulative time.  The workloads are the
@@ -239,6 +240,84 @@ def profile_yaml_edit(base: Path) -> None:
     print(top(prof, 25, "tottime"))
 
 
+def profile_yaml_requests(base: Path) -> None:
+    """Hover and completion at the benchmark's positions in the 5,000-line tool YAML, through the server's
+    own handlers in-process (no JSON-RPC): thread CPU of the whole request (handler, providers, turning the
+    answer into JSON) next to the providers alone, then a cProfile of the requests."""
+    import asyncio
+    import json
+    import statistics
+
+    from lsprotocol import types
+
+    from dify_lsp.features.yaml_completion import yaml_completion
+    from dify_lsp.features.yaml_hover import yaml_hover
+    from dify_lsp.server import create_server
+
+    work = wl.large(base)
+    server = create_server()
+    proto = server.protocol
+
+    def drive(gen):  # a pygls built-in handler: it yields the user's handler to call
+        try:
+            step = next(gen)
+            while True:
+                handler, args, kwargs = step
+                step = gen.send(handler(*args, **(kwargs or {})))
+        except StopIteration as stop:
+            return stop.value
+
+    capabilities = types.ClientCapabilities(
+        text_document=types.TextDocumentClientCapabilities(
+            hover=types.HoverClientCapabilities(content_format=[types.MarkupKind.Markdown]),
+            completion=types.CompletionClientCapabilities(completion_item=types.ClientCompletionItemOptions(snippet_support=True)),
+        )
+    )
+
+    async def run() -> None:
+        drive(proto.lsp_initialize(types.InitializeParams(capabilities=capabilities, process_id=None, root_uri=work.root.as_uri())))
+        text = work.tool_yaml.read_text(encoding="utf-8")
+        uri = work.tool_yaml.as_uri()
+        drive(proto.lsp_text_document__did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "yaml", 1, text))))
+        await server.diagnostics.fresh_report(work.root)
+        handlers = proto.fm.features
+        for name, probe in wl.TOOL_PROBES.items():
+            position = types.Position(**probe.position(text))
+            doc = types.TextDocumentIdentifier(uri)
+            if name.startswith("hover"):
+                method, params, provider = types.TEXT_DOCUMENT_HOVER, types.HoverParams(doc, position), yaml_hover
+            else:
+                method, params, provider = types.TEXT_DOCUMENT_COMPLETION, types.CompletionParams(doc, position), yaml_completion
+
+            async def request():
+                result = await handlers[method](params)
+                return json.dumps(proto._converter.unstructure(result))
+
+            for _ in range(5):
+                await request()
+            whole, alone = [], []
+            for _ in range(40):
+                t0 = time.thread_time()
+                await request()
+                whole.append(time.thread_time() - t0)
+            ctx = server.request_context(uri, fresh=False)
+            pos = server.from_lsp_position(uri, position)
+            for _ in range(40):
+                t0 = time.thread_time()
+                provider(ctx, pos)
+                alone.append(time.thread_time() - t0)
+            print(f"{name}: whole request median {statistics.median(whole) * 1000:.3f} ms; "
+                  f"{provider.__name__} alone {statistics.median(alone) * 1000:.3f} ms")
+            prof = cProfile.Profile()
+            prof.enable()
+            for _ in range(40):
+                await request()
+            prof.disable()
+            print(top(prof, 25, "tottime"))
+
+    asyncio.run(run())
+
+
 def profile_corpus(base: Path) -> None:
     from dify_lsp import cli
 
@@ -258,7 +337,7 @@ def profile_corpus(base: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("what", choices=["startup", "breakdown", "check", "corpus", "edit", "yaml-edit", "all"])
+    p.add_argument("what", choices=["startup", "breakdown", "check", "corpus", "edit", "yaml-edit", "yaml-requests", "all"])
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="dify-lsp-profile-") as tmp:
         base = Path(tmp)
@@ -274,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
             profile_edit(base / "edit")
         if args.what in ("yaml-edit", "all"):
             profile_yaml_edit(base / "yaml-edit")
+        if args.what in ("yaml-requests", "all"):
+            profile_yaml_requests(base / "yaml-requests")
     return 0
 
 

@@ -24,6 +24,56 @@ def engine_text(text: str) -> str:
     return _LONE_CR.sub("\n", text) if "\r" in text else text
 
 
+_lines_cache: dict[int, tuple[str, list[str]]] = {}  # id(text) -> (text, its lines), for the texts asked about lately
+_texts_cache: dict[int, tuple[list[str], str]] = {}  # id(lines) -> (lines, the text they were split from)
+
+
+def text_lines(text: str) -> list[str]:
+    """``text.split("\n")``, made once per text object: an editor's document keeps one text per version, and
+    every request on it (position conversion, providers) needs its lines.  Shared: never change the list."""
+    known = _lines_cache.get(id(text))
+    if known is not None and known[0] is text:
+        return known[1]
+    lines = text.split("\n")
+    if len(_lines_cache) >= 16:
+        _lines_cache.clear()
+        _texts_cache.clear()
+    _lines_cache[id(text)] = (text, lines)
+    _texts_cache[id(lines)] = (lines, text)
+    return lines
+
+
+def text_of_lines(lines: list[str]) -> str | None:
+    """The text ``lines`` came from, when :func:`text_lines` made them lately."""
+    known = _texts_cache.get(id(lines))
+    return known[1] if known is not None and known[0] is lines else None
+
+
+def common_prefix(a: str, b: str) -> int:
+    """The length of the longest common prefix of two texts (a binary search of C comparisons)."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:  # a[:lo] == b[:lo]; compare only the part not known equal
+        mid = (lo + hi + 1) // 2
+        if a.startswith(b[lo:mid], lo):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def common_suffix(a: str, b: str, limit: int) -> int:
+    """The length of the longest common suffix of two texts, at most ``limit``."""
+    la, lb = len(a), len(b)
+    lo, hi = 0, limit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a.endswith(b[lb - mid : lb - lo], 0, la - lo):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 class Pos(NamedTuple):
     """0-based line and code-point column (a tuple: ordered, hashable, cheap to make)."""
 

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import yaml
 
 from dify_lsp.i18n import msg
-from dify_lsp.textpos import Pos, Span
+from dify_lsp.textpos import Pos, Span, common_prefix, common_suffix
 
 try:  # libyaml is ~10x faster; both give the same marks (code points).
     _Loader = yaml.CSafeLoader
@@ -377,29 +377,6 @@ _ANCHOR = re.compile(r"(?:^|[\s,\[\]{}])&[^\s,\[\]{}]")
 _COLLECTION_TAGS = {YMap: "tag:yaml.org,2002:map", YSeq: "tag:yaml.org,2002:seq"}
 
 
-def _common_prefix(a: str, b: str) -> int:
-    lo, hi = 0, min(len(a), len(b))
-    while lo < hi:  # a[:lo] == b[:lo]; binary search, comparing only the part not known equal
-        mid = (lo + hi + 1) // 2
-        if a.startswith(b[lo:mid], lo):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _common_suffix(a: str, b: str, limit: int) -> int:
-    la, lb = len(a), len(b)
-    lo, hi = 0, limit
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a.endswith(b[lb - mid : lb - lo], 0, la - lo):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
 def _line_starts(text: str) -> list[int]:
     return list(accumulate(map((1).__add__, map(len, text.split("\n"))), initial=0))[:-1]
 
@@ -432,8 +409,8 @@ def _reparse_element(old: str, root: YNode, new: str) -> YamlDocument | None:
     if not (_plain_layout(new) and _plain_layout(old)):
         return None
     len0, len1 = len(old), len(new)
-    p = _common_prefix(old, new)
-    q0 = len0 - _common_suffix(old, new, min(len0, len1) - p)  # the edit replaced old[p:q0]
+    p = common_prefix(old, new)
+    q0 = len0 - common_suffix(old, new, min(len0, len1) - p)  # the edit replaced old[p:q0]
     starts = _line_starts(old)
     nlines = len(starts)
     old_end = _stream_end(old)

@@ -26,7 +26,7 @@ from dify_lsp.findings import Finding
 from dify_lsp.i18n import ENGLISH, tr
 from dify_lsp.index import Plugin, PluginIndex
 from dify_lsp.settings import ServerSettings
-from dify_lsp.textpos import Pos, Span
+from dify_lsp.textpos import Pos, Span, text_lines
 
 # Methods that providers can serve, and how results merge.
 COMPLETION = "completion"  # -> list[types.CompletionItem]; lists are concatenated
@@ -80,7 +80,7 @@ class RequestContext:
     @property
     def lines(self) -> list[str]:
         if self._lines is None:
-            self._lines = self.text.split("\n")
+            self._lines = text_lines(self.text)
         return self._lines
 
     # Client capabilities worth asking about.
