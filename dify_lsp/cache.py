@@ -250,6 +250,11 @@ class ResultCache:
 
     def get(self, root: Path, settings: ServerSettings) -> list[Finding] | None:
         """The cached findings for ``root`` if every input they came from is unchanged, else None."""
+        entry = self.lookup(root, settings)
+        return entry.findings if entry is not None else None
+
+    def lookup(self, root: Path, settings: ServerSettings) -> Entry | None:
+        """The entry for ``root`` (its findings and what they came from) if every input is unchanged, else None."""
         try:
             with open(self._path(root, settings), "rb") as fh:
                 entry = pickle.load(fh)
@@ -257,7 +262,7 @@ class ResultCache:
             return None
         if not isinstance(entry, Entry) or not entry.inputs.still_true():
             return None
-        return entry.findings
+        return entry
 
     def put(self, root: Path, settings: ServerSettings, inputs: Inputs, findings: list[Finding]) -> None:
         """Store atomically (write a temporary file, then rename); a cache that cannot be written is skipped."""

@@ -145,6 +145,10 @@ class ServerSettings(_Settings):
         unset="the plugin's `marketplace = true` in `[tool.dify-lsp]` turns it on, else off",
         vscode={"default": False},
     )
+    cache: bool = setting(
+        True,
+        "Publish a just-opened plugin's diagnostics from the result cache `dify-lsp check` keeps, when none of the files they came from changed (the full check follows).",
+    )
     debounce_ms: int = setting(
         200, "Milliseconds diagnostics wait after an edit (the first check of an opened plugin does not wait).", ge=0, le=5000
     )
