@@ -199,13 +199,14 @@ class RecordingSource(TextSource):
 
     def _read(self, path: Path) -> FileText:
         path = norm(path)
-        cached = self._disk_cache.get(path)
+        cached = self.disk_texts.get(path) if self.disk_texts is not None else None
         if cached is not None:
             return cached[1]
         data = read_disk_bytes(path)
         self.inputs.files[str(path)] = _state_of(data)
         ft = data if isinstance(data, FileText) else decode_disk_bytes(path, data)
-        self._disk_cache[path] = ((0, 0), ft)
+        if self.disk_texts is not None:
+            self.disk_texts.put(path, ((0, 0), ft))
         return ft
 
     def is_file(self, path: Path) -> bool:

@@ -70,7 +70,7 @@ class _Settings(BaseModel):
         return self.model_dump(by_alias=True, mode="json")
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=None)  # one per settings field: a pure function of the settings models
 def _adapter(model: type[_Settings], name: str) -> TypeAdapter[Any]:
     field = model.model_fields[name]
     if not field.metadata:
