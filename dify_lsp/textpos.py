@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 _LONE_CR = re.compile(r"\r(?!\n)")
 
@@ -24,28 +24,24 @@ def engine_text(text: str) -> str:
     return _LONE_CR.sub("\n", text) if "\r" in text else text
 
 
-_lines_cache: dict[int, tuple[str, list[str]]] = {}  # id(text) -> (text, its lines), for the texts asked about lately
-_texts_cache: dict[int, tuple[list[str], str]] = {}  # id(lines) -> (lines, the text they were split from)
-
-
-def text_lines(text: str) -> list[str]:
-    """``text.split("\n")``, made once per text object: an editor's document keeps one text per version, and
-    every request on it (position conversion, providers) needs its lines.  Shared: never change the list."""
-    known = _lines_cache.get(id(text))
+def text_lines(text: str, store: Any = None) -> list[str]:
+    """``text.split("\n")``; with ``store`` (an index's ``caches.document_lines``) made once per text object:
+    an editor's document keeps one text per version, and every request on it (position conversion,
+    providers) needs its lines.  The list is shared: never change it."""
+    if store is None:
+        return text.split("\n")
+    known = store.get(id(text))
     if known is not None and known[0] is text:
         return known[1]
     lines = text.split("\n")
-    if len(_lines_cache) >= 16:
-        _lines_cache.clear()
-        _texts_cache.clear()
-    _lines_cache[id(text)] = (text, lines)
-    _texts_cache[id(lines)] = (lines, text)
+    store.put(id(text), (text, lines))
+    store.put(id(lines), (lines, text))
     return lines
 
 
-def text_of_lines(lines: list[str]) -> str | None:
-    """The text ``lines`` came from, when :func:`text_lines` made them lately."""
-    known = _texts_cache.get(id(lines))
+def text_of_lines(lines: list[str], store: Any) -> str | None:
+    """The text ``lines`` were split from, when :func:`text_lines` made them with ``store`` lately."""
+    known = store.get(id(lines))
     return known[1] if known is not None and known[0] is lines else None
 
 

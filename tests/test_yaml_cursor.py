@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 
+from dify_lsp.caches import Caches
 from dify_lsp.features import RequestContext
 from dify_lsp.features.client import ClientFeatures
 from dify_lsp.features.yaml_completion import yaml_completion
@@ -181,11 +182,15 @@ def test_the_outline_walk_on_any_text(text: str, line: int, col: int):
 
 def test_an_edited_versions_outline_is_made_from_the_last_one_and_equals_a_fresh_one():
     rng = random.Random(11)
+    caches = Caches()
     text = "\n".join(_examples()[3:12])
     before = dict(cursor_module.OUTLINE_COUNTS)
     for _ in range(80):
         i = rng.randrange(len(text) + 1)
         text = text[:i] + rng.choice(["x", "\n", "  ", "- ", "# ", "\n    k: v\n", ""]) + text[i + rng.randrange(3):]
-        lines = text_lines(text)
-        assert cursor_module._outline(lines).codes == cursor_module.outline_codes(lines)
+        lines = text_lines(text, caches.document_lines)
+        assert text_lines(text, caches.document_lines) is lines  # one split per text
+        outline = cursor_module._outline(lines, caches)
+        assert cursor_module._outline(lines, caches) is outline  # one outline per version
+        assert outline.codes == cursor_module.outline_codes(lines)
     assert cursor_module.OUTLINE_COUNTS["updated"] - before["updated"] >= 70

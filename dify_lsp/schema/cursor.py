@@ -13,8 +13,12 @@ import re
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import add, eq, mul, not_, or_, sub
+from typing import TYPE_CHECKING
 
 from dify_lsp.textpos import common_prefix, common_suffix, text_of_lines
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dify_lsp.caches import Caches
 
 _KEY_RE = re.compile(r"""^(?P<key>[A-Za-z0-9_\-\[\]&.$]+|"[^"]*"|'[^']*')\s*:(?:\s+(?P<value>.*?))?\s*$""")
 
@@ -98,29 +102,30 @@ def outline_codes(lines: list[str]) -> bytes:
     return bytes(map(max, map(min, map(add, doubled, items), repeat(254)), map(mul, skipped, repeat(255))))
 
 
-_outlines: dict[int, _Outline] = {}  # id(lines) -> its outline, for the texts asked about lately
-_latest: list[_Outline] = []  # the outline made last: the next version of a document is made from it
 OUTLINE_COUNTS = {"full": 0, "updated": 0}  # how outlines were made (for tests and profiles)
 
 
-def _outline(lines: list[str]) -> _Outline:
-    """The outline of ``lines``, made once per list of lines (one document version's, see
-    textpos.text_lines); after an edit, from the last version's outline with only the edited lines redone."""
-    known = _outlines.get(id(lines))
+def _outline(lines: list[str], caches: Caches | None) -> _Outline:
+    """The outline of ``lines``.  With ``caches`` (the index's), made once per list of lines (one document
+    version's, see textpos.text_lines), and after an edit from the last version's outline with only the
+    edited lines redone."""
+    if caches is None:
+        return _Outline(lines, None, outline_codes(lines))
+    store = caches.outlines
+    known = store.get(id(lines))
     if known is not None and known.lines is lines:
         return known
-    text = text_of_lines(lines)
-    codes = _updated(_latest[0], text, lines) if _latest and text is not None and _latest[0].text is not None else None
+    text = text_of_lines(lines, caches.document_lines)
+    latest = store.get("latest")
+    codes = _updated(latest, text, lines) if latest is not None and text is not None and latest.text is not None else None
     if codes is None:
         codes = outline_codes(lines)
         OUTLINE_COUNTS["full"] += 1
     else:
         OUTLINE_COUNTS["updated"] += 1
     outline = _Outline(lines, text, codes)
-    if len(_outlines) >= 8:
-        _outlines.clear()
-    _outlines[id(lines)] = outline
-    _latest[:] = [outline]
+    store.put(id(lines), outline)
+    store.put("latest", outline)
     return outline
 
 
@@ -140,7 +145,8 @@ def _updated(last: _Outline, text: str, lines: list[str]) -> bytes | None:
     return codes if len(codes) == len(lines) else None
 
 
-def cursor_at(lines: list[str], line: int, col: int) -> Cursor:
+def cursor_at(lines: list[str], line: int, col: int, caches: Caches | None = None) -> Cursor:
+    """Where ``(line, col)`` is; ``caches`` (the index's) keeps what is worked out once per document version."""
     text = lines[line][:col] if line < len(lines) else ""
     indent, dash, ccol, content = _split(text)
     path: list[str | int] = []
@@ -167,7 +173,7 @@ def cursor_at(lines: list[str], line: int, col: int) -> Cursor:
         need_owner = True
     siblings: dict[str, str] = {}
     collect = not dash
-    outline = _outline(lines)
+    outline = _outline(lines, caches)
     i = min(line, len(lines))
     while True:
         # A line whose content starts past the column looked for is inside a sibling: it decides nothing
