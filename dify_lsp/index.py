@@ -314,6 +314,8 @@ class PluginIndex:
         self._parse_cache: dict[Path, tuple[str, YamlDocument]] = {}
         self._within_cache: dict[tuple[Path, Path], bool] = {}
         self.disk_generation = 0  # bumped whenever files may have changed on disk behind the editor
+        # Python file -> the last text of it an analysis scanned that parsed: the scan of its next text starts there
+        self.scanned_texts: dict[Path, str] = {}
         self._lock = threading.RLock()
 
     # -- finding roots -------------------------------------------------
