@@ -141,7 +141,7 @@ def breakdown(base: Path) -> None:
         check_plugin(index, work.root, {})
 
     print(f"index reload of the plugin after an edit (PluginIndex.plugin_at): {median_ms(reload):.1f} ms")
-    print(f"pyscan.scan of the 2,000-line file, a new text: {median_ms(lambda i: pyscan.scan(py_text + f'#{i}')):.1f} ms")
+    print(f"pyscan.scan of the 2,000-line file, a new text: {median_ms(lambda i: pyscan.scan(py_text + f'#{i}', None)):.1f} ms")
     print(f"yamlpos.parse_yaml of the 5,000-line file, a new text: {median_ms(lambda i: yamlpos.parse_yaml(yaml_text + f'#{i}')):.1f} ms")
     print(f"check_plugin after a Python edit: {median_ms(check_after_python_edit):.1f} ms")
     source.set_overlay(work.python_file, py_text)
@@ -179,14 +179,14 @@ def profile_edit(base: Path) -> None:
     scans = []
     for i in range(15):
         t0 = time.thread_time()
-        pyscan.scan(text + f"#{i}")
+        pyscan.scan(text + f"#{i}", None)
         scans.append(time.thread_time() - t0)
     # the same edit as above, scanned from the scan of the text before it (what the re-check does)
-    pyscan.scan(text)
+    pyscan.scan(text, index.caches)
     rescans = []
     for i in range(15):
         t0 = time.thread_time()
-        pyscan.scan(text.replace('get("prompt', f'get("prompt{30_000 + i}'), previous=text)
+        pyscan.scan(text.replace('get("prompt', f'get("prompt{30_000 + i}'), index.caches, previous=text)
         rescans.append(time.thread_time() - t0)
     print(f"incremental re-check after a Python edit: thread CPU median {statistics.median(runs) * 1000:.1f} ms "
           f"(min {min(runs) * 1000:.1f}); pyscan.scan of the edited file alone: median {statistics.median(scans) * 1000:.1f} ms "

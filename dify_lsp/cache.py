@@ -199,13 +199,14 @@ class RecordingSource(TextSource):
 
     def _read(self, path: Path) -> FileText:
         path = norm(path)
-        cached = self._disk_cache.get(path)
+        cached = self.disk_texts.get(path) if self.disk_texts is not None else None
         if cached is not None:
             return cached[1]
         data = read_disk_bytes(path)
         self.inputs.files[str(path)] = _state_of(data)
         ft = data if isinstance(data, FileText) else decode_disk_bytes(path, data)
-        self._disk_cache[path] = ((0, 0), ft)
+        if self.disk_texts is not None:
+            self.disk_texts.put(path, ((0, 0), ft))
         return ft
 
     def is_file(self, path: Path) -> bool:
@@ -249,6 +250,11 @@ class ResultCache:
 
     def get(self, root: Path, settings: ServerSettings) -> list[Finding] | None:
         """The cached findings for ``root`` if every input they came from is unchanged, else None."""
+        entry = self.lookup(root, settings)
+        return entry.findings if entry is not None else None
+
+    def lookup(self, root: Path, settings: ServerSettings) -> Entry | None:
+        """The entry for ``root`` (its findings and what they came from) if every input is unchanged, else None."""
         try:
             with open(self._path(root, settings), "rb") as fh:
                 entry = pickle.load(fh)
@@ -256,7 +262,7 @@ class ResultCache:
             return None
         if not isinstance(entry, Entry) or not entry.inputs.still_true():
             return None
-        return entry.findings
+        return entry
 
     def put(self, root: Path, settings: ServerSettings, inputs: Inputs, findings: list[Finding]) -> None:
         """Store atomically (write a temporary file, then rename); a cache that cannot be written is skipped."""

@@ -357,8 +357,8 @@ def _judged_without_python_312(index: PluginIndex, root: Path) -> bool:
     if python_syntax.running_python_decides():
         return False
     texts = index.source.texts()
-    broken = [text for path, text in texts.items() if path.suffix == ".py" and pyscan.scan(text).syntax_error is not None]
+    broken = [text for path, text in texts.items() if path.suffix == ".py" and pyscan.scan(text, index.caches).syntax_error is not None]
     if not broken:
         return False
     # answered from the verdicts the check just got (the interpreter search is remembered in-process)
-    return any(v == "unknown" for v in python_syntax.verdicts(broken, root).values())
+    return any(v == "unknown" for v in python_syntax.verdicts(broken, root, index.caches).values())

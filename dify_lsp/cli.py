@@ -146,9 +146,21 @@ def _wrap_cjk(text: str, width: int) -> list[str]:
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose help is formatted in ``language`` (subcommand parsers are built as the same class)."""
+    """An ArgumentParser whose help is formatted in ``language`` (subcommand parsers are built as the same class).
+
+    ``epilog_of`` makes the epilog when help is shown: every start of the command line builds the parser
+    (the server's too), and an epilog naming the rule families would import every rule."""
 
     language = i18n.ENGLISH
+
+    def __init__(self, *args, epilog_of=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.epilog_of = epilog_of
+
+    def format_help(self):
+        if self.epilog_of is not None and self.epilog is None:
+            self.epilog = self.epilog_of()
+        return super().format_help()
 
     def _get_formatter(self):
         formatter = _translating_formatter(self.formatter_class)(prog=self.prog)
@@ -259,7 +271,7 @@ def build_parser(language: str = i18n.ENGLISH) -> argparse.ArgumentParser:
         description="Check Dify plugins with the same rules the editor shows. A PATH is a plugin folder, a file "
         "inside a plugin (only its findings are shown), or a folder searched for plugins.",
         formatter_class=raw,
-        epilog=_check_epilog(),
+        epilog_of=_check_epilog,
     )
     chk.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="plugin folders, files inside plugins, or folders to search for plugins (default: .)")
     chk.add_argument("--format", choices=FORMATS, default="text", help="output format (see below; default: text)")

@@ -79,7 +79,7 @@ def choose(*candidates: str | None, environ: Mapping[str, str] | None = None) ->
     return ENGLISH
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=None)  # one per shipped language: the catalogs are files of the package
 def catalog(language: str) -> gettext.NullTranslations:
     if language == ENGLISH or language not in LANGUAGES:
         return gettext.NullTranslations()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator, Protocol
 
+from dify_lsp.caches import Caches, Lru
 from dify_lsp.i18n import msg
 from dify_lsp.schema.references import (
     ICON,
@@ -81,11 +82,12 @@ class FileText:
 
 
 class TextSource:
-    """Reads files, preferring the editor's unsaved text."""
+    """Reads files, preferring the editor's unsaved text.  Disk texts are kept in the store of
+    ``disk_texts`` the index hands it (:meth:`PluginIndex.__init__`); a source no index uses keeps none."""
 
     def __init__(self) -> None:
         self._overlays: dict[Path, str] = {}
-        self._disk_cache: dict[Path, tuple[tuple[int, int], FileText]] = {}
+        self.disk_texts: Lru[tuple[tuple[int, int], FileText]] | None = None
         self._lock = threading.Lock()
 
     def set_overlay(self, path: Path, text: str) -> None:
@@ -98,8 +100,9 @@ class TextSource:
 
     def texts(self) -> dict[Path, str]:
         """Every text known so far: the editor's, and what was read from disk."""
+        known = self.disk_texts.items() if self.disk_texts is not None else []
         with self._lock:
-            out = {path: ft.text for path, (_, ft) in self._disk_cache.items() if ft.text is not None}
+            out = {path: ft.text for path, (_, ft) in known if ft.text is not None}
             out.update(self._overlays)
         return out
 
@@ -128,15 +131,13 @@ class TextSource:
             stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
         except OSError:
             stamp = None
-        cached = self._disk_cache.get(path)
+        store = self.disk_texts
+        cached = store.get(path) if store is not None else None
         if stamp is not None and cached is not None and cached[0] == stamp:
             return cached[1]
         ft = read_disk_text(path)
-        if stamp is not None:
-            with self._lock:
-                if len(self._disk_cache) > 20_000:
-                    self._disk_cache.clear()
-                self._disk_cache[path] = (stamp, ft)
+        if stamp is not None and store is not None:
+            store.put(path, (stamp, ft))
         return ft
 
 
@@ -307,15 +308,14 @@ def _within(root: Path, path: Path) -> bool:
 class PluginIndex:
     """All plugins seen so far, rebuilt lazily when their files change."""
 
-    def __init__(self, source: TextSource | None = None) -> None:
+    def __init__(self, source: TextSource | None = None, caches: Caches | None = None) -> None:
+        # Every in-memory cache of the engine, for this index: see dify_lsp.caches.
+        self.caches = caches or Caches()
         self.source = source or TextSource()
+        self.source.disk_texts = self.caches.disk_texts
         self._plugins: dict[Path, Plugin] = {}
         self._previous: dict[Path, Plugin] = {}  # invalidated, kept for requests until rebuilt
-        self._parse_cache: dict[Path, tuple[str, YamlDocument]] = {}
-        self._within_cache: dict[tuple[Path, Path], bool] = {}
         self.disk_generation = 0  # bumped whenever files may have changed on disk behind the editor
-        # Python file -> the last text of it an analysis scanned that parsed: the scan of its next text starts there
-        self.scanned_texts: dict[Path, str] = {}
         self._lock = threading.RLock()
 
     # -- finding roots -------------------------------------------------
@@ -361,19 +361,17 @@ class PluginIndex:
 
     def forget_disk_state(self) -> None:
         """Drop what was learnt about symlinks (after files changed on disk)."""
-        self._within_cache.clear()
+        self.caches.within.clear()
         self.disk_generation += 1
 
     def _within(self, root: Path, target: Path) -> bool:
         """Does ``target`` (or, while it does not exist, its folder) resolve inside ``root``?"""
         probe = target if target.exists() else target.parent
         key = (root, probe)
-        known = self._within_cache.get(key)
+        known = self.caches.within.get(key)
         if known is None:
             known = _within(root, probe)
-            if len(self._within_cache) > 20_000:
-                self._within_cache.clear()
-            self._within_cache[key] = known
+            self.caches.within.put(key, known)
         log = INPUT_LOG.get()
         if log is not None:
             log.within(root, target, known)
@@ -381,11 +379,11 @@ class PluginIndex:
 
     # -- loading -------------------------------------------------------
     def parse_yaml_text(self, path: Path, text: str) -> YamlDocument:
-        cached = self._parse_cache.get(path)
+        cached = self.caches.yaml_parses.get(path)
         if cached is not None and (cached[0] is text or cached[0] == text):
             return cached[1]
         doc = parse_yaml(text)
-        self._parse_cache[path] = (text, doc)
+        self.caches.yaml_parses.put(path, (text, doc))
         return doc
 
     def _read_yaml(self, path: Path, kind: str) -> YamlFile:

@@ -38,6 +38,7 @@ def venv_python(folder: Path) -> Path | None:
     return None
 
 
+# An interpreter's version is a fact of the machine, not of any checked file: remembered per process.
 @functools.lru_cache(maxsize=64)
 def probe(path: str) -> tuple[int, int, int] | None:
     """Ask an interpreter for its version; None when it does not run."""

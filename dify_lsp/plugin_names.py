@@ -23,8 +23,6 @@ name is never a site.
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +31,8 @@ import yaml
 from dify_lsp import pyscan
 from dify_lsp.findings import TextEdit
 from dify_lsp.i18n import Listing, Message, N_, msg
-from dify_lsp.index import Plugin, TextSource, files_under, lookup
+from dify_lsp.caches import Caches
+from dify_lsp.index import Plugin, PluginIndex, TextSource, files_under, lookup
 from dify_lsp.invocation.parameters import invocation_path
 from dify_lsp.schema.references import AGENT_STRATEGY, ENDPOINT, ENDPOINT_GROUP, MODEL_PROVIDER, PYTHON, TOOL, TOOL_PROVIDER
 from dify_lsp.textpos import Pos, Span
@@ -195,11 +194,11 @@ def _python_sources(plugin: Plugin, yaml_path: Path) -> list[Path]:
     ]
 
 
-def _parameter_reads(source: TextSource, py: Path, scope: NameScope) -> None:
+def _parameter_reads(source: TextSource, caches: Caches, py: Path, scope: NameScope) -> None:
     ft = source.read(py)
     if ft.text is None:
         return
-    found = pyscan.scan(ft.text)
+    found = pyscan.scan(ft.text, caches)
     for inv in found.invokes:
         for read in inv.reads:
             scope.sites.append(NameSite(read.key, py, read.inner or read.span, READ, exact=read.inner is not None))
@@ -210,12 +209,12 @@ def _parameter_reads(source: TextSource, py: Path, scope: NameScope) -> None:
             ))
 
 
-def _key_reads(source: TextSource, py: Path, scope: NameScope, mapping: str, method: str | None) -> None:
+def _key_reads(source: TextSource, caches: Caches, py: Path, scope: NameScope, mapping: str, method: str | None) -> None:
     """Constant-key reads of a credentials / settings mapping (``mapping`` as pyscan names its source)."""
     ft = source.read(py)
     if ft.text is None:
         return
-    found = pyscan.scan(ft.text)
+    found = pyscan.scan(ft.text, caches)
     for kr in found.key_reads:
         if kr.source != mapping or (method is not None and kr.method != method):
             continue
@@ -233,7 +232,7 @@ def _listed(plugin: Plugin, owner: Path, kind: str) -> list[Path]:
     return [r.target for r in plugin.refs_from(owner) if r.target_kind == kind and r.target is not None and r.target in plugin.yaml_files]
 
 
-def _parameter_scopes(plugin: Plugin, source: TextSource) -> list[NameScope]:
+def _parameter_scopes(plugin: Plugin, source: TextSource, caches: Caches) -> list[NameScope]:
     """Tool and agent strategy parameters; YAMLs that share one Python source share one scope (one set of reads)."""
     scopes: list[NameScope] = []
     by_source: dict[Path, NameScope] = {}
@@ -248,7 +247,7 @@ def _parameter_scopes(plugin: Plugin, source: TextSource) -> list[NameScope]:
             scopes.append(scope)
             for py in sources:
                 by_source[py] = scope
-                _parameter_reads(source, py, scope)
+                _parameter_reads(source, caches, py, scope)
         scope.sites.extend(_list_names(root.get("parameters"), yf.path, yf.text.split("\n")))
         tool_name = _identity_name(root)
         if yf.kind == TOOL and tool_name:
@@ -256,29 +255,20 @@ def _parameter_scopes(plugin: Plugin, source: TextSource) -> list[NameScope]:
     return scopes
 
 
-# The scopes of the last few plugins indexed.  A Plugin is rebuilt whenever one of its files (or a file
-# under its root, saved invocations included) changes, so one Plugin object always has the same scopes.
-_memo: OrderedDict[int, tuple[Plugin, list[NameScope]]] = OrderedDict()
-_memo_lock = threading.Lock()
-_MEMO_SIZE = 8
-
-
-def name_scopes(plugin: Plugin, source: TextSource) -> list[NameScope]:
-    """Every scope of declared names in the plugin."""
-    with _memo_lock:
-        hit = _memo.get(id(plugin))
-        if hit is not None and hit[0] is plugin:
-            return hit[1]
-    scopes = _compute_scopes(plugin, source)
-    with _memo_lock:
-        _memo[id(plugin)] = (plugin, scopes)
-        while len(_memo) > _MEMO_SIZE:
-            _memo.popitem(last=False)
+def name_scopes(plugin: Plugin, index: PluginIndex) -> list[NameScope]:
+    """Every scope of declared names in the plugin.  Kept in the index's ``name_scopes`` store per Plugin
+    object: a Plugin is rebuilt whenever one of its files (or a file under its root, saved invocations
+    included) changes, so one Plugin object always has the same scopes."""
+    hit = index.caches.name_scopes.get(id(plugin))
+    if hit is not None and hit[0] is plugin:
+        return hit[1]
+    scopes = _compute_scopes(plugin, index.source, index.caches)
+    index.caches.name_scopes.put(id(plugin), (plugin, scopes))
     return scopes
 
 
-def _compute_scopes(plugin: Plugin, source: TextSource) -> list[NameScope]:
-    scopes = _parameter_scopes(plugin, source)
+def _compute_scopes(plugin: Plugin, source: TextSource, caches: Caches) -> list[NameScope]:
+    scopes = _parameter_scopes(plugin, source, caches)
     for yf in plugin.yaml_files.values():
         root = yf.root
         if root is None or yf.text is None:
@@ -290,10 +280,10 @@ def _compute_scopes(plugin: Plugin, source: TextSource) -> list[NameScope]:
             scope = NameScope(CREDENTIAL, yf.path)
             scope.sites.extend(_credential_declarations(root, yf.path, lines))
             for py in _python_sources(plugin, yf.path):
-                _key_reads(source, py, scope, "param:credentials", "_validate_credentials")
+                _key_reads(source, caches, py, scope, "param:credentials", "_validate_credentials")
             for tool_path in _listed(plugin, yf.path, TOOL):
                 for py in _python_sources(plugin, tool_path):
-                    _key_reads(source, py, scope, "self.runtime.credentials", None)
+                    _key_reads(source, caches, py, scope, "self.runtime.credentials", None)
                 tool_name = _identity_name(plugin.yaml_files[tool_path].root)
                 if tool_name:
                     scope.sites.extend(_saved_keys(source, plugin, tool_name, ("credentials",)))
@@ -305,14 +295,14 @@ def _compute_scopes(plugin: Plugin, source: TextSource) -> list[NameScope]:
                 forms, _ = lookup(root, (schema, "credential_form_schemas"))
                 scope.sites.extend(_list_names(forms, yf.path, lines, key="variable"))
             for py in files_under(plugin.root, (".py",), max_depth=4, limit=_MAX_MODEL_FILES, skip_dirs=_SKIP_DIRS, skip_prefixes=("test_",)):
-                _key_reads(source, py, scope, "param:credentials", None)
+                _key_reads(source, caches, py, scope, "param:credentials", None)
             scopes.append(scope)
         elif yf.kind == ENDPOINT_GROUP:
             scope = NameScope(ENDPOINT_SETTING, yf.path)
             scope.sites.extend(_list_names(root.get("settings"), yf.path, lines))
             for endpoint in _listed(plugin, yf.path, ENDPOINT):
                 for py in _python_sources(plugin, endpoint):
-                    _key_reads(source, py, scope, "param:settings", "_invoke")
+                    _key_reads(source, caches, py, scope, "param:settings", "_invoke")
             scopes.append(scope)
     for scope in scopes:
         unique = {(s.path, s.span): s for s in scope.sites}  # a file read for two tools counts once
@@ -320,9 +310,9 @@ def _compute_scopes(plugin: Plugin, source: TextSource) -> list[NameScope]:
     return scopes
 
 
-def name_at(plugin: Plugin, source: TextSource, path: Path, pos: Pos) -> NameAt | None:
+def name_at(plugin: Plugin, index: PluginIndex, path: Path, pos: Pos) -> NameAt | None:
     """The declared-or-used name whose text holds ``pos`` (its ends included)."""
-    for scope in name_scopes(plugin, source):
+    for scope in name_scopes(plugin, index):
         for site in scope.sites:
             if site.path == path and site.span.start <= pos <= site.span.end:
                 return NameAt(scope, site)

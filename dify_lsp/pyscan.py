@@ -34,10 +34,9 @@ import ast
 import bisect
 import re
 import sys
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
+from dify_lsp.caches import Caches
 from dify_lsp.sdk import catalog
 from dify_lsp.sdk.catalog import Method, Resolved
 from dify_lsp.textpos import Pos, Span
@@ -317,29 +316,21 @@ def tolerant_parse(text: str) -> tuple[ast.Module | None, tuple[int, str] | None
 
 # -- whole-file scan ------------------------------------------------------------------------------------
 
-_cache: OrderedDict[str, Scan] = OrderedDict()
-_cache_lock = threading.Lock()
-_CACHE_SIZE = 2048  # files; a Scan keeps no syntax tree, only what the rules read
+def scan(text: str, caches: Caches | None, previous: str | None = None) -> Scan:
+    """The analysis of one file's text, kept by content in ``caches.scans`` (the index's; None: not kept).
 
-
-def scan(text: str, previous: str | None = None) -> Scan:
-    """The analysis of one file's text (cached by content).
-
-    ``previous``: the file's text when it was last scanned.  While that scan is cached, only the chunks of the
+    ``previous``: the file's text when it was last scanned.  While that scan is kept, only the chunks of the
     file an edit touched are parsed and scanned again (see :func:`_rescan`); the result is the same."""
-    with _cache_lock:
-        hit = _cache.get(text)
-        if hit is not None:
-            _cache.move_to_end(text)
-            return hit
-        before = _cache.get(previous) if previous is not None else None
+    if caches is None:
+        return _scan(text)
+    hit = caches.scans.get(text)
+    if hit is not None:
+        return hit
+    before = caches.scans.get(previous) if previous is not None else None
     result = _rescan(text, before) if before is not None and before.chunks else None
     if result is None:
         result = _scan(text)
-    with _cache_lock:
-        _cache[text] = result
-        if len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+    caches.scans.put(text, result)
     return result
 
 
@@ -1689,7 +1680,7 @@ def _split_dotted(expr: str) -> list[str]:
     return [p.strip() for p in expr.split(".")]
 
 
-def _resolve_root(parts: list[str], lines: list[str], line: int) -> tuple[tuple[str, ...], str] | None:
+def _resolve_root(parts: list[str], lines: list[str], line: int, caches: Caches | None) -> tuple[tuple[str, ...], str] | None:
     """Names after the session for a dotted expression written on ``line``.
 
     ``self.session`` / ``self.runtime.session`` are read from the text; any other root name is resolved
@@ -1702,7 +1693,7 @@ def _resolve_root(parts: list[str], lines: list[str], line: int) -> tuple[tuple[
         return tuple(parts[3:]), "self.runtime.session"
     if not parts or parts[0] == "self" or not parts[0].isidentifier():
         return None
-    aliases = function_aliases_at(lines, line)
+    aliases = function_aliases_at(lines, line, caches)
     hit = aliases.get(parts[0]) if aliases else None
     if hit is None:
         return None
@@ -1722,7 +1713,7 @@ def _indent(text: str) -> int | None:
     return len(text) - len(stripped)
 
 
-def function_aliases_at(lines: list[str], line: int) -> dict[str, tuple[tuple[str, ...], str, str]] | None:
+def function_aliases_at(lines: list[str], line: int, caches: Caches | None) -> dict[str, tuple[tuple[str, ...], str, str]] | None:
     """The session aliases of the function ``line`` is in, as the checker's scan finds them.
 
     Only that function is scanned (with the file's import lines, at their own line numbers, since an alias
@@ -1766,14 +1757,14 @@ def function_aliases_at(lines: list[str], line: int) -> dict[str, tuple[tuple[st
     if def_indent:
         out[first - 1] = "class _Enclosing:"  # a method: scanned as one, so its ``self.session`` chains count
     out[first:] = lines[first : last + 1]
-    found = scan("\n".join(out))
+    found = scan("\n".join(out), caches)
     for scope in found.scopes:
         if scope.first_line == first:
             return scope.aliases
     return None
 
 
-def chain_at(lines: list[str], pos: Pos) -> CursorChain | None:
+def chain_at(lines: list[str], pos: Pos, caches: Caches | None) -> CursorChain | None:
     """The session chain being typed at ``pos`` (``self.session.model.ll|``), or None."""
     if pos.line >= len(lines):
         return None
@@ -1783,7 +1774,7 @@ def chain_at(lines: list[str], pos: Pos) -> CursorChain | None:
         return None
     if _in_string_or_comment(before[: m.start()]):
         return None
-    root = _resolve_root(_split_dotted(m.group(1)), lines, pos.line)
+    root = _resolve_root(_split_dotted(m.group(1)), lines, pos.line, caches)
     if root is None:
         return None
     partial = m.group(2)
@@ -1802,7 +1793,7 @@ def word_span_at(line_text: str, line: int, col: int) -> tuple[str, Span] | None
     return line_text[start:end], Span(Pos(line, start), Pos(line, end))
 
 
-def names_at(lines: list[str], pos: Pos) -> tuple[tuple[str, ...], Span, str] | None:
+def names_at(lines: list[str], pos: Pos, caches: Caches | None) -> tuple[tuple[str, ...], Span, str] | None:
     """For hover: the session path up to the word under the cursor, its span, and the root text.
 
     An empty path means the cursor is on the session itself (``self.session`` / an alias).
@@ -1819,7 +1810,7 @@ def names_at(lines: list[str], pos: Pos) -> tuple[tuple[str, ...], Span, str] | 
     if not m or _in_string_or_comment(before[: m.start()]):
         return None
     parts = _split_dotted(m.group(1))
-    root = _resolve_root(parts, lines, pos.line)
+    root = _resolve_root(parts, lines, pos.line, caches)
     if root is None:
         return None
     return root[0], span, root[1]
@@ -1838,7 +1829,7 @@ class CursorCall:
 _WINDOW_LINES = 40
 
 
-def call_at(lines: list[str], pos: Pos) -> CursorCall | None:
+def call_at(lines: list[str], pos: Pos, caches: Caches | None) -> CursorCall | None:
     """The session call whose argument list holds ``pos`` (for signature help)."""
     if pos.line >= len(lines):
         return None
@@ -1892,7 +1883,7 @@ def call_at(lines: list[str], pos: Pos) -> CursorCall | None:
         if not m:
             return None
         line_no = first + chunk.count("\n", 0, offset)
-        root = _resolve_root(_split_dotted(m.group(1)), lines, line_no)
+        root = _resolve_root(_split_dotted(m.group(1)), lines, line_no, caches)
         if root is None:
             return None
         seg_start = commas[-1] + 1 if commas else offset + 1

@@ -18,6 +18,7 @@ from pathlib import Path
 from dify_lsp import pyscan
 from dify_lsp.findings import TextEdit
 from dify_lsp.i18n import Listing, msg
+from dify_lsp.caches import Caches
 from dify_lsp.index import Plugin, TextSource, lookup
 from dify_lsp.schema.references import TOOL, TOOL_PROVIDER
 from dify_lsp.textpos import LineIndex, Pos, Span
@@ -277,9 +278,9 @@ def missing_python(plugin: Plugin, tool_yaml_path: Path, py_path: Path) -> Scaff
     return out
 
 
-def add_tool_class(plugin: Plugin, tool_yaml_path: Path, py_path: Path, text: str) -> list[TextEdit]:
+def add_tool_class(plugin: Plugin, tool_yaml_path: Path, py_path: Path, text: str, caches: Caches | None) -> list[TextEdit]:
     """Edits that add a Tool subclass (and the imports it needs) to an existing Python file."""
-    found = pyscan.scan(text)
+    found = pyscan.scan(text, caches)
     yf = plugin.yaml_files.get(tool_yaml_path)
     node, _ = lookup(yf.root if yf else None, ("identity", "name"))
     tool_name = node.value if isinstance(node, YScalar) and isinstance(node.value, str) else py_path.stem

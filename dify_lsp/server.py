@@ -4,6 +4,12 @@ One handler per LSP method.  Document sync keeps the editor's text in the
 index (unsaved text wins over disk); diagnostics are computed per plugin by
 :mod:`dify_lsp.features.diagnostics`; every other request fans out to the
 providers registered in :mod:`dify_lsp.features`.
+
+Start-up imports little: the initialize answer needs pygls, lsprotocol, the index and the commands'
+names (:mod:`dify_lsp.features.commands`).  The rules and the Python scanner are imported by the first
+check (:mod:`dify_lsp.features.diagnostics`), the other feature modules by the first request that asks
+them (:func:`_providers_for`), and the settings model (pydantic) when settings are first read
+(:attr:`DifyLanguageServer.settings`).  A test checks what is imported before initialize answers.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -38,13 +44,16 @@ from dify_lsp.features import (
     RequestContext,
 )
 from dify_lsp.features.client import ClientFeatures, DocumentPositions, uri_to_path
-from dify_lsp.features.registry import FEATURES, providers_for
-from dify_lsp.findings import Finding
+from dify_lsp.features.commands import COMMAND_FEATURES
 from dify_lsp.index import Plugin, PluginIndex, TextSource
 from dify_lsp.pygls_compat import use_lsp_lines
-from dify_lsp.settings import ServerSettings
 from dify_lsp.schema.references import PYTHON, TOOL
 from dify_lsp.textpos import Pos, engine_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dify_lsp.features import Provider
+    from dify_lsp.findings import Finding
+    from dify_lsp.settings import ServerSettings
 
 log = logging.getLogger("dify_lsp")
 
@@ -89,7 +98,10 @@ class DifyLanguageServer(LanguageServer):
         super().__init__("dify-lsp", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.source = TextSource()
         self.index = PluginIndex(self.source)
-        self.settings = ServerSettings()
+        # The settings as the client sent them (merged in arrival order); the typed model is built from them
+        # when first read, so pydantic is not imported before the initialize answer.
+        self._client_settings: dict[str, Any] = {}
+        self._settings: ServerSettings | None = None
         self.client_locale: str | None = None  # initialize `locale` (VS Code sends its display language)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.open_paths: dict[Path, str] = {}  # path -> uri of documents open in the editor
@@ -150,9 +162,24 @@ class DifyLanguageServer(LanguageServer):
         return i18n.choose(self.settings.locale, self.client_locale)
 
     # -- settings -------------------------------------------------------------------
+    @property
+    def settings(self) -> ServerSettings:
+        settings = self._settings
+        if settings is None:
+            from dify_lsp.settings import ServerSettings
+
+            settings = self._settings = ServerSettings().merged(self._client_settings)
+        return settings
+
     def apply_settings(self, settings: dict[str, Any] | None) -> None:
-        """Take the keys the client sent (a whole or partial settings object); invalid values are logged and ignored."""
-        self.settings = self.settings.merged(settings)
+        """Take the keys the client sent (a whole or partial settings object); invalid values are logged and ignored.
+
+        The settings are the defaults updated by everything the client sent, in order; a value that does not
+        validate keeps its default."""
+        if not isinstance(settings, dict):
+            return
+        self._client_settings = _deep_merge(self._client_settings, settings)
+        self._settings = None
 
     async def pull_configuration(self) -> None:
         if not self.client.configuration:
@@ -171,11 +198,28 @@ class DifyLanguageServer(LanguageServer):
             self.apply_settings(result[0])
 
 
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _providers_for(method: str, kind: str | None) -> list[Provider]:
+    # The feature modules are imported by the first request, not with the server (see the module's docstring).
+    from dify_lsp.features.registry import providers_for
+
+    return providers_for(method, kind)
+
+
 async def _collect(method: str, ctx: RequestContext, *args: Any) -> list[Any]:
     """Results of every provider for ``method``, sync ones first, async ones together."""
     results: list[Any] = []
     pending: list[Awaitable[Any]] = []
-    for provider in providers_for(method, ctx.kind):
+    for provider in _providers_for(method, ctx.kind):
         try:
             out = provider.fn(ctx, *args)
         except Exception:
@@ -410,10 +454,8 @@ def create_server() -> DifyLanguageServer:
         ctx = ls.request_context(params.text_document.uri)
         return await _concat(CODE_LENS, ctx) if ctx else []
 
-    for feature in FEATURES:
-        register = getattr(feature, "register", None)
-        if register is not None:
-            register(server)
+    for feature in COMMAND_FEATURES:
+        feature.register(server)
     return server
 
 

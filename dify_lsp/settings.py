@@ -70,7 +70,7 @@ class _Settings(BaseModel):
         return self.model_dump(by_alias=True, mode="json")
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=None)  # one per settings field: a pure function of the settings models
 def _adapter(model: type[_Settings], name: str) -> TypeAdapter[Any]:
     field = model.model_fields[name]
     if not field.metadata:
@@ -144,6 +144,10 @@ class ServerSettings(_Settings):
         "Also report what Dify Marketplace review blocks or warns about (the marketplace family, DL6xx), as `dify-lsp check --marketplace`.",
         unset="the plugin's `marketplace = true` in `[tool.dify-lsp]` turns it on, else off",
         vscode={"default": False},
+    )
+    cache: bool = setting(
+        True,
+        "Publish a just-opened plugin's diagnostics from the result cache `dify-lsp check` keeps, when none of the files they came from changed (the full check follows).",
     )
     debounce_ms: int = setting(
         200, "Milliseconds diagnostics wait after an edit (the first check of an opened plugin does not wait).", ge=0, le=5000

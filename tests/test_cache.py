@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from dify_lsp.cache import ResultCache, default_cache_dir
+from dify_lsp.caches import Caches
 from dify_lsp.checker import check_root, check_roots
 
 REPO = Path(__file__).resolve().parent.parent
@@ -236,7 +237,7 @@ def test_python_no_interpreter_here_could_judge_is_not_cached(llm_tool: Path, tm
     cache = ResultCache(tmp_path / "cache")
     cached(llm_tool, cache)
     second = cached(llm_tool, cache)
-    judged = _sys.version_info >= (3, 12) or python_syntax.verdicts([text], llm_tool)[text] != "unknown"
+    judged = _sys.version_info >= (3, 12) or python_syntax.verdicts([text], llm_tool, Caches())[text] != "unknown"
     assert second.cached == judged
 
 

@@ -16,12 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dify_lsp import pyscan
+from dify_lsp.caches import Caches
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 import workloads  # noqa: E402
 
 LARGE = workloads.large_python()
+CACHES = Caches()
 SOURCES = sorted(p for folder in ("examples", "tests/fixtures") for p in (REPO / folder).rglob("*.py") if ".venv" not in p.parts)
 TEXTS = [p.read_text(encoding="utf-8") for p in SOURCES]
 TEXTS = [t for t in TEXTS if len(t) < 40_000 and pyscan._scan(t).syntax_error is None]
@@ -142,10 +144,10 @@ def test_random_edits_of_the_large_module_rescan_as_a_full_scan(data):
 
 
 def test_edit_inside_one_definition_rescans_only_its_chunk():
-    before = pyscan.scan(LARGE)
+    before = pyscan.scan(LARGE, CACHES)
     assert before.chunks is not None and len(before.chunks) > 100
     text = LARGE.replace('get("prompt"', 'get("prompt2"')
-    after = pyscan.scan(text, previous=LARGE)
+    after = pyscan.scan(text, CACHES, previous=LARGE)
     assert after.reused_chunks == len(before.chunks) - 1  # all but the tool class's
     assert comparable(after) == comparable(pyscan._scan(text))
     assert after.invokes[0].reads[0].key == "prompt2"
@@ -156,10 +158,10 @@ def test_lines_added_in_the_middle_move_the_chunks_after_them():
     middle = next(i for i, line in enumerate(lines) if line.startswith("def normalize_block_050"))
     lines[middle + 2:middle + 2] = ["    extra = 1", "    extra += 1"]  # two lines more, in one helper
     text = "\n".join(lines)
-    after = pyscan.scan(text, previous=LARGE)
-    assert after.reused_chunks == len(pyscan.scan(LARGE).chunks) - 1
+    after = pyscan.scan(text, CACHES, previous=LARGE)
+    assert after.reused_chunks == len(pyscan.scan(LARGE, CACHES).chunks) - 1
     assert comparable(after) == comparable(pyscan._scan(text))
-    assert after.invokes[0].name_span.start.line == pyscan.scan(LARGE).invokes[0].name_span.start.line + 2
+    assert after.invokes[0].name_span.start.line == pyscan.scan(LARGE, CACHES).invokes[0].name_span.start.line + 2
 
 
 def test_a_statement_typed_above_a_definition_rescans_the_chunk_before_too():
@@ -167,8 +169,8 @@ def test_a_statement_typed_above_a_definition_rescans_the_chunk_before_too():
     at = next(i for i, line in enumerate(lines) if line.startswith("def normalize_block_050"))
     lines[at:at] = ["    extra = 1"]  # the end of the helper above, as Python reads it
     text = "\n".join(lines)
-    after = pyscan.scan(text, previous=LARGE)
-    assert after.reused_chunks == len(pyscan.scan(LARGE).chunks) - 1
+    after = pyscan.scan(text, CACHES, previous=LARGE)
+    assert after.reused_chunks == len(pyscan.scan(LARGE, CACHES).chunks) - 1
     assert comparable(after) == comparable(pyscan._scan(text))
 
 
@@ -177,8 +179,8 @@ def test_a_statement_typed_above_a_definition_rescans_the_chunk_before_too():
     ('get("prompt", "")', 'get("prompt", "")\n        x = ('),  # a syntax error
 ])
 def test_edits_a_chunk_cannot_answer_are_scanned_in_full(change):
-    pyscan.scan(LARGE)
+    pyscan.scan(LARGE, CACHES)
     text = LARGE.replace(*change, 1)
-    after = pyscan.scan(text, previous=LARGE)
+    after = pyscan.scan(text, CACHES, previous=LARGE)
     assert after.reused_chunks == 0
     assert comparable(after) == comparable(pyscan._scan(text))

@@ -355,7 +355,7 @@ def test_scan_reports_wire_types_and_arguments_for_permission_checks():
         self.session.model.llm.invoke(tool_parameters["model"], [q])
         self.session.storage.set("k", b"v")
         self.session.file.upload("a.txt", b"", "text/plain")
-        """), " " * 8))
+        """), " " * 8), None)
     assert [c.wire for c in scan.calls] == ["llm", "storage", "upload_file"]
     llm = scan.calls[0]
     bound = llm.bind()
@@ -365,11 +365,11 @@ def test_scan_reports_wire_types_and_arguments_for_permission_checks():
 
 def test_scan_never_raises_on_garbage():
     for text in ["", "\x00\x01", "def (:\n\t\t  )]]", "class A(:\n  def f(self\n", "😀" * 1000, "if x:\n" * 200]:
-        pyscan.scan(text)
+        pyscan.scan(text, None)
         lines = text.split("\n")
-        pyscan.chain_at(lines, Pos(len(lines) - 1, len(lines[-1])))
-        pyscan.call_at(lines, Pos(len(lines) - 1, len(lines[-1])))
-        pyscan.names_at(lines, Pos(0, 0))
+        pyscan.chain_at(lines, Pos(len(lines) - 1, len(lines[-1])), None)
+        pyscan.call_at(lines, Pos(len(lines) - 1, len(lines[-1])), None)
+        pyscan.names_at(lines, Pos(0, 0), None)
 
 
 def test_cursor_analysis_is_bounded_on_pathological_lines():
@@ -378,9 +378,9 @@ def test_cursor_analysis_is_bounded_on_pathological_lines():
     line = "a." * 5000 + "b" * 5000
     t = time.perf_counter()
     for col in (len(line), len(line) - 1, 10001):
-        pyscan.chain_at([line], Pos(0, col))
-        pyscan.names_at([line], Pos(0, col))
-        pyscan.call_at([line + "("], Pos(0, col))
+        pyscan.chain_at([line], Pos(0, col), None)
+        pyscan.names_at([line], Pos(0, col), None)
+        pyscan.call_at([line + "("], Pos(0, col), None)
     assert time.perf_counter() - t < 2.0
 
 
@@ -396,10 +396,10 @@ if given is not None:
     @given(st.lists(_pieces, max_size=60), st.integers(min_value=0, max_value=200))
     def test_pyscan_never_raises(pieces, where):
         text = "".join(pieces)
-        pyscan.scan(text)
+        pyscan.scan(text, None)
         lines = text.split("\n")
         line = where % len(lines)
         pos = Pos(line, where % (len(lines[line]) + 1))
-        pyscan.chain_at(lines, pos)
-        pyscan.names_at(lines, pos)
-        pyscan.call_at(lines, pos)
+        pyscan.chain_at(lines, pos, None)
+        pyscan.names_at(lines, pos, None)
+        pyscan.call_at(lines, pos, None)

@@ -109,13 +109,11 @@ def test_python_312_syntax_error_is_reported_at_its_line(plugin: Path):
 
 def test_without_python_312_a_possible_312_file_gets_no_false_error(plugin: Path, monkeypatch):
     # dify-lsp on 3.11 with no 3.12 anywhere: it cannot tell 3.12 syntax from an error, so it says nothing.
-    python_syntax._cache.clear()
     path = tool(plugin, READS + "    x = (1,\n")
     (f,) = findings(plugin, "DL213")  # with a 3.12 to ask, the same file is an error
     assert f.path == path
     monkeypatch.setattr(python_syntax, "running_python_decides", lambda: False)
     monkeypatch.setattr(python_syntax, "_interpreter", lambda root: None)
-    python_syntax._cache.clear()
     tool(plugin, READS + "    x = (1,\n")
     assert findings(plugin, "DL213") == []
 
@@ -123,7 +121,6 @@ def test_without_python_312_a_possible_312_file_gets_no_false_error(plugin: Path
 def test_the_312_check_runs_when_the_running_python_is_older(plugin: Path, monkeypatch):
     # Force the subprocess path (what a 3.11 server does) even when the tests run on 3.12.
     monkeypatch.setattr(python_syntax, "running_python_decides", lambda: False)
-    python_syntax._cache.clear()
     path = tool(plugin, PY312)
     if sys.version_info < (3, 12):
         assert findings(plugin, "DL213") == []
@@ -656,14 +653,14 @@ def test_cursor_follows_invocation_objects_and_ignores_requests_sessions():
 
     lines = ["from dify_plugin.invocations.app.chat import ChatAppInvocation", "", "class T(Tool):",
              "    def _invoke(self, tool_parameters):", "        chat = ChatAppInvocation(self.session)", "        chat.inv"]
-    got = pyscan.chain_at(lines, Pos(5, len(lines[5])))
+    got = pyscan.chain_at(lines, Pos(5, len(lines[5])), None)
     assert got is not None and got.names == ("app", "chat") and got.partial == "inv"
     lines = ["def fetch(s: requests.Session):", "    s.po"]
-    assert pyscan.chain_at(lines, Pos(1, len(lines[1]))) is None
+    assert pyscan.chain_at(lines, Pos(1, len(lines[1])), None) is None
     lines = ["from requests import Session", "", "def fetch(s: Session):", "    s.po"]
-    assert pyscan.chain_at(lines, Pos(3, len(lines[3]))) is None
+    assert pyscan.chain_at(lines, Pos(3, len(lines[3])), None) is None
     lines = ["from dify_plugin.core.runtime import Session", "", "def fetch(s: Session):", "    s.mo"]
-    assert pyscan.chain_at(lines, Pos(3, len(lines[3]))).partial == "mo"
+    assert pyscan.chain_at(lines, Pos(3, len(lines[3])), None).partial == "mo"
 
 
 def test_dict_model_config_kept_in_a_variable(plugin: Path):

@@ -42,7 +42,7 @@ def _apply(edits) -> dict[Path, str]:
 
 def _rename(plugin: Path, path: Path, needle: str, new: str, offset: int = 1) -> dict[Path, str]:
     index = PluginIndex()
-    found = name_at(index.plugin_at(plugin), index.source, path, _pos(path, needle, offset))
+    found = name_at(index.plugin_at(plugin), index, path, _pos(path, needle, offset))
     assert found is not None, needle
     return _apply(rename_edits(found, new))
 
@@ -55,7 +55,7 @@ def test_agent_strategy_parameters_rename_across_yaml_and_invoke(tmp_path):
     strategy_py.write_text(text.replace("        params = ToolLoopParams(**parameters)\n",
                                         '        query = parameters["query"]\n        params = ToolLoopParams(**{**parameters, "query": query})\n'), encoding="utf-8")
     index = PluginIndex()
-    scopes = [s for s in name_scopes(index.plugin_at(plugin), index.source) if s.kind == STRATEGY_PARAMETER]
+    scopes = [s for s in name_scopes(index.plugin_at(plugin), index) if s.kind == STRATEGY_PARAMETER]
     assert len(scopes) == 1
     scope = scopes[0]
     assert [(s.name, s.role) for s in scope.sites_of("query")] == [("query", DECLARATION), ("query", READ)]
@@ -87,7 +87,7 @@ def test_a_read_written_with_escapes_refuses_the_rename_and_says_where(tmp_path)
     text = tool_py.read_text(encoding="utf-8")
     tool_py.write_text(text.replace('params.get("question")', 'params.get("q\\u0075estion")'), encoding="utf-8")
     index = PluginIndex()
-    found = name_at(index.plugin_at(plugin), index.source, plugin / "tools" / "ask.yaml", _pos(plugin / "tools" / "ask.yaml", "name: question", 7))
+    found = name_at(index.plugin_at(plugin), index, plugin / "tools" / "ask.yaml", _pos(plugin / "tools" / "ask.yaml", "name: question", 7))
     assert found is not None and found.scope.kind == TOOL_PARAMETER
     with pytest.raises(RenameRefused, match=r"ask.py:15 in a form that cannot be renamed safely"):
         rename_edits(found, "query")
@@ -98,7 +98,7 @@ def test_names_dify_cannot_use_are_refused(tmp_path, new_name):
     plugin = names_plugin(tmp_path)
     index = PluginIndex()
     path = plugin / "tools" / "ask.yaml"
-    found = name_at(index.plugin_at(plugin), index.source, path, _pos(path, "name: question", 7))
+    found = name_at(index.plugin_at(plugin), index, path, _pos(path, "name: question", 7))
     assert found is not None
     with pytest.raises(RenameRefused) as refused:
         rename_edits(found, new_name)
@@ -118,7 +118,7 @@ def test_refusals_read_natively(tmp_path, new_name, zh, ja):
     plugin = names_plugin(tmp_path)
     index = PluginIndex()
     path = plugin / "tools" / "ask.yaml"
-    found = name_at(index.plugin_at(plugin), index.source, path, _pos(path, "name: question", 7))
+    found = name_at(index.plugin_at(plugin), index, path, _pos(path, "name: question", 7))
     with pytest.raises(RenameRefused) as refused:
         rename_edits(found, new_name)
     assert zh in tr(refused.value.args[0], "zh_Hans")
@@ -139,9 +139,9 @@ def test_nothing_outside_names(tmp_path):
     p = index.plugin_at(plugin)
     tool_py = plugin / "tools" / "ask.py"
     for needle in ("# the question", "Answer this question", "class AskTool", "def _invoke"):
-        assert name_at(p, index.source, tool_py, _pos(tool_py, needle, 6)) is None, needle
+        assert name_at(p, index, tool_py, _pos(tool_py, needle, 6)) is None, needle
     manifest = plugin / "manifest.yaml"
-    assert name_at(p, index.source, manifest, _pos(manifest, "name: asker", 7)) is None
+    assert name_at(p, index, manifest, _pos(manifest, "name: asker", 7)) is None
 
 
 def test_model_provider_credential_renames_in_the_form_and_every_credentials_read(tmp_path):

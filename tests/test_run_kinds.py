@@ -169,11 +169,22 @@ def test_trigger_subscribe_then_dispatch_a_signed_webhook(fixture_copy):
 def test_usage_errors_name_what_is_wrong(fixture_copy):
     agent = fixture_copy("agent")
     done = run(str(agent), "--strategy", "nope")
-    assert done.returncode == 2 and "no strategy 'nope'" in done.stderr and "tool_loop" in done.stderr
+    assert done.returncode == 2 and "no agent strategy 'nope' in this plugin (it has: tool_loop)" in done.stderr
     done = run(str(agent), "--endpoint", "GET /x")
     assert done.returncode == 2 and "declares no endpoints" in done.stderr
     done = run(str(agent), "--strategy", "tool_loop", "--agent-tool", "textkit/word_count", "--param", "query=q")
     assert done.returncode == 2 and "pass --tool-plugin DIR" in done.stderr
+    # two strategies and none named: the whole sentence, in the user's language too
+    second = (agent / "strategies" / "tool_loop.yaml").read_text().replace("name: tool_loop", "name: second", 1)
+    assert "name: second" in second
+    (agent / "strategies" / "second.yaml").write_text(second)
+    provider = agent / "provider" / "agent.yaml"
+    provider.write_text(provider.read_text().replace("  - strategies/tool_loop.yaml\n", "  - strategies/tool_loop.yaml\n  - strategies/second.yaml\n"))
+    done = run(str(agent), "--param", "query=q")
+    assert done.returncode == 2 and "the plugin has 2 agent strategies; name one (second, tool_loop)" in done.stderr, done.stderr
+    done = subprocess.run([str(DIFY_LSP), "run", str(agent), "--param", "query=q"], capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL, env={**os.environ, "LANGUAGE": "ja"})
+    assert done.returncode == 2 and "プラグインにはエージェント戦略が 2 個あります" in done.stderr, done.stderr
 
 
 def test_serve_forwards_real_http_requests(fixture_copy, tmp_path):

@@ -90,6 +90,19 @@ async def test_lenses_on_every_kind(client: LanguageClient):
     strategy_py = WS["agent"] / "strategies" / "tool_loop.py"
     lenses = await run_lenses(client, strategy_py)
     assert lenses[0].command.arguments[0]["strategy"] == "tool_loop"
+    # the class the runnable YAML's loader looks for gets the lens; the provider classes beside it do not
+    for path, cls, args in (
+        (WS["datasource"] / "datasources" / "crawl.py", "class CrawlDatasource", {"kind": "datasource", "datasource": "crawl"}),
+        (WS["trigger"] / "provider" / "hookbox.py", "class HookboxTrigger", {"kind": "trigger", "trigger": "dispatch"}),
+        (WS["trigger"] / "events" / "ticket_opened.py", "class TicketOpenedEvent", {"kind": "trigger", "trigger": "dispatch"}),
+    ):
+        lenses = await run_lenses(client, path)
+        assert [lens.range.start for lens in lenses] == [types.Position(line_of(path, cls), 6)], path
+        assert lenses[0].command.arguments[0] == {"uri": path.as_uri(), **args}, path
+    # a model class serves several models (the lens sits on each model YAML); providers are not run by themselves
+    for path in (WS["model"] / "models" / "llm" / "llm.py", WS["model"] / "provider" / "loopai.py",
+                 WS["agent"] / "provider" / "agent.py", WS["datasource"] / "provider" / "pagereader.py"):
+        assert await run_lenses(client, path) == [], path
     # a file of no runnable kind gets no run lens
     assert await run_lenses(client, WS["endpoint"] / "group" / "ask.yaml") == []
 

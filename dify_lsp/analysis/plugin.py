@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from dify_lsp import pyscan
 from dify_lsp.analysis.modules import ModuleGraph, PluginClass
+from dify_lsp.caches import Caches
 from dify_lsp.index import Plugin, PluginIndex, YamlFile, files_under, lookup
 from dify_lsp.schema.references import MODEL_PROVIDER, PYTHON, TOOL, TOOL_PROVIDER
 from dify_lsp.sdk import catalog
@@ -108,9 +109,9 @@ def analyse(plugin: Plugin, index: PluginIndex) -> PluginPython:
 def _scan(index: PluginIndex, path: Path, text: str) -> pyscan.Scan:
     """The scan of a file's text, starting from the scan of its last text that parsed (after an edit, only the
     definitions that changed are scanned again)."""
-    found = pyscan.scan(text, index.scanned_texts.get(path))
+    found = pyscan.scan(text, index.caches, index.caches.scanned_texts.get(path))
     if found.chunks is not None:
-        index.scanned_texts[path] = text
+        index.caches.scanned_texts.put(path, text)
     return found
 
 
@@ -258,23 +259,17 @@ class YamlParam:
     scope: YScalar | None = None  # the `scope` value node, when it is a scalar
 
 
-# yaml_params' reading of each tool YAML, per file: (the parse's root node, rows or None).  The index keeps
-# one parse per unchanged text, so after an edit the other tools' parameters are not read again; one entry
-# per file, replaced when its parse changes, so no old parse is kept alive.
-_params_cache: dict[Path, tuple[YMap, list[tuple[str, str | None, bool, Span, YScalar | None]] | None]] = {}
-
-
-def yaml_params(yf: YamlFile) -> list[YamlParam] | None:
-    """The parameters a tool YAML declares; None when they cannot be known (not a list)."""
+def yaml_params(yf: YamlFile, caches: Caches) -> list[YamlParam] | None:
+    """The parameters a tool YAML declares; None when they cannot be known (not a list).  Each file's reading
+    is kept in ``caches.yaml_params`` with the parse it came from: the index keeps one parse per unchanged
+    text, so after an edit the other tools' parameters are not read again."""
     root = yf.root  # also what tells an incremental run that the rule read this file
     if root is None:
         return None
-    hit = _params_cache.get(yf.path)
+    hit = caches.yaml_params.get(yf.path)
     if hit is None or hit[0] is not root:
         rows = _param_rows(root)
-        if len(_params_cache) >= 4096:
-            _params_cache.clear()
-        _params_cache[yf.path] = (root, rows)
+        caches.yaml_params.put(yf.path, (root, rows))
     else:
         rows = hit[1]
     return None if rows is None else [YamlParam(name, ptype, req, span, yf, scope) for name, ptype, req, span, scope in rows]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from lsprotocol import types
 
@@ -25,8 +25,10 @@ from dify_lsp.features.client import ClientFeatures, DocumentPositions
 from dify_lsp.findings import Finding
 from dify_lsp.i18n import ENGLISH, tr
 from dify_lsp.index import Plugin, PluginIndex
-from dify_lsp.settings import ServerSettings
 from dify_lsp.textpos import Pos, Span
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dify_lsp.settings import ServerSettings
 
 # Methods that providers can serve, and how results merge.
 COMPLETION = "completion"  # -> list[types.CompletionItem]; lists are concatenated

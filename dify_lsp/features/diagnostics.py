@@ -5,22 +5,34 @@ pull (textDocument/diagnostic) for clients that have it.  Only documents
 open in the editor get diagnostics; closing a document clears them.  The
 rules run on a worker thread so typing, completion and hover never wait on
 them.
+
+The first check of a just-opened plugin is first looked up in the result cache
+``dify-lsp check`` keeps (:mod:`dify_lsp.cache`, setting ``cache``): when every
+input the stored findings came from is unchanged on disk and every open
+document of the plugin shows what is on disk, those findings are published at
+once, without importing or running the rules; the full check follows after the
+debounce (so later edits re-run only what they touch).  A plugin not found
+there is stored after its first check, as ``check`` stores it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from dify_lsp.checker import PluginReport, PreviousRun, check_plugin
 from dify_lsp.features.client import uri_to_path
 from dify_lsp.findings import Finding
 from dify_lsp.i18n import ENGLISH, tr
 from dify_lsp.yamlpos import YMap, YScalar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dify_lsp.checker import PluginReport, PreviousRun
+    from dify_lsp.settings import ServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +63,19 @@ def to_diagnostic(server: Any, finding: Finding, lines: list[str]) -> types.Diag
     )
 
 
+@dataclass
+class CachedReport:
+    """A plugin's findings served from the result cache (its files are not loaded yet)."""
+
+    root: Path
+    findings: list[Finding]
+    crashes: tuple[str, ...] = ()
+
+
 class DiagnosticsService:
     def __init__(self, server: Any):  # the language server (features never import its module)
         self.server = server
-        self.reports: dict[Path, PluginReport] = {}
+        self.reports: dict[Path, PluginReport | CachedReport] = {}
         self.generation: dict[Path, int] = {}
         self.pending: dict[Path, asyncio.Task[None]] = {}
         self.pushed: set[Path] = set()
@@ -84,14 +105,59 @@ class DiagnosticsService:
             self.server.index.invalidate(root / "manifest.yaml")
             self.schedule(root, 0)
 
+    def _check(self, root: Path, first: bool) -> tuple[PluginReport | CachedReport, ServerSettings | None]:
+        """Check one plugin (on a worker thread): (the report, the settings to store it in the result cache
+        with, when it is a first check the cache did not have)."""
+        settings = self.server.settings  # immutable: a settings change replaces it
+        # The marketplace family judges a package's file listing, which the cache does not record (as `check`).
+        use_cache = first and settings.cache and not settings.marketplace
+        if use_cache:
+            findings = self._cached_findings(root, settings)
+            if findings is not None:
+                log.info("diagnostics of %s from the result cache (no input changed)", root)
+                return CachedReport(root, findings), None
+        # The engine (rules, Python scanner) is imported by the first check, here on the worker, not with
+        # the server: the initialize answer and a check served from the cache do not need it.
+        from dify_lsp.checker import PreviousRun, check_plugin
+
+        previous = self.previous.setdefault(root, PreviousRun())
+        return check_plugin(self.server.index, root, settings, previous), settings if use_cache else None
+
+    def _cached_findings(self, root: Path, settings: ServerSettings) -> list[Finding] | None:
+        """The findings stored for ``root`` with these settings, if every input they came from is unchanged on
+        disk and every open document they may depend on shows what is on disk (unsaved text is no input the
+        cache knows: then the plugin is checked)."""
+        from dify_lsp.cache import ResultCache
+        from dify_lsp.index import read_disk_text
+
+        entry = ResultCache().lookup(root, settings)
+        if entry is None:
+            return None
+        read = {*entry.inputs.files, *entry.inputs.probes}
+        for path in list(self.server.open_paths):
+            if path == root or root in path.parents or str(path) in read:
+                text = self.server.source.overlay(path)
+                if text is not None and text != read_disk_text(path).text:
+                    return None
+        return entry.findings
+
+    def _store_in_cache(self, root: Path, settings: ServerSettings) -> None:
+        """Check ``root`` from disk as `dify-lsp check` does (every input recorded) and store the result (on a
+        worker thread, after the editor's own check was published)."""
+        from dify_lsp.cache import ResultCache
+        from dify_lsp.checker import check_root
+
+        try:
+            check_root(root, settings, ResultCache())
+        except Exception:
+            log.exception("storing the check of %s in the result cache failed", root)
+
     async def _run(self, root: Path, generation: int, delay: float) -> None:
         if delay:
             await asyncio.sleep(delay)
         loop = asyncio.get_running_loop()
-        settings = self.server.settings  # immutable: a settings change replaces it
         try:
-            previous = self.previous.setdefault(root, PreviousRun())
-            report = await loop.run_in_executor(self.server.thread_pool, check_plugin, self.server.index, root, settings, previous)
+            report, store_with = await loop.run_in_executor(self.server.thread_pool, self._check, root, root not in self.reports)
         except Exception:
             log.exception("checking plugin %s failed", root)
             return
@@ -101,18 +167,28 @@ class DiagnosticsService:
             return  # a newer edit is on its way
         previous = self.reports.get(root)
         self.reports[root] = report
-        self._refresh_code_lenses_if_tools_changed(previous, report)
+        if isinstance(report, CachedReport):
+            # The full check follows after the debounce: it loads the plugin for later edits (which then re-run
+            # only the rules they touch).  Scheduled once this task is done, which must not be cancelled.
+            asyncio.get_running_loop().call_soon(self.schedule, root)
+        else:
+            self._refresh_code_lenses_if_tools_changed(previous, report)
         if self.server.client.pull_diagnostics:
             if self.server.client.diagnostic_refresh:
                 try:
                     self.server.workspace_diagnostic_refresh(None)
                 except Exception:  # pragma: no cover - client went away
                     pass
-        else:
-            self.publish(report)
+        elif not (isinstance(previous, CachedReport) and previous.findings == report.findings):
+            self.publish(root, report.findings)
+        if store_with is not None and not report.crashes:
+            # not awaited: a pull waiting on this task must not wait for the cache too
+            loop.run_in_executor(self.server.thread_pool, self._store_in_cache, root, store_with)
 
-    def _refresh_code_lenses_if_tools_changed(self, previous: PluginReport | None, report: PluginReport) -> None:
+    def _refresh_code_lenses_if_tools_changed(self, previous: PluginReport | CachedReport | None, report: PluginReport) -> None:
         """Code lenses ("Run invocation") follow the plugin's tools and Python files."""
+        if isinstance(previous, CachedReport):
+            return  # the code lenses were computed from the files the cache found unchanged
 
         def shape(r: PluginReport | None) -> object:
             if r is None:
@@ -130,7 +206,7 @@ class DiagnosticsService:
             except Exception:  # pragma: no cover - client went away
                 pass
 
-    async def fresh_report(self, root: Path) -> PluginReport | None:
+    async def fresh_report(self, root: Path) -> PluginReport | CachedReport | None:
         task = self.pending.get(root)
         if task is not None and not task.done():
             try:
@@ -150,12 +226,12 @@ class DiagnosticsService:
         return self.reports.get(root)
 
     # -- push ----------------------------------------------------------------
-    def publish(self, report: PluginReport) -> None:
+    def publish(self, root: Path, findings: list[Finding]) -> None:
         by_path: dict[Path, list[Finding]] = {}
-        for f in report.findings:
+        for f in findings:
             by_path.setdefault(f.path, []).append(f)
         # The file opened (or synced) last first: its findings are the ones the user is waiting for.
-        paths = [p for p in reversed(list(self.server.open_paths)) if p == report.plugin.root or report.plugin.root in p.parents]
+        paths = [p for p in reversed(list(self.server.open_paths)) if p == root or root in p.parents]
         for path in paths:
             uri = self.server.open_paths[path]
             lines = self.server.positions.lines_of(path)

@@ -15,9 +15,7 @@ from typing import Any
 from lsprotocol import types
 
 from dify_lsp.features.client import uri_to_path
-from dify_lsp.features.code_actions import workspace_edit
 from dify_lsp.i18n import Listing, msg, tr
-from dify_lsp.scaffold import ScaffoldError, new_tool
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +27,10 @@ def _error(message: str, language: str) -> dict[str, Any]:
 
 
 async def new_tool_command(ls: Any, args: dict[str, Any]) -> dict[str, Any]:
-    from dify_lsp.features import RequestContext
+    # Imported here: this module is imported when the server starts (it adds a command), the scaffold
+    # and the code-action helpers (the Python scanner) only when a tool is created.
+    from dify_lsp.features.code_actions import workspace_edit
+    from dify_lsp.scaffold import ScaffoldError, new_tool
 
     language = ls.language
     uri, name = args.get("uri"), args.get("name")

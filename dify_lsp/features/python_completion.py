@@ -18,7 +18,7 @@ from dify_lsp.textpos import Pos
 
 
 def session_members_at(ctx: RequestContext, pos: Pos) -> tuple[pyscan.CursorChain, catalog.Type] | None:
-    chain = pyscan.chain_at(ctx.lines, pos)
+    chain = pyscan.chain_at(ctx.lines, pos, ctx.index.caches)
     if chain is None:
         return None
     res, n = catalog.resolve(chain.names)

@@ -115,7 +115,7 @@ def _settings_python(ctx: RequestContext) -> str | None:
 
 @provides(COMPLETION, kinds=(PYTHON,))
 def jedi_completion(ctx: RequestContext, pos: Pos):
-    if pyscan.chain_at(ctx.lines, pos) is not None:
+    if pyscan.chain_at(ctx.lines, pos, ctx.index.caches) is not None:
         return None  # the catalog answers session chains
     text, path, root, configured = ctx.text, ctx.path, ctx.plugin.root if ctx.plugin else None, _settings_python(ctx)
 
@@ -138,7 +138,7 @@ def jedi_completion(ctx: RequestContext, pos: Pos):
 
 @provides(HOVER, kinds=(PYTHON,))
 def jedi_hover(ctx: RequestContext, pos: Pos):
-    found = pyscan.names_at(ctx.lines, pos)
+    found = pyscan.names_at(ctx.lines, pos, ctx.index.caches)
     if found is not None:
         return None  # the catalog answers session chains
     text, path, root, configured = ctx.text, ctx.path, ctx.plugin.root if ctx.plugin else None, _settings_python(ctx)

@@ -29,7 +29,7 @@ def active_parameter(method: Method, call: pyscan.CursorCall) -> int | None:
 
 @provides(SIGNATURE_HELP, kinds=(PYTHON,))
 def session_signature(ctx: RequestContext, pos: Pos) -> types.SignatureHelp | None:
-    call = pyscan.call_at(ctx.lines, pos)
+    call = pyscan.call_at(ctx.lines, pos, ctx.index.caches)
     if call is None:
         return None
     res, n = catalog.resolve(call.names)

@@ -20,7 +20,7 @@ _HIGHLIGHT_KINDS = {DECLARATION: types.DocumentHighlightKind.Write, READ: types.
 def references(ctx: RequestContext, pos: Pos, include_declaration: bool) -> list[types.Location]:
     if ctx.plugin is None:
         return []
-    found = name_at(ctx.plugin, ctx.index.source, ctx.path, pos)
+    found = name_at(ctx.plugin, ctx.index, ctx.path, pos)
     if found is None:
         return []
     return [
@@ -34,7 +34,7 @@ def references(ctx: RequestContext, pos: Pos, include_declaration: bool) -> list
 def highlights(ctx: RequestContext, pos: Pos) -> list[types.DocumentHighlight]:
     if ctx.plugin is None:
         return []
-    found = name_at(ctx.plugin, ctx.index.source, ctx.path, pos)
+    found = name_at(ctx.plugin, ctx.index, ctx.path, pos)
     if found is None:
         return []
     return [

@@ -20,7 +20,7 @@ from dify_lsp.textpos import Pos
 def _found(ctx: RequestContext, pos: Pos) -> NameAt | None:
     if ctx.plugin is None:
         return None
-    return name_at(ctx.plugin, ctx.index.source, ctx.path, pos)
+    return name_at(ctx.plugin, ctx.index, ctx.path, pos)
 
 
 @provides(PREPARE_RENAME)

@@ -18,6 +18,8 @@ from lsprotocol import types
 
 from dify_lsp.features import CODE_ACTION, CODE_LENS, RequestContext, provides
 from dify_lsp.i18n import N_, msg
+from dify_lsp.sdk.catalog import YAML_KIND_BASES
+from dify_lsp.sdk.classes import SDK_CLASSES
 from dify_lsp.textpos import Pos, Span
 
 RUN_COMMAND = "dify.runInvocation"
@@ -27,9 +29,6 @@ RUN_KIND_OF_FILE = {"endpoint": "endpoint", "endpoint_group": "endpoint", "agent
                     "agent_provider": "strategy", "model": "model", "model_provider": "model",
                     "datasource": "datasource", "datasource_provider": "datasource",
                     "trigger_provider": "trigger", "trigger_event": "trigger"}
-PLUGIN_BASES = {"Endpoint": "endpoint", "AgentStrategy": "strategy", "WebsiteCrawlDatasource": "datasource",
-                "OnlineDocumentDatasource": "datasource", "OnlineDriveDatasource": "datasource", "Trigger": "trigger",
-                "Event": "trigger", "LargeLanguageModel": "model", "TextEmbeddingModel": "model"}
 _LINE = re.compile(r"^(identity|path|model)\s*:\s*['\"]?([^'\"#]*)")
 
 
@@ -65,6 +64,16 @@ def _yaml_target(ctx: RequestContext, data: dict[str, Any]) -> tuple[str, dict[s
     return None
 
 
+def _run_kind_of_class(bases: list[str], owner_kinds: list[str | None]) -> str | None:
+    """The run kind of a class whose bases are ``bases``, when it is the class a runnable YAML naming this file
+    needs (the SDK's loader looks for a subclass of that YAML kind's plugin base)."""
+    plugin_bases = {kind for b in bases if (cls := SDK_CLASSES.get(b)) for kind in cls.kinds}
+    for okind in owner_kinds:
+        if okind in YAML_KINDS and plugin_bases.intersection(YAML_KIND_BASES.get(okind, ())):
+            return RUN_KIND_OF_FILE[okind]
+    return None
+
+
 def _python_target(ctx: RequestContext) -> tuple[Span, dict[str, Any], str] | None:
     if ctx.plugin is None:
         return None
@@ -80,7 +89,7 @@ def _python_target(ctx: RequestContext) -> tuple[Span, dict[str, Any], str] | No
         if not isinstance(node, ast.ClassDef):
             continue
         bases = [b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else "" for b in node.bases]
-        kind = next((PLUGIN_BASES[b] for b in bases if b in PLUGIN_BASES), None)
+        kind = _run_kind_of_class(bases, owner_kinds)
         if kind is None:
             continue
         from dify_lsp.invocation.parameters import yaml_data
@@ -98,8 +107,6 @@ def _python_target(ctx: RequestContext) -> tuple[Span, dict[str, Any], str] | No
                 args["datasource"] = _name(data)
             elif okind in ("trigger_provider", "trigger_event"):
                 args["trigger"] = "dispatch"
-        if kind == "model":
-            continue  # a model class serves several models: the lens sits on each model YAML
         text = ctx.lines[node.lineno - 1] if node.lineno - 1 < len(ctx.lines) else ""
         col = max(0, text.find(node.name))
         span = Span(Pos(node.lineno - 1, col), Pos(node.lineno - 1, col + len(node.name)))

@@ -144,16 +144,32 @@ def _name(decl: Mapping[str, Any]) -> str:
     return str(identity.get("name") or decl.get("provider") or decl.get("model") or "")
 
 
+# What to say when a run does not name which of several items to run, or names one the plugin lacks: whole
+# sentences per kind, since a noun in a sentence changes form by number and by language.
+_PICK_TEXTS: dict[str, tuple[str, str]] = {
+    "strategy": (N_("the plugin has {count} agent strategies; name one ({names})"),
+                 N_("no agent strategy {name} in this plugin (it has: {known})")),
+    "model provider": (N_("the plugin has {count} model providers; name one ({names})"),
+                       N_("no model provider {name} in this plugin (it has: {known})")),
+    "datasource provider": (N_("the plugin has {count} datasource providers; name one ({names})"),
+                            N_("no datasource provider {name} in this plugin (it has: {known})")),
+    "datasource": (N_("the plugin has {count} datasources; name one ({names})"),
+                   N_("no datasource {name} in this plugin (it has: {known})")),
+    "trigger provider": (N_("the plugin has {count} trigger providers; name one ({names})"),
+                         N_("no trigger provider {name} in this plugin (it has: {known})")),
+}
+
+
 def _pick(items: list[Any], wanted: str | None, label: str, names: Callable[[Any], str]) -> Any:
+    several, missing = _PICK_TEXTS[label]
     if wanted is None:
         if len(items) == 1:
             return items[0]
-        raise InvocationError(msg("the plugin has {count} {label}s; name one ({names})", count=len(items),
-                                  label=label, names=", ".join(sorted(map(names, items)))))
+        raise InvocationError(msg(several, count=len(items), names=", ".join(sorted(map(names, items)))))
     found = [i for i in items if names(i) == wanted]
     if not found:
-        raise InvocationError(msg("no {label} {name} in this plugin (it has: {known})", label=label,
-                                  name=repr(wanted), known=", ".join(sorted(map(names, items))) or "none"))
+        raise InvocationError(msg(missing, name=repr(wanted),
+                                  known=", ".join(sorted(map(names, items))) or msg("none")))
     return found[0]
 
 

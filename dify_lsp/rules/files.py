@@ -38,7 +38,7 @@ def yaml_files_parse(ctx: CheckContext) -> Iterator[Finding]:
         if yf.doc.error is not None:
             yield YAML_SYNTAX.at(yf.path, yf.doc.error.span, yf.doc.error.message)
         if yf.doc.duplicate_keys:
-            yield from _duplicate_keys(yf, listed=yf.path in ctx.plugin.yaml_files)
+            yield from _duplicate_keys(ctx, yf, listed=yf.path in ctx.plugin.yaml_files)
     for pf in ctx.plugin.python_files.values():
         if pf.problem and pf.problem != "missing":
             yield UNREADABLE.at(pf.path, ZERO_SPAN, msg("Python source {path}: {problem}", path=ctx.plugin.relative(pf.path), problem=pf.problem))
@@ -58,11 +58,11 @@ def _map_paths(node: YNode | None, path: tuple[str | int, ...], out: dict[int, t
             _map_paths(item, (*path, i), out, depth + 1)
 
 
-def _ignored_key_paths(yf, paths: dict[int, tuple[str | int, ...]]) -> list[tuple[str | int, ...]]:
+def _ignored_key_paths(ctx: CheckContext, yf, paths: dict[int, tuple[str | int, ...]]) -> list[tuple[str | int, ...]]:
     """The key paths of the unknown keys the schema reports (DL105): nothing reads what is under them."""
     from dify_lsp.rules.yaml_schema import UNKNOWN_KEY, schema_result
 
-    spans = {f.span for f in schema_result(yf).findings if f.code == UNKNOWN_KEY.code}
+    spans = {f.span for f in schema_result(yf, ctx.index.caches).findings if f.code == UNKNOWN_KEY.code}
     if not spans:
         return []
     out: list[tuple[str | int, ...]] = []
@@ -79,10 +79,10 @@ def _ignored_key_paths(yf, paths: dict[int, tuple[str | int, ...]]) -> list[tupl
     return out
 
 
-def _duplicate_keys(yf, listed: bool) -> Iterator[Finding]:
+def _duplicate_keys(ctx: CheckContext, yf, listed: bool) -> Iterator[Finding]:
     paths: dict[int, tuple[str | int, ...]] = {}
     _map_paths(yf.doc.root, (), paths)
-    ignored = _ignored_key_paths(yf, paths)
+    ignored = _ignored_key_paths(ctx, yf, paths)
     for first, repeat in yf.doc.duplicate_keys:
         where = paths.get(id(repeat), ())
         if any(where[: len(p)] == p for p in ignored):

@@ -253,7 +253,7 @@ def selector_scope_matches_call(ctx: CheckContext) -> Iterator[Finding]:
     for unit in python_of(ctx).units:
         params: dict[str, YamlParam] = {}
         for yf in python_of(ctx).tool_yamls_for(unit.path):
-            for p in yaml_params(yf) or []:
+            for p in yaml_params(yf, ctx.index.caches) or []:
                 if p.type == "model-selector":
                     params.setdefault(p.name, p)
         if not params:

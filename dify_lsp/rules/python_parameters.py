@@ -39,7 +39,7 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
         declared: dict[str, YamlParam] = {}
         known = True
         for yf in yamls:
-            got = yaml_params(yf)
+            got = yaml_params(yf, ctx.index.caches)
             if got is None or runtime_parameters(yf):
                 known = False
                 break

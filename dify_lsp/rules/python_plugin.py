@@ -323,7 +323,7 @@ def python_parses(ctx: CheckContext) -> Iterator[Finding]:
     if not broken:
         return
     # The running Python may be older than the plugin's 3.12: let a 3.12 confirm (see python_syntax).
-    confirmed = None if python_syntax.running_python_decides() else python_syntax.verdicts([u.scan.text for u in broken], ctx.plugin.root)
+    confirmed = None if python_syntax.running_python_decides() else python_syntax.verdicts([u.scan.text for u in broken], ctx.plugin.root, ctx.index.caches)
     runs = reachable_files(ctx)
     for unit in broken:
         err = unit.scan.syntax_error if confirmed is None else confirmed.get(unit.scan.text)

@@ -33,16 +33,15 @@ import select
 import subprocess
 import sys
 import threading
-from collections import OrderedDict
 from pathlib import Path
 
+from dify_lsp.caches import MISSING, Caches
 from dify_lsp.interpreters import find_python
 
 log = logging.getLogger(__name__)
 
 PLUGIN_PYTHON = (3, 12)
 _TIMEOUT = 30.0
-_CACHE_SIZE = 4096
 
 # A long-lived worker: each stdin line is a JSON list of sources; it answers one line, a JSON list with one
 # verdict per source: null (valid) or [line, message].  It ends when its stdin closes (dify-lsp exited).
@@ -118,7 +117,6 @@ def _stop_workers() -> None:
 
 Verdict = tuple[int, str] | None  # (0-based line, message) of the first error; None: valid
 
-_cache: OrderedDict[str, Verdict] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -126,6 +124,8 @@ def _key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+# Which Python 3.12 serves a plugin describes this machine, not a file: remembered per process (like the
+# workers above), so checking many plugins, each with its own index, searches once.
 @functools.lru_cache(maxsize=32)
 def _interpreter(root: str | None) -> str | None:
     found = find_python(Path(root) if root else None, minimum=PLUGIN_PYTHON)
@@ -136,19 +136,17 @@ def running_python_decides() -> bool:
     return sys.version_info[:2] >= PLUGIN_PYTHON
 
 
-def verdicts(texts: list[str], plugin_root: Path | None = None) -> dict[str, Verdict | str]:
+def verdicts(texts: list[str], plugin_root: Path | None, caches: Caches) -> dict[str, Verdict | str]:
     """For each text (that the running Python refused): its verdict under Python 3.12, or the string
     "unknown" when no Python 3.12 could give one.  Keys are the texts."""
     out: dict[str, Verdict | str] = {}
     todo: list[str] = []
-    with _lock:
-        for t in texts:
-            k = _key(t)
-            if k in _cache:
-                out[t] = _cache[k]
-                _cache.move_to_end(k)
-            elif t not in todo:
-                todo.append(t)
+    for t in texts:
+        known = caches.syntax_verdicts.get(_key(t), MISSING)
+        if known is not MISSING:
+            out[t] = known
+        elif t not in todo:
+            todo.append(t)
     if not todo:
         return out
     python = _interpreter(str(plugin_root) if plugin_root else None)
@@ -162,11 +160,8 @@ def verdicts(texts: list[str], plugin_root: Path | None = None) -> dict[str, Ver
     if not isinstance(results, list) or len(results) != len(todo):
         log.warning("Python 3.12 syntax check with %s failed; syntax errors it would confirm are not reported", python)
         return {**out, **{t: "unknown" for t in todo}}
-    with _lock:
-        for t, r in zip(todo, results):
-            verdict: Verdict = (max(0, int(r[0]) - 1), str(r[1])) if isinstance(r, list) and len(r) == 2 else None
-            out[t] = verdict
-            _cache[_key(t)] = verdict
-            if len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
+    for t, r in zip(todo, results):
+        verdict: Verdict = (max(0, int(r[0]) - 1), str(r[1])) if isinstance(r, list) and len(r) == 2 else None
+        out[t] = verdict
+        caches.syntax_verdicts.put(_key(t), verdict)
     return out

@@ -113,7 +113,7 @@ def selector_scopes(ctx: CheckContext) -> Iterator[Finding]:
     for yf in ctx.plugin.yaml_files.values():
         if yf.doc is None or yf.doc.root is None:
             continue
-        for site in schema_result(yf).params:
+        for site in schema_result(yf, ctx.index.caches).params:
             yield from check_site(yf.path, site)
 
 

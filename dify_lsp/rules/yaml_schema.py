@@ -12,13 +12,13 @@ import dataclasses
 import decimal
 import functools
 import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from packaging.version import InvalidVersion, Version
 
+from dify_lsp.caches import Caches
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from dify_lsp.i18n import Listing, Message, msg
 from dify_lsp.index import YamlFile
@@ -84,26 +84,17 @@ class SchemaResult:
     params: list[ParamSite] = field(default_factory=list)
 
 
-_cache: dict[tuple[Path, str], tuple[YamlDocument, SchemaResult]] = {}
-_cache_lock = threading.Lock()
-_CACHE_LIMIT = 4096
-
-
-def schema_result(yf: YamlFile) -> SchemaResult:
-    """Validate one YAML file against its kind's schema (cached per parsed document)."""
+def schema_result(yf: YamlFile, caches: Caches) -> SchemaResult:
+    """Validate one YAML file against its kind's schema (kept per parsed document in ``caches.schema_results``)."""
     doc = yf.doc
     if doc is None or doc.root is None:
         return SchemaResult()
     key = (yf.path, yf.kind)
-    with _cache_lock:
-        hit = _cache.get(key)
+    hit = caches.schema_results.get(key)
     if hit is not None and hit[0] is doc:
         return hit[1]
     result = validate_document(yf.path, yf.kind, doc)
-    with _cache_lock:
-        if len(_cache) >= _CACHE_LIMIT:
-            _cache.clear()
-        _cache[key] = (doc, result)
+    caches.schema_results.put(key, (doc, result))
     return result
 
 
@@ -480,7 +471,7 @@ class _Walker:
                 )
 
 
-@functools.cache
+@functools.cache  # a constant of the schema tables, not of any input
 def _schema_keys() -> frozenset[str]:
     return frozenset(f.name for f in pf.all_fields()) - {f.name for f in pf.I18N.fields}
 
@@ -520,13 +511,13 @@ def yaml_files_match_schema(ctx: CheckContext) -> Iterator[Finding]:
     for yf in ctx.plugin.yaml_files.values():
         if yf.doc is None or yf.doc.root is None:
             continue
-        yield from schema_result(yf).findings
+        yield from schema_result(yf, ctx.index.caches).findings
     # Tool YAMLs that no provider lists are checked as tools too (a misspelt key in them is not silent),
     # but neither the SDK nor the daemon reads them yet: what would fail is a warning at most.
     for yf in ctx.plugin.loose_tools:
         if yf.doc is None or yf.doc.root is None:
             continue
-        for f in schema_result(yf).findings:
+        for f in schema_result(yf, ctx.index.caches).findings:
             yield dataclasses.replace(
                 f,
                 severity=max(f.severity, Severity.WARNING),

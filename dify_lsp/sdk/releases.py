@@ -192,7 +192,7 @@ def oldest_allowed(specifier: str) -> str | None:
     return min(allowed, key=Version) if allowed else None
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024)  # a pure function of its string; the strings asked are the fixed RELEASES and a few specifiers
 def _version(text: str) -> Version:
     """``Version(text)``, parsed once per string (a check compares the same few releases for every name)."""
     return Version(text)

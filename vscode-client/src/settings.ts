@@ -35,6 +35,8 @@ export interface ServerSettings {
   ignore: string[];
   /** Run the marketplace family (what Dify Marketplace review blocks or warns about). */
   marketplace: boolean;
+  /** Publish a just-opened plugin's diagnostics from the result cache when its files did not change. */
+  cache: boolean;
   debounceMs: number;
   /** Language of messages; null = the editor's. */
   locale: string | null;
@@ -66,6 +68,7 @@ export const DEFAULTS: ServerSettings = {
   extendSelect: [],
   ignore: [],
   marketplace: false,
+  cache: true,
   debounceMs: 200,
   locale: null,
 };
@@ -74,7 +77,7 @@ export const DEFAULTS: ServerSettings = {
 export const CLIENT_ONLY_KEYS = ["server.path", "trace.server"] as const;
 
 /** Top-level keys (under "dify.") of the settings the server reads. */
-export const SERVER_SECTIONS = ["python", "run", "diagnostics", "select", "extendSelect", "ignore", "marketplace", "debounceMs", "locale"] as const;
+export const SERVER_SECTIONS = ["python", "run", "diagnostics", "select", "extendSelect", "ignore", "marketplace", "cache", "debounceMs", "locale"] as const;
 
 /** Keys (under "dify.") whose change needs the server process restarted. */
 export const RESTART_KEYS = ["server.path"] as const;
@@ -155,6 +158,7 @@ export function toServerSettings(get: SettingGetter, expand: (p: string) => stri
     extendSelect: strings(get("extendSelect")) ?? [],
     ignore: strings(get("ignore")) ?? [],
     marketplace: bool(get("marketplace")) ?? DEFAULTS.marketplace,
+    cache: bool(get("cache")) ?? DEFAULTS.cache,
     debounceMs: nonNegativeNumber(get("debounceMs")) ?? DEFAULTS.debounceMs,
     locale: locale ?? null, // the server decides (an unknown language means English)
   };

@@ -28,6 +28,7 @@ describe("toServerSettings", () => {
         extendSelect: ["DL020"],
         ignore: ["DL209", 3],
         marketplace: true,
+        cache: false,
         debounceMs: 0,
         locale: "ja_JP",
         "server.path": "/should/not/be/sent",
@@ -50,6 +51,7 @@ describe("toServerSettings", () => {
       extendSelect: ["DL020"],
       ignore: ["DL209"],
       marketplace: true,
+      cache: false,
       debounceMs: 0,
       locale: "ja_JP",
     });

@@ -101,6 +101,7 @@ return {
       extendSelect = {},
       ignore = {},
       -- marketplace = nil, -- unset: the plugin's `marketplace = true` in `[tool.dify-lsp]` turns it on, else off
+      cache = true,
       debounceMs = 200,
       -- locale = nil, -- unset: the editor's `locale`, else the environment
     },
