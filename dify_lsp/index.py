@@ -66,7 +66,18 @@ def note_content_read(path: Path, text: str | None) -> None:
 
 def norm(path: str | os.PathLike[str]) -> Path:
     """A path's identity in the index: absolute, symlinks left alone."""
-    return Path(os.path.abspath(os.fspath(path)))
+    raw = os.fspath(path)
+    absolute = os.path.abspath(raw)
+    if absolute == raw and isinstance(path, Path):
+        return path  # already one: a new Path would parse the same string again
+    return Path(absolute)
+
+
+def holds(root: Path, path: Path) -> bool:
+    """Is ``path`` ``root`` itself or below it?  Both as :func:`norm` gives them: compared as strings, where
+    ``root in path.parents`` would build and compare a Path for each level."""
+    r, p = os.path.normcase(os.fspath(root)), os.path.normcase(os.fspath(path))
+    return p == r or p.startswith(r if r.endswith(os.sep) else r + os.sep)
 
 
 @dataclass(slots=True)
@@ -366,7 +377,7 @@ class PluginIndex:
 
     def _within(self, root: Path, target: Path) -> bool:
         """Does ``target`` (or, while it does not exist, its folder) resolve inside ``root``?"""
-        probe = target if target.exists() else target.parent
+        probe = target if os.path.exists(target) else target.parent
         key = (root, probe)
         known = self.caches.within.get(key)
         if known is None:
@@ -512,7 +523,7 @@ class PluginIndex:
             elif (stem := _module_path(raw)) is not None:  # nothing to import: the loader fails on the non-Python file
                 target = norm(plugin.root / stem.with_name(stem.name + ".py"))
         ref.target = target
-        if not (target == plugin.root or plugin.root in target.parents) or not self._within(plugin.root, target):
+        if not holds(plugin.root, target) or not self._within(plugin.root, target):
             ref.escapes = True
         return ref
 
