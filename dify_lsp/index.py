@@ -290,10 +290,13 @@ class Plugin:
         return [*self.yaml_files, *self.python_files]
 
     def relative(self, path: Path) -> str:
-        try:
-            return norm(path).relative_to(self.root).as_posix()
-        except ValueError:
+        """``path`` relative to the plugin's root, with ``/`` (itself when outside)."""
+        full = norm(path)
+        if not holds(self.root, full):
             return str(path)
+        root = os.fspath(self.root).rstrip(os.sep)
+        rest = os.fspath(full)[len(root) + 1 :]
+        return rest.replace(os.sep, "/") if rest else "."
 
 
 def lookup(root: YNode | None, keys: Iterable[str]) -> tuple[YNode | None, YMap | None]:
