@@ -433,11 +433,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from dify_lsp.server import create_server
+    import gc
 
+    # Start-up creates some hundred thousand objects that live as long as the server (lsprotocol's
+    # classes and converters, pygls, the index): the cyclic collector would walk them again and again
+    # while they are made, and at every full collection afterwards.  So it pauses while the server is
+    # built, and what was built is frozen (moved to a generation the collector never walks).
+    gc.disable()
+    try:
+        from dify_lsp.server import create_server
+
+        server = create_server()
+    finally:
+        gc.freeze()
+        gc.enable()
     if not args.tcp and sys.stdin.isatty():
         print(i18n.tr(SERVER_ON_TERMINAL, i18n.choose()), file=sys.stderr, flush=True)
-    server = create_server()
     if args.tcp:
         server.start_tcp(args.host, args.port)
     else:
