@@ -36,7 +36,7 @@ from dify_lsp.schema.references import (
 )
 from dify_lsp.textpos import Pos, Span, engine_text
 from dify_lsp.uris import CASE_INSENSITIVE_BY_DEFAULT, on_disk_spelling
-from dify_lsp.yamlpos import YamlDocument, YMap, YNode, YScalar, YSeq, parse_yaml
+from dify_lsp.yamlpos import YamlDocument, YMap, YNode, YScalar, YSeq, parse_yaml, reparse_yaml
 
 MANIFEST_NAME = "manifest.yaml"
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -396,7 +396,8 @@ class PluginIndex:
         cached = self.caches.yaml_parses.get(path)
         if cached is not None and (cached[0] is text or cached[0] == text):
             return cached[1]
-        doc = parse_yaml(text)
+        # After an edit, only the edited part of the file is parsed again (the rest is the last parse).
+        doc = reparse_yaml(cached[0], cached[1], text) if cached is not None else parse_yaml(text)
         self.caches.yaml_parses.put(path, (text, doc))
         return doc
 
