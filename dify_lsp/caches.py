@@ -29,6 +29,9 @@ SIZES: dict[str, int] = {
     "schema_results": 4096,  # (path, kind) -> (YamlDocument, SchemaResult): a YAML file checked against its schema
     "yaml_params": 4096,  # path -> (YAML root, parameter rows): a tool YAML's declared parameters
     "name_scopes": 8,  # id(Plugin) -> (Plugin, scopes): every declared name of a plugin (plugin_names)
+    # Editor requests: an open document's text is one object per version, asked about again and again.
+    "document_lines": 32,  # id(text) -> (text, lines) and id(lines) -> (lines, text): a text split into lines once
+    "outlines": 8,  # id(lines) -> the indentation outline of a document version's lines (schema.cursor)
 }
 
 
@@ -92,6 +95,8 @@ class Caches:
         self.schema_results: Lru[Any] = Lru("schema_results", sizes["schema_results"])
         self.yaml_params: Lru[Any] = Lru("yaml_params", sizes["yaml_params"])
         self.name_scopes: Lru[Any] = Lru("name_scopes", sizes["name_scopes"])
+        self.document_lines: Lru[Any] = Lru("document_lines", sizes["document_lines"])
+        self.outlines: Lru[Any] = Lru("outlines", sizes["outlines"])
 
     def stores(self) -> Iterator[Lru[Any]]:
         for name in SIZES:
