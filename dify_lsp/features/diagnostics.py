@@ -28,6 +28,7 @@ from lsprotocol import types
 from dify_lsp.features.client import uri_to_path
 from dify_lsp.findings import Finding
 from dify_lsp.i18n import ENGLISH, tr
+from dify_lsp.index import CONTENTS
 from dify_lsp.yamlpos import YMap, YScalar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -195,7 +196,8 @@ class DiagnosticsService:
                 return None
             tool_names = []
             for yf in r.plugin.yaml_files.values():
-                identity = yf.root.get("identity") if yf.root else None
+                root = CONTENTS.root(yf)
+                identity = root.get("identity") if root else None
                 name = identity.get("name") if isinstance(identity, YMap) else None
                 tool_names.append((str(yf.path), name.raw if isinstance(name, YScalar) else None))
             return (sorted(tool_names), sorted(map(str, r.plugin.python_files)))
