@@ -5,6 +5,8 @@
     python bench/profiles.py check        # cProfile of the rules on the 100-tool plugin: cold, then after a one-file edit
     python bench/profiles.py corpus       # cProfile of `dify-lsp check` over the 200-plugin corpus
     python bench/profiles.py edit         # thread CPU of the editor's incremental re-check after a Python edit
+    python bench/profiles.py yaml-edit    # the same after an edit of the 5,000-line tool YAML
+    python bench/profiles.py yaml-requests  # thread CPU of hover and completion in the 5,000-line tool YAML, in-process
     python bench/profiles.py all
 
 Each prints the top entries by cumulative time.  The workloads are the
@@ -181,14 +183,147 @@ def profile_edit(base: Path) -> None:
         t0 = time.thread_time()
         pyscan.scan(text + f"#{i}", None)
         scans.append(time.thread_time() - t0)
+    # the same edit as above, scanned from the scan of the text before it (what the re-check does)
+    pyscan.scan(text, index.caches)
+    rescans = []
+    for i in range(15):
+        t0 = time.thread_time()
+        pyscan.scan(text.replace('get("prompt', f'get("prompt{30_000 + i}'), index.caches, previous=text)
+        rescans.append(time.thread_time() - t0)
     print(f"incremental re-check after a Python edit: thread CPU median {statistics.median(runs) * 1000:.1f} ms "
-          f"(min {min(runs) * 1000:.1f}); pyscan.scan of the edited file alone: median {statistics.median(scans) * 1000:.1f} ms")
+          f"(min {min(runs) * 1000:.1f}); pyscan.scan of the edited file alone: median {statistics.median(scans) * 1000:.1f} ms "
+          f"from scratch, {statistics.median(rescans) * 1000:.1f} ms from the scan of its text before the edit")
     prof = cProfile.Profile()
     prof.enable()
     for i in range(10):
         once(20_000 + i)
     prof.disable()
     print(top(prof, 30))
+
+
+def profile_yaml_edit(base: Path) -> None:
+    """What the editor's diagnostics worker spends after an edit of the 5,000-line tool YAML of the 100-tool
+    plugin (the benchmark's edit: the first parameter's name renamed, a new text each time): the incremental
+    re-check, then turning the file's findings into LSP diagnostics as publishing does, on the thread's CPU
+    clock; next to the parse of that file alone."""
+    import statistics
+
+    from dify_lsp import yamlpos
+    from dify_lsp.checker import PreviousRun, check_plugin
+    from dify_lsp.index import PluginIndex, TextSource
+
+    work = wl.large(base)
+    source = TextSource()
+    index = PluginIndex(source)
+    previous = PreviousRun()
+    check_plugin(index, work.root, {}, previous)
+    text = work.tool_yaml.read_text(encoding="utf-8")
+    old = "- name: prompt"
+
+    def once(i: int) -> float:
+        source.set_overlay(work.tool_yaml, text.replace(old, f"{old}{i}", 1))
+        index.invalidate(work.tool_yaml)
+        t0 = time.thread_time()
+        check_plugin(index, work.root, {}, previous)
+        return time.thread_time() - t0
+
+    for i in range(3):
+        once(10_000 + i)
+    runs = [once(i) for i in range(15)]
+    reran = ", ".join(previous.reran)
+    parses = []
+    for i in range(15):
+        t0 = time.thread_time()
+        yamlpos.parse_yaml(text.replace(old, f"{old}{30_000 + i}", 1))
+        parses.append(time.thread_time() - t0)
+    print(f"incremental re-check after a tool YAML edit: thread CPU median {statistics.median(runs) * 1000:.1f} ms "
+          f"(min {min(runs) * 1000:.1f}); yamlpos.parse_yaml of the edited file alone: median {statistics.median(parses) * 1000:.1f} ms")
+    print(f"checks run again after the edit ({len(previous.reran)}): {reran}")
+    prof = cProfile.Profile()
+    prof.enable()
+    for i in range(10):
+        once(20_000 + i)
+    prof.disable()
+    print(top(prof, 40))
+    print(top(prof, 25, "tottime"))
+
+
+def profile_yaml_requests(base: Path) -> None:
+    """Hover and completion at the benchmark's positions in the 5,000-line tool YAML, through the server's
+    own handlers in-process (no JSON-RPC): thread CPU of the whole request (handler, providers, turning the
+    answer into JSON) next to the providers alone, then a cProfile of the requests."""
+    import asyncio
+    import json
+    import statistics
+
+    from lsprotocol import types
+
+    from dify_lsp.features.yaml_completion import yaml_completion
+    from dify_lsp.features.yaml_hover import yaml_hover
+    from dify_lsp.server import create_server
+
+    work = wl.large(base)
+    server = create_server()
+    proto = server.protocol
+
+    def drive(gen):  # a pygls built-in handler: it yields the user's handler to call
+        try:
+            step = next(gen)
+            while True:
+                handler, args, kwargs = step
+                step = gen.send(handler(*args, **(kwargs or {})))
+        except StopIteration as stop:
+            return stop.value
+
+    capabilities = types.ClientCapabilities(
+        text_document=types.TextDocumentClientCapabilities(
+            hover=types.HoverClientCapabilities(content_format=[types.MarkupKind.Markdown]),
+            completion=types.CompletionClientCapabilities(completion_item=types.ClientCompletionItemOptions(snippet_support=True)),
+        )
+    )
+
+    async def run() -> None:
+        drive(proto.lsp_initialize(types.InitializeParams(capabilities=capabilities, process_id=None, root_uri=work.root.as_uri())))
+        text = work.tool_yaml.read_text(encoding="utf-8")
+        uri = work.tool_yaml.as_uri()
+        drive(proto.lsp_text_document__did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "yaml", 1, text))))
+        await server.diagnostics.fresh_report(work.root)
+        handlers = proto.fm.features
+        for name, probe in wl.TOOL_PROBES.items():
+            position = types.Position(**probe.position(text))
+            doc = types.TextDocumentIdentifier(uri)
+            if name.startswith("hover"):
+                method, params, provider = types.TEXT_DOCUMENT_HOVER, types.HoverParams(doc, position), yaml_hover
+            else:
+                method, params, provider = types.TEXT_DOCUMENT_COMPLETION, types.CompletionParams(doc, position), yaml_completion
+
+            async def request():
+                result = await handlers[method](params)
+                return json.dumps(proto._converter.unstructure(result))
+
+            for _ in range(5):
+                await request()
+            whole, alone = [], []
+            for _ in range(40):
+                t0 = time.thread_time()
+                await request()
+                whole.append(time.thread_time() - t0)
+            ctx = server.request_context(uri, fresh=False)
+            pos = server.from_lsp_position(uri, position)
+            for _ in range(40):
+                t0 = time.thread_time()
+                provider(ctx, pos)
+                alone.append(time.thread_time() - t0)
+            print(f"{name}: whole request median {statistics.median(whole) * 1000:.3f} ms; "
+                  f"{provider.__name__} alone {statistics.median(alone) * 1000:.3f} ms")
+            prof = cProfile.Profile()
+            prof.enable()
+            for _ in range(40):
+                await request()
+            prof.disable()
+            print(top(prof, 25, "tottime"))
+
+    asyncio.run(run())
 
 
 def profile_corpus(base: Path) -> None:
@@ -210,7 +345,7 @@ def profile_corpus(base: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("what", choices=["startup", "breakdown", "check", "corpus", "edit", "all"])
+    p.add_argument("what", choices=["startup", "breakdown", "check", "corpus", "edit", "yaml-edit", "yaml-requests", "all"])
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="dify-lsp-profile-") as tmp:
         base = Path(tmp)
@@ -224,6 +359,10 @@ def main(argv: list[str] | None = None) -> int:
             profile_corpus(base / "corpus")
         if args.what in ("edit", "all"):
             profile_edit(base / "edit")
+        if args.what in ("yaml-edit", "all"):
+            profile_yaml_edit(base / "yaml-edit")
+        if args.what in ("yaml-requests", "all"):
+            profile_yaml_requests(base / "yaml-requests")
     return 0
 
 

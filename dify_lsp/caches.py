@@ -23,10 +23,15 @@ SIZES: dict[str, int] = {
     "yaml_parses": 20_000,  # path -> (text, YamlDocument): one parse per file, kept while its text is unchanged
     "within": 20_000,  # (plugin root, path) -> does the path resolve inside the root (symlinks); cleared on disk changes
     "scans": 2048,  # Python text -> pyscan.Scan (a Scan keeps no syntax tree, only what the rules read)
+    # Python file -> its last text the analysis scanned that parsed: the scan of its next text starts from it
+    "scanned_texts": 2048,
     "syntax_verdicts": 4096,  # sha256 of a Python text -> Python 3.12's verdict on it (rules.python_syntax)
     "schema_results": 4096,  # (path, kind) -> (YamlDocument, SchemaResult): a YAML file checked against its schema
     "yaml_params": 4096,  # path -> (YAML root, parameter rows): a tool YAML's declared parameters
     "name_scopes": 8,  # id(Plugin) -> (Plugin, scopes): every declared name of a plugin (plugin_names)
+    # Editor requests: an open document's text is one object per version, asked about again and again.
+    "document_lines": 32,  # id(text) -> (text, lines) and id(lines) -> (lines, text): a text split into lines once
+    "outlines": 8,  # id(lines) -> the indentation outline of a document version's lines (schema.cursor)
 }
 
 
@@ -85,10 +90,13 @@ class Caches:
         self.yaml_parses: Lru[Any] = Lru("yaml_parses", sizes["yaml_parses"])
         self.within: Lru[bool] = Lru("within", sizes["within"])
         self.scans: Lru[Any] = Lru("scans", sizes["scans"])
+        self.scanned_texts: Lru[str] = Lru("scanned_texts", sizes["scanned_texts"])
         self.syntax_verdicts: Lru[Any] = Lru("syntax_verdicts", sizes["syntax_verdicts"])
         self.schema_results: Lru[Any] = Lru("schema_results", sizes["schema_results"])
         self.yaml_params: Lru[Any] = Lru("yaml_params", sizes["yaml_params"])
         self.name_scopes: Lru[Any] = Lru("name_scopes", sizes["name_scopes"])
+        self.document_lines: Lru[Any] = Lru("document_lines", sizes["document_lines"])
+        self.outlines: Lru[Any] = Lru("outlines", sizes["outlines"])
 
     def stores(self) -> Iterator[Lru[Any]]:
         for name in SIZES:

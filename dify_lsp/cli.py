@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
 import re
 import sys
 import unicodedata
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from dify_lsp import __version__, i18n
 
@@ -146,9 +148,21 @@ def _wrap_cjk(text: str, width: int) -> list[str]:
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose help is formatted in ``language`` (subcommand parsers are built as the same class)."""
+    """An ArgumentParser whose help is formatted in ``language`` (subcommand parsers are built as the same class).
+
+    ``epilog_of`` makes the epilog when help is shown: every start of the command line builds the parser
+    (the server's too), and an epilog naming the rule families would import every rule."""
 
     language = i18n.ENGLISH
+
+    def __init__(self, *args, epilog_of=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.epilog_of = epilog_of
+
+    def format_help(self):
+        if self.epilog_of is not None and self.epilog is None:
+            self.epilog = self.epilog_of()
+        return super().format_help()
 
     def _get_formatter(self):
         formatter = _translating_formatter(self.formatter_class)(prog=self.prog)
@@ -259,7 +273,7 @@ def build_parser(language: str = i18n.ENGLISH) -> argparse.ArgumentParser:
         description="Check Dify plugins with the same rules the editor shows. A PATH is a plugin folder, a file "
         "inside a plugin (only its findings are shown), or a folder searched for plugins.",
         formatter_class=raw,
-        epilog=_check_epilog(),
+        epilog_of=_check_epilog,
     )
     chk.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="plugin folders, files inside plugins, or folders to search for plugins (default: .)")
     chk.add_argument("--format", choices=FORMATS, default="text", help="output format (see below; default: text)")
@@ -420,12 +434,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_USAGE
 
 
-def serve(args: argparse.Namespace) -> int:
-    from dify_lsp.server import create_server
+@contextmanager
+def _building_what_lives_long() -> Iterator[None]:
+    """Start-up makes some hundred thousand objects that live as long as the process (modules, lsprotocol's
+    classes and converters, the rule tables): the cyclic collector would walk them again and again while
+    they are made, and at every full collection afterwards.  So it pauses meanwhile, and what was made is
+    frozen (moved to a generation the collector never walks)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
+
+def serve(args: argparse.Namespace) -> int:
+    with _building_what_lives_long():
+        from dify_lsp.server import create_server
+
+        server = create_server()
     if not args.tcp and sys.stdin.isatty():
         print(i18n.tr(SERVER_ON_TERMINAL, i18n.choose()), file=sys.stderr, flush=True)
-    server = create_server()
     if args.tcp:
         server.start_tcp(args.host, args.port)
     else:
@@ -490,13 +519,14 @@ def _plugin_roots(paths: list[str], index) -> list[Path]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from dify_lsp.cache import ResultCache
-    from dify_lsp.checker import check_root, check_roots
-    from dify_lsp.config import FAIL_ON, fail_on_for
-    from dify_lsp.index import PluginIndex, find_plugin_roots, norm
-    from dify_lsp.report import Row, display_path, rows_of, write
-    from dify_lsp.report.text import TextWriter, summary, use_colour, write_statistics, statistics
-    from dify_lsp.settings import ServerSettings
+    with _building_what_lives_long():
+        from dify_lsp.cache import ResultCache
+        from dify_lsp.checker import check_root, check_roots
+        from dify_lsp.config import FAIL_ON, fail_on_for
+        from dify_lsp.index import PluginIndex, find_plugin_roots, norm
+        from dify_lsp.report import Row, display_path, rows_of, write
+        from dify_lsp.report.text import TextWriter, summary, use_colour, write_statistics, statistics
+        from dify_lsp.settings import ServerSettings
 
     language = i18n.choose(args.lang)
     if args.statistics and args.format not in ("text", "json"):

@@ -36,7 +36,7 @@ from dify_lsp.schema.references import (
 )
 from dify_lsp.textpos import Pos, Span, engine_text
 from dify_lsp.uris import CASE_INSENSITIVE_BY_DEFAULT, on_disk_spelling
-from dify_lsp.yamlpos import YamlDocument, YMap, YNode, YScalar, YSeq, parse_yaml
+from dify_lsp.yamlpos import YamlDocument, YMap, YNode, YScalar, YSeq, parse_yaml, reparse_yaml
 
 MANIFEST_NAME = "manifest.yaml"
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -57,7 +57,18 @@ INPUT_LOG: ContextVar[InputLog | None] = ContextVar("dify_lsp_input_log", defaul
 
 def norm(path: str | os.PathLike[str]) -> Path:
     """A path's identity in the index: absolute, symlinks left alone."""
-    return Path(os.path.abspath(os.fspath(path)))
+    raw = os.fspath(path)
+    absolute = os.path.abspath(raw)
+    if absolute == raw and isinstance(path, Path):
+        return path  # already one: a new Path would parse the same string again
+    return Path(absolute)
+
+
+def holds(root: Path, path: Path) -> bool:
+    """Is ``path`` ``root`` itself or below it?  Both as :func:`norm` gives them: compared as strings, where
+    ``root in path.parents`` would build and compare a Path for each level."""
+    r, p = os.path.normcase(os.fspath(root)), os.path.normcase(os.fspath(path))
+    return p == r or p.startswith(r if r.endswith(os.sep) else r + os.sep)
 
 
 @dataclass(slots=True)
@@ -294,10 +305,13 @@ class Plugin:
         return [*self.yaml_files, *self.python_files]
 
     def relative(self, path: Path) -> str:
-        try:
-            return norm(path).relative_to(self.root).as_posix()
-        except ValueError:
+        """``path`` relative to the plugin's root, with ``/`` (itself when outside)."""
+        full = norm(path)
+        if not holds(self.root, full):
             return str(path)
+        root = os.fspath(self.root).rstrip(os.sep)
+        rest = os.fspath(full)[len(root) + 1 :]
+        return rest.replace(os.sep, "/") if rest else "."
 
 
 def lookup(root: YNode | None, keys: Iterable[str]) -> tuple[YNode | None, YMap | None]:
@@ -381,7 +395,7 @@ class PluginIndex:
 
     def _within(self, root: Path, target: Path) -> bool:
         """Does ``target`` (or, while it does not exist, its folder) resolve inside ``root``?"""
-        probe = target if target.exists() else target.parent
+        probe = target if os.path.exists(target) else target.parent
         key = (root, probe)
         known = self.caches.within.get(key)
         if known is None:
@@ -397,7 +411,8 @@ class PluginIndex:
         cached = self.caches.yaml_parses.get(path)
         if cached is not None and (cached[0] is text or cached[0] == text):
             return cached[1]
-        doc = parse_yaml(text)
+        # After an edit, only the edited part of the file is parsed again (the rest is the last parse).
+        doc = reparse_yaml(cached[0], cached[1], text) if cached is not None else parse_yaml(text)
         self.caches.yaml_parses.put(path, (text, doc))
         return doc
 
@@ -529,7 +544,7 @@ class PluginIndex:
             elif (stem := _module_path(raw)) is not None:  # nothing to import: the loader fails on the non-Python file
                 target = norm(plugin.root / stem.with_name(stem.name + ".py"))
         ref.target = target
-        if not (target == plugin.root or plugin.root in target.parents) or not self._within(plugin.root, target):
+        if not holds(plugin.root, target) or not self._within(plugin.root, target):
             ref.escapes = True
         return ref
 

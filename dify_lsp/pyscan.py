@@ -31,9 +31,10 @@ Positions are engine positions (code points); ``ast`` byte offsets are converted
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dify_lsp.caches import Caches
 from dify_lsp.sdk import catalog
@@ -52,6 +53,8 @@ class SessionRef:
     span: Span  # the whole expression
     root_text: str  # "self.session", "self.runtime.session" or an alias name
     class_name: str | None
+    # The expression's syntax (what it is, the names in it); its line numbers may be those of an earlier text
+    # of the file (see _Chunk): where it is, is ``span``.
     node: ast.expr = field(repr=False)
     # Where the session comes from: "self.session" / "self.runtime.session" (Dify's session only in a
     # subclass of an SDK plugin class that keeps it there, which the rules decide) or "param" (a parameter
@@ -65,7 +68,7 @@ class Arg:
     span: Span  # the value expression
     keyword_span: Span | None  # the keyword's name
     text: str  # the value's source text
-    node: ast.expr = field(repr=False)
+    node: ast.expr = field(repr=False)  # its syntax; where it is, is ``span`` (as for SessionRef.node)
     starred: bool = False  # *args
     double_starred: bool = False  # **kwargs
     param_key: str | None = None  # the value is tool_parameters[<key>] (directly or via a local variable)
@@ -225,6 +228,10 @@ class Scan:
     module_imports: set[str] = field(default_factory=set)  # local names bound by imports run on import (not in a def / class)
     scopes: list[FunctionScope] = field(default_factory=list)  # every function's aliases (cursor features read them)
     import_insert_line: int = 0  # where a new import line goes
+    # How many of the file's chunks (see _Chunk) were kept from the scan of an earlier text (0: all scanned)
+    reused_chunks: int = field(default=0, compare=False)
+    # The chunks this scan was assembled from, kept for the scan of the file's next text (None: not reusable)
+    chunks: list[_Chunk] | None = field(default=None, repr=False, compare=False)
 
     def class_named(self, name: str) -> ClassInfo | None:
         for c in self.classes:
@@ -309,25 +316,351 @@ def tolerant_parse(text: str) -> tuple[ast.Module | None, tuple[int, str] | None
 
 # -- whole-file scan ------------------------------------------------------------------------------------
 
-def scan(text: str, caches: Caches | None) -> Scan:
-    """The analysis of one file's text, kept by content in ``caches.scans`` (the index's; None: not kept)."""
+def scan(text: str, caches: Caches | None, previous: str | None = None) -> Scan:
+    """The analysis of one file's text, kept by content in ``caches.scans`` (the index's; None: not kept).
+
+    ``previous``: the file's text when it was last scanned.  While that scan is kept, only the chunks of the
+    file an edit touched are parsed and scanned again (see :func:`_rescan`); the result is the same."""
     if caches is None:
         return _scan(text)
-    return caches.scans.get_or_compute(text, lambda: _scan(text))
+    hit = caches.scans.get(text)
+    if hit is not None:
+        return hit
+    before = caches.scans.get(previous) if previous is not None else None
+    if before is not None and not before.chunks:
+        before = None
+    result = _rescan(text, before) if before is not None else None
+    if result is None:
+        result = _scan(text, before)
+    caches.scans.put(text, result)
+    return result
 
 
-def _scan(text: str) -> Scan:
+def _scan(text: str, before: Scan | None = None) -> Scan:
+    """The scan of ``text``, parsed whole.  With ``before`` (the scan of an earlier text of the file), a chunk
+    whose lines are those of one of its chunks is taken from it rather than scanned again."""
     tree, error, patched, source = tolerant_parse(text)
     out = Scan(text, tree is not None, error, patched)
     if tree is None:
         return out
-    _Scanner(out, _Cols(source.split("\n"))).run(tree)
-    out.refs.sort(key=lambda r: (r.span.start, r.span.end))
-    out.calls.sort(key=lambda c: (c.span.start, c.span.end))
-    out.prints.sort(key=lambda s: s.span.start)
-    for inv in out.invokes:
-        inv.reads.sort(key=lambda r: r.span.start)
+    lines = source.split("\n")
+    cols = _Cols(lines)
+    groups = _chunk_lines(tree, lines, 0, len(lines))
+    chunks = None
+    if before is not None and before.chunks:
+        old_lines = _blank_line_breaks(before.text).split("\n")
+        kept = {"\n".join(old_lines[c.first : c.end]): c for c in before.chunks}
+        parts: list[tuple[_Chunk, _Scanner | None, list[ast.stmt], int]] = []
+        for first, end, body in groups:
+            old = kept.pop("\n".join(lines[first:end]), None)
+            parts.append((old, None, body, first - old.first) if old is not None else (*_indexed(tree, cols, first, end, body), 0))
+        chunks = _combine(out, parts, before.imports)
+    if chunks is None:  # nothing to keep, or the imports changed (every chunk's chains are resolved through them)
+        chunks = _combine(out, [(*_indexed(tree, cols, first, end, body), 0) for first, end, body in groups], None)
+    if error is None:  # the chunks of a repaired text are not the text's
+        out.chunks = chunks
     return out
+
+
+# -- chunks: what lets the scan of an edited file keep what the edit did not touch ------------------------------
+
+
+@dataclass(slots=True)
+class _Chunk:
+    """A run of top-level statements that shares no line with the statements around it (a definition with its
+    decorators and body, usually), from its first line up to the next chunk's, and what the scan finds in it.
+
+    What a chunk holds depends only on its own lines and on the module's imports; what the module's chunks
+    make together (the imports, a shadowed ``print``, model configs handed from one function to another) is
+    worked out by :func:`_assemble`.  So the scan of an edited text keeps the chunks an edit did not touch,
+    moved by the lines and functions it added above them (:func:`_rescan`)."""
+
+    first: int  # its first line (0-based); the first chunk starts at line 0
+    end: int  # the line after its last (the next chunk's first)
+    statements: int  # how many top-level statements it holds
+    found: Scan  # what the scan finds in it, at its place in the text (function indexes from function_base)
+    function_base: int = 0  # the index in Scan.functions of its first function
+    # each statement: (1 an import, 2 a constant expression, 0 anything else; its last line, 1-based)
+    tops: list[tuple[int, int]] = field(default_factory=list)
+    # each import, where ast.walk meets it: (depth, child index at each level, the first from the chunk's
+    # first statement), and what it says: (from-import, level, module, ((name, asname), ...), line)
+    imports: list[tuple[int, tuple[int, ...], tuple]] = field(default_factory=list)
+    shadows_print: bool = False  # defines or imports something named print
+    # each function with session calls: (name, class it is a method of, its parameters after self / cls,
+    # the indexes of its calls in found.calls)
+    calling_functions: list[tuple[str, str | None, list[str], list[int]]] = field(default_factory=list)
+    helper_configs: list[tuple[str | None, str, int | str, str]] = field(default_factory=list)
+    attribute_configs: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def _statement_start(stmt: ast.stmt, lines: list[str]) -> int:
+    """The first line (0-based) of a top-level statement: its first decorator's ``@`` for a decorated one (the
+    decorator's expression may start lines below, inside brackets)."""
+    decorators = getattr(stmt, "decorator_list", None)
+    if not decorators:
+        return stmt.lineno - 1
+    line = min(stmt.lineno, decorators[0].lineno) - 1
+    while line > 0 and not lines[line].startswith("@"):
+        line -= 1
+    return line
+
+
+def _chunk_lines(tree: ast.Module, lines: list[str], first: int, end: int) -> list[tuple[int, int, list[ast.stmt]]]:
+    """``tree``'s statements (lines ``first`` to ``end`` of the text) in chunks: (first line, end line, statements)."""
+    groups: list[tuple[int, list[ast.stmt]]] = []
+    last_end = -1
+    for stmt in tree.body:
+        start = _statement_start(stmt, lines)
+        if groups and start <= last_end:
+            groups[-1][1].append(stmt)
+        else:
+            groups.append((start, [stmt]))
+        last_end = max(last_end, (stmt.end_lineno or stmt.lineno) - 1)
+    if not groups:
+        return [(first, end, [])]
+    return [(first if k == 0 else start, groups[k + 1][0] if k + 1 < len(groups) else end, body) for k, (start, body) in enumerate(groups)]
+
+
+def _indexed(tree: ast.Module, cols: _Cols, first: int, end: int, body: list[ast.stmt]) -> tuple[_Chunk, _Scanner, list[ast.stmt]]:
+    """A new chunk of ``body``, indexed by a scanner of its own (the first half of its scan: what the
+    module-wide parts need); the scanner visits it once the module's imports are known."""
+    chunk = _Chunk(first, end, len(body), Scan("", True, None, frozenset()))
+    scanner = _Scanner(chunk.found, cols)
+    scanner.index(chunk, tree, body)
+    return chunk, scanner, body
+
+
+def _combine(out: Scan, parts: list[tuple[_Chunk, _Scanner | None, list[ast.stmt], int]], kept_imports: dict[str, str] | None) -> list[_Chunk] | None:
+    """``out`` from its chunks, in order: each a new one with its scanner (visited here), or one kept from an
+    earlier scan (no scanner) and the number of lines it moved.  Kept chunks were scanned with
+    ``kept_imports``: None (``out`` untouched) when the module's imports are not those any more."""
+    imports = _imports_of([(chunk, moved) for chunk, _, _, moved in parts])
+    reused = sum(1 for _, scanner, _, _ in parts if scanner is None)
+    if reused and imports[0] != kept_imports:
+        return None
+    chunks: list[_Chunk] = []
+    base = 0
+    for chunk, scanner, body, moved in parts:
+        if scanner is not None:
+            scanner.visit(chunk, body, imports[0], base)
+        else:
+            chunk = _moved(chunk, moved, base - chunk.function_base)
+        chunks.append(chunk)
+        base += len(chunk.found.functions)
+    _assemble(out, chunks, imports)
+    out.reused_chunks = reused
+    return chunks
+
+
+def _imports_of(placed: list[tuple[_Chunk, int]]) -> tuple[dict[str, str], dict[str, tuple[int, str, str | None]], list[ImportInfo]]:
+    """The module's imports from its chunks' (each moved by a number of lines), in ast.walk's order: a later
+    binding of a name wins."""
+    records = []
+    statements = 0
+    for chunk, moved in placed:
+        for depth, path, what in chunk.imports:
+            records.append(((depth, (statements + path[0], *path[1:])), what, moved))
+        statements += chunk.statements
+    records.sort(key=lambda r: r[0])
+    imports: dict[str, str] = {}
+    relative: dict[str, tuple[int, str, str | None]] = {}
+    listed: list[ImportInfo] = []
+    for _, (is_from, level, module, names, line), moved in records:
+        if not is_from:
+            for name, asname in names:
+                imports[asname or name.split(".")[0]] = name if asname else name.split(".")[0]
+                listed.append(ImportInfo(0, name, (), line + moved))
+            continue
+        listed.append(ImportInfo(level or 0, module or "", tuple(name for name, _ in names), line + moved))
+        for name, asname in names:
+            local = asname or name
+            if module and not level:
+                imports[local] = f"{module}.{name}"
+            elif name != "*":
+                relative[local] = (level, module or "", name)
+    return imports, relative, listed
+
+
+def _assemble(out: Scan, chunks: list[_Chunk], imports) -> None:
+    """The module's scan from its chunks' (in order), and what they make together."""
+    out.imports, out.relative_imports, out.import_list = imports
+    last_import_end = 0
+    for chunk in chunks:
+        for kind, end_line in chunk.tops:
+            if kind == 1 or (kind == 2 and last_import_end == 0):  # after the imports, or the module docstring
+                last_import_end = end_line
+    out.import_insert_line = last_import_end
+    shadowed_print = any(chunk.shadows_print for chunk in chunks)
+    flags = out.flag_stores
+    for chunk in chunks:
+        found = chunk.found
+        out.classes += found.classes
+        out.refs += found.refs
+        out.calls += found.calls
+        out.invokes += found.invokes
+        out.key_reads += found.key_reads
+        out.session_escapes += found.session_escapes
+        out.mapping_escapes |= found.mapping_escapes
+        if not shadowed_print:
+            out.prints += found.prints
+        out.functions += found.functions
+        out.module_references |= found.module_references
+        out.main_references |= found.main_references
+        out.module_imports |= found.module_imports
+        out.scopes += found.scopes
+        for name, false in found.flag_stores.items():
+            flags[name] = flags.get(name, True) and false
+    _follow_configs(out, chunks)
+
+
+def _follow_configs(out: Scan, chunks: list[_Chunk]) -> None:
+    """Model configs an ``_invoke`` hands to a helper's parameter or keeps in an attribute: the session calls of
+    the helper (or of any method of the class, for an attribute) that pass them on carry the tool parameter too.
+    A chunk's own calls are left as they are (a later scan may keep the chunk): a call that changes is a copy."""
+    helper_configs = [c for chunk in chunks for c in chunk.helper_configs]
+    attribute_configs: dict[str, dict[str, str]] = {}
+    for chunk in chunks:
+        for cls_name, attrs in chunk.attribute_configs.items():
+            attribute_configs.setdefault(cls_name, {}).update(attrs)
+    if not helper_configs and not attribute_configs:
+        return
+    offset = 0
+    for chunk in chunks:
+        for name, owner, params, indexes in chunk.calling_functions:
+            by_param: dict[str, str] = {}
+            for cls_name, callee, where, key in helper_configs:
+                if callee != name or cls_name != owner:
+                    continue
+                param = where if isinstance(where, str) else (params[where] if where < len(params) else None)
+                if param is not None:
+                    by_param.setdefault(param, key)
+            attrs = attribute_configs.get(owner, {}) if owner is not None else {}
+            if not by_param and not attrs:
+                continue
+            for i in indexes:
+                call = out.calls[offset + i]
+                args = call.args
+                for k, a in enumerate(call.args):
+                    if a.config_key is not None:
+                        continue
+                    n = a.node
+                    key = None
+                    if isinstance(n, ast.Name):
+                        key = by_param.get(n.id)
+                    elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "self":
+                        key = attrs.get(n.attr)
+                    if key is not None:
+                        if args is call.args:
+                            args = list(args)
+                        args[k] = replace(a, config_key=key)
+                if args is not call.args:
+                    out.calls[offset + i] = replace(call, args=args)
+        offset += len(chunk.found.calls)
+
+
+def _rescan(text: str, before: Scan) -> Scan | None:
+    """The scan of ``text``, an edit of ``before.text``: the chunks holding the changed lines (and the chunk
+    before them, which an indented line may continue) are parsed on their own and scanned again, the other
+    chunks are kept.  None where that could differ from a full scan: the changed chunks do not parse on their
+    own (a syntax error, or text that belongs to a chunk around them), or the module's imports changed (every
+    chunk's chains are resolved through them); then the whole text is parsed (:func:`_scan`).
+
+    Parsing the changed lines on their own gives the full parse's statements: they start where a top-level
+    statement started (or at the top) after unchanged lines, and end where one starts (or at the end), so if
+    they parse alone they close every bracket, string and block they open, and the tokenizer meets the
+    lines after them as it did before."""
+    old_chunks = before.chunks
+    if not old_chunks:
+        return None
+    source = _blank_line_breaks(text)
+    lines = source.split("\n")
+    old_lines = _blank_line_breaks(before.text).split("\n")
+    n, m = len(old_lines), len(lines)
+    # old lines [same_start, n - same_end) became new lines [same_start, m - same_end)
+    same_start = 0
+    limit = min(n, m)
+    while same_start < limit and old_lines[same_start] == lines[same_start]:
+        same_start += 1
+    same_end = 0
+    while same_end < limit - same_start and old_lines[n - 1 - same_end] == lines[m - 1 - same_end]:
+        same_end += 1
+    moved = m - n
+    firsts = [chunk.first for chunk in old_chunks]
+    low = max(same_start - 1, 0)
+    i = bisect.bisect_right(firsts, low) - 1
+    j = bisect.bisect_right(firsts, max(n - same_end - 1, low))
+    cols = _Cols(lines)
+    for attempt in range(2):
+        a, b = old_chunks[i].first, old_chunks[j - 1].end + moved
+        try:
+            tree = ast.parse("\n" * a + "\n".join(lines[a:b]), **_PARSE_AS_312)
+            break
+        except SyntaxError:
+            # a decorator typed above a definition, say: one chunk more after the change may complete it
+            if attempt or j == len(old_chunks):
+                return None
+            j += 1
+        except (ValueError, RecursionError, MemoryError):
+            return None
+    parts = [(chunk, None, [], 0) for chunk in old_chunks[:i]]
+    parts += [(*_indexed(tree, cols, first, end, body), 0) for first, end, body in _chunk_lines(tree, lines, a, b)]
+    parts += [(chunk, None, [], moved) for chunk in old_chunks[j:]]
+    out = Scan(text, True, None, frozenset())
+    chunks = _combine(out, parts, before.imports)
+    if chunks is None:
+        return None
+    out.chunks = chunks
+    return out
+
+
+def _blank_line_breaks(text: str) -> str:
+    """The text as tolerant_parse gives it to the parser: a lone CR and NUL blanked (see there)."""
+    return text.replace("\r", " ").replace("\x00", " ") if "\r" in text or "\x00" in text else text
+
+
+def _moved_span(span: Span, lines: int) -> Span:
+    return Span(Pos(span.start.line + lines, span.start.col), Pos(span.end.line + lines, span.end.col))
+
+
+def _moved(chunk: _Chunk, lines: int, functions: int) -> _Chunk:
+    """``chunk`` ``lines`` lines further down, after ``functions`` more functions (a copy: the earlier scan that
+    holds it is left as it is)."""
+    if not lines and not functions:
+        return chunk
+    f = chunk.found
+    span = _moved_span
+
+    def ref(r: SessionRef) -> SessionRef:
+        return replace(r, name_spans=tuple(None if s is None else span(s, lines) for s in r.name_spans), span=span(r.span, lines))
+
+    def read(r: ParamRead) -> ParamRead:
+        return replace(r, span=span(r.span, lines), inner=None if r.inner is None else span(r.inner, lines))
+
+    refs = {id(r): ref(r) for r in f.refs}
+    found = Scan(
+        "", True, None, frozenset(),
+        classes=[replace(c, name_span=span(c.name_span, lines), base_spans=[span(s, lines) for s in c.base_spans]) for c in f.classes],
+        refs=list(refs.values()),
+        calls=[replace(c, ref=refs.get(id(c.ref)) or ref(c.ref), span=span(c.span, lines), args=[
+            replace(a, span=span(a.span, lines), keyword_span=None if a.keyword_span is None else span(a.keyword_span, lines)) for a in c.args
+        ]) for c in f.calls],
+        invokes=[replace(v, param_span=span(v.param_span, lines), name_span=span(v.name_span, lines), reads=[read(r) for r in v.reads]) for v in f.invokes],
+        key_reads=[replace(k, read=read(k.read), function=k.function + functions) for k in f.key_reads],
+        session_escapes=[ref(r) for r in f.session_escapes],
+        mapping_escapes=f.mapping_escapes,
+        prints=[replace(p, span=span(p.span, lines), function=None if p.function is None else p.function + functions) for p in f.prints],
+        functions=[replace(fn, line=fn.line + lines, parent=None if fn.parent is None else fn.parent + functions) for fn in f.functions],
+        module_references=f.module_references,
+        main_references=f.main_references,
+        flag_stores=f.flag_stores,
+        module_imports=f.module_imports,
+        scopes=[FunctionScope(s.first_line + lines, s.last_line + lines, s.aliases) for s in f.scopes],
+    )
+    return replace(
+        chunk, first=chunk.first + lines, end=chunk.end + lines, found=found, function_base=chunk.function_base + functions,
+        tops=[(kind, end + lines) for kind, end in chunk.tops],
+        imports=[(depth, path, (*what[:4], what[4] + lines)) for depth, path, what in chunk.imports],
+    )
 
 
 def _dotted(node: ast.expr) -> str | None:
@@ -442,7 +775,7 @@ _OWN_TYPES = frozenset({
     ast.Attribute, ast.Name, ast.Call, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.For, ast.With,
     ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
 })
-# The nodes Scanner.run looks at in the whole module.
+# The nodes _Scanner.index looks at in a chunk.
 _RUN_TYPES = frozenset({ast.Try, ast.Assign, ast.AnnAssign, ast.Call, ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef})
 
 
@@ -495,6 +828,9 @@ class _Scanner:
         self._attribute_configs: dict[str, dict[str, str]] = {}
         self._function_calls: list[tuple[ast.AST, str | None, int, int]] = []  # (def, class it is a method of, its calls' range)
         self._function_stack: list[int] = []
+        self._print_calls: list[ast.Call] = []  # print() to stdout outside ``if __name__ == "__main__":``
+        self.imports: dict[str, str] = {}  # the module's (local name -> qualified name)
+        self.function_base = 0  # the index in Scan.functions of the chunk's first function
 
     # ---- tree walking: each node's children are listed once per scan, each walk's order once
     def _kids(self, node: ast.AST) -> list[ast.AST]:
@@ -517,9 +853,9 @@ class _Scanner:
             self._walk_orders[id(node)] = order
         return order
 
-    def _index(self, tree: ast.Module) -> list[ast.AST]:
-        """The one walk over the module's nodes (each node's children listed once, here): fills _owned and
-        _parents, and returns the nodes ``run`` looks at (of a type in _RUN_TYPES).
+    def _index(self, tree: ast.Module, body: list[ast.stmt]) -> list[ast.AST]:
+        """The one walk over the nodes of ``body``, top-level statements of ``tree`` (each node's children listed
+        once, here): fills _owned and _parents, and returns the nodes ``index`` looks at (of a type in _RUN_TYPES).
 
         Each top-level statement is walked with a stack of its own; a stack visits each definition's subtree
         contiguously and in the order a walk started at that definition has, so the nodes owned by a definition
@@ -535,7 +871,7 @@ class _Scanner:
         AST = _AST
         lambdas = self._lambda_lists
         found: list[ast.AST] = []
-        for top in tree.body:
+        for top in body:
             up[id(top)] = tree
             into: list[ast.AST] | None = None
             if top.__class__ not in scopes:
@@ -583,11 +919,15 @@ class _Scanner:
                         push(value)
         return found
 
-    def _bfs_key(self, node: ast.AST, tree: ast.Module) -> tuple[int, tuple[int, ...]]:
-        """Where ``node`` comes in ast.walk's breadth-first order: (depth, child index at each level)."""
+    def _bfs_key(self, node: ast.AST, tops: dict[int, int]) -> tuple[int, tuple[int, ...]]:
+        """Where ``node`` comes in ast.walk's breadth-first order: (depth, child index at each level), the first
+        index counted in ``tops`` (the chunk's statements)."""
         path: list[int] = []
-        while node is not tree:
+        while True:
             parent = self._parents.get(id(node)) or self._scope_parents[id(node)]
+            if parent.__class__ is ast.Module:
+                path.append(tops[id(node)])
+                break
             path.append(next(i for i, k in enumerate(_child_nodes(parent)) if k is node))
             node = parent
         path.reverse()
@@ -689,53 +1029,22 @@ class _Scanner:
                 keys.append(key)
         return tuple(keys)
 
-    def _follow_configs(self) -> None:
-        """Model configs _invoke hands to a helper's parameter or keeps in an attribute: the session calls of the
-        helper (or of any method of the class, for an attribute) that pass them on carry the tool parameter too."""
-        for fn, owner, lo, hi in self._function_calls:
-            params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)]  # type: ignore[attr-defined]
-            if owner is not None and params and not any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list):  # type: ignore[attr-defined]
-                params = params[1:]
-            by_param: dict[str, str] = {}
-            for cls_name, callee, where, key in self._helper_configs:
-                if callee != fn.name or cls_name != owner:  # type: ignore[attr-defined]
-                    continue
-                name = where if isinstance(where, str) else (params[where] if where < len(params) else None)
-                if name is not None:
-                    by_param.setdefault(name, key)
-            attrs = self._attribute_configs.get(owner, {}) if owner is not None else {}
-            if not by_param and not attrs:
-                continue
-            for call in self.out.calls[lo:hi]:
-                for a in call.args:
-                    n = a.node
-                    if a.config_key is not None:
-                        continue
-                    if isinstance(n, ast.Name):
-                        a.config_key = by_param.get(n.id)
-                    elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "self":
-                        a.config_key = attrs.get(n.attr)
-
-    # ---- entry
-    def run(self, tree: ast.Module) -> None:
-        shadowed_print = False
-        last_import_end = 0
-        for stmt in tree.body:
+    # ---- entry: a chunk is indexed (what the module-wide parts need), then visited with the module's imports
+    def index(self, chunk: _Chunk, tree: ast.Module, body: list[ast.stmt]) -> None:
+        for stmt in body:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-                last_import_end = stmt.end_lineno or stmt.lineno
-            elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and last_import_end == 0:
-                last_import_end = stmt.end_lineno or stmt.lineno  # after the module docstring
-        self.out.import_insert_line = last_import_end
+                chunk.tops.append((1, stmt.end_lineno or stmt.lineno))
+            else:
+                chunk.tops.append((2 if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) else 0, stmt.end_lineno or stmt.lineno))
         # Code under `if __name__ == "__main__":` runs only when the file is run as a script, never on import.
         main_guarded: set[int] = set()
-        for stmt in tree.body:
+        for stmt in body:
             if isinstance(stmt, ast.If) and _is_main_guard(stmt.test):
                 for sub in stmt.body:
                     main_guarded.update(id(n) for n in self._walk(sub))
-        print_calls: list[ast.Call] = []
         imports: list[ast.Import | ast.ImportFrom] = []
         flags = self.out.flag_stores
-        for node in self._index(tree):
+        for node in self._index(tree, body):
             cls = node.__class__
             if cls is ast.Try:
                 # Classes defined in an except handler of a try that imports: stand-ins for a failed import.
@@ -759,17 +1068,15 @@ class _Scanner:
                             flags[name] = False
             elif cls is ast.Call:
                 if isinstance(node.func, ast.Name) and node.func.id == "print" and id(node) not in main_guarded and _prints_to_stdout(node):
-                    print_calls.append(node)
+                    self._print_calls.append(node)
                 for kw in node.keywords:  # Config(debug=True) may set an attribute of that name
                     if kw.arg is not None:
                         flags[kw.arg] = False
             elif cls is ast.Import or cls is ast.ImportFrom:
                 imports.append(node)
             elif node.name == "print":  # a function definition
-                shadowed_print = True
-        # imports in ast.walk's order, as later bindings of a name win
-        if len(imports) > 1:
-            imports.sort(key=lambda n: self._bfs_key(n, tree))
+                chunk.shadows_print = True
+        tops = {id(stmt): k for k, stmt in enumerate(body)}
         for node in imports:
             module_level = not self._in_definition(node)
             for alias in node.names:
@@ -777,32 +1084,41 @@ class _Scanner:
                 flags[local] = False
                 if module_level:
                     self.out.module_imports.add(local)
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    self.out.imports[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
-                    self.out.import_list.append(ImportInfo(0, alias.name, (), node.lineno - 1))
-            else:
-                names = tuple(alias.name for alias in node.names)
-                self.out.import_list.append(ImportInfo(node.level or 0, node.module or "", names, node.lineno - 1))
-                for alias in node.names:
-                    local = alias.asname or alias.name
-                    if node.module and not node.level:
-                        self.out.imports[local] = f"{node.module}.{alias.name}"
-                    elif alias.name != "*":
-                        self.out.relative_imports[local] = (node.level, node.module or "", alias.name)
-                    if local == "print":
-                        shadowed_print = True
-        for top in tree.body:
+            is_from = isinstance(node, ast.ImportFrom)
+            if is_from and any((alias.asname or alias.name) == "print" for alias in node.names):
+                chunk.shadows_print = True
+            depth, path = self._bfs_key(node, tops)
+            chunk.imports.append((depth, path, (
+                is_from, getattr(node, "level", 0), getattr(node, "module", None),
+                tuple((alias.name, alias.asname) for alias in node.names), node.lineno - 1)))
+
+    def visit(self, chunk: _Chunk, body: list[ast.stmt], imports: dict[str, str], function_base: int) -> None:
+        self.imports = imports
+        self.function_base = chunk.function_base = function_base
+        for top in body:
             if top.__class__ not in _SCOPE_TYPES:
                 into = self.out.main_references if isinstance(top, ast.If) and _is_main_guard(top.test) else self.out.module_references
                 into.update(self._references(self._owned.get(id(top), []))[0])
-        self._visit_body(tree.body, None)
-        if self._helper_configs or self._attribute_configs:
-            self._follow_configs()
-        if not shadowed_print:
-            for node in print_calls:
-                function, guards = self._print_context(node)
-                self.out.prints.append(PrintCall(self.cols.span(node.func), function, guards))
+        self._visit_body(body, None)
+        for node in self._print_calls:
+            function, guards = self._print_context(node)
+            self.out.prints.append(PrintCall(self.cols.span(node.func), function, guards))
+        out = self.out
+        visited = list(out.calls) if self._function_calls else []
+        out.refs.sort(key=lambda r: (r.span.start, r.span.end))
+        out.calls.sort(key=lambda c: (c.span.start, c.span.end))
+        out.prints.sort(key=lambda s: s.span.start)
+        for inv in out.invokes:
+            inv.reads.sort(key=lambda r: r.span.start)
+        if visited:
+            where = {id(c): k for k, c in enumerate(out.calls)}
+            for fn, owner, lo, hi in self._function_calls:
+                params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)]
+                if owner is not None and params and not any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list):
+                    params = params[1:]
+                chunk.calling_functions.append((fn.name, owner, params, [where[id(c)] for c in visited[lo:hi]]))
+        chunk.helper_configs = self._helper_configs
+        chunk.attribute_configs = self._attribute_configs
 
     def _visit_body(self, body: list[ast.stmt], cls: ast.ClassDef | None) -> None:
         for stmt in body:
@@ -856,7 +1172,7 @@ class _Scanner:
         own_nodes = self._owned.get(id(fn))
         if own_nodes is None:
             own_nodes = list(self._own_nodes(fn))
-        index = len(self.out.functions)
+        index = self.function_base + len(self.out.functions)
         for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs, fn.args.vararg, fn.args.kwarg):
             if a is not None:
                 self.out.flag_stores[a.arg] = False  # a parameter: its value comes from the caller
@@ -1059,7 +1375,7 @@ class _Scanner:
         if dotted is None:
             return None
         first, _, rest = dotted.partition(".")
-        qual = self.out.imports.get(first)
+        qual = self.imports.get(first)
         if qual is None:
             return None
         full = f"{qual}.{rest}" if rest else qual
@@ -1072,7 +1388,7 @@ class _Scanner:
         if dotted is None or dotted.rsplit(".", 1)[-1] != "get_current_session":
             return False
         first, _, rest = dotted.partition(".")
-        qual = self.out.imports.get(first)
+        qual = self.imports.get(first)
         full = f"{qual}.{rest}" if qual and rest else qual
         return bool(full) and full.startswith("dify_plugin")
 
@@ -1086,7 +1402,7 @@ class _Scanner:
         if dotted is None or dotted.rsplit(".", 1)[-1] != "Session":
             return False
         first, _, rest = dotted.partition(".")
-        qual = self.out.imports.get(first)
+        qual = self.imports.get(first)
         full = f"{qual}.{rest}" if qual and rest else qual
         return bool(full) and full.startswith("dify_plugin.")
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dify_lsp import i18n
 from dify_lsp.index import PluginIndex, norm
-from dify_lsp.scaffold import Scaffold, ScaffoldError, new_tool
-from dify_lsp.yamledit import apply_edits
+
+# The parser is built at every start of the command line (the language server's too): the scaffold
+# (and the Python scanner it uses) is imported by `dify-lsp new` itself.
+if TYPE_CHECKING:  # pragma: no cover
+    from dify_lsp.scaffold import Scaffold
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -32,6 +36,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def write_scaffold(plan: Scaffold) -> list[Path]:
     """Create the files and apply the edits; returns every path written."""
+    from dify_lsp.yamledit import apply_edits
+
     written: list[Path] = []
     for path, text in plan.files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,6 +55,8 @@ def write_scaffold(plan: Scaffold) -> list[Path]:
 
 
 def command(args: argparse.Namespace) -> int:
+    from dify_lsp.scaffold import ScaffoldError, new_tool
+
     language = i18n.choose()
     if args.new_kind != "tool":
         print(i18n.tr(i18n.N_("dify-lsp new: say what to create: dify-lsp new tool NAME"), language), file=sys.stderr)

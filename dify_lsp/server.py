@@ -106,7 +106,7 @@ class DifyLanguageServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.open_paths: dict[Path, str] = {}  # path -> uri of documents open in the editor
         self.client = ClientFeatures(lambda: self.client_capabilities)
-        self.positions = DocumentPositions(lambda: self.workspace, self.open_paths, self.source)
+        self.positions = DocumentPositions(lambda: self.workspace, self.open_paths, self.source, self.index.caches)
         from dify_lsp.features.diagnostics import DiagnosticsService
 
         self.diagnostics = DiagnosticsService(self)

@@ -49,6 +49,13 @@ class _Settings(BaseModel):
         """The settings in ``raw`` (a dict from the client); what is missing or invalid keeps its default."""
         if not isinstance(raw, dict):
             return cls()
+        if cls._keyed_by_alias(raw):
+            try:
+                # The usual case, every value valid: one pass of the model's own validator (built with the
+                # class) instead of one validator per field.
+                return cls.model_validate(raw)
+            except ValidationError:
+                pass
         values: dict[str, Any] = {}
         for name, field in cls.model_fields.items():
             key = field.alias or name
@@ -64,6 +71,19 @@ class _Settings(BaseModel):
             except ValidationError as exc:
                 log.warning("setting %s%s = %r ignored: %s", where, key, value, exc.errors()[0].get("msg", exc))
         return cls(**values)
+
+    @classmethod
+    def _keyed_by_alias(cls, raw: dict[str, Any]) -> bool:
+        """No key is a field's Python name where it differs from its camelCase key (``debounce_ms``): the
+        model would accept it (populate_by_name), the client's settings object does not have it."""
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            if name != key and name in raw:
+                return False
+            nested = field.annotation if isinstance(field.annotation, type) and issubclass(field.annotation, _Settings) else None
+            if nested is not None and isinstance(raw.get(key), dict) and not nested._keyed_by_alias(raw[key]):
+                return False
+        return True
 
     def wire(self) -> dict[str, Any]:
         """As the client spells it (camelCase keys, every setting present)."""

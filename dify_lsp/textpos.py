@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 _LONE_CR = re.compile(r"\r(?!\n)")
 
@@ -22,6 +22,52 @@ def engine_text(text: str) -> str:
     then ends a line's text, after every position a rule reports).
     """
     return _LONE_CR.sub("\n", text) if "\r" in text else text
+
+
+def text_lines(text: str, store: Any = None) -> list[str]:
+    """``text.split("\n")``; with ``store`` (an index's ``caches.document_lines``) made once per text object:
+    an editor's document keeps one text per version, and every request on it (position conversion,
+    providers) needs its lines.  The list is shared: never change it."""
+    if store is None:
+        return text.split("\n")
+    known = store.get(id(text))
+    if known is not None and known[0] is text:
+        return known[1]
+    lines = text.split("\n")
+    store.put(id(text), (text, lines))
+    store.put(id(lines), (lines, text))
+    return lines
+
+
+def text_of_lines(lines: list[str], store: Any) -> str | None:
+    """The text ``lines`` were split from, when :func:`text_lines` made them with ``store`` lately."""
+    known = store.get(id(lines))
+    return known[1] if known is not None and known[0] is lines else None
+
+
+def common_prefix(a: str, b: str) -> int:
+    """The length of the longest common prefix of two texts (a binary search of C comparisons)."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:  # a[:lo] == b[:lo]; compare only the part not known equal
+        mid = (lo + hi + 1) // 2
+        if a.startswith(b[lo:mid], lo):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def common_suffix(a: str, b: str, limit: int) -> int:
+    """The length of the longest common suffix of two texts, at most ``limit``."""
+    la, lb = len(a), len(b)
+    lo, hi = 0, limit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a.endswith(b[lb - mid : lb - lo], 0, la - lo):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 class Pos(NamedTuple):

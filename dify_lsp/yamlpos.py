@@ -8,13 +8,16 @@ nothing until someone asks for :meth:`YNode.to_python`, which is bounded.
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any, Iterator
 
 import yaml
 
 from dify_lsp.i18n import msg
-from dify_lsp.textpos import Pos, Span
+from dify_lsp.textpos import Pos, Span, common_prefix, common_suffix
 
 try:  # libyaml is ~10x faster; both give the same marks (code points).
     _Loader = yaml.CSafeLoader
@@ -201,12 +204,16 @@ def _scalar_value(node: yaml.ScalarNode) -> Any:
 class _Converter:
     """libyaml's node graph -> Y nodes.  Runs once per YAML node, so it is written for speed."""
 
-    def __init__(self, track_aliases: bool = True) -> None:
+    def __init__(self, track_aliases: bool = True, line_offset: int = 0) -> None:
         self.memo: dict[int, YNode] = {}
         self.duplicates: list[tuple[YPair, YPair]] = []
         self.aliases = 0
         # Without a '*' in the text there is no alias, so no node is reached twice.
         self.track_aliases = track_aliases
+        self.line_offset = line_offset  # a fragment's first line in the whole text
+        # (fragment end, where the next token is in the whole text): marks at a fragment's end that
+        # libyaml takes from the token after the node (block collection ends, empty values)
+        self.end_at: tuple[Pos, Pos] | None = None
 
     def convert(self, node: yaml.Node, depth: int = 0) -> YNode:
         memo = self.memo
@@ -219,8 +226,11 @@ class _Converter:
         if depth > MAX_DEPTH:
             raise YamlTooLarge(msg("the YAML is nested deeper than {limit} levels", limit=MAX_DEPTH))
         s, e = node.start_mark, node.end_mark
-        span = _tuple_new(Span, (_tuple_new(Pos, (s.line, s.column)), _tuple_new(Pos, (e.line, e.column))))
+        off = self.line_offset
+        span = _tuple_new(Span, (_tuple_new(Pos, (s.line + off, s.column)), _tuple_new(Pos, (e.line + off, e.column))))
         cls = node.__class__
+        if self.end_at is not None:
+            span = self._placed(span, cls is _ScalarNode and node.style in ("|", ">"))
         if cls is _ScalarNode:
             tag = node.tag
             raw = node.value
@@ -259,6 +269,18 @@ class _Converter:
         return mapping
 
 
+    def _placed(self, span: Span, block_scalar: bool) -> Span:
+        """A fragment's span as the whole text has it: a block scalar ends after its own line breaks,
+        anything else ending (or, empty, starting) at the fragment's end is at the next token."""
+        end, there = self.end_at  # type: ignore[misc]
+        start, stop = span
+        if start == end:
+            start = there
+        if stop == end and not block_scalar:
+            stop = there
+        return _tuple_new(Span, (start, stop))
+
+
 _plain_tags: dict[str, str] = {}  # plain scalar text -> its implicit tag
 
 
@@ -281,8 +303,14 @@ class _FastLoader(_Loader):  # type: ignore[misc,valid-type]
         return super().resolve(kind, value, implicit)
 
 
+# How the texts given to parse_yaml / reparse_yaml were parsed: "full" or "partial" (only the
+# edited part).  For tests and profiles.
+PARSE_COUNTS = {"full": 0, "partial": 0}
+
+
 def parse_yaml(text: str) -> YamlDocument:
     """Parse one YAML document with positions; never raises."""
+    PARSE_COUNTS["full"] += 1
     try:
         loader = _FastLoader(text)
         try:
@@ -303,3 +331,264 @@ def parse_yaml(text: str) -> YamlDocument:
     except RecursionError as exc:
         return YamlDocument(None, YamlError(_span(node), msg("YAML could not be read: {error}", error=str(exc))))
     return YamlDocument(root, None, conv.duplicates, conv.aliases)
+
+
+# -- re-parsing after an edit -----------------------------------------------------------------
+#
+# A block collection's elements (a mapping's pairs, a list's items) each start a line at the
+# collection's column, and one element's text never reaches into the next one's lines. So after an
+# edit inside one element, parsing that element's lines alone (with the text before its column
+# blanked, e.g. the `- ` of the list item holding it) gives the same nodes a parse of the whole text
+# would, but for two things the surrounding text decides: line numbers (offset by the element's first
+# line) and where a collection ending with the element ends (at the next token after it, which the
+# fragment does not have).  Everything outside the element is the old parse, moved down when the edit
+# added or removed lines.
+
+
+def reparse_yaml(old_text: str, old_doc: YamlDocument, text: str) -> YamlDocument:
+    """``parse_yaml(text)`` where ``old_doc`` is ``parse_yaml(old_text)``: when the edit from
+    ``old_text`` to ``text`` stays inside one element of a block collection, only that element is
+    parsed again and the rest of ``old_doc`` is kept (shifted when lines were added or removed).
+    The result equals a full parse; anything the shortcut cannot be sure of is parsed in full."""
+    if old_doc.root is not None and old_doc.error is None and not old_doc.duplicate_keys and not old_doc.alias_count:
+        try:
+            doc = _reparse_element(old_text, old_doc.root, text)
+        except (RecursionError, MemoryError, ValueError, yaml.YAMLError):
+            doc = None
+        if doc is not None:
+            PARSE_COUNTS["partial"] += 1
+            return doc
+    return parse_yaml(text)
+
+
+# libyaml also breaks lines at NEL, LS and PS and counts \r\n as one break: with any of them, its
+# line numbers are not the text's "\n" lines.  Directives and document markers make fragments differ.
+_NOT_PLAIN = ("\r", "\x85", "\u2028", "\u2029", "\ufeff", "\n%", "\n---", "\n...")
+
+
+def _plain_layout(text: str) -> bool:
+    if text.startswith(("%", "---", "...")):
+        return False
+    return not any(s in text for s in _NOT_PLAIN)
+
+
+# `&name` where a node may start (not `a&b` in a URL, not `Tom & Jerry`).
+_ANCHOR = re.compile(r"(?:^|[\s,\[\]{}])&[^\s,\[\]{}]")
+_COLLECTION_TAGS = {YMap: "tag:yaml.org,2002:map", YSeq: "tag:yaml.org,2002:seq"}
+
+
+def _line_starts(text: str) -> list[int]:
+    return list(accumulate(map((1).__add__, map(len, text.split("\n"))), initial=0))[:-1]
+
+
+def _stream_end(text: str, line_offset: int = 0) -> Pos:
+    """Where libyaml puts the end of ``text``: at the start of the line after the last one that holds anything."""
+    lines = text.count("\n") + line_offset
+    return _tuple_new(Pos, (lines + 1 if text and text[-1] != "\n" else lines, 0))
+
+
+def _only_indicators(prefix: str) -> bool:
+    """The text before an element on its first line: indentation, and the `- ` of outer list items."""
+    return not prefix.strip(" -")
+
+
+@dataclass(slots=True)
+class _Level:
+    """One block collection on the way down to the edit, and its element holding the whole edit."""
+
+    collection: YNode
+    index: int
+    depth: int  # of the collection
+    first: int  # the element's first line
+    after: int  # the line after its text (where the next element starts, or the text ends)
+    col: int  # the collection's column
+    next_token: Pos | None  # where the token after the element starts; None: at the end of the text
+
+
+def _reparse_element(old: str, root: YNode, new: str) -> YamlDocument | None:
+    if not (_plain_layout(new) and _plain_layout(old)):
+        return None
+    len0, len1 = len(old), len(new)
+    p = common_prefix(old, new)
+    q0 = len0 - common_suffix(old, new, min(len0, len1) - p)  # the edit replaced old[p:q0]
+    starts = _line_starts(old)
+    nlines = len(starts)
+    old_end = _stream_end(old)
+    if root.span.end != old_end:
+        return None
+    pl = bisect_right(starts, p) - 1
+    # Text inserted at a line start may end the element above as well as start the one below.
+    for line in (pl - 1, pl) if p == q0 and p == starts[pl] and pl else (pl,):
+        levels = _levels(old, root, starts, p, q0, line)
+        # The innermost element first; an edit that changed its shape (a key added, a line dedented)
+        # parses as the collection around it.  An element of most of a large text is not worth it: a full
+        # parse is as quick.
+        for k in range(len(levels) - 1, -1, -1):
+            lv = levels[k]
+            off_a = starts[lv.first]
+            off_b = starts[lv.after] if lv.after < nlines else len0
+            if off_b - off_a > 4096 and (off_b - off_a) * 4 > len0:
+                break
+            doc = _replace_element(old, new, levels[: k + 1], off_a, off_b, old_end)
+            if doc is not None:
+                return doc
+    return None
+
+
+def _levels(old: str, root: YNode, starts: list[int], p: int, q0: int, pl: int) -> list[_Level]:
+    """From the root down, the elements of block collections that hold the whole edit (old[p:q0])."""
+    nlines, len0 = len(starts), len(old)
+    levels: list[_Level] = []
+    node, depth = root, 0
+    after_limit = nlines  # the line after the current element's text (the whole text at the root)
+    next_token: Pos | None = None
+    while True:
+        cls = node.__class__
+        if cls is YMap:
+            keys = [pair.key for pair in node.pairs]  # type: ignore[attr-defined]
+            if not keys or any(k.__class__ is not YScalar for k in keys):
+                break
+            lines = [k.span.start.line for k in keys]
+        elif cls is YSeq:
+            items = node.items  # type: ignore[attr-defined]
+            if not items:
+                break
+            lines = [i.span.start.line for i in items]
+        else:
+            break
+        col = node.span.start.col
+        if old[starts[node.span.start.line] + col] in "[{":
+            break  # a flow collection
+        j = bisect_right(lines, pl) - 1
+        if j < 0:
+            break
+        first = lines[j]
+        last = j + 1 == len(lines)
+        after = after_limit if last else lines[j + 1]
+        if after <= first or p < starts[first] + col or q0 > (starts[after] if after < nlines else len0):
+            break
+        # Each boundary line starts its element at the collection's column, after nothing but indentation.
+        ok = True
+        for line, index in ((first, j), (None if last else after, j + 1)):
+            if line is None or not ok:
+                continue
+            if not _only_indicators(old[starts[line] : starts[line] + col]):
+                ok = False
+            elif cls is YMap:
+                ok = keys[index].span.start == (line, col)
+            else:
+                ok = old[starts[line] + col] == "-"
+        if not ok:
+            break
+        if not last:
+            next_token = _tuple_new(Pos, (after, col))
+        levels.append(_Level(node, j, depth, first, after, col, next_token))
+        after_limit = after
+        node = node.pairs[j].value if cls is YMap else node.items[j]  # type: ignore[attr-defined]
+        depth += 1
+    return levels
+
+
+def _replace_element(old: str, new: str, chain: list[_Level], off_a: int, off_b: int, old_end: Pos) -> YamlDocument | None:
+    """The old parse with the element of ``chain[-1]`` parsed again from the new text; None when the
+    new text of that element is not one element of the same kind at the same place."""
+    lv = chain[-1]
+    a, b, c = lv.first, lv.after, lv.col
+    container, j = lv.collection, lv.index
+    frag = " " * c + new[off_a + c : off_b + (len(new) - len(old))]
+    if frag[c : c + 1] in ("[", "{", ""):
+        return None
+    if off_b < len(old) and frag[-1] != "\n":
+        return None  # the edit joined the next element's line to this one
+    if _ANCHOR.search(frag):
+        return None  # an anchor may repeat one elsewhere (an error only the whole text shows)
+    delta = frag.count("\n") - old.count("\n", off_a, off_b)
+    loader = _FastLoader(frag)
+    try:
+        top = loader.get_single_node()
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+    if top is None:
+        return None
+    new_end = _stream_end(new)
+
+    def moved(pos: Pos) -> Pos | None:
+        if pos == old_end:
+            return new_end
+        if pos.line >= b:
+            return _tuple_new(Pos, (pos.line + delta, pos.col)) if delta else pos
+        if pos.line < a:
+            return pos
+        return None
+
+    # What ends where the fragment ends (the collections ending with the element, an empty value
+    # with no text of its own) is placed, in the whole text, where the next token starts.
+    frag_end = _stream_end(frag, a)
+    target = frag_end
+    if lv.next_token is not None:
+        target = moved(lv.next_token)
+        if target is None:
+            return None
+    conv = _Converter(track_aliases="*" in frag, line_offset=a)
+    if target != frag_end:
+        conv.end_at = (frag_end, target)
+    try:
+        part = conv.convert(top, lv.depth)
+    except YamlTooLarge:
+        return None
+    if conv.duplicates or conv.aliases or part.__class__ is not container.__class__ or part.span.start != (a, c):
+        return None
+    if part.tag != _COLLECTION_TAGS[part.__class__] or part.span.end != target:
+        return None  # a tag before the element: in the whole text it would belong to the element, or be an error
+    if part.__class__ is YMap:
+        if len(part.pairs) != 1:  # type: ignore[attr-defined]
+            return None
+        element: YNode | YPair = part.pairs[0]  # type: ignore[attr-defined]
+        key = element.key  # type: ignore[union-attr]
+        if key.__class__ is not YScalar or key.span.start != (a, c):
+            return None
+        old_key = container.pairs[j].key  # type: ignore[attr-defined]
+        if key.raw != old_key.raw and any(pair.key.raw == key.raw for pair in container.pairs):  # type: ignore[attr-defined]
+            return None  # the edit made a duplicate key
+    else:
+        if len(part.items) != 1:  # type: ignore[attr-defined]
+            return None
+        element = part.items[0]  # type: ignore[attr-defined]
+
+    # The collections holding the element, rebuilt from the innermost out; their other elements are kept
+    # (so are the keys of the pairs on the way down: they come before the edit).
+    replacement: YNode | YPair = element
+    for level in range(len(chain) - 1, -1, -1):
+        container, j = chain[level].collection, chain[level].index
+        end = moved(container.span.end)
+        if end is None:
+            return None
+        span = _tuple_new(Span, (container.span.start, end))
+        if container.__class__ is YMap:
+            pairs = container.pairs  # type: ignore[attr-defined]
+            after = pairs[j + 1 :] if not delta else [YPair(_shifted(pr.key, delta), _shifted(pr.value, delta)) for pr in pairs[j + 1 :]]
+            rebuilt: YNode = YMap(span, container.tag, [*pairs[:j], replacement, *after])
+        else:
+            items = container.items  # type: ignore[attr-defined]
+            after = items[j + 1 :] if not delta else [_shifted(i, delta) for i in items[j + 1 :]]
+            rebuilt = YSeq(span, container.tag, [*items[:j], replacement, *after])
+        if level:
+            parent = chain[level - 1]
+            replacement = YPair(parent.collection.pairs[parent.index].key, rebuilt) if parent.collection.__class__ is YMap else rebuilt  # type: ignore[attr-defined]
+        else:
+            replacement = rebuilt
+    return YamlDocument(replacement, None, [], 0)  # type: ignore[arg-type]
+
+
+def _shifted(node: YNode, delta: int) -> YNode:
+    """A copy of ``node`` ``delta`` lines further down (the parse has no aliases: it is a tree)."""
+    (sl, sc), (el, ec) = node.span
+    span = _tuple_new(Span, (_tuple_new(Pos, (sl + delta, sc)), _tuple_new(Pos, (el + delta, ec))))
+    cls = node.__class__
+    if cls is YScalar:
+        return YScalar(span, node.tag, node.value, node.raw, node.style)  # type: ignore[attr-defined]
+    if cls is YSeq:
+        return YSeq(span, node.tag, [_shifted(i, delta) for i in node.items])  # type: ignore[attr-defined]
+    return YMap(span, node.tag, [YPair(_shifted(p.key, delta), _shifted(p.value, delta)) for p in node.pairs])  # type: ignore[attr-defined]

@@ -9,13 +9,16 @@ from pathlib import Path
 
 from dify_lsp.features import commands, registry
 
-# Drives the real server's protocol in a fresh interpreter: feeds it one `initialize` request (with
-# settings, as VS Code sends them) and prints the answer and the modules loaded at that moment.
+# Drives the real server's protocol in a fresh interpreter, after building the command line's parser as
+# `dify-lsp` does: feeds it one `initialize` request (with settings, as VS Code sends them) and prints the
+# answer and the modules loaded at that moment.
 SCRIPT = textwrap.dedent(
     """
     import asyncio, json, sys
+    from dify_lsp import cli
     from dify_lsp.server import create_server
 
+    cli.build_parser().parse_args([])  # what `dify-lsp` (serve) does before it starts the server
     server = create_server()
     written = []
 

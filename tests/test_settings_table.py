@@ -79,3 +79,44 @@ def test_a_clients_settings_are_read_value_by_value(caplog):
     later = s.merged({"run": {"timeout": 5}, "diagnostics": {"files": False}})
     assert later.run.timeout == 5 and later.run.backend == "openai" and later.diagnostics.disabled() == {"python", "files"}
     assert later.wire()["extendSelect"] == [] and later.wire()["run"]["openai"]["models"]["llm"] == "m1"
+
+
+def test_reading_in_one_pass_equals_reading_field_by_field(caplog):
+    """from_client tries the model's own validator on the whole object first; whatever it gives must be what
+    the field-by-field reading gives (which keeps the default where a value is invalid)."""
+    import random
+
+    from dify_lsp import settings as model
+
+    def field_by_field(cls, raw):
+        if not isinstance(raw, dict):
+            return cls()
+        values = {}
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            if key not in raw:
+                continue
+            nested = field.annotation if isinstance(field.annotation, type) and issubclass(field.annotation, model._Settings) else None
+            if nested is not None:
+                values[name] = field_by_field(nested, raw[key])
+                continue
+            try:
+                values[name] = model._adapter(cls, name).validate_python(raw[key])
+            except model.ValidationError:
+                pass
+        return cls(**values)
+
+    values = [None, True, False, 0, 5, -1, 7000, "x", "ja", "openai", "oauth", [], ["DL2"], ["DL2", 3], {}, {"llm": "m"}, {"llm": 3}, 1.5, "60"]
+    keys = ["python", "debounceMs", "debounce_ms", "select", "extendSelect", "extend_select", "ignore", "marketplace", "locale", "cache"]
+    run_keys = ["backend", "timeout", "validateCredentials", "validate_credentials", "credentialType", "toolPlugins"]
+    rnd = random.Random(7)
+    for _ in range(400):
+        raw = {k: rnd.choice(values) for k in rnd.sample(keys, rnd.randint(0, 4))}
+        if rnd.random() < 0.6:
+            raw["run"] = {k: rnd.choice(values) for k in rnd.sample(run_keys, rnd.randint(0, 3))}
+            if rnd.random() < 0.5:
+                raw["run"]["openai"] = {"models": rnd.choice(values), "baseUrl": rnd.choice(values), "api_key_env": "X"}
+        if rnd.random() < 0.4:
+            raw["diagnostics"] = {k: rnd.choice(values) for k in rnd.sample(["files", "schema", "schema_", "python", "permissions"], 2)}
+        got, expected = ServerSettings.from_client(raw), field_by_field(ServerSettings, raw)
+        assert got == expected and got.wire() == expected.wire(), raw

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -9,14 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 
+from dify_lsp.caches import Caches
 from dify_lsp.features import RequestContext
 from dify_lsp.features.client import ClientFeatures
 from dify_lsp.features.yaml_completion import yaml_completion
 from dify_lsp.features.yaml_hover import yaml_hover
 from dify_lsp.index import PluginIndex
 from dify_lsp.settings import ServerSettings
+from dify_lsp.schema import cursor as cursor_module
 from dify_lsp.schema.cursor import cursor_at
-from dify_lsp.textpos import Pos, Span
+from dify_lsp.textpos import Pos, Span, text_lines
 
 TOOL = """identity:
   name: x
@@ -138,3 +141,56 @@ def test_every_position_of_a_real_file_completes(kind: str):
         for c in range(len(line) + 1):
             yaml_completion(ctx, Pos(n, c))
             yaml_hover(ctx, Pos(n, c))
+
+
+# -- the outline that lets the walk up pass over lines: the same answers as looking at every line --------
+
+def _examples() -> list[str]:
+    root = Path(__file__).parent.parent
+    found = [*(root / "examples").rglob("*.yaml"), *(root / "tests" / "fixtures" / "kinds").rglob("*.yaml")]
+    return [TOOL, "a:\n\t- b\n  -  c:\n    # x\n      d\n   -\n\n  - - e\n  -   f: 1\n", *(p.read_text(encoding="utf-8") for p in sorted(found)[:40])]
+
+
+def _cursor_line_by_line(monkeypatch, lines: list[str], line: int, col: int):
+    """cursor_at as it was before the outline: every line above looked at."""
+    with monkeypatch.context() as m:
+        m.setattr(cursor_module._Outline, "above", lambda self, at, column: at - 1)
+        return cursor_at(lines, line, col)
+
+
+def test_the_outline_walk_finds_what_looking_at_every_line_finds(monkeypatch):
+    rng = random.Random(3)
+    for text in _examples():
+        lines = text.split("\n")
+        for _ in range(60):
+            line = rng.randrange(len(lines))
+            col = rng.randrange(len(lines[line]) + 1)
+            assert cursor_at(lines, line, col) == _cursor_line_by_line(monkeypatch, lines, line, col), (text, line, col)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab:- \n\t#'-")), max_size=200), st.integers(0, 30), st.integers(0, 40))
+def test_the_outline_walk_on_any_text(text: str, line: int, col: int):
+    lines = text.split("\n")
+    line = min(line, len(lines) - 1)
+    col = min(col, len(lines[line]))
+    with pytest.MonkeyPatch.context() as m:
+        got = cursor_at(lines, line, col)
+        m.setattr(cursor_module._Outline, "above", lambda self, at, column: at - 1)
+        assert got == cursor_at(lines, line, col)
+
+
+def test_an_edited_versions_outline_is_made_from_the_last_one_and_equals_a_fresh_one():
+    rng = random.Random(11)
+    caches = Caches()
+    text = "\n".join(_examples()[3:12])
+    before = dict(cursor_module.OUTLINE_COUNTS)
+    for _ in range(80):
+        i = rng.randrange(len(text) + 1)
+        text = text[:i] + rng.choice(["x", "\n", "  ", "- ", "# ", "\n    k: v\n", ""]) + text[i + rng.randrange(3):]
+        lines = text_lines(text, caches.document_lines)
+        assert text_lines(text, caches.document_lines) is lines  # one split per text
+        outline = cursor_module._outline(lines, caches)
+        assert cursor_module._outline(lines, caches) is outline  # one outline per version
+        assert outline.codes == cursor_module.outline_codes(lines)
+    assert cursor_module.OUTLINE_COUNTS["updated"] - before["updated"] >= 70

@@ -25,7 +25,7 @@ from dify_lsp.features.client import ClientFeatures, DocumentPositions
 from dify_lsp.findings import Finding
 from dify_lsp.i18n import ENGLISH, tr
 from dify_lsp.index import CONTENTS, Plugin, PluginIndex, Reader
-from dify_lsp.textpos import Pos, Span
+from dify_lsp.textpos import Pos, Span, text_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     from dify_lsp.settings import ServerSettings
@@ -88,7 +88,7 @@ class RequestContext:
     @property
     def lines(self) -> list[str]:
         if self._lines is None:
-            self._lines = self.text.split("\n")
+            self._lines = text_lines(self.text, self.index.caches.document_lines)
         return self._lines
 
     # Client capabilities worth asking about.

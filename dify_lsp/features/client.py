@@ -14,8 +14,9 @@ from typing import Any, Callable
 
 from lsprotocol import types
 
+from dify_lsp.caches import Caches
 from dify_lsp.index import TextSource
-from dify_lsp.textpos import Pos, Span, engine_text
+from dify_lsp.textpos import Pos, Span, engine_text, text_lines
 from dify_lsp.uris import uri_to_path
 
 __all__ = ["ClientFeatures", "DocumentPositions", "uri_to_path"]
@@ -103,17 +104,19 @@ class ClientFeatures:
 class DocumentPositions:
     """Engine spans <-> client ranges, for open documents (editor text) and files on disk."""
 
-    def __init__(self, workspace: Callable[[], Any], open_paths: dict[Path, str], source: TextSource):
+    def __init__(self, workspace: Callable[[], Any], open_paths: dict[Path, str], source: TextSource, caches: Caches | None = None):
         self._workspace = workspace
         self.open_paths = open_paths
         self.source = source
+        # A document's lines, split once per version (see textpos.text_lines).
+        self._lines_store = caches.document_lines if caches is not None else None
 
     def lines_of(self, path: Path) -> list[str]:
         uri = self.open_paths.get(path)
         if uri is not None:
-            return engine_text(self._workspace().get_text_document(uri).source).split("\n")
+            return text_lines(engine_text(self._workspace().get_text_document(uri).source), self._lines_store)
         ft = self.source.read(path)
-        return (ft.text or "").split("\n")
+        return text_lines(ft.text or "", self._lines_store)
 
     def to_lsp_range(self, path: Path, span: Span, lines: list[str] | None = None) -> types.Range:
         if lines is None:
@@ -129,7 +132,7 @@ class DocumentPositions:
 
     def from_lsp_position(self, uri: str, position: types.Position) -> Pos:
         doc = self._workspace().get_text_document(uri)
-        lines = engine_text(doc.source).split("\n")
+        lines = text_lines(engine_text(doc.source), self._lines_store)
         if position.line >= len(lines):
             return Pos(max(0, len(lines) - 1), len(lines[-1]) if lines else 0)
         pos = self._workspace().position_codec.position_from_client_units(

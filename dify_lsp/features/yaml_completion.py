@@ -233,7 +233,7 @@ def yaml_completion(ctx: RequestContext, pos: Pos) -> list[types.CompletionItem]
     line_text = lines[pos.line][: pos.col]
     if "#" in line_text and line_text.lstrip().startswith("#"):
         return []
-    cur = cursor_at(lines, pos.line, pos.col)
+    cur = cursor_at(lines, pos.line, pos.col, ctx.index.caches)
     t, fld = pf.resolve(ctx.kind, cur.path)
     if cur.in_key:
         if isinstance(t, Scalar) or (t is not None and not object_options(t) and cur.list_item):

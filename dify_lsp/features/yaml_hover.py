@@ -58,7 +58,7 @@ def yaml_hover(ctx: RequestContext, pos: Pos) -> types.Hover | None:
     is_key = colon == end and line[:start].strip() in ("", "-")
     rng = ctx.range(Span(Pos(pos.line, start), Pos(pos.line, end)))
     if is_key:
-        cur = cursor_at(lines, pos.line, start)
+        cur = cursor_at(lines, pos.line, start, ctx.index.caches)
         _, fld = pf.resolve(ctx.kind, [*cur.path, line[start:end]])
         if fld is None:
             return None
@@ -66,7 +66,7 @@ def yaml_hover(ctx: RequestContext, pos: Pos) -> types.Hover | None:
         text = field_markdown(fld, ctx.language) + (f"\n\n_{title}_" if title else "")
         return types.Hover(contents=ctx.markup(text), range=rng)
     # A value: `key: value` or a list item `- value`.
-    cur = cursor_at(lines, pos.line, start)
+    cur = cursor_at(lines, pos.line, start, ctx.index.caches)
     if cur.in_key:
         _, fld = pf.resolve(ctx.kind, cur.path)  # a scalar list item
     else:

@@ -79,9 +79,27 @@ class ParamSite:
 
 
 @dataclass(slots=True)
+class ItemResult:
+    """What walking one list item gave: its findings and parameter sites."""
+
+    node: YNode
+    schema: SchemaType
+    fld: Field | None
+    where: tuple[str | int, ...]
+    anchor: Span
+    findings: list[Finding]
+    params: list[ParamSite]
+
+
+@dataclass(slots=True)
 class SchemaResult:
     findings: list[Finding] = field(default_factory=list)
     params: list[ParamSite] = field(default_factory=list)
+    # id(item) -> what each list item gave, for validating the file's next text: a parse after an edit
+    # keeps the nodes the edit did not touch (yamlpos.reparse_yaml), and an item that is the same node
+    # at the same place gives the same findings.
+    items: dict[int, ItemResult] = field(default_factory=dict, repr=False)
+    reused: int = 0  # how many list items were taken from the previous validation
 
 
 def schema_result(read: Reader, yf: YamlFile, caches: Caches) -> SchemaResult:
@@ -93,17 +111,19 @@ def schema_result(read: Reader, yf: YamlFile, caches: Caches) -> SchemaResult:
     hit = caches.schema_results.get(key)
     if hit is not None and hit[0] is doc:
         return hit[1]
-    result = validate_document(yf.path, yf.kind, doc)
+    result = validate_document(yf.path, yf.kind, doc, hit[1] if hit is not None else None)
     caches.schema_results.put(key, (doc, result))
     return result
 
 
-def validate_document(path: Path, kind: str, doc: YamlDocument) -> SchemaResult:
+def validate_document(path: Path, kind: str, doc: YamlDocument, previous: SchemaResult | None = None) -> SchemaResult:
+    """Validate ``doc``; with ``previous`` (the same file's last validation), list items that are the very
+    nodes validated then are not walked again."""
     schema = pf.schema_for(kind)
     result = SchemaResult()
     if schema is None or doc.root is None:
         return result
-    walker = _Walker(path, result)
+    walker = _Walker(path, result, previous.items if previous is not None else {})
     root = doc.root
     anchor = root.pairs[0].key.span if isinstance(root, YMap) and root.pairs else root.span
     walker.kind = kind
@@ -194,11 +214,12 @@ def _version_fix(raw: str) -> str | None:
 
 
 class _Walker:
-    def __init__(self, path: Path, result: SchemaResult) -> None:
+    def __init__(self, path: Path, result: SchemaResult, known: dict[int, ItemResult]) -> None:
         self.kind: str | None = None
         self.path = path
         self.result = result
         self.out = result.findings
+        self.known = known
 
     # -- dispatch ----------------------------------------------------------
     def walk(self, node: YNode, t: SchemaType, fld: Field | None, where: tuple[str | int, ...], anchor: Span) -> None:
@@ -321,7 +342,17 @@ class _Walker:
                 name = item.get("name")
                 if isinstance(name, YScalar):
                     anchor = name.span
-            self.walk(item, t.item, fld, (*where, i), anchor)
+            at = (*where, i)
+            known = self.known.get(id(item))
+            if known is not None and known.node is item and known.schema is t.item and known.fld is fld and known.where == at and known.anchor == anchor:
+                self.out.extend(known.findings)
+                self.result.params.extend(known.params)
+                self.result.items[id(item)] = known
+                self.result.reused += 1
+                continue
+            n_findings, n_params = len(self.out), len(self.result.params)
+            self.walk(item, t.item, fld, at, anchor)
+            self.result.items[id(item)] = ItemResult(item, t.item, fld, at, anchor, self.out[n_findings:], self.result.params[n_params:])
 
     # -- scalars -----------------------------------------------------------
     def scalar(self, node: YNode, t: Scalar, fld: Field | None, where: tuple[str | int, ...]) -> None:

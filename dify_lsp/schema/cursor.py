@@ -11,6 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import add, eq, mul, not_, or_, sub
+from typing import TYPE_CHECKING
+
+from dify_lsp.textpos import common_prefix, common_suffix, text_of_lines
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dify_lsp.caches import Caches
 
 _KEY_RE = re.compile(r"""^(?P<key>[A-Za-z0-9_\-\[\]&.$]+|"[^"]*"|'[^']*')\s*:(?:\s+(?P<value>.*?))?\s*$""")
 
@@ -63,7 +71,82 @@ def _key_of(content: str) -> tuple[str, str | None] | None:
     return key, m.group("value")
 
 
-def cursor_at(lines: list[str], line: int, col: int) -> Cursor:
+class _Outline:
+    """The lines of one text version as the upward walk of :func:`cursor_at` sees them, to pass over the
+    lines that cannot matter without looking at each: per line one byte, twice its indentation (plus one
+    for a list item, whose content starts further right), 255 for a blank or comment line."""
+
+    __slots__ = ("lines", "text", "codes")
+
+    def __init__(self, lines: list[str], text: str | None, codes: bytes) -> None:
+        self.lines = lines
+        self.text = text
+        self.codes = codes
+
+    def above(self, line: int, column: int) -> int:
+        """The nearest line above ``line`` whose content may start at or left of ``column`` (-1: none):
+        a line indented past it, or a list item indented up to it (its content is past it), never is."""
+        limit = 2 * column
+        if limit >= 254:  # indentation this deep is not told apart in a byte: look at every line
+            return line - 1
+        rfind = self.codes.rfind
+        return max([rfind(code, 0, line) for code in range(limit + 1)])
+
+
+def outline_codes(lines: list[str]) -> bytes:
+    """The :class:`_Outline` bytes of ``lines`` (C-level maps: no Python code runs per line)."""
+    stripped = list(map(str.lstrip, lines, repeat(" ")))
+    doubled = map(mul, map(sub, map(len, lines), map(len, stripped)), repeat(2))
+    items = map(or_, map(str.startswith, stripped, repeat("- ")), map(eq, stripped, repeat("-")))
+    skipped = map(or_, map(not_, map(str.strip, lines)), map(str.startswith, map(str.lstrip, lines), repeat("#")))
+    return bytes(map(max, map(min, map(add, doubled, items), repeat(254)), map(mul, skipped, repeat(255))))
+
+
+OUTLINE_COUNTS = {"full": 0, "updated": 0}  # how outlines were made (for tests and profiles)
+
+
+def _outline(lines: list[str], caches: Caches | None) -> _Outline:
+    """The outline of ``lines``.  With ``caches`` (the index's), made once per list of lines (one document
+    version's, see textpos.text_lines), and after an edit from the last version's outline with only the
+    edited lines redone."""
+    if caches is None:
+        return _Outline(lines, None, outline_codes(lines))
+    store = caches.outlines
+    known = store.get(id(lines))
+    if known is not None and known.lines is lines:
+        return known
+    text = text_of_lines(lines, caches.document_lines)
+    latest = store.get("latest")
+    codes = _updated(latest, text, lines) if latest is not None and text is not None and latest.text is not None else None
+    if codes is None:
+        codes = outline_codes(lines)
+        OUTLINE_COUNTS["full"] += 1
+    else:
+        OUTLINE_COUNTS["updated"] += 1
+    outline = _Outline(lines, text, codes)
+    store.put(id(lines), outline)
+    store.put("latest", outline)
+    return outline
+
+
+def _updated(last: _Outline, text: str, lines: list[str]) -> bytes | None:
+    """``outline_codes(lines)`` from ``last``, the outline of another version of the same text: the lines
+    before and after the edit keep their bytes.  None when the texts share too little for it to pay."""
+    old = last.text
+    assert old is not None
+    p = common_prefix(old, text)
+    s = common_suffix(old, text, min(len(old), len(text)) - p)
+    if (len(text) - s - p) * 2 > len(text):
+        return None
+    first = old.count("\n", 0, p)  # the first line the edit touched
+    old_last = first + old.count("\n", p, len(old) - s)  # its last line, before and after the edit
+    new_last = first + text.count("\n", p, len(text) - s)
+    codes = last.codes[:first] + outline_codes(lines[first : new_last + 1]) + last.codes[old_last + 1 :]
+    return codes if len(codes) == len(lines) else None
+
+
+def cursor_at(lines: list[str], line: int, col: int, caches: Caches | None = None) -> Cursor:
+    """Where ``(line, col)`` is; ``caches`` (the index's) keeps what is worked out once per document version."""
     text = lines[line][:col] if line < len(lines) else ""
     indent, dash, ccol, content = _split(text)
     path: list[str | int] = []
@@ -90,12 +173,15 @@ def cursor_at(lines: list[str], line: int, col: int) -> Cursor:
         need_owner = True
     siblings: dict[str, str] = {}
     collect = not dash
-    for i in range(line - 1, -1, -1):
+    outline = _outline(lines, caches)
+    i = min(line, len(lines))
+    while True:
+        # A line whose content starts past the column looked for is inside a sibling: it decides nothing
+        # (in a long list of tool parameters that is almost every line above the cursor).
+        i = outline.above(i, target)
+        if i < 0:
+            break
         raw = lines[i]
-        # A line indented past the column looked for is inside a sibling: it decides nothing (in a long
-        # list of tool parameters that is almost every line above the cursor, so it is passed over cheaply).
-        if raw.startswith(" " * (target + 1)):
-            continue
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
         li, is_dash, lcol, lcontent = _split(raw)
