@@ -27,11 +27,10 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from dify_lsp import __version__
 from dify_lsp.findings import Finding
-from dify_lsp.settings import ServerSettings
 from dify_lsp.index import (
     INPUT_LOG,
     MAX_FILE_BYTES,
@@ -44,6 +43,10 @@ from dify_lsp.index import (
     norm,
     read_disk_bytes,
 )
+
+if TYPE_CHECKING:  # pragma: no cover - the settings model (pydantic) is not needed to serve an entry
+    from dify_lsp.settings import ServerSettings
+
 
 FORMAT = 1
 _MISSING = "missing"
@@ -243,20 +246,21 @@ class ResultCache:
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = Path(directory) if directory is not None else default_cache_dir()
 
-    def _path(self, root: Path, settings: ServerSettings) -> Path:
-        key = json.dumps([engine_fingerprint(), str(norm(root)), settings.rule_key()], sort_keys=True, default=str)
+    def _path(self, root: Path, rule_key: dict[str, Any]) -> Path:
+        key = json.dumps([engine_fingerprint(), str(norm(root)), rule_key], sort_keys=True, default=str)
         name = _digest(key.encode())
         return self.directory / name[:2] / f"{name}.pickle"
 
     def get(self, root: Path, settings: ServerSettings) -> list[Finding] | None:
         """The cached findings for ``root`` if every input they came from is unchanged, else None."""
-        entry = self.lookup(root, settings)
+        entry = self.lookup(root, settings.rule_key())
         return entry.findings if entry is not None else None
 
-    def lookup(self, root: Path, settings: ServerSettings) -> Entry | None:
-        """The entry for ``root`` (its findings and what they came from) if every input is unchanged, else None."""
+    def lookup(self, root: Path, rule_key: dict[str, Any]) -> Entry | None:
+        """The entry for ``root`` and the settings of ``rule_key`` (its findings and what they came from) if
+        every input is unchanged, else None."""
         try:
-            with open(self._path(root, settings), "rb") as fh:
+            with open(self._path(root, rule_key), "rb") as fh:
                 entry = pickle.load(fh)
         except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
             return None
@@ -266,7 +270,7 @@ class ResultCache:
 
     def put(self, root: Path, settings: ServerSettings, inputs: Inputs, findings: list[Finding]) -> None:
         """Store atomically (write a temporary file, then rename); a cache that cannot be written is skipped."""
-        path = self._path(root, settings)
+        path = self._path(root, settings.rule_key())
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
@@ -277,6 +281,88 @@ class ResultCache:
                     f.path = paths.setdefault(f.path, f.path)
                 with os.fdopen(fd, "wb") as fh:
                     pickle.dump(Entry(inputs, findings), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, path)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except OSError:
+            return
+
+
+# -- what a client's settings object validated to -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettingsDigest:
+    """What serving a cached result needs of the settings: the rule key, whether results may be served
+    (setting `cache` on and the marketplace family off: it judges a package's file listing, which the cache
+    does not record) and the `locale` setting (the language findings are published in)."""
+
+    rule_key: dict[str, Any]
+    serve: bool
+    locale: str | None
+
+    @classmethod
+    def of(cls, settings: ServerSettings) -> "SettingsDigest":
+        return cls(settings.rule_key(), bool(settings.cache) and not settings.marketplace, settings.locale)
+
+
+def _pydantic_identity() -> str:
+    """pydantic's version file, read without importing pydantic (another version may validate otherwise)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pydantic")
+    if spec is None or spec.origin is None:
+        return "?"
+    try:
+        return _digest((Path(spec.origin).parent / "version.py").read_bytes())
+    except OSError:
+        return "?"
+
+
+class RememberedSettings:
+    """The language server's settings as validated at an earlier start, by the exact object the client sent.
+
+    A client sends the same settings at every start; validating them means importing pydantic (about as
+    long as serving a whole plugin from the result cache).  Keyed by the client's object, dify-lsp's files
+    and pydantic's version, the digest is served only for the very same input to the very same code."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = (Path(directory) if directory is not None else default_cache_dir()) / "settings"
+
+    def _path(self, client: dict[str, Any]) -> Path | None:
+        try:
+            key = json.dumps([engine_fingerprint(), _pydantic_identity(), client], sort_keys=True)
+        except (TypeError, ValueError):  # not a JSON object (a client sends JSON: never in practice)
+            return None
+        return self.directory / f"{_digest(key.encode())}.json"
+
+    def get(self, client: dict[str, Any]) -> SettingsDigest | None:
+        path = self._path(client)
+        if path is None:
+            return None
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
+            return SettingsDigest(dict(data["rule_key"]), bool(data["serve"]), data["locale"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, client: dict[str, Any], settings: ServerSettings) -> None:
+        """Store atomically; a folder that cannot be written is skipped."""
+        path = self._path(client)
+        if path is None:
+            return
+        digest = SettingsDigest.of(settings)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump({"rule_key": digest.rule_key, "serve": digest.serve, "locale": digest.locale}, fh)
                 os.replace(tmp, path)
             except BaseException:
                 try:

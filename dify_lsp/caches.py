@@ -25,11 +25,11 @@ SIZES: dict[str, int] = {
     "scans": 2048,  # Python text -> pyscan.Scan (a Scan keeps no syntax tree, only what the rules read)
     # Python file -> its last text the analysis scanned that parsed: the scan of its next text starts from it
     "scanned_texts": 2048,
+    "noqa_comments": 4096,  # a file's text -> its noqa comments by line (every file is looked at after each check)
     "syntax_verdicts": 4096,  # sha256 of a Python text -> Python 3.12's verdict on it (rules.python_syntax)
     "schema_results": 4096,  # (path, kind) -> (YamlDocument, SchemaResult): a YAML file checked against its schema
     "yaml_params": 4096,  # path -> (YAML root, parameter rows): a tool YAML's declared parameters
     "name_scopes": 8,  # id(Plugin) -> (Plugin, scopes): every declared name of a plugin (plugin_names)
-    "noqa_comments": 4096,  # text -> its `# noqa` comments by line (config.apply_configuration)
     # Editor requests: an open document's text is one object per version, asked about again and again.
     "document_lines": 32,  # id(text) -> (text, lines) and id(lines) -> (lines, text): a text split into lines once
     "outlines": 8,  # id(lines) -> the indentation outline of a document version's lines (schema.cursor)
@@ -92,11 +92,11 @@ class Caches:
         self.within: Lru[bool] = Lru("within", sizes["within"])
         self.scans: Lru[Any] = Lru("scans", sizes["scans"])
         self.scanned_texts: Lru[str] = Lru("scanned_texts", sizes["scanned_texts"])
+        self.noqa_comments: Lru[Any] = Lru("noqa_comments", sizes["noqa_comments"])
         self.syntax_verdicts: Lru[Any] = Lru("syntax_verdicts", sizes["syntax_verdicts"])
         self.schema_results: Lru[Any] = Lru("schema_results", sizes["schema_results"])
         self.yaml_params: Lru[Any] = Lru("yaml_params", sizes["yaml_params"])
         self.name_scopes: Lru[Any] = Lru("name_scopes", sizes["name_scopes"])
-        self.noqa_comments: Lru[Any] = Lru("noqa_comments", sizes["noqa_comments"])
         self.document_lines: Lru[Any] = Lru("document_lines", sizes["document_lines"])
         self.outlines: Lru[Any] = Lru("outlines", sizes["outlines"])
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
 import re
 import sys
 import unicodedata
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from dify_lsp import __version__, i18n
 
@@ -432,21 +434,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_USAGE
 
 
-def serve(args: argparse.Namespace) -> int:
-    import gc
-
-    # Start-up creates some hundred thousand objects that live as long as the server (lsprotocol's
-    # classes and converters, pygls, the index): the cyclic collector would walk them again and again
-    # while they are made, and at every full collection afterwards.  So it pauses while the server is
-    # built, and what was built is frozen (moved to a generation the collector never walks).
+@contextmanager
+def _building_what_lives_long() -> Iterator[None]:
+    """Start-up makes some hundred thousand objects that live as long as the process (modules, lsprotocol's
+    classes and converters, the rule tables): the cyclic collector would walk them again and again while
+    they are made, and at every full collection afterwards.  So it pauses meanwhile, and what was made is
+    frozen (moved to a generation the collector never walks)."""
     gc.disable()
     try:
-        from dify_lsp.server import create_server
-
-        server = create_server()
+        yield
     finally:
         gc.freeze()
         gc.enable()
+
+
+def serve(args: argparse.Namespace) -> int:
+    with _building_what_lives_long():
+        from dify_lsp.server import create_server
+
+        server = create_server()
     if not args.tcp and sys.stdin.isatty():
         print(i18n.tr(SERVER_ON_TERMINAL, i18n.choose()), file=sys.stderr, flush=True)
     if args.tcp:
@@ -513,13 +519,14 @@ def _plugin_roots(paths: list[str], index) -> list[Path]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from dify_lsp.cache import ResultCache
-    from dify_lsp.checker import check_root, check_roots
-    from dify_lsp.config import FAIL_ON, fail_on_for
-    from dify_lsp.index import PluginIndex, find_plugin_roots, norm
-    from dify_lsp.report import Row, display_path, rows_of, write
-    from dify_lsp.report.text import TextWriter, summary, use_colour, write_statistics, statistics
-    from dify_lsp.settings import ServerSettings
+    with _building_what_lives_long():
+        from dify_lsp.cache import ResultCache
+        from dify_lsp.checker import check_root, check_roots
+        from dify_lsp.config import FAIL_ON, fail_on_for
+        from dify_lsp.index import PluginIndex, find_plugin_roots, norm
+        from dify_lsp.report import Row, display_path, rows_of, write
+        from dify_lsp.report.text import TextWriter, summary, use_colour, write_statistics, statistics
+        from dify_lsp.settings import ServerSettings
 
     language = i18n.choose(args.lang)
     if args.statistics and args.format not in ("text", "json"):

@@ -21,6 +21,7 @@ from typing import Any, Iterable
 
 from dify_lsp.findings import Finding, Fix, Severity, TextEdit
 from dify_lsp.i18n import msg
+from dify_lsp.index import CONTENTS
 from dify_lsp.noqa import noqa_comments
 from dify_lsp.pyproject import find_config_table
 from dify_lsp.rules import did_you_mean, suggest
@@ -252,7 +253,7 @@ def apply_configuration(index, plugin, findings: list[Finding], settings: Server
     def file_text(path: Path) -> str | None:
         # The plugin's own files as the check read them (no second read of every file after each edit).
         loaded = plugin.yaml_files.get(path) or plugin.python_files.get(path)
-        return loaded.text if loaded is not None else read_text(path)
+        return CONTENTS.text(loaded) if loaded is not None else read_text(path)
 
     def noqa_of(path: Path) -> dict:
         if path not in noqa_by_path:

@@ -327,28 +327,36 @@ def scan(text: str, caches: Caches | None, previous: str | None = None) -> Scan:
     if hit is not None:
         return hit
     before = caches.scans.get(previous) if previous is not None else None
-    result = _rescan(text, before) if before is not None and before.chunks else None
+    if before is not None and not before.chunks:
+        before = None
+    result = _rescan(text, before) if before is not None else None
     if result is None:
-        result = _scan(text)
+        result = _scan(text, before)
     caches.scans.put(text, result)
     return result
 
 
-def _scan(text: str) -> Scan:
+def _scan(text: str, before: Scan | None = None) -> Scan:
+    """The scan of ``text``, parsed whole.  With ``before`` (the scan of an earlier text of the file), a chunk
+    whose lines are those of one of its chunks is taken from it rather than scanned again."""
     tree, error, patched, source = tolerant_parse(text)
     out = Scan(text, tree is not None, error, patched)
     if tree is None:
         return out
     lines = source.split("\n")
     cols = _Cols(lines)
-    indexed = _index_chunks(tree, cols, 0, len(lines))
-    chunks = [chunk for chunk, _, _ in indexed]
-    imports = _imports_of([(chunk, 0) for chunk in chunks])
-    base = 0
-    for chunk, scanner, body in indexed:
-        scanner.visit(chunk, body, imports[0], base)
-        base += len(chunk.found.functions)
-    _assemble(out, chunks, imports)
+    groups = _chunk_lines(tree, lines, 0, len(lines))
+    chunks = None
+    if before is not None and before.chunks:
+        old_lines = _blank_line_breaks(before.text).split("\n")
+        kept = {"\n".join(old_lines[c.first : c.end]): c for c in before.chunks}
+        parts: list[tuple[_Chunk, _Scanner | None, list[ast.stmt], int]] = []
+        for first, end, body in groups:
+            old = kept.pop("\n".join(lines[first:end]), None)
+            parts.append((old, None, body, first - old.first) if old is not None else (*_indexed(tree, cols, first, end, body), 0))
+        chunks = _combine(out, parts, before.imports)
+    if chunks is None:  # nothing to keep, or the imports changed (every chunk's chains are resolved through them)
+        chunks = _combine(out, [(*_indexed(tree, cols, first, end, body), 0) for first, end, body in groups], None)
     if error is None:  # the chunks of a repaired text are not the text's
         out.chunks = chunks
     return out
@@ -397,28 +405,51 @@ def _statement_start(stmt: ast.stmt, lines: list[str]) -> int:
     return line
 
 
-def _index_chunks(tree: ast.Module, cols: _Cols, first: int, end: int) -> list[tuple[_Chunk, _Scanner, list[ast.stmt]]]:
-    """``tree``'s statements (lines ``first`` to ``end`` of the text) in chunks, each indexed by a scanner of its
-    own (the first half of its scan: what the module-wide parts need)."""
+def _chunk_lines(tree: ast.Module, lines: list[str], first: int, end: int) -> list[tuple[int, int, list[ast.stmt]]]:
+    """``tree``'s statements (lines ``first`` to ``end`` of the text) in chunks: (first line, end line, statements)."""
     groups: list[tuple[int, list[ast.stmt]]] = []
     last_end = -1
     for stmt in tree.body:
-        start = _statement_start(stmt, cols.lines)
+        start = _statement_start(stmt, lines)
         if groups and start <= last_end:
             groups[-1][1].append(stmt)
         else:
             groups.append((start, [stmt]))
         last_end = max(last_end, (stmt.end_lineno or stmt.lineno) - 1)
     if not groups:
-        groups.append((first, []))
-    out = []
-    for k, (start, body) in enumerate(groups):
-        chunk = _Chunk(first if k == 0 else start, groups[k + 1][0] if k + 1 < len(groups) else end, len(body),
-                       Scan("", True, None, frozenset()))
-        scanner = _Scanner(chunk.found, cols)
-        scanner.index(chunk, tree, body)
-        out.append((chunk, scanner, body))
-    return out
+        return [(first, end, [])]
+    return [(first if k == 0 else start, groups[k + 1][0] if k + 1 < len(groups) else end, body) for k, (start, body) in enumerate(groups)]
+
+
+def _indexed(tree: ast.Module, cols: _Cols, first: int, end: int, body: list[ast.stmt]) -> tuple[_Chunk, _Scanner, list[ast.stmt]]:
+    """A new chunk of ``body``, indexed by a scanner of its own (the first half of its scan: what the
+    module-wide parts need); the scanner visits it once the module's imports are known."""
+    chunk = _Chunk(first, end, len(body), Scan("", True, None, frozenset()))
+    scanner = _Scanner(chunk.found, cols)
+    scanner.index(chunk, tree, body)
+    return chunk, scanner, body
+
+
+def _combine(out: Scan, parts: list[tuple[_Chunk, _Scanner | None, list[ast.stmt], int]], kept_imports: dict[str, str] | None) -> list[_Chunk] | None:
+    """``out`` from its chunks, in order: each a new one with its scanner (visited here), or one kept from an
+    earlier scan (no scanner) and the number of lines it moved.  Kept chunks were scanned with
+    ``kept_imports``: None (``out`` untouched) when the module's imports are not those any more."""
+    imports = _imports_of([(chunk, moved) for chunk, _, _, moved in parts])
+    reused = sum(1 for _, scanner, _, _ in parts if scanner is None)
+    if reused and imports[0] != kept_imports:
+        return None
+    chunks: list[_Chunk] = []
+    base = 0
+    for chunk, scanner, body, moved in parts:
+        if scanner is not None:
+            scanner.visit(chunk, body, imports[0], base)
+        else:
+            chunk = _moved(chunk, moved, base - chunk.function_base)
+        chunks.append(chunk)
+        base += len(chunk.found.functions)
+    _assemble(out, chunks, imports)
+    out.reused_chunks = reused
+    return chunks
 
 
 def _imports_of(placed: list[tuple[_Chunk, int]]) -> tuple[dict[str, str], dict[str, tuple[int, str, str | None]], list[ImportInfo]]:
@@ -532,7 +563,7 @@ def _rescan(text: str, before: Scan) -> Scan | None:
     before them, which an indented line may continue) are parsed on their own and scanned again, the other
     chunks are kept.  None where that could differ from a full scan: the changed chunks do not parse on their
     own (a syntax error, or text that belongs to a chunk around them), or the module's imports changed (every
-    chunk's chains are resolved through them).
+    chunk's chains are resolved through them); then the whole text is parsed (:func:`_scan`).
 
     Parsing the changed lines on their own gives the full parse's statements: they start where a top-level
     statement started (or at the top) after unchanged lines, and end where one starts (or at the end), so if
@@ -571,22 +602,14 @@ def _rescan(text: str, before: Scan) -> Scan | None:
             j += 1
         except (ValueError, RecursionError, MemoryError):
             return None
-    indexed = _index_chunks(tree, cols, a, b)
-    kept_after = old_chunks[j:]
-    placed = [(chunk, 0) for chunk in old_chunks[:i]] + [(chunk, 0) for chunk, _, _ in indexed] + [(chunk, moved) for chunk in kept_after]
-    imports = _imports_of(placed)
-    if imports[0] != before.imports:
-        return None
-    base = old_chunks[i].function_base
-    for chunk, scanner, body in indexed:
-        scanner.visit(chunk, body, imports[0], base)
-        base += len(chunk.found.functions)
-    functions_moved = base - (kept_after[0].function_base if kept_after else base)
-    chunks = old_chunks[:i] + [chunk for chunk, _, _ in indexed] + [_moved(chunk, moved, functions_moved) for chunk in kept_after]
+    parts = [(chunk, None, [], 0) for chunk in old_chunks[:i]]
+    parts += [(*_indexed(tree, cols, first, end, body), 0) for first, end, body in _chunk_lines(tree, lines, a, b)]
+    parts += [(chunk, None, [], moved) for chunk in old_chunks[j:]]
     out = Scan(text, True, None, frozenset())
-    _assemble(out, chunks, imports)
+    chunks = _combine(out, parts, before.imports)
+    if chunks is None:
+        return None
     out.chunks = chunks
-    out.reused_chunks = len(old_chunks) - (j - i)
     return out
 
 

@@ -52,6 +52,7 @@ from dify_lsp.textpos import Pos, engine_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from dify_lsp.features import Provider
+    from dify_lsp.cache import SettingsDigest
     from dify_lsp.findings import Finding
     from dify_lsp.settings import ServerSettings
 
@@ -101,7 +102,9 @@ class DifyLanguageServer(LanguageServer):
         # The settings as the client sent them (merged in arrival order); the typed model is built from them
         # when first read, so pydantic is not imported before the initialize answer.
         self._client_settings: dict[str, Any] = {}
-        self._settings: ServerSettings | None = None
+        self._settings: tuple[ServerSettings, dict[str, Any]] | None = None  # the model and the object it came from
+        # What these client settings validated to at an earlier start (dify_lsp.cache), while the model is not built.
+        self.remembered_settings: SettingsDigest | None = None
         self.client_locale: str | None = None  # initialize `locale` (VS Code sends its display language)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.open_paths: dict[Path, str] = {}  # path -> uri of documents open in the editor
@@ -159,17 +162,34 @@ class DifyLanguageServer(LanguageServer):
     def language(self) -> str:
         """The language of messages, hovers and completion docs (dify_lsp.i18n): the `locale` setting,
         else the client's `locale`, else the environment; a language without a catalog is English."""
-        return i18n.choose(self.settings.locale, self.client_locale)
+        remembered = self.remembered_settings
+        locale = remembered.locale if remembered is not None and self._settings is None else self.settings.locale
+        return i18n.choose(locale, self.client_locale)
 
     # -- settings -------------------------------------------------------------------
     @property
     def settings(self) -> ServerSettings:
-        settings = self._settings
-        if settings is None:
+        return self.settings_and_source()[0]
+
+    @property
+    def settings_built(self) -> bool:
+        return self._settings is not None
+
+    @property
+    def client_settings(self) -> dict[str, Any]:
+        """The settings object as the client sent it (all parts merged)."""
+        return self._client_settings
+
+    def settings_and_source(self) -> tuple[ServerSettings, dict[str, Any]]:
+        """The settings and the client's object they were validated from (taken together: another thread may
+        apply new settings meanwhile)."""
+        built = self._settings
+        if built is None:
             from dify_lsp.settings import ServerSettings
 
-            settings = self._settings = ServerSettings().merged(self._client_settings)
-        return settings
+            client = self._client_settings
+            built = self._settings = (ServerSettings().merged(client), client)
+        return built
 
     def apply_settings(self, settings: dict[str, Any] | None) -> None:
         """Take the keys the client sent (a whole or partial settings object); invalid values are logged and ignored.
@@ -178,8 +198,12 @@ class DifyLanguageServer(LanguageServer):
         validate keeps its default."""
         if not isinstance(settings, dict):
             return
-        self._client_settings = _deep_merge(self._client_settings, settings)
+        merged = _deep_merge(self._client_settings, settings)
+        if merged == self._client_settings:
+            return  # the same settings again (workspace/configuration answering what initialize gave)
+        self._client_settings = merged
         self._settings = None
+        self.remembered_settings = None
 
     async def pull_configuration(self) -> None:
         if not self.client.configuration:

@@ -5,8 +5,11 @@ served only while no input changed, identical to a full check, in both client pr
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -137,3 +140,75 @@ async def test_with_cache_off_nothing_is_read_or_written(tmp_path: Path, llm_too
         finally:
             await _stop(client)
     assert _entries(cache_home) == []
+
+
+# A server in a fresh interpreter, driven through its protocol: initialize, open one file, and at the
+# moment its diagnostics are published, note whether pydantic (the settings model) was imported.
+FIRST_PUBLISH = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from pathlib import Path
+    from dify_lsp.server import create_server
+
+    path = Path(sys.argv[1])
+    server = create_server()
+    published = []
+
+    class Writer:
+        def write(self, data):
+            body = json.loads(data.decode().split("\\r\\n\\r\\n", 1)[1])
+            if body.get("method") == "textDocument/publishDiagnostics":
+                published.append({"pydantic": "pydantic" in sys.modules,
+                                  "codes": sorted(d["code"] for d in body["params"]["diagnostics"])})
+
+        def close(self):
+            pass
+
+    server.protocol.set_writer(Writer())
+
+    def send(method, params, id=None):
+        message = {"jsonrpc": "2.0", "method": method, "params": params, **({"id": id} if id else {})}
+        server.protocol.handle_message(server.protocol.structure_message(message))
+
+    async def main():
+        send("initialize", {"processId": None, "rootUri": path.parent.as_uri(), "capabilities": {},
+                            "initializationOptions": {"dify": {"debounceMs": 150, "select": []}}}, id=1)
+        await asyncio.sleep(0.05)
+        send("initialized", {})
+        send("textDocument/didOpen", {"textDocument": {"uri": path.as_uri(), "languageId": "yaml", "version": 1,
+                                                        "text": path.read_text()}})
+        for _ in range(600):
+            if published:
+                return
+            await asyncio.sleep(0.05)
+
+    asyncio.run(main())
+    print(json.dumps(published[0] if published else None))
+    """
+)
+
+
+def _first_publish(path: Path, cache_home: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", FIRST_PUBLISH, str(path)], capture_output=True, text=True, timeout=120, check=True,
+                         env={**os.environ, "XDG_CACHE_HOME": str(cache_home)})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_settings_seen_at_an_earlier_start_need_no_settings_model_to_serve_from_the_cache(tmp_path: Path, llm_tool: Path):
+    cache_home = tmp_path / "cache"
+    tool = llm_tool / "tools" / "llm.yaml"
+    tool.write_text(tool.read_text().replace("source: tools/llm.py", "source: tools/nope.py"))
+    subprocess.run([sys.executable, "-m", "dify_lsp", "check", str(llm_tool)], capture_output=True, timeout=120,
+                   env={**os.environ, "XDG_CACHE_HOME": str(cache_home)})
+    # served from what `check` stored; the settings model is built (these settings are new) and remembered
+    first = _first_publish(tool, cache_home)
+    assert "DL002" in first["codes"] and first["pydantic"]
+    # the same settings again: what they validated to is remembered, nothing imports pydantic before the publish
+    second = _first_publish(tool, cache_home)
+    assert second == {"pydantic": False, "codes": first["codes"]}
+    # other settings are validated (and ignore the finding)
+    other = FIRST_PUBLISH.replace('"select": []', '"ignore": ["DL002"]')
+    out = subprocess.run([sys.executable, "-c", other, str(tool)], capture_output=True, text=True, timeout=120, check=True,
+                         env={**os.environ, "XDG_CACHE_HOME": str(cache_home)})
+    ignored = json.loads(out.stdout.strip().splitlines()[-1])
+    assert ignored["pydantic"] and "DL002" not in ignored["codes"]

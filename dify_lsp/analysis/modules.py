@@ -26,6 +26,7 @@ import builtins
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dify_lsp import pyscan
 from dify_lsp.sdk.classes import SDK_MIXINS, SdkClass, sdk_class
@@ -56,6 +57,9 @@ class Ancestry:
         return {k for c in self.sdk for k in c.kinds}
 
 
+_UNKNOWN: Any = object()
+
+
 def module_name(root: Path, path: Path) -> str | None:
     """``tools/search.py`` -> ``tools.search``; ``pkg/__init__.py`` -> ``pkg``."""
     try:
@@ -77,17 +81,22 @@ class ModuleGraph:
         self.root = root
         self.scans = scans
         self.by_module: dict[str, Path] = {}
+        self._names: dict[Path, str | None] = {}  # path -> module_name (asked for on every import followed)
         for path in scans:
-            name = module_name(root, path)
+            name = self._names[path] = module_name(root, path)
             if name is not None:
                 # a package's __init__ and a same-named module: Python imports the package
                 if name not in self.by_module or path.name == "__init__.py":
                     self.by_module[name] = path
         self._ancestry: dict[tuple[Path, str], Ancestry] = {}
+        # the first name of every plugin module: an import of anything else (the SDK, the standard library)
+        # is none of the plugin's, whatever follows
+        self._tops = {name.partition(".")[0] for name in self.by_module}
 
     # -- modules ---------------------------------------------------------------------------------
     def module_of(self, path: Path) -> str | None:
-        return module_name(self.root, path)
+        name = self._names.get(path, _UNKNOWN)
+        return module_name(self.root, path) if name is _UNKNOWN else name
 
     def _package_of(self, path: Path) -> str:
         name = self.module_of(path) or ""
@@ -113,7 +122,7 @@ class ModuleGraph:
         out: list[Path] = []
 
         def add(name: str | None) -> None:
-            if not name:
+            if not name or name.partition(".")[0] not in self._tops:
                 return
             parts = name.split(".")
             for i in range(1, len(parts) + 1):
@@ -188,6 +197,8 @@ class ModuleGraph:
             return None if qualified.startswith("dify_plugin.interfaces.") else "other"
         if qualified in _NEUTRAL_BASES:
             return "builtin"
+        if qualified.partition(".")[0] not in self._tops:
+            return None  # a third-party or standard-library name
         parts = qualified.split(".")
         # the longest prefix that is a plugin module; the rest is a name inside it
         for i in range(len(parts), 0, -1):

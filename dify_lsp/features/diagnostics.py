@@ -28,9 +28,11 @@ from lsprotocol import types
 from dify_lsp.features.client import uri_to_path
 from dify_lsp.findings import Finding
 from dify_lsp.i18n import ENGLISH, tr
+from dify_lsp.index import CONTENTS
 from dify_lsp.yamlpos import YMap, YScalar
 
 if TYPE_CHECKING:  # pragma: no cover
+    from dify_lsp.cache import SettingsDigest
     from dify_lsp.checker import PluginReport, PreviousRun
     from dify_lsp.settings import ServerSettings
 
@@ -105,32 +107,43 @@ class DiagnosticsService:
             self.server.index.invalidate(root / "manifest.yaml")
             self.schedule(root, 0)
 
-    def _check(self, root: Path, first: bool) -> tuple[PluginReport | CachedReport, ServerSettings | None]:
-        """Check one plugin (on a worker thread): (the report, the settings to store it in the result cache
-        with, when it is a first check the cache did not have)."""
-        settings = self.server.settings  # immutable: a settings change replaces it
-        # The marketplace family judges a package's file listing, which the cache does not record (as `check`).
-        use_cache = first and settings.cache and not settings.marketplace
-        if use_cache:
-            findings = self._cached_findings(root, settings)
-            if findings is not None:
-                log.info("diagnostics of %s from the result cache (no input changed)", root)
-                return CachedReport(root, findings), None
+    def _check(self, root: Path, first: bool) -> tuple[PluginReport | CachedReport, tuple[ServerSettings, dict[str, Any]] | None]:
+        """Check one plugin (on a worker thread): (the report, the settings and the client's object they came
+        from, to store the report in the result cache with, when it is a first check the cache did not have)."""
+        if first:
+            from dify_lsp.cache import RememberedSettings, SettingsDigest
+
+            # The settings model (pydantic) is not built for a plugin served from the cache when these client
+            # settings were seen at an earlier start; the check below builds it.
+            remembered = None if self.server.settings_built else RememberedSettings().get(self.server.client_settings)
+            digest = remembered or SettingsDigest.of(self.server.settings)
+            if digest.serve:
+                findings = self._cached_findings(root, digest.rule_key)
+                if findings is not None:
+                    log.info("diagnostics of %s from the result cache (no input changed)", root)
+                    if remembered is not None:
+                        self.server.remembered_settings = remembered  # the language they are published in
+                    else:  # so the next start needs no settings model either
+                        settings, client = self.server.settings_and_source()
+                        RememberedSettings().put(client, settings)
+                    return CachedReport(root, findings), None
         # The engine (rules, Python scanner) is imported by the first check, here on the worker, not with
         # the server: the initialize answer and a check served from the cache do not need it.
         from dify_lsp.checker import PreviousRun, check_plugin
 
+        settings, client = self.server.settings_and_source()  # immutable: a settings change replaces them
+        store = first and settings.cache and not settings.marketplace
         previous = self.previous.setdefault(root, PreviousRun())
-        return check_plugin(self.server.index, root, settings, previous), settings if use_cache else None
+        return check_plugin(self.server.index, root, settings, previous), (settings, client) if store else None
 
-    def _cached_findings(self, root: Path, settings: ServerSettings) -> list[Finding] | None:
-        """The findings stored for ``root`` with these settings, if every input they came from is unchanged on
+    def _cached_findings(self, root: Path, rule_key: dict[str, Any]) -> list[Finding] | None:
+        """The findings stored for ``root`` with these rules, if every input they came from is unchanged on
         disk and every open document they may depend on shows what is on disk (unsaved text is no input the
         cache knows: then the plugin is checked)."""
         from dify_lsp.cache import ResultCache
         from dify_lsp.index import read_disk_text
 
-        entry = ResultCache().lookup(root, settings)
+        entry = ResultCache().lookup(root, rule_key)
         if entry is None:
             return None
         read = {*entry.inputs.files, *entry.inputs.probes}
@@ -141,14 +154,15 @@ class DiagnosticsService:
                     return None
         return entry.findings
 
-    def _store_in_cache(self, root: Path, settings: ServerSettings) -> None:
-        """Check ``root`` from disk as `dify-lsp check` does (every input recorded) and store the result (on a
-        worker thread, after the editor's own check was published)."""
-        from dify_lsp.cache import ResultCache
+    def _store_in_cache(self, root: Path, settings: ServerSettings, client: dict[str, Any]) -> None:
+        """Check ``root`` from disk as `dify-lsp check` does (every input recorded) and store the result, and
+        what the client's settings validated to (on a worker thread, after the editor's own check was published)."""
+        from dify_lsp.cache import RememberedSettings, ResultCache
         from dify_lsp.checker import check_root
 
         try:
             check_root(root, settings, ResultCache())
+            RememberedSettings().put(client, settings)
         except Exception:
             log.exception("storing the check of %s in the result cache failed", root)
 
@@ -183,7 +197,7 @@ class DiagnosticsService:
             self.publish(root, report.findings)
         if store_with is not None and not report.crashes:
             # not awaited: a pull waiting on this task must not wait for the cache too
-            loop.run_in_executor(self.server.thread_pool, self._store_in_cache, root, store_with)
+            loop.run_in_executor(self.server.thread_pool, self._store_in_cache, root, *store_with)
 
     def _refresh_code_lenses_if_tools_changed(self, previous: PluginReport | CachedReport | None, report: PluginReport) -> None:
         """Code lenses ("Run invocation") follow the plugin's tools and Python files."""
@@ -195,12 +209,13 @@ class DiagnosticsService:
                 return None
             tool_names = []
             for yf in r.plugin.yaml_files.values():
-                identity = yf.root.get("identity") if yf.root else None
+                root = CONTENTS.root(yf)
+                identity = root.get("identity") if root else None
                 name = identity.get("name") if isinstance(identity, YMap) else None
                 tool_names.append((str(yf.path), name.raw if isinstance(name, YScalar) else None))
             return (sorted(tool_names), sorted(map(str, r.plugin.python_files)))
 
-        if previous is not None and shape(previous) != shape(report) and self.server.client.code_lens_refresh:
+        if self.server.client.code_lens_refresh and previous is not None and shape(previous) != shape(report):
             try:
                 self.server.workspace_code_lens_refresh(None)
             except Exception:  # pragma: no cover - client went away
@@ -234,8 +249,9 @@ class DiagnosticsService:
         paths = [p for p in reversed(list(self.server.open_paths)) if p == root or root in p.parents]
         for path in paths:
             uri = self.server.open_paths[path]
-            lines = self.server.positions.lines_of(path)
-            diagnostics = [to_diagnostic(self.server, f, lines) for f in by_path.get(path, [])]
+            found = by_path.get(path, [])
+            lines = self.server.positions.lines_of(path) if found else []  # a long file is split only when needed
+            diagnostics = [to_diagnostic(self.server, f, lines) for f in found]
             doc = self.server.workspace.get_text_document(uri)
             self.server.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=doc.version)

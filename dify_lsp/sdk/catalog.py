@@ -20,6 +20,7 @@ spells out an SDK signature.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -694,6 +695,13 @@ def resolve(names: tuple[str, ...] | list[str]) -> tuple[Resolved | None, int]:
     method or a plain data attribute stops the walk (the catalog does not
     model their results), with resolution None and index of that name.
     """
+    return _resolve(tuple(names))
+
+
+# A pure function of the names (the catalog is built once, on import): the rules ask again for every chain of
+# every file on each check, and a plugin has few distinct chains.
+@functools.lru_cache(maxsize=4096)
+def _resolve(names: tuple[str, ...]) -> tuple[Resolved | None, int]:
     current: Type | None = session_type()
     last = Resolved(None, None, current)
     for i, name in enumerate(names):
