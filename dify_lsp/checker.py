@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from dify_lsp.config import apply_configuration, disabled_families, enabled_codes, layer_from_settings
 from dify_lsp.findings import Finding
-from dify_lsp.index import CONTENT_READS, Plugin, PluginIndex
+from dify_lsp.index import Plugin, PluginIndex
 from dify_lsp.rules import CheckContext, registry
 from dify_lsp.rules.registry import Check
 from dify_lsp.settings import ServerSettings, as_settings
@@ -32,8 +32,8 @@ class PreviousRun:
     """One plugin's last check, rule by rule, for the editor: a rule runs again only when a file it
     read changed (or the plugin's shape, the settings or the disk did); otherwise its findings are kept.
 
-    What a rule read is observed, not declared: every read of a file's content (``YamlFile.text/doc/
-    root``, ``PythonFile.text``, ``TextSource.read``) while it runs is noted with the text it saw.
+    What a rule read is observed, not declared: each run of a rule gets a context whose reader
+    (``ctx.read``, the only way to a file's content) notes every file read with the text it saw.
     """
 
     shape: Any = None
@@ -44,7 +44,7 @@ class PreviousRun:
 
 def _plugin_shape(ctx: CheckContext) -> Any:
     """Everything about a plugin except file contents: which files, of which kind, referenced how
-    (where a reference sits is content: reading ``PathRef.span`` counts as reading its file)."""
+    (where a reference sits is content: reading it through ``Reader.span`` counts as reading its file)."""
     p = ctx.plugin
     return (
         repr(ctx.settings.rule_key()),
@@ -123,11 +123,7 @@ def run_checks(ctx: CheckContext, previous: PreviousRun | None = None) -> tuple[
                 crashes.extend(last[2])
                 continue
             reads: dict[Path, str | None] = {}
-            token = CONTENT_READS.set(reads)
-            try:
-                found, crashed = _run_one(chk, ctx, off)
-            finally:
-                CONTENT_READS.reset(token)
+            found, crashed = _run_one(chk, ctx.recording(reads), off)
             previous.reran.append(chk.name)
             if not crashed:  # a crash is never remembered: the next run tries again
                 previous.rules[chk.name] = (reads, found, crashed)

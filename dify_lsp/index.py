@@ -53,24 +53,26 @@ class InputLog(Protocol):
 
 # Set while a check runs whose result will be cached, so the cache knows what to re-verify.
 INPUT_LOG: ContextVar[InputLog | None] = ContextVar("dify_lsp_input_log", default=None)
-# Set while one rule runs incrementally: every file whose content it read -> the text it saw.
-CONTENT_READS: ContextVar[dict[Path, str | None] | None] = ContextVar("dify_lsp_content_reads", default=None)
 
 
-def note_content_read(path: Path, text: str | None) -> None:
-    """Tell the incremental run (if one is listening) that the running rule read ``path`` as ``text``."""
-    reads = CONTENT_READS.get()
-    if reads is not None:
-        reads[path] = text
+# One Path object per absolute path: the same file's Path from one load of a plugin is then the very key of the
+# caches and tables filled by another, which dict lookups find by identity (pathlib's __hash__ and __eq__ are
+# Python code, and thousands of lookups follow every edit).  Bounded; a path not kept is only slower.
+_PATHS: dict[str, Path] = {}
+_MAX_PATHS = 200_000
 
 
 def norm(path: str | os.PathLike[str]) -> Path:
     """A path's identity in the index: absolute, symlinks left alone."""
     raw = os.fspath(path)
     absolute = os.path.abspath(raw)
-    if absolute == raw and isinstance(path, Path):
-        return path  # already one: a new Path would parse the same string again
-    return Path(absolute)
+    known = _PATHS.get(absolute)
+    if known is None:
+        # a Path already absolute and normal is kept as it is: a new one would parse the same string again
+        known = path if absolute == raw and isinstance(path, Path) else Path(absolute)
+        if len(_PATHS) < _MAX_PATHS:
+            _PATHS[absolute] = known
+    return known
 
 
 def holds(root: Path, path: Path) -> bool:
@@ -127,9 +129,7 @@ class TextSource:
         return path.is_dir()
 
     def read(self, path: Path) -> FileText:
-        ft = self._read(path)
-        note_content_read(ft.path, ft.text)
-        return ft
+        return self._read(path)
 
     def _read(self, path: Path) -> FileText:
         path = norm(path)
@@ -180,6 +180,8 @@ def decode_disk_bytes(path: Path, data: bytes) -> FileText:
     return FileText(path, engine_text(text.replace("\r\n", "\n")))
 
 
+# The content of a file (its text, its parse, where a reference sits) is read through a Reader, never
+# from these fields by name: a rule's Reader records what it read (see Reader).
 @dataclass(slots=True)
 class YamlFile:
     path: Path
@@ -188,35 +190,12 @@ class YamlFile:
     _doc: YamlDocument | None
     problem: str | None = None
 
-    # Reading a file's content goes through these properties so that an incremental check run
-    # learns which files each rule read (see CONTENT_READS).
-    @property
-    def text(self) -> str | None:
-        note_content_read(self.path, self._text)
-        return self._text
-
-    @property
-    def doc(self) -> YamlDocument | None:
-        note_content_read(self.path, self._text)
-        return self._doc
-
-    @property
-    def root(self) -> YMap | None:
-        note_content_read(self.path, self._text)
-        r = self._doc.root if self._doc else None
-        return r if isinstance(r, YMap) else None
-
 
 @dataclass(slots=True)
 class PythonFile:
     path: Path
     _text: str | None
     problem: str | None = None
-
-    @property
-    def text(self) -> str | None:
-        note_content_read(self.path, self._text)
-        return self._text
 
 
 @dataclass(slots=True)
@@ -225,7 +204,7 @@ class PathRef:
 
     owner: Path  # the YAML file that names it
     key: tuple[str, ...]
-    _span: Span  # the value's span (read through .span)
+    _span: Span  # the value's span (read through Reader.span: where it sits is its file's content)
     raw: str
     target_kind: str
     target: Path | None  # None when the path is not a usable relative path
@@ -236,11 +215,58 @@ class PathRef:
     loaded_as: str | None = None
     _owner_text: str | None = field(default=None, repr=False, compare=False)
 
-    @property
-    def span(self) -> Span:
-        # Where a reference sits depends on its file's text: a rule reporting at it read that file.
-        note_content_read(self.owner, self._owner_text)
-        return self._span
+
+class Reader:
+    """The one way to a plugin file's content: ``text(file)``, ``doc(yaml)``, ``root(yaml)``, ``span(ref)``,
+    ``file(path)``.  The checker hands each rule run a Reader of its own that records every file read with the
+    text it saw (``seen``), so the editor's incremental re-check runs a rule again only when one of those files
+    changed (dify_lsp.checker.PreviousRun).  :data:`CONTENTS` records nothing: for the editor features, the
+    runner and the index itself, whose reads decide nothing about re-running rules."""
+
+    __slots__ = ("source", "seen")
+
+    def __init__(self, source: TextSource | None, seen: dict[Path, str | None] | None) -> None:
+        self.source = source
+        self.seen = seen
+
+    def text(self, f: YamlFile | PythonFile) -> str | None:
+        if self.seen is not None:
+            self.seen[f.path] = f._text
+        return f._text
+
+    def doc(self, yf: YamlFile) -> YamlDocument | None:
+        if self.seen is not None:
+            self.seen[yf.path] = yf._text
+        return yf._doc
+
+    def root(self, yf: YamlFile) -> YMap | None:
+        """The top-level mapping of a YAML file; None when it has none (unreadable, empty, a list, broken)."""
+        if self.seen is not None:
+            self.seen[yf.path] = yf._text
+        r = yf._doc.root if yf._doc is not None else None
+        return r if isinstance(r, YMap) else None
+
+    def span(self, ref: PathRef) -> Span:
+        """Where a reference's value sits in the file naming it (which depends on that file's text)."""
+        if self.seen is not None:
+            self.seen[ref.owner] = ref._owner_text
+        return ref._span
+
+    def file(self, path: Path) -> FileText:
+        """Any file's text through the index's source (the editor's text wins over disk)."""
+        assert self.source is not None, "a Reader without a source reads only the index's files"
+        ft = self.source.read(path)
+        if self.seen is not None:
+            self.seen[ft.path] = ft.text
+        return ft
+
+    def took(self, seen: dict[Path, str | None]) -> None:
+        """Count ``seen`` (what a shared analysis read on this reader's behalf) as read here too."""
+        if self.seen is not None:
+            self.seen.update(seen)
+
+
+CONTENTS = Reader(None, None)  # reads the index's files and records nothing (see Reader)
 
 
 @dataclass(slots=True)
@@ -442,7 +468,8 @@ class PluginIndex:
     def _model_files(self, plugin: Plugin, yf: YamlFile) -> None:
         """Model YAMLs as the SDK finds them: each `models.<type>.predefined` pattern globbed
         from the plugin root; a match ending in _position.yaml is the type's order."""
-        models = yf.root.get("models") if yf.root is not None else None
+        root = CONTENTS.root(yf)
+        models = root.get("models") if root is not None else None
         if not isinstance(models, YMap):
             return
         for type_key in MODEL_TYPE_KEYS:
@@ -483,7 +510,7 @@ class PluginIndex:
             if text is None or not (("identity" in text and "description" in text and "llm" in text) or "\\" in text):
                 continue
             yf = self._read_yaml(path, TOOL)
-            root = yf.root
+            root = CONTENTS.root(yf)
             if root is None:
                 continue
             desc = root.get("description")
@@ -492,10 +519,11 @@ class PluginIndex:
         return loose
 
     def _refs_in(self, plugin: Plugin, yf: YamlFile) -> Iterator[PathRef]:
-        if yf.root is None:
+        root = CONTENTS.root(yf)
+        if root is None:
             return
         for rk in REFERENCE_KEYS.get(yf.kind, ()):
-            node, _ = lookup(yf.root, rk.path)
+            node, _ = lookup(root, rk.path)
             if node is None:
                 continue
             items: list[YNode] = node.items if (rk.is_list and isinstance(node, YSeq)) else [node]
@@ -504,7 +532,7 @@ class PluginIndex:
                     yield self._make_ref(plugin, yf, rk, item)
         # Paths inside mappings written inline in a list (an endpoint group's inline endpoints).
         for list_path, inner in INLINE_REFERENCE_KEYS.get(yf.kind, ()):
-            seq, _ = lookup(yf.root, list_path)
+            seq, _ = lookup(root, list_path)
             if not isinstance(seq, YSeq):
                 continue
             for entry in seq.items:
@@ -697,7 +725,7 @@ def _files_under(
                 continue
 
     walk(os.fspath(root), 0)
-    return [Path(p) for p in out] if as_paths else out
+    return [norm(p) for p in out] if as_paths else out
 
 
 ZERO_SPAN = Span(Pos(0, 0), Pos(0, 0))

@@ -18,7 +18,7 @@ from pathlib import Path
 from dify_lsp import pyscan, scaffold
 from dify_lsp.findings import Finding, TextEdit
 from dify_lsp.i18n import Listing, Message, msg
-from dify_lsp.index import Plugin, PluginIndex
+from dify_lsp.index import CONTENTS, Plugin, PluginIndex
 from dify_lsp.schema.references import ENDPOINT, ENDPOINT_GROUP, MODEL_PROVIDER, PYTHON, TOOL, TOOL_PROVIDER
 from dify_lsp.sdk import catalog
 from dify_lsp.textpos import Span
@@ -91,16 +91,16 @@ def _declare_parameter(site: FixSite, finding: Finding) -> list[PlannedFix]:
     yamls = _sources_naming(site, site.path, TOOL)
     for yaml_path in yamls:
         yf = site.plugin.yaml_files.get(yaml_path) if site.plugin else None
-        if yf is None or yf.root is None or yf.text is None:
+        if yf is None or CONTENTS.root(yf) is None or CONTENTS.text(yf) is None:
             continue
-        edits = append_item(yaml_path, yf.text, yf.root, "parameters", item)
+        edits = append_item(yaml_path, CONTENTS.text(yf), CONTENTS.root(yf), "parameters", item)
         if edits:
             out += [PlannedFix(msg("Declare '{name}' in {file} ({type})", name=read.key, file=site.plugin.relative(yaml_path), type=ptype), tuple(edits), {}, len(yamls) == 1)]  # type: ignore[union-attr]
     return out
 
 
 def _parameter_item(site: FixSite, span: Span) -> tuple[YSeq, YMap] | None:
-    root = site.plugin.yaml_files[site.path].root if site.plugin and site.path in site.plugin.yaml_files else None
+    root = CONTENTS.root(site.plugin.yaml_files[site.path]) if site.plugin and site.path in site.plugin.yaml_files else None
     seq = root.get("parameters") if root is not None else None
     if not isinstance(seq, YSeq):
         return None
@@ -142,7 +142,7 @@ def _list_tool(site: FixSite, finding: Finding) -> list[PlannedFix]:
 
 def _ref_at(site: FixSite, span: Span):
     assert site.plugin is not None
-    return next((r for r in site.plugin.refs_from(site.path) if r.span == span and r.target is not None and not r.escapes), None)
+    return next((r for r in site.plugin.refs_from(site.path) if CONTENTS.span(r) == span and r.target is not None and not r.escapes), None)
 
 
 def _create_missing(site: FixSite, finding: Finding) -> list[PlannedFix]:
@@ -216,15 +216,15 @@ def _declare_credential(site: FixSite, finding: Finding) -> list[PlannedFix]:
     out: list[PlannedFix] = []
     for target in dict.fromkeys(targets):
         yf = site.plugin.yaml_files.get(target)
-        if yf is None or yf.root is None or yf.text is None:
+        if yf is None or CONTENTS.root(yf) is None or CONTENTS.text(yf) is None:
             continue
         body = scaffold.form_field(name, required)
         if yf.kind == ENDPOINT_GROUP:
-            what, edits = msg("setting"), append_item(target, yf.text, yf.root, "settings", f"name: {name}\n{body}")
-        elif yf.root.get("credentials_for_provider") is None and isinstance(yf.root.get("credentials_schema"), YSeq):
-            what, edits = msg("credential"), append_item(target, yf.text, yf.root, "credentials_schema", f"name: {name}\n{body}")
+            what, edits = msg("setting"), append_item(target, CONTENTS.text(yf), CONTENTS.root(yf), "settings", f"name: {name}\n{body}")
+        elif CONTENTS.root(yf).get("credentials_for_provider") is None and isinstance(CONTENTS.root(yf).get("credentials_schema"), YSeq):
+            what, edits = msg("credential"), append_item(target, CONTENTS.text(yf), CONTENTS.root(yf), "credentials_schema", f"name: {name}\n{body}")
         else:
-            what, edits = msg("credential"), add_entry(target, yf.text, yf.root, "credentials_for_provider", name, body)
+            what, edits = msg("credential"), add_entry(target, CONTENTS.text(yf), CONTENTS.root(yf), "credentials_for_provider", name, body)
         if edits:
             out += [PlannedFix(msg("Declare {what} '{name}' in {file}", what=what, name=name, file=site.plugin.relative(target)), tuple(edits), {}, len(targets) == 1)]
     return out
@@ -248,12 +248,12 @@ def _declare_model_credential(site: FixSite, finding: Finding, name: str, requir
     out: list[PlannedFix] = []
     for target in _model_providers_of(site, site.path):
         yf = site.plugin.yaml_files.get(target)
-        if yf is None or yf.root is None or yf.text is None:
+        if yf is None or CONTENTS.root(yf) is None or CONTENTS.text(yf) is None:
             continue
         item = f"variable: {name}\n{scaffold.form_field(name, required)}"
-        schemas = [k for k in ("provider_credential_schema", "model_credential_schema") if isinstance(yf.root.get(k), YMap)]
+        schemas = [k for k in ("provider_credential_schema", "model_credential_schema") if isinstance(CONTENTS.root(yf).get(k), YMap)]
         for schema in schemas:
-            edits = append_item(target, yf.text, yf.root.get(schema), "credential_form_schemas", item)  # type: ignore[arg-type]
+            edits = append_item(target, CONTENTS.text(yf), CONTENTS.root(yf).get(schema), "credential_form_schemas", item)  # type: ignore[arg-type]
             if edits:
                 out += [PlannedFix(msg("Declare credential '{name}' in {file} ({schema})", name=name, file=site.plugin.relative(target), schema=schema), tuple(edits), {}, len(schemas) == 1)]
     return out

@@ -32,7 +32,7 @@ from dify_lsp import pyscan
 from dify_lsp.findings import TextEdit
 from dify_lsp.i18n import Listing, Message, N_, msg
 from dify_lsp.caches import Caches
-from dify_lsp.index import Plugin, PluginIndex, TextSource, files_under, lookup
+from dify_lsp.index import CONTENTS, Plugin, PluginIndex, TextSource, files_under, lookup
 from dify_lsp.invocation.parameters import invocation_path
 from dify_lsp.schema.references import AGENT_STRATEGY, ENDPOINT, ENDPOINT_GROUP, MODEL_PROVIDER, PYTHON, TOOL, TOOL_PROVIDER
 from dify_lsp.textpos import Pos, Span
@@ -237,8 +237,8 @@ def _parameter_scopes(plugin: Plugin, source: TextSource, caches: Caches) -> lis
     scopes: list[NameScope] = []
     by_source: dict[Path, NameScope] = {}
     for yf in plugin.yaml_files.values():
-        root = yf.root
-        if yf.kind not in (TOOL, AGENT_STRATEGY) or root is None or yf.text is None:
+        root = CONTENTS.root(yf)
+        if yf.kind not in (TOOL, AGENT_STRATEGY) or root is None or CONTENTS.text(yf) is None:
             continue
         sources = _python_sources(plugin, yf.path)
         scope = next((by_source[py] for py in sources if py in by_source), None)
@@ -248,7 +248,7 @@ def _parameter_scopes(plugin: Plugin, source: TextSource, caches: Caches) -> lis
             for py in sources:
                 by_source[py] = scope
                 _parameter_reads(source, caches, py, scope)
-        scope.sites.extend(_list_names(root.get("parameters"), yf.path, yf.text.split("\n")))
+        scope.sites.extend(_list_names(root.get("parameters"), yf.path, CONTENTS.text(yf).split("\n")))
         tool_name = _identity_name(root)
         if yf.kind == TOOL and tool_name:
             scope.sites.extend(_saved_keys(source, plugin, tool_name, ("parameters", "models")))
@@ -270,10 +270,10 @@ def name_scopes(plugin: Plugin, index: PluginIndex) -> list[NameScope]:
 def _compute_scopes(plugin: Plugin, source: TextSource, caches: Caches) -> list[NameScope]:
     scopes = _parameter_scopes(plugin, source, caches)
     for yf in plugin.yaml_files.values():
-        root = yf.root
-        if root is None or yf.text is None:
+        root = CONTENTS.root(yf)
+        if root is None or CONTENTS.text(yf) is None:
             continue
-        lines = yf.text.split("\n")
+        lines = CONTENTS.text(yf).split("\n")
         if yf.kind == TOOL_PROVIDER:
             # Credentials: the provider's form, its _validate_credentials, its tools' self.runtime.credentials
             # and the saved invocations of its tools.
@@ -284,7 +284,7 @@ def _compute_scopes(plugin: Plugin, source: TextSource, caches: Caches) -> list[
             for tool_path in _listed(plugin, yf.path, TOOL):
                 for py in _python_sources(plugin, tool_path):
                     _key_reads(source, caches, py, scope, "self.runtime.credentials", None)
-                tool_name = _identity_name(plugin.yaml_files[tool_path].root)
+                tool_name = _identity_name(CONTENTS.root(plugin.yaml_files[tool_path]))
                 if tool_name:
                     scope.sites.extend(_saved_keys(source, plugin, tool_name, ("credentials",)))
             scopes.append(scope)

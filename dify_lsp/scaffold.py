@@ -19,7 +19,7 @@ from dify_lsp import pyscan
 from dify_lsp.findings import TextEdit
 from dify_lsp.i18n import Listing, msg
 from dify_lsp.caches import Caches
-from dify_lsp.index import Plugin, TextSource, lookup
+from dify_lsp.index import CONTENTS, Plugin, TextSource, lookup
 from dify_lsp.schema.references import TOOL, TOOL_PROVIDER
 from dify_lsp.textpos import LineIndex, Pos, Span
 from dify_lsp.yamledit import append_item
@@ -176,18 +176,18 @@ def tool_python(class_name: str, tool_name: str, parameters: list[str]) -> str:
 
 
 def _author(plugin: Plugin) -> str:
-    node, _ = lookup(plugin.manifest.root, ("author",))
+    node, _ = lookup(CONTENTS.root(plugin.manifest), ("author",))
     return node.value if isinstance(node, YScalar) and isinstance(node.value, str) and node.value else "author"
 
 
 def tool_providers(plugin: Plugin) -> list[Path]:
-    return sorted(yf.path for yf in plugin.yaml_of_kind(TOOL_PROVIDER) if yf.root is not None)
+    return sorted(yf.path for yf in plugin.yaml_of_kind(TOOL_PROVIDER) if CONTENTS.root(yf) is not None)
 
 
 def _tool_names(plugin: Plugin) -> set[str]:
     names = set()
     for yf in [*plugin.yaml_of_kind(TOOL), *plugin.loose_tools]:
-        node, _ = lookup(yf.root, ("identity", "name"))
+        node, _ = lookup(CONTENTS.root(yf), ("identity", "name"))
         if isinstance(node, YScalar) and isinstance(node.value, str):
             names.add(node.value)
     return names
@@ -202,7 +202,7 @@ def _tools_folder(plugin: Plugin, provider: Path) -> str:
 
 def declared_parameter_names(plugin: Plugin, tool_yaml_path: Path) -> list[str]:
     yf = plugin.yaml_files.get(tool_yaml_path)
-    node, _ = lookup(yf.root if yf else None, ("parameters",))
+    node, _ = lookup(CONTENTS.root(yf) if yf else None, ("parameters",))
     out = []
     for item in getattr(node, "items", []) or []:
         name = item.get("name") if isinstance(item, YMap) else None
@@ -217,9 +217,9 @@ def declared_parameter_names(plugin: Plugin, tool_yaml_path: Path) -> list[str]:
 def list_tool(plugin: Plugin, provider: Path, rel_path: str) -> list[TextEdit]:
     """Edits that add ``rel_path`` to the provider's ``tools`` list."""
     yf = plugin.yaml_files.get(provider)
-    if yf is None or yf.root is None or yf.text is None:
+    if yf is None or CONTENTS.root(yf) is None or CONTENTS.text(yf) is None:
         raise ScaffoldError(msg("{path} is not a readable tool provider YAML", path=plugin.relative(provider)))
-    edits = append_item(provider, yf.text, yf.root, "tools", rel_path)
+    edits = append_item(provider, CONTENTS.text(yf), CONTENTS.root(yf), "tools", rel_path)
     if edits is None:
         raise ScaffoldError(msg("the tools list of {path} is not a block list; add '{rel_path}' to it by hand", path=plugin.relative(provider), rel_path=rel_path))
     return edits
@@ -271,7 +271,7 @@ def missing_tool_files(plugin: Plugin, source: TextSource, yaml_path: Path) -> S
 def missing_python(plugin: Plugin, tool_yaml_path: Path, py_path: Path) -> Scaffold:
     """The Python file a tool YAML names but that does not exist, reading the declared parameters."""
     yf = plugin.yaml_files.get(tool_yaml_path)
-    node, _ = lookup(yf.root if yf else None, ("identity", "name"))
+    node, _ = lookup(CONTENTS.root(yf) if yf else None, ("identity", "name"))
     tool_name = node.value if isinstance(node, YScalar) and isinstance(node.value, str) else py_path.stem
     out = Scaffold()
     out.files[py_path] = tool_python(class_name_for(tool_name), tool_name, declared_parameter_names(plugin, tool_yaml_path))
@@ -282,7 +282,7 @@ def add_tool_class(plugin: Plugin, tool_yaml_path: Path, py_path: Path, text: st
     """Edits that add a Tool subclass (and the imports it needs) to an existing Python file."""
     found = pyscan.scan(text, caches)
     yf = plugin.yaml_files.get(tool_yaml_path)
-    node, _ = lookup(yf.root if yf else None, ("identity", "name"))
+    node, _ = lookup(CONTENTS.root(yf) if yf else None, ("identity", "name"))
     tool_name = node.value if isinstance(node, YScalar) and isinstance(node.value, str) else py_path.stem
     class_name = class_name_for(tool_name)
     taken = {c.name for c in found.classes}

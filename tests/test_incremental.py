@@ -3,6 +3,7 @@ exactly what a fresh check of the same texts finds (random edit sequences, every
 
 from __future__ import annotations
 
+import ast
 import shutil
 from pathlib import Path
 
@@ -10,10 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dify_lsp.checker import check_plugin
-from dify_lsp.index import PluginIndex
-from dify_lsp.checker import PreviousRun
-from dify_lsp.rules.registry import CHECKS
+from dify_lsp.checker import PreviousRun, check_plugin
+from dify_lsp.index import CONTENTS, ZERO_SPAN, PluginIndex, lookup
+from dify_lsp.rules import registry
+from dify_lsp.rules.registry import CHECKS, Check
+from dify_lsp.schema.references import TOOL
+from dify_lsp.yamlpos import YScalar
 
 REPO = Path(__file__).resolve().parent.parent
 PLUGINS = {
@@ -136,3 +139,101 @@ def test_disk_changes_and_settings_rerun_everything(llm_tool: Path):
     assert any(f.code == "DL003" for f in report.findings)
     check_plugin(index, llm_tool, {"diagnostics": {"python": False}}, previous)
     assert "dify_lsp.rules.yaml_schema.yaml_files_match_schema" in previous.reran
+
+
+# -- what a rule reads is recorded by the reader it is handed -------------------------------------------
+
+PROBE_RULE = next(iter(registry.RULES.values()))
+
+
+def _tool_names(read, plugin) -> list[str]:
+    names = []
+    for yf in plugin.yaml_of_kind(TOOL):
+        node, _ = lookup(read.root(yf), ("identity", "name"))
+        names.append(str(node.value) if isinstance(node, YScalar) else "?")
+    return sorted(names)
+
+
+def reads_through_its_reader(ctx):
+    yield PROBE_RULE.at(ctx.plugin.manifest.path, ZERO_SPAN, "direct " + ",".join(_tool_names(ctx.read, ctx.plugin)))
+
+
+def _shared_names(ctx):
+    return ctx.memo(("probe", "names"), lambda ctx: _tool_names(ctx.read, ctx.plugin))
+
+
+def reads_through_a_shared_analysis(ctx):
+    yield PROBE_RULE.at(ctx.plugin.manifest.path, ZERO_SPAN, "shared " + ",".join(_shared_names(ctx)))
+
+
+def also_reads_through_the_shared_analysis(ctx):
+    yield PROBE_RULE.at(ctx.plugin.manifest.path, ZERO_SPAN, "shared again " + ",".join(_shared_names(ctx)))
+
+
+def reads_without_recording(ctx):
+    yield PROBE_RULE.at(ctx.plugin.manifest.path, ZERO_SPAN, "unrecorded " + ",".join(_tool_names(CONTENTS, ctx.plugin)))
+
+
+def _probed(monkeypatch, *fns) -> list[str]:
+    probes = [Check(fn, (PROBE_RULE,)) for fn in fns]
+    monkeypatch.setattr(registry, "CHECKS", (*probes, *registry.CHECKS))
+    return [p.name for p in probes]
+
+
+def _rename_tool(index: PluginIndex, llm_tool: Path, name: str) -> dict[Path, str]:
+    yml = llm_tool / "tools" / "llm.yaml"
+    text = yml.read_text().replace("  name: llm\n", f"  name: {name}\n", 1)
+    index.source.set_overlay(yml, text)
+    index.invalidate(yml)
+    return {yml: text}
+
+
+def test_a_rule_reading_a_file_runs_again_when_that_file_changes(llm_tool: Path, monkeypatch):
+    names = _probed(monkeypatch, reads_through_its_reader, also_reads_through_the_shared_analysis, reads_through_a_shared_analysis)
+    index, previous = PluginIndex(), PreviousRun()
+    check_plugin(index, llm_tool, {}, previous)
+    # the first user of the shared analysis computed it; the second took its reads
+    assert previous.rules[names[1]][0] == previous.rules[names[2]][0] != {}
+    overlays = _rename_tool(index, llm_tool, "renamed")
+    after = check_plugin(index, llm_tool, {}, previous)
+    assert set(names) <= set(previous.reran)
+    assert {"direct renamed", "shared renamed", "shared again renamed"} <= {f.message for f in after.findings}
+    assert facts(after) == fresh(llm_tool, overlays)
+
+
+def test_a_read_the_reader_did_not_record_goes_stale(llm_tool: Path, monkeypatch):
+    # The control: a read past the rule's reader is not seen, so the incremental run keeps a stale finding.
+    # (Rules cannot do this: test_rules_read_only_through_their_reader.)
+    (name,) = _probed(monkeypatch, reads_without_recording)
+    index, previous = PluginIndex(), PreviousRun()
+    check_plugin(index, llm_tool, {}, previous)
+    overlays = _rename_tool(index, llm_tool, "renamed")
+    after = check_plugin(index, llm_tool, {}, previous)
+    assert name not in previous.reran
+    assert "unrecorded llm" in {f.message for f in after.findings}
+    assert facts(after) != fresh(llm_tool, overlays)
+
+
+UNRECORDED = {"_text", "_doc", "_span", "_owner_text"}  # the fields behind index.Reader
+
+
+def _engine_modules() -> list[Path]:
+    return sorted(p for p in (REPO / "dify_lsp").rglob("*.py"))
+
+
+def test_rules_read_only_through_their_reader():
+    """A file's content reaches a rule only through ``ctx.read``: nothing outside the index touches the raw
+    fields, and no rule or analysis reads a file past its reader (CONTENTS, the source's read)."""
+    offenders = []
+    for path in _engine_modules():
+        rel = path.relative_to(REPO).as_posix()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        ruled = rel.startswith(("dify_lsp/rules/", "dify_lsp/analysis/"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in UNRECORDED and rel not in ("dify_lsp/index.py", "dify_lsp/checker.py"):
+                offenders.append(f"{rel}:{node.lineno} .{node.attr}")
+            if ruled and isinstance(node, ast.Name) and node.id == "CONTENTS":
+                offenders.append(f"{rel}:{node.lineno} CONTENTS")
+            if ruled and isinstance(node, ast.Attribute) and node.attr == "read" and isinstance(node.value, ast.Attribute) and node.value.attr == "source":
+                offenders.append(f"{rel}:{node.lineno} .source.read")
+    assert offenders == []

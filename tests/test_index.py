@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from dify_lsp.index import PluginIndex, find_plugin_roots, norm
+from dify_lsp.index import CONTENTS, PluginIndex, find_plugin_roots, norm
 from dify_lsp.schema.references import ICON, PYTHON, TOOL, TOOL_PROVIDER
 from dify_lsp.textpos import Pos, Span
 
@@ -17,7 +17,7 @@ def test_loads_the_whole_chain(llm_tool: Path):
     assert kinds == sorted([TOOL_PROVIDER, ICON, TOOL, PYTHON, ICON, PYTHON])
     assert all(r.exists for r in plugin.refs)
     ref = next(r for r in plugin.refs if r.target_kind == TOOL)
-    assert ref.span == Span(Pos(13, 4), Pos(13, 18))  # "- tools/llm.yaml" in provider/llm.yaml
+    assert CONTENTS.span(ref) == Span(Pos(13, 4), Pos(13, 18))  # "- tools/llm.yaml" in provider/llm.yaml
 
 
 def test_editor_text_wins_over_disk(llm_tool: Path):
@@ -75,8 +75,8 @@ def test_unreferenced_tool_yaml_is_found(llm_tool: Path):
 def test_unchanged_files_are_not_reparsed(llm_tool: Path):
     index = PluginIndex()
     first = index.plugin_at(llm_tool)
-    tool_doc = first.yaml_files[norm(llm_tool / "tools" / "llm.yaml")].doc
+    tool_doc = CONTENTS.doc(first.yaml_files[norm(llm_tool / "tools" / "llm.yaml")])
     index.invalidate(llm_tool / "manifest.yaml")
     second = index.plugin_at(llm_tool)
     assert second is not first
-    assert second.yaml_files[norm(llm_tool / "tools" / "llm.yaml")].doc is tool_doc
+    assert CONTENTS.doc(second.yaml_files[norm(llm_tool / "tools" / "llm.yaml")]) is tool_doc

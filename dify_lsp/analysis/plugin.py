@@ -2,9 +2,10 @@
 files run, which tool YAMLs each source serves, and the classes the SDK loads.
 
 Rules and editor features read this; none of them computes its own version.  The functions taking a
-``ctx`` accept anything with ``plugin``, ``index`` and ``memo(key, compute)`` (the rules' CheckContext):
-each result is computed by one memo entry that computes what it needs itself, so the order in which
-rules ask does not matter.
+``ctx`` accept anything with ``plugin``, ``index``, ``read`` (the reader that records what a rule read)
+and ``memo(key, compute)`` (the rules' CheckContext): each result is computed by one memo entry that
+computes what it needs itself, through the context ``compute`` is given, so the order in which rules ask
+does not matter and every rule that uses a result counts its reads.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 from dify_lsp import pyscan
 from dify_lsp.analysis.modules import ModuleGraph, PluginClass
 from dify_lsp.caches import Caches
-from dify_lsp.index import Plugin, PluginIndex, YamlFile, files_under, lookup
+from dify_lsp.index import Plugin, PluginIndex, Reader, YamlFile, files_under, lookup
 from dify_lsp.schema.references import MODEL_PROVIDER, PYTHON, TOOL, TOOL_PROVIDER
 from dify_lsp.sdk import catalog
 from dify_lsp.sdk.classes import SdkClass
@@ -30,6 +31,7 @@ _MAX_EXTRA_FILES = 300
 class AnalysisContext(Protocol):
     plugin: Plugin
     index: PluginIndex
+    read: Reader
 
     def memo(self, key: Any, compute: Any) -> Any: ...
 
@@ -78,7 +80,7 @@ def _extra_python_files(plugin: Plugin) -> list[Path]:
     return files_under(plugin.root, (".py",), max_depth=4, limit=_MAX_EXTRA_FILES, skip_dirs=_SKIP_DIRS, skip_prefixes=("test_",))
 
 
-def analyse(plugin: Plugin, index: PluginIndex) -> PluginPython:
+def analyse(plugin: Plugin, index: PluginIndex, read: Reader) -> PluginPython:
     """Every Python file of the plugin (referenced ones first), scanned; session chains kept only where
     the session is Dify's (see :func:`is_dify_session`)."""
     units: list[PyUnit] = []
@@ -88,13 +90,13 @@ def analyse(plugin: Plugin, index: PluginIndex) -> PluginPython:
         if path in seen:
             continue
         seen.add(path)
-        text = pf.text if path == pf.path else index.source.read(path).text
+        text = read.text(pf) if path == pf.path else read.file(path).text
         if path.suffix == ".py" and text is not None:
             units.append(PyUnit(path, _scan(index, path, text)))
     for path in _extra_python_files(plugin):
         if path in seen:
             continue
-        ft = index.source.read(path)
+        ft = read.file(path)
         if ft.text is not None:
             units.append(PyUnit(path, _scan(index, path, ft.text)))
     graph = ModuleGraph(plugin.root, {u.path: u.scan for u in units})
@@ -153,12 +155,12 @@ def is_dify_session(graph: ModuleGraph, unit: PyUnit, ref: pyscan.SessionRef) ->
 
 def python_of(ctx: AnalysisContext) -> PluginPython:
     """The plugin's Python, analysed once per check run."""
-    return ctx.memo(("analysis", "python"), lambda: analyse(ctx.plugin, ctx.index))
+    return ctx.memo(("analysis", "python"), lambda ctx: analyse(ctx.plugin, ctx.index, ctx.read))
 
 
-def entry_module(plugin: Plugin) -> tuple[str, Span] | None:
+def entry_module(read: Reader, plugin: Plugin) -> tuple[str, Span] | None:
     """``meta.runner.entrypoint`` of the manifest (the module the daemon runs with ``python -m``) and its span."""
-    node, _ = lookup(plugin.manifest.root, ("meta", "runner", "entrypoint"))
+    node, _ = lookup(read.root(plugin.manifest), ("meta", "runner", "entrypoint"))
     if isinstance(node, YScalar) and isinstance(node.value, str) and node.value.strip():
         return node.value.strip(), node.span
     return None
@@ -168,9 +170,9 @@ def reachable_files(ctx: AnalysisContext) -> set[Path]:
     """The Python files the plugin runs: the entry point's module, every source the YAML names (the SDK
     imports them), and what those import within the plugin, transitively."""
 
-    def compute() -> set[Path]:
+    def compute(ctx: AnalysisContext) -> set[Path]:
         graph = python_of(ctx).graph
-        entry = entry_module(ctx.plugin)
+        entry = entry_module(ctx.read, ctx.plugin)
         starts: list[Path] = []
         if entry is not None:
             for name in (entry[0], f"{entry[0]}.__main__"):
@@ -217,7 +219,7 @@ def _source_expectations(ctx: AnalysisContext):
 
 
 def loaded_classes(ctx: AnalysisContext) -> list[LoadedClass]:
-    def compute() -> list[LoadedClass]:
+    def compute(ctx: AnalysisContext) -> list[LoadedClass]:
         graph = python_of(ctx).graph
         out: list[LoadedClass] = []
         for ref, path, expected in _source_expectations(ctx):
@@ -259,11 +261,11 @@ class YamlParam:
     scope: YScalar | None = None  # the `scope` value node, when it is a scalar
 
 
-def yaml_params(yf: YamlFile, caches: Caches) -> list[YamlParam] | None:
+def yaml_params(read: Reader, yf: YamlFile, caches: Caches) -> list[YamlParam] | None:
     """The parameters a tool YAML declares; None when they cannot be known (not a list).  Each file's reading
     is kept in ``caches.yaml_params`` with the parse it came from: the index keeps one parse per unchanged
     text, so after an edit the other tools' parameters are not read again."""
-    root = yf.root  # also what tells an incremental run that the rule read this file
+    root = read.root(yf)
     if root is None:
         return None
     hit = caches.yaml_params.get(yf.path)
@@ -297,25 +299,25 @@ def _param_rows(root: YMap) -> list[tuple[str, str | None, bool, Span, YScalar |
     return out
 
 
-def runtime_parameters(yf: YamlFile) -> bool:
+def runtime_parameters(read: Reader, yf: YamlFile) -> bool:
     """The tool YAML says its parameters are given at run time (``has_runtime_parameters: true``)."""
-    node, _ = lookup(yf.root, ("has_runtime_parameters",))
+    node, _ = lookup(read.root(yf), ("has_runtime_parameters",))
     return isinstance(node, YScalar) and node.value is True
 
 
 # -- which code runs ----------------------------------------------------------------------------------
 
 
-def _configurate_methods(provider: YamlFile) -> list[str] | None:
-    node, _ = lookup(provider.root, ("configurate_methods",))
+def _configurate_methods(read: Reader, provider: YamlFile) -> list[str] | None:
+    node, _ = lookup(read.root(provider), ("configurate_methods",))
     if not isinstance(node, YSeq):
         return None
     return [i.value for i in node.items if isinstance(i, YScalar) and isinstance(i.value, str)]
 
 
-def _declares_no_credentials(provider: YamlFile) -> bool:
+def _declares_no_credentials(read: Reader, provider: YamlFile) -> bool:
     """A tool provider with no credentials to fill in (no form, no OAuth): Dify never asks it to validate any."""
-    root = provider.root
+    root = read.root(provider)
     if root is None:
         return False
     for key in ("credentials_for_provider", "credentials_schema", "oauth_schema"):
@@ -343,11 +345,11 @@ def never_called_hooks(ctx: AnalysisContext) -> set[tuple[Path, str, str]]:
         if owner is None or ref.target is None or ref.target_kind != PYTHON:
             continue
         if owner.kind == MODEL_PROVIDER and ref.key == ("extra", "python", "model_sources"):
-            methods = _configurate_methods(owner)
+            methods = _configurate_methods(ctx.read, owner)
             if methods is None or "customizable-model" in methods:
                 continue
             hook = "get_customizable_model_schema"
-        elif owner.kind == TOOL_PROVIDER and ref.key == ("extra", "python", "source") and _declares_no_credentials(owner):
+        elif owner.kind == TOOL_PROVIDER and ref.key == ("extra", "python", "source") and _declares_no_credentials(ctx.read, owner):
             hook = "_validate_credentials"
         else:
             continue
@@ -368,13 +370,13 @@ def unreachable_functions(ctx: AnalysisContext) -> dict[Path, set[int]]:
     name code that runs refers to (any attribute or name of that spelling counts), with the functions defined
     inside it.  A function calling getattr() with a computed name may call anything in its module."""
 
-    def compute() -> dict[Path, set[int]]:
+    def compute(ctx: AnalysisContext) -> dict[Path, set[int]]:
         py = python_of(ctx)
         graph = py.graph
         runs = reachable_files(ctx)
         hooks = never_called_hooks(ctx)
         units = [u for u in py.units if u.path in runs]
-        entry = entry_module(ctx.plugin)
+        entry = entry_module(ctx.read, ctx.plugin)
         entry_paths = {graph.by_module.get(n) for n in ((entry[0], f"{entry[0]}.__main__") if entry else ())}
         helpers: dict[tuple[Path, str], set[str]] = {}  # (file, class) -> the names its methods call on self
         for u in units:
@@ -424,7 +426,7 @@ def never_true_flags(ctx: AnalysisContext) -> set[str]:
     """Names and attribute names that every assignment in the plugin sets to a false constant (``DEBUG = False``,
     ``self.verbose = False``) and nothing else binds: an ``if`` testing one never takes its true branch."""
 
-    def compute() -> set[str]:
+    def compute(ctx: AnalysisContext) -> set[str]:
         stores: dict[str, bool] = {}
         for u in python_of(ctx).units:
             for name, false in u.scan.flag_stores.items():

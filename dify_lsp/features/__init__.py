@@ -24,7 +24,7 @@ from lsprotocol import types
 from dify_lsp.features.client import ClientFeatures, DocumentPositions
 from dify_lsp.findings import Finding
 from dify_lsp.i18n import ENGLISH, tr
-from dify_lsp.index import Plugin, PluginIndex
+from dify_lsp.index import CONTENTS, Plugin, PluginIndex, Reader
 from dify_lsp.textpos import Pos, Span, text_lines
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,6 +78,12 @@ class RequestContext:
     editor: Editor
     language: str = ENGLISH  # the language the user reads (dify_lsp.i18n): setting, client locale or environment
     _lines: list[str] | None = None
+
+    @property
+    def read(self) -> Reader:
+        """How a feature reads a file's content (``ctx.read.root(yf)``, ``ctx.read.span(ref)``): plainly, as the
+        index holds it; only the checker's reader records (a feature decides nothing about re-running rules)."""
+        return CONTENTS
 
     @property
     def lines(self) -> list[str]:

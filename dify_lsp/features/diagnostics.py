@@ -30,6 +30,7 @@ from lsprotocol import types
 from dify_lsp.features.client import uri_to_path
 from dify_lsp.findings import Finding
 from dify_lsp.i18n import ENGLISH, tr
+from dify_lsp.index import CONTENTS
 from dify_lsp.yamlpos import YMap, YScalar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -210,12 +211,13 @@ class DiagnosticsService:
                 return None
             tool_names = []
             for yf in r.plugin.yaml_files.values():
-                identity = yf.root.get("identity") if yf.root else None
+                root = CONTENTS.root(yf)
+                identity = root.get("identity") if root else None
                 name = identity.get("name") if isinstance(identity, YMap) else None
                 tool_names.append((str(yf.path), name.raw if isinstance(name, YScalar) else None))
             return (sorted(tool_names), sorted(map(str, r.plugin.python_files)))
 
-        if previous is not None and shape(previous) != shape(report) and self.server.client.code_lens_refresh:
+        if self.server.client.code_lens_refresh and previous is not None and shape(previous) != shape(report):
             try:
                 self.server.workspace_code_lens_refresh(None)
             except Exception:  # pragma: no cover - client went away
@@ -249,8 +251,9 @@ class DiagnosticsService:
         paths = [p for p in reversed(list(self.server.open_paths)) if p == root or root in p.parents]
         for path in paths:
             uri = self.server.open_paths[path]
-            lines = self.server.positions.lines_of(path)
-            diagnostics = [to_diagnostic(self.server, f, lines) for f in by_path.get(path, [])]
+            found = by_path.get(path, [])
+            lines = self.server.positions.lines_of(path) if found else []  # a long file is split only when needed
+            diagnostics = [to_diagnostic(self.server, f, lines) for f in found]
             doc = self.server.workspace.get_text_document(uri)
             self.server.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=doc.version)

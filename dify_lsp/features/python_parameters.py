@@ -38,7 +38,7 @@ def parameter_markdown(ctx: RequestContext, key: str) -> str | None:
         return None
     for yaml_path in _tool_yamls(ctx):
         yf = ctx.plugin.yaml_files.get(yaml_path)
-        params = yf.root.get("parameters") if yf is not None and isinstance(yf.root, YMap) else None
+        params = ctx.read.root(yf).get("parameters") if yf is not None and isinstance(ctx.read.root(yf), YMap) else None
         if not isinstance(params, YSeq):
             continue
         for item in params.items:

@@ -15,7 +15,7 @@ from pathlib import Path
 from lsprotocol import types
 
 from dify_lsp.features import DEFINITION, DOCUMENT_LINK, RequestContext, provides
-from dify_lsp.index import Plugin, PathRef, YamlFile, lookup, norm
+from dify_lsp.index import CONTENTS, Plugin, PathRef, YamlFile, lookup, norm
 from dify_lsp.schema.model_provider import MODEL_CLASS_BASES
 from dify_lsp.i18n import Message, msg
 from dify_lsp.schema.references import KIND_TITLES, MODEL, MODEL_POSITION, PYTHON, YAML_KINDS
@@ -66,7 +66,7 @@ def _python_text(ctx: RequestContext, path: Path) -> str | None:
 
 def _ref_at(plugin: Plugin, path: Path, pos: Pos) -> PathRef | None:
     for ref in plugin.refs_from(path):
-        if ref.span.contains(pos):
+        if CONTENTS.span(ref).contains(pos):
             return ref
     return None
 
@@ -94,7 +94,7 @@ def yaml_document_links(ctx: RequestContext) -> list[types.DocumentLink]:
         title = KIND_TITLES.get(ref.target_kind)
         path = ctx.plugin.relative(ref.target)
         tip = (ctx.tr(msg("Open {what} {path}", what=Message(title), path=path)) if title else ctx.tr(msg("Open {path}", path=path))) if tooltips else None
-        out.append(types.DocumentLink(range=ctx.range(ref.span), target=ref.target.as_uri(), tooltip=tip))
+        out.append(types.DocumentLink(range=ctx.range(ctx.read.span(ref)), target=ref.target.as_uri(), tooltip=tip))
     out += _model_links(ctx, tooltips)
     return out
 
@@ -103,7 +103,7 @@ def _model_names(plugin: Plugin, files: list[Path]) -> dict[str, Path]:
     names: dict[str, Path] = {}
     for path in files:
         yf = plugin.yaml_files.get(path)
-        node = yf.root.get("model") if yf is not None and yf.kind == MODEL and yf.root is not None else None
+        node = CONTENTS.root(yf).get("model") if yf is not None and yf.kind == MODEL and CONTENTS.root(yf) is not None else None
         if isinstance(node, YScalar) and isinstance(node.value, str):
             names.setdefault(node.value, path)
     return names
@@ -118,10 +118,11 @@ def _model_links(ctx: RequestContext, tooltips: bool) -> list[types.DocumentLink
             tip = ctx.tr(msg("Open {path}", path=plugin.relative(glob.matches[0]))) if tooltips else None
             out.append(types.DocumentLink(range=ctx.range(glob.span), target=glob.matches[0].as_uri(), tooltip=tip))
     yf = plugin.yaml_files.get(here)
-    if yf is not None and yf.kind == MODEL_POSITION and yf.doc is not None and isinstance(yf.doc.root, YSeq):
+    doc = ctx.read.doc(yf) if yf is not None and yf.kind == MODEL_POSITION else None
+    if doc is not None and isinstance(doc.root, YSeq):
         siblings = [m for g in plugin.model_globs if here in g.matches for m in g.matches]
         names = _model_names(plugin, siblings)
-        for item in yf.doc.root.items:
+        for item in doc.root.items:
             target = names.get(item.value) if isinstance(item, YScalar) and isinstance(item.value, str) else None
             if target is not None:
                 tip = ctx.tr(msg("Open model {name}", name=item.value)) if tooltips else None
@@ -175,16 +176,16 @@ def yaml_definition(ctx: RequestContext, pos: Pos) -> list[types.Location]:
         return [types.Location(uri=ref.target.as_uri(), range=ctx.range(Span(Pos(0, 0), Pos(0, 0)), ref.target))]
     # identity.name -> the implementing class.
     yf = plugin.yaml_files.get(norm(ctx.path))
-    if yf is None or yf.root is None or ctx.kind is None:
+    if yf is None or ctx.read.root(yf) is None or ctx.kind is None:
         return []
     if ctx.kind == MODEL:  # `model:` or `model_type:` -> the model class of that type
         for key in ("model", "model_type"):
-            node = yf.root.get(key)
+            node = ctx.read.root(yf).get(key)
             if isinstance(node, YScalar) and node.span.contains(pos):
-                mtype = yf.root.get("model_type")
+                mtype = ctx.read.root(yf).get("model_type")
                 return _model_class_locations(ctx, plugin, yf.path, mtype.value if isinstance(mtype, YScalar) else "")
         return []
-    name_node, _ = lookup(yf.root, ("identity", "name"))
+    name_node, _ = lookup(ctx.read.root(yf), ("identity", "name"))
     if isinstance(name_node, YScalar) and name_node.span.contains(pos):
         src = _python_source_ref(plugin, ctx.path)
         if src is not None and src.target is not None:
@@ -194,7 +195,7 @@ def yaml_definition(ctx: RequestContext, pos: Pos) -> list[types.Location]:
 
 
 def _yaml_anchor(yf: YamlFile) -> Span:
-    root = yf.root
+    root = CONTENTS.root(yf)
     if root is not None:
         ident = root.pair("identity")
         if ident is not None:
@@ -231,7 +232,7 @@ def python_class_to_yaml(ctx: RequestContext, pos: Pos) -> list[types.Location]:
         if ref.key[-1] == "model_sources":  # a model class -> the provider that lists its file
             if not _base_names(hit) & set(MODEL_CLASS_BASES.values()):
                 continue
-            anchor = next((r.span for r in plugin.refs_from(yf.path) if r.target == norm(ctx.path) and r.key == ref.key), _yaml_anchor(yf))
+            anchor = next((ctx.read.span(r) for r in plugin.refs_from(yf.path) if r.target == norm(ctx.path) and r.key == ref.key), _yaml_anchor(yf))
             out.append(types.Location(uri=yf.path.as_uri(), range=ctx.range(anchor, yf.path)))
             continue
         chosen = implementing_class(ctx.text, yf.kind)

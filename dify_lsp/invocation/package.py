@@ -114,10 +114,10 @@ def package_files(root: Path) -> list[str]:
 
 def missing_references(root: Path) -> list[str]:
     """Referenced YAML files and icons that do not exist (the Go decoder refuses such a plugin)."""
-    from dify_lsp.index import PluginIndex
+    from dify_lsp.index import CONTENTS, PluginIndex
 
     plugin = PluginIndex().plugin_at(root)
-    if plugin.manifest.doc is None or plugin.manifest.problem:
+    if CONTENTS.doc(plugin.manifest) is None or plugin.manifest.problem:
         raise PackageError(f"manifest.yaml: {plugin.manifest.problem or 'not valid YAML'}")
     problems: list[str] = []
     for ref in plugin.refs:

@@ -24,7 +24,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from dify_lsp.index import Plugin, PluginIndex
+from dify_lsp.index import CONTENTS, Plugin, PluginIndex
 from dify_lsp.schema.references import PYTHON, TOOL, TOOL_PROVIDER
 
 INVOCATIONS_DIR = Path(".dify") / "invocations"
@@ -78,10 +78,10 @@ class ToolInfo:
 
 def yaml_data(yf: Any) -> Any:
     """A YAML file of the index as plain Python data (None when unreadable)."""
-    if yf is None or yf.doc is None or yf.root is None:
+    if yf is None or CONTENTS.doc(yf) is None or CONTENTS.root(yf) is None:
         return None
     try:
-        return yf.doc.to_python()
+        return CONTENTS.doc(yf).to_python()
     except ValueError:
         return None
 
@@ -117,7 +117,7 @@ def discover_tools(plugin_root: Path, manifest: Mapping[str, Any] | None = None,
     """
     del manifest
     plugin = plugin or read_plugin(plugin_root)
-    if plugin.manifest.doc is None:
+    if CONTENTS.doc(plugin.manifest) is None:
         raise InvocationError(f"{plugin_root}: manifest.yaml is missing or not a YAML mapping")
     found: list[ToolInfo] = []
     for pref in plugin.refs_from(plugin.manifest.path):

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from dify_lsp.findings import Finding
 from dify_lsp.i18n import Listing, Message, msg, tr
-from dify_lsp.index import PluginIndex, find_plugin_roots, norm
+from dify_lsp.index import CONTENTS, PluginIndex, find_plugin_roots, norm
 from dify_lsp.plugin_fixes import FIXED_CODES, FixSite, PlannedFix, plugin_fixes
 from dify_lsp.schema.references import KIND_TITLES, PYTHON, YAML_KINDS
 
@@ -423,10 +423,10 @@ def _form(value: Any) -> list[dict[str, Any]]:
 
 def _plain(yf: Any) -> Any:
     """A YAML file of the index as plain data (None when it is unreadable or not valid YAML)."""
-    if yf is None or yf.doc is None or yf.root is None:
+    if yf is None or CONTENTS.doc(yf) is None or CONTENTS.root(yf) is None:
         return None
     try:
-        return yf.doc.to_python()
+        return CONTENTS.doc(yf).to_python()
     except ValueError:
         return None
 

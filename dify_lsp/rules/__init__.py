@@ -11,13 +11,13 @@ a side effect of importing a module.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from dify_lsp.findings import Finding, Fix, Related, Severity
 from dify_lsp.i18n import Listing, msg
-from dify_lsp.index import CONTENT_READS, Plugin, PluginIndex
+from dify_lsp.index import Plugin, PluginIndex, Reader
 from dify_lsp.settings import ServerSettings
 from dify_lsp.textpos import Span
 
@@ -75,30 +75,38 @@ def check(*rules: Rule) -> Callable[[CheckFn], CheckFn]:
 
 @dataclass
 class CheckContext:
-    """What a check sees: one plugin, the index, and a memo for shared analyses."""
+    """What a check sees: one plugin, the index, ``read`` (the one way to a file's content:
+    ``ctx.read.root(yf)``, ``ctx.read.text(pf)``, ``ctx.read.span(ref)``, ``ctx.read.file(path)``, which
+    records what the check read) and a memo for shared analyses."""
 
     plugin: Plugin
     index: PluginIndex
     settings: ServerSettings = field(default_factory=ServerSettings)
+    read: Reader = None  # type: ignore[assignment]  # set in __post_init__: a reader that records nothing
     _memo: dict[Any, Any] = field(default_factory=dict)
     _memo_reads: dict[Any, dict[Path, str | None]] = field(default_factory=dict)
 
-    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
-        reads = CONTENT_READS.get()
+    def __post_init__(self) -> None:
+        if self.read is None:
+            self.read = Reader(self.index.source, None)
+
+    def recording(self, seen: dict[Path, str | None]) -> "CheckContext":
+        """This context (same memo) with a reader that records into ``seen`` every file read through it."""
+        return replace(self, read=Reader(self.index.source, seen))
+
+    def memo(self, key: Any, compute: Callable[["CheckContext"], Any]) -> Any:
+        """``compute(ctx)`` once per check run.  What it reads through the context it is given counts as read
+        by every check that asks for it, so it must read through that context, not one it closes over."""
         if key not in self._memo:
-            if reads is None:
-                self._memo[key] = compute()
+            if self.read.seen is None:
+                self._memo[key] = compute(self)
             else:
-                # A shared analysis read files on behalf of every check that uses it.
                 own: dict[Path, str | None] = {}
-                token = CONTENT_READS.set(own)
-                try:
-                    self._memo[key] = compute()
-                finally:
-                    CONTENT_READS.reset(token)
+                self._memo[key] = compute(self.recording(own))
                 self._memo_reads[key] = own
-        if reads is not None:
-            reads.update(self._memo_reads.get(key, ()))
+        seen = self._memo_reads.get(key)
+        if seen:
+            self.read.took(seen)
         return self._memo[key]
 
 

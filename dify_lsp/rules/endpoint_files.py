@@ -32,18 +32,18 @@ def endpoint_routes_are_unique(ctx: CheckContext) -> Iterator[Finding]:
     seen: dict[tuple[str, str], tuple[object, Span]] = {}
     # In load order: each group's `endpoints` list, files and inline mappings alike.
     for group in ctx.plugin.yaml_of_kind(ENDPOINT_GROUP):
-        items = group.root.get("endpoints") if group.root is not None else None
+        items = ctx.read.root(group).get("endpoints") if ctx.read.root(group) is not None else None
         if not isinstance(items, YSeq):
             continue
         for item in items.items:
             if isinstance(item, YMap):
                 owner, node = group.path, item
             elif isinstance(item, YScalar):
-                ref = next((r for r in ctx.plugin.refs_from(group.path) if r.span == item.span and r.target_kind == ENDPOINT), None)
+                ref = next((r for r in ctx.plugin.refs_from(group.path) if ctx.read.span(r) == item.span and r.target_kind == ENDPOINT), None)
                 yf = ctx.plugin.yaml_files.get(ref.target) if ref is not None and ref.target is not None else None
-                if yf is None or yf.root is None:
+                if yf is None or ctx.read.root(yf) is None:
                     continue
-                owner, node = yf.path, yf.root
+                owner, node = yf.path, ctx.read.root(yf)
             else:
                 continue
             route = _route(node)

@@ -7,7 +7,7 @@ from typing import Iterator
 
 from dify_lsp.findings import Finding, Related, Severity
 from dify_lsp.i18n import Message, msg
-from dify_lsp.index import ZERO_SPAN
+from dify_lsp.index import ZERO_SPAN, Reader
 from dify_lsp.rules import CheckContext, check, define_rule
 from dify_lsp.schema.plugin_files import daemon_decodes
 from dify_lsp.schema.references import ICON, ICON_FOLDER, KIND_TITLES, PYTHON, TOOL_PROVIDER
@@ -33,11 +33,11 @@ def yaml_files_parse(ctx: CheckContext) -> Iterator[Finding]:
         if yf.problem and yf.problem != "missing":
             yield UNREADABLE.at(yf.path, ZERO_SPAN, msg("{get} {path}: {problem}", get=Message(KIND_TITLES.get(yf.kind, 'file')), path=ctx.plugin.relative(yf.path), problem=yf.problem))
             continue
-        if yf.doc is None:
+        if ctx.read.doc(yf) is None:
             continue
-        if yf.doc.error is not None:
-            yield YAML_SYNTAX.at(yf.path, yf.doc.error.span, yf.doc.error.message)
-        if yf.doc.duplicate_keys:
+        if ctx.read.doc(yf).error is not None:
+            yield YAML_SYNTAX.at(yf.path, ctx.read.doc(yf).error.span, ctx.read.doc(yf).error.message)
+        if ctx.read.doc(yf).duplicate_keys:
             yield from _duplicate_keys(ctx, yf, listed=yf.path in ctx.plugin.yaml_files)
     for pf in ctx.plugin.python_files.values():
         if pf.problem and pf.problem != "missing":
@@ -62,11 +62,11 @@ def _ignored_key_paths(ctx: CheckContext, yf, paths: dict[int, tuple[str | int, 
     """The key paths of the unknown keys the schema reports (DL105): nothing reads what is under them."""
     from dify_lsp.rules.yaml_schema import UNKNOWN_KEY, schema_result
 
-    spans = {f.span for f in schema_result(yf, ctx.index.caches).findings if f.code == UNKNOWN_KEY.code}
+    spans = {f.span for f in schema_result(ctx.read, yf, ctx.index.caches).findings if f.code == UNKNOWN_KEY.code}
     if not spans:
         return []
     out: list[tuple[str | int, ...]] = []
-    stack = [yf.doc.root]
+    stack = [ctx.read.doc(yf).root]
     while stack:
         node = stack.pop()
         if isinstance(node, YMap):
@@ -81,9 +81,10 @@ def _ignored_key_paths(ctx: CheckContext, yf, paths: dict[int, tuple[str | int, 
 
 def _duplicate_keys(ctx: CheckContext, yf, listed: bool) -> Iterator[Finding]:
     paths: dict[int, tuple[str | int, ...]] = {}
-    _map_paths(yf.doc.root, (), paths)
+    doc = ctx.read.doc(yf)
+    _map_paths(doc.root, (), paths)
     ignored = _ignored_key_paths(ctx, yf, paths)
-    for first, repeat in yf.doc.duplicate_keys:
+    for first, repeat in doc.duplicate_keys:
         where = paths.get(id(repeat), ())
         if any(where[: len(p)] == p for p in ignored):
             continue  # inside a key nothing reads (DL105 says so): its repeats are lost with it
@@ -112,7 +113,7 @@ def references_resolve(ctx: CheckContext) -> Iterator[Finding]:
         if ref.escapes or ref.target is None:
             yield OUTSIDE_ROOT.at(
                 ref.owner,
-                ref.span,
+                ctx.read.span(ref),
                 msg("'{raw}' is outside the plugin folder: a {what} path must be relative to the plugin root and stay inside it", raw=ref.raw, what=what),
             )
             continue
@@ -122,7 +123,7 @@ def references_resolve(ctx: CheckContext) -> Iterator[Finding]:
             module = module_name(ref.raw)
             yield MISSING_FILE.at(
                 ref.owner,
-                ref.span,
+                ctx.read.span(ref),
                 msg("'{raw}' is not a Python file, and the SDK imports module `{module}` from it: there is no {target} (the plugin fails to load)", raw=ref.raw, module=module, target=ctx.plugin.relative(ref.target)),
                 target=str(ref.target),
             )
@@ -138,7 +139,7 @@ def references_resolve(ctx: CheckContext) -> Iterator[Finding]:
             message = msg('icon \'{raw}\' not found in {ICON_FOLDER}/ (packaging fails with "plugin icon not found")', raw=ref.raw, ICON_FOLDER=ICON_FOLDER)
         else:
             message = msg("{what} '{raw}' not found (paths are relative to the plugin root {name}/)", what=what, raw=ref.raw, name=ctx.plugin.root.name)
-        yield MISSING_FILE.at(ref.owner, ref.span, message, target=str(ref.target))
+        yield MISSING_FILE.at(ref.owner, ctx.read.span(ref), message, target=str(ref.target))
 
 
 def module_name(source: str) -> str:
@@ -156,7 +157,7 @@ def python_sources_are_py_files(ctx: CheckContext) -> Iterator[Finding]:
             continue
         yield PYTHON_SOURCE_SUFFIX.at(
             ref.owner,
-            ref.span,
+            ctx.read.span(ref),
             msg("'{raw}' is not a .py file: the SDK imports module `{module_name}`, so {loaded_as} is what runs (name it here)", raw=ref.raw, module_name=module_name(ref.raw), loaded_as=ref.loaded_as),
         )
 
@@ -165,18 +166,18 @@ def python_sources_are_py_files(ctx: CheckContext) -> Iterator[Finding]:
 def tools_are_listed(ctx: CheckContext) -> Iterator[Finding]:
     providers = ctx.plugin.yaml_of_kind(TOOL_PROVIDER)
     for yf in ctx.plugin.loose_tools:
-        root = yf.root
+        root = ctx.read.root(yf)
         ident = root.pair("identity") if root else None
         span = ident.key.span if ident else ZERO_SPAN
         rel = ctx.plugin.relative(yf.path)
-        commented = _commented_listing(providers, rel)
+        commented = _commented_listing(ctx.read, providers, rel)
         if commented is not None:
             provider, line = commented
             yield UNREFERENCED_TOOL.at(
                 yf.path,
                 span,
                 msg("this tool is listed only in a commented-out line of {provider} (line {line}), so Dify never loads it: uncomment that line, or delete this file", provider=ctx.plugin.relative(provider.path), line=line + 1),
-                related=[Related(provider.path, Span(Pos(line, 0), Pos(line, len(provider.text.split("\n")[line]))), msg("the commented-out line"))],
+                related=[Related(provider.path, Span(Pos(line, 0), Pos(line, len(ctx.read.text(provider).split("\n")[line]))), msg("the commented-out line"))],
             )
             continue
         yield UNREFERENCED_TOOL.at(
@@ -186,10 +187,10 @@ def tools_are_listed(ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
-def _commented_listing(providers: list, rel: str):
+def _commented_listing(read: Reader, providers: list, rel: str):
     """(provider, 0-based line) of a comment line in a tool provider that names ``rel``, else None."""
     for provider in providers:
-        text = provider.text or ""
+        text = read.text(provider) or ""
         for i, line in enumerate(text.split("\n")):
             stripped = line.strip()
             if stripped.startswith("#") and rel in stripped:

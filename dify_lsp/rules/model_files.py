@@ -15,7 +15,7 @@ from typing import Iterator
 
 from dify_lsp.findings import Finding, Related, Severity
 from dify_lsp.i18n import Listing, msg
-from dify_lsp.index import ZERO_SPAN, YamlFile, lookup
+from dify_lsp.index import ZERO_SPAN, Reader, YamlFile, lookup
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 from dify_lsp.schema.model_provider import MODEL_CLASS_BASES, MODEL_TYPES, PARAMETER_TEMPLATES
 from dify_lsp.schema.references import MODEL, MODEL_POSITION, MODEL_PROVIDER, MODEL_TYPE_KEYS
@@ -45,8 +45,8 @@ def _model_origin(ctx: CheckContext) -> dict[Path, tuple[YamlFile, str]]:
     return out
 
 
-def _supported(provider: YamlFile) -> tuple[set[str], YSeq | None]:
-    node = provider.root.get("supported_model_types") if provider.root is not None else None
+def _supported(read: Reader, provider: YamlFile) -> tuple[set[str], YSeq | None]:
+    node = read.root(provider).get("supported_model_types") if read.root(provider) is not None else None
     if not isinstance(node, YSeq):
         return set(), None
     return {v for v in (_text(i) for i in node.items) if v}, node
@@ -54,14 +54,14 @@ def _supported(provider: YamlFile) -> tuple[set[str], YSeq | None]:
 
 def _same_model_elsewhere(ctx: CheckContext, provider: YamlFile, mtype: str, yf: YamlFile, path: Path) -> Path | None:
     """A model YAML of the same provider, loaded through the `mtype` glob, that defines the same model."""
-    name = _text(yf.root.get("model")) if yf.root is not None else None
+    name = _text(ctx.read.root(yf).get("model")) if ctx.read.root(yf) is not None else None
     if name is None:
         return None
     for other, (owner, type_key) in _model_origin(ctx).items():
         if other == path or owner.path != provider.path or MODEL_TYPE_KEYS.get(type_key) != mtype:
             continue
         oyf = ctx.plugin.yaml_files.get(other)
-        if oyf is not None and oyf.kind == MODEL and oyf.root is not None and _text(oyf.root.get("model")) == name:
+        if oyf is not None and oyf.kind == MODEL and ctx.read.root(oyf) is not None and _text(ctx.read.root(oyf).get("model")) == name:
             return other
     return None
 
@@ -70,9 +70,9 @@ def _same_model_elsewhere(ctx: CheckContext, provider: YamlFile, mtype: str, yf:
 def model_types_agree(ctx: CheckContext) -> Iterator[Finding]:
     for path, (provider, type_key) in _model_origin(ctx).items():
         yf = ctx.plugin.yaml_files.get(path)
-        if yf is None or yf.kind != MODEL or yf.root is None:
+        if yf is None or yf.kind != MODEL or ctx.read.root(yf) is None:
             continue
-        pair = yf.root.pair("model_type")
+        pair = ctx.read.root(yf).pair("model_type")
         value = _text(pair.value) if pair else None
         if value is None or value not in MODEL_TYPES:
             continue  # missing or invalid: the schema reports it
@@ -93,7 +93,7 @@ def model_types_agree(ctx: CheckContext) -> Iterator[Finding]:
                 msg("`model_type: {value}` but this file is loaded through `models.{type_key}.predefined`: Dify lists it as a {value} model (served by the provider's {get} class), while the folder and glob say {expected}; move it under the {value} glob (or fix model_type if '{expected}' was meant)", value=value, type_key=type_key, get=MODEL_CLASS_BASES.get(value, value), expected=expected),
                 related=[Related(provider.path, g.span, msg("the glob that loads it")) for g in ctx.plugin.model_globs if path in g.matches][:1],
             )
-        supported, seq = _supported(provider)
+        supported, seq = _supported(ctx.read, provider)
         if seq is not None and value not in supported:
             yield TYPE_UNSUPPORTED.at(
                 path,
@@ -104,9 +104,9 @@ def model_types_agree(ctx: CheckContext) -> Iterator[Finding]:
             )
 
 
-def _position_key(provider: YamlFile, type_key: str):
+def _position_key(read: Reader, provider: YamlFile, type_key: str):
     """The provider's `models.<type>.position` pair (the daemon reads the order only from the file it names)."""
-    node, _ = lookup(provider.root, ("models", type_key)) if provider.root is not None else (None, None)
+    node, _ = lookup(read.root(provider), ("models", type_key)) if read.root(provider) is not None else (None, None)
     return node.pair("position") if isinstance(node, YMap) else None
 
 
@@ -125,22 +125,22 @@ def positions_name_models(ctx: CheckContext) -> Iterator[Finding]:
     names: dict[tuple[Path, str], list[str]] = {}
     for path, (provider, type_key) in origin.items():
         yf = ctx.plugin.yaml_files.get(path)
-        if yf is not None and yf.kind == MODEL and yf.root is not None:
-            name = _text(yf.root.get("model"))
+        if yf is not None and yf.kind == MODEL and ctx.read.root(yf) is not None:
+            name = _text(ctx.read.root(yf).get("model"))
             if name:
                 names.setdefault((provider.path, type_key), []).append(name)
     for path, (provider, type_key) in origin.items():
         yf = ctx.plugin.yaml_files.get(path)
-        if yf is None or yf.kind != MODEL_POSITION or yf.doc is None or not isinstance(yf.doc.root, YSeq):
+        if yf is None or yf.kind != MODEL_POSITION or ctx.read.doc(yf) is None or not isinstance(ctx.read.doc(yf).root, YSeq):
             continue
         known = names.get((provider.path, type_key), [])
         mtype = MODEL_TYPE_KEYS[type_key]
-        unknown = [item for item in yf.doc.root.items if _text(item) is not None and _text(item) not in known]
+        unknown = [item for item in ctx.read.doc(yf).root.items if _text(item) is not None and _text(item) not in known]
         if not unknown:
             continue
-        if _position_key(provider, type_key) is None:
+        if _position_key(ctx.read, provider, type_key) is None:
             # The daemon reads the order only from the file `position` names: this one orders nothing at all.
-            models_key, _ = lookup(provider.root, ("models", type_key)) if provider.root is not None else (None, None)
+            models_key, _ = lookup(ctx.read.root(provider), ("models", type_key)) if ctx.read.root(provider) is not None else (None, None)
             yield POSITION_UNKNOWN.at(
                 path,
                 unknown[0].span,
@@ -171,7 +171,7 @@ def positions_name_models(ctx: CheckContext) -> Iterator[Finding]:
 @check(UNKNOWN_TEMPLATE)
 def parameter_templates_exist(ctx: CheckContext) -> Iterator[Finding]:
     for yf in ctx.plugin.yaml_of_kind(MODEL):
-        rules = yf.root.get("parameter_rules") if yf.root is not None else None
+        rules = ctx.read.root(yf).get("parameter_rules") if ctx.read.root(yf) is not None else None
         if not isinstance(rules, YSeq):
             continue
         for rule in rules.items:
@@ -196,13 +196,13 @@ def model_types_have_classes(ctx: CheckContext) -> Iterator[Finding]:
     from dify_lsp.analysis.plugin import python_of  # the one reading of the plugin's Python
 
     for provider in ctx.plugin.yaml_of_kind(MODEL_PROVIDER):
-        if provider.root is None:
+        if ctx.read.root(provider) is None:
             continue
-        supported, seq = _supported(provider)
+        supported, seq = _supported(ctx.read, provider)
         wanted = {t for t in supported if t in MODEL_CLASS_BASES}
         if not wanted or seq is None:
             continue
-        node, _ = lookup(provider.root, ("extra", "python", "model_sources"))
+        node, _ = lookup(ctx.read.root(provider), ("extra", "python", "model_sources"))
         refs = [r for r in ctx.plugin.refs_from(provider.path) if r.key == ("extra", "python", "model_sources")]
         if any(not r.exists or r.target is None for r in refs):
             continue  # a missing file is reported as such
@@ -231,7 +231,7 @@ def model_types_have_classes(ctx: CheckContext) -> Iterator[Finding]:
                 item.span,
                 msg("the provider offers {mtype} models, but no {MODEL_CLASS_BASES} subclass is in its model sources ({where}): the SDK registers model classes by type, so every {mtype} call (and a credential check through it) fails with KeyError", mtype=mtype, MODEL_CLASS_BASES=MODEL_CLASS_BASES[mtype], where=Listing(r.raw for r in refs))
                 if refs else msg("the provider offers {mtype} models, but `extra.python.model_sources` names no file, so no {MODEL_CLASS_BASES} subclass serves them: the SDK registers model classes by type, so every {mtype} call (and a credential check through it) fails with KeyError", mtype=mtype, MODEL_CLASS_BASES=MODEL_CLASS_BASES[mtype]),
-                related=[Related(r.owner, r.span, msg("model source")) for r in refs],
+                related=[Related(r.owner, ctx.read.span(r), msg("model source")) for r in refs],
             )
 
 

@@ -19,7 +19,7 @@ from dify_lsp import pyscan
 from dify_lsp.analysis.plugin import YamlParam, python_of, yaml_params
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from dify_lsp.i18n import Listing, msg
-from dify_lsp.index import ZERO_SPAN, YamlFile, lookup
+from dify_lsp.index import ZERO_SPAN, Reader, YamlFile, lookup
 from dify_lsp.rules import CheckContext, check, define_rule
 from dify_lsp.schema.plugin_files import SCOPE_MODEL_TYPE
 from dify_lsp.sdk import catalog
@@ -53,8 +53,8 @@ class CallNeed:
 
 
 def _manifest_permission(ctx: CheckContext):
-    def compute():
-        root = ctx.plugin.manifest.root
+    def compute(ctx: CheckContext):
+        root = ctx.read.root(ctx.plugin.manifest)
         if root is None:
             return None
         node, _ = lookup(root, PERMISSION_BASE)
@@ -67,7 +67,7 @@ def _manifest_permission(ctx: CheckContext):
 
 
 def _call_needs(ctx: CheckContext) -> list[CallNeed]:
-    def compute() -> list[CallNeed]:
+    def compute(ctx: CheckContext) -> list[CallNeed]:
         perm = _manifest_permission(ctx)
         needs: list[CallNeed] = []
         for unit in python_of(ctx).units:
@@ -85,18 +85,18 @@ def _call_needs(ctx: CheckContext) -> list[CallNeed]:
 
 def _permission_fix(ctx: CheckContext, flags: list[Flag]) -> tuple[Fix, ...]:
     manifest = ctx.plugin.manifest
-    if manifest.text is None or manifest.root is None:
+    if ctx.read.text(manifest) is None or ctx.read.root(manifest) is None:
         return ()
-    edits = ensure_true(manifest.path, manifest.text, manifest.root, PERMISSION_BASE, flags)
+    edits = ensure_true(manifest.path, ctx.read.text(manifest), ctx.read.root(manifest), PERMISSION_BASE, flags)
     if not edits:
         return ()
     keys = Listing(_flag_key(f) for f in flags)
     return (Fix(msg("Add {keys} to resource.permission in manifest.yaml", keys=keys), tuple(edits)),)
 
 
-def _manifest_anchor(manifest: YamlFile) -> Span:
+def _manifest_anchor(read: Reader, manifest: YamlFile) -> Span:
     """The deepest existing key of resource.permission, for manifest-side findings."""
-    node: YNode | None = manifest.root
+    node: YNode | None = read.root(manifest)
     span = ZERO_SPAN
     for key in PERMISSION_BASE:
         if not isinstance(node, YMap) or node.pair(key) is None:
@@ -110,7 +110,7 @@ def _manifest_anchor(manifest: YamlFile) -> Span:
 @check(MISSING_PERMISSION_AT_CALL, MANIFEST_MISSING_PERMISSION)
 def calls_are_permitted(ctx: CheckContext) -> Iterator[Finding]:
     manifest = ctx.plugin.manifest
-    if manifest.root is None:
+    if ctx.read.root(manifest) is None:
         return
     needs = [n for n in _call_needs(ctx) if n.missing]
     if not needs:
@@ -121,7 +121,7 @@ def calls_are_permitted(ctx: CheckContext) -> Iterator[Finding]:
             if f not in all_missing:
                 all_missing.append(f)
     fixes = _permission_fix(ctx, all_missing)
-    anchor = _manifest_anchor(manifest)
+    anchor = _manifest_anchor(ctx.read, manifest)
     for n in needs:
         need = PERMISSION_NEEDS[n.wire]
         keys = Listing((f"`{_flag_key(f)}: true`" for f in n.missing), last="and")
@@ -142,8 +142,8 @@ def calls_are_permitted(ctx: CheckContext) -> Iterator[Finding]:
     )
 
 
-def _flag_spans(manifest: YamlFile) -> dict[Flag, Span]:
-    node, _ = lookup(manifest.root, PERMISSION_BASE)
+def _flag_spans(read: Reader, manifest: YamlFile) -> dict[Flag, Span]:
+    node, _ = lookup(read.root(manifest), PERMISSION_BASE)
     out: dict[Flag, Span] = {}
     if not isinstance(node, YMap):
         return out
@@ -158,7 +158,7 @@ def _flag_spans(manifest: YamlFile) -> dict[Flag, Span]:
 @check(UNUSED_PERMISSION)
 def permissions_are_used(ctx: CheckContext) -> Iterator[Finding]:
     manifest = ctx.plugin.manifest
-    if manifest.root is None:
+    if ctx.read.root(manifest) is None:
         return
     units = python_of(ctx).units
     if not units or any(not u.scan.parsed or u.scan.patched_lines or u.session_escapes for u in units):
@@ -177,7 +177,7 @@ def permissions_are_used(ctx: CheckContext) -> Iterator[Finding]:
                     if need is not None:
                         used.update(need.flags)
     checkable = {f for f in PERMISSION_FLAGS if f[0] != "endpoint"}
-    flags = _flag_spans(manifest)
+    flags = _flag_spans(ctx.read, manifest)
     unused = [f for f in flags if f in checkable and f not in used and _grants_something(f, flags)]
     # A group none of whose grants is used is said once, at its first flag.
     for group in dict.fromkeys(f[0] for f in unused):
@@ -204,22 +204,22 @@ def _grants_something(flag: Flag, flags: dict[Flag, Span]) -> bool:
 @check(STORAGE_WITHOUT_SIZE)
 def storage_has_size(ctx: CheckContext) -> Iterator[Finding]:
     manifest = ctx.plugin.manifest
-    node, _ = lookup(manifest.root, (*PERMISSION_BASE, "storage"))
+    node, _ = lookup(ctx.read.root(manifest), (*PERMISSION_BASE, "storage"))
     if not isinstance(node, YMap) or node.pair("size") is not None:
         return
-    parent, _ = lookup(manifest.root, PERMISSION_BASE)
+    parent, _ = lookup(ctx.read.root(manifest), PERMISSION_BASE)
     pair = parent.pair("storage") if isinstance(parent, YMap) else None
     if pair is None:
         return
     fixes: tuple[Fix, ...] = ()
-    if node.pairs and manifest.text is not None:
+    if node.pairs and ctx.read.text(manifest) is not None:
         indent = node.pairs[0].key.span.start.col
         last = node.pairs[-1]
         end = last.value.span.end if isinstance(last.value, YScalar) else last.key.span.end
         if isinstance(last.value, YScalar) and end.line == last.key.span.start.line:
             at = Pos(end.line + 1, 0)
             text = " " * indent + f"size: {DEFAULT_STORAGE_SIZE}\n"
-            if end.line + 1 >= len(manifest.text.split("\n")):
+            if end.line + 1 >= len(ctx.read.text(manifest).split("\n")):
                 at, text = end, "\n" + " " * indent + f"size: {DEFAULT_STORAGE_SIZE}"
             fixes = (Fix(msg("Add size: {DEFAULT_STORAGE_SIZE} (1 MiB)", DEFAULT_STORAGE_SIZE=DEFAULT_STORAGE_SIZE), (TextEdit(manifest.path, Span(at, at), text),)),)
     yield STORAGE_WITHOUT_SIZE.at(
@@ -253,7 +253,7 @@ def selector_scope_matches_call(ctx: CheckContext) -> Iterator[Finding]:
     for unit in python_of(ctx).units:
         params: dict[str, YamlParam] = {}
         for yf in python_of(ctx).tool_yamls_for(unit.path):
-            for p in yaml_params(yf, ctx.index.caches) or []:
+            for p in yaml_params(ctx.read, yf, ctx.index.caches) or []:
                 if p.type == "model-selector":
                     params.setdefault(p.name, p)
         if not params:

@@ -28,7 +28,7 @@ from typing import Iterator
 from dify_lsp.analysis.plugin import python_of, sdk_source_file, unreachable_functions
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from dify_lsp.i18n import Listing, Message, N_, msg
-from dify_lsp.index import YamlFile, lookup
+from dify_lsp.index import Reader, YamlFile, lookup
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 from dify_lsp.schema.references import (
     ENDPOINT,
@@ -60,9 +60,9 @@ def _required(item) -> bool:
     return isinstance(req, YScalar) and req.value is True
 
 
-def _required_names(yf: YamlFile) -> dict[str, Span]:
+def _required_names(read: Reader, yf: YamlFile) -> dict[str, Span]:
     """Required credentials / settings a YAML declares, with the span of each name."""
-    root = yf.root
+    root = read.root(yf)
     out: dict[str, Span] = {}
     if root is None:
         return out
@@ -98,9 +98,9 @@ def _names_in_list(node) -> list[tuple[str, Span]] | None:
     return out
 
 
-def _provider_credentials(yf: YamlFile) -> tuple[dict[str, Span], Span] | None:
+def _provider_credentials(read: Reader, yf: YamlFile) -> tuple[dict[str, Span], Span] | None:
     """Declared credential names of a tool provider YAML and the span to point at; None: cannot tell."""
-    root = yf.root
+    root = read.root(yf)
     if root is None:
         return None
     declared: dict[str, Span] = {}
@@ -128,8 +128,8 @@ def _provider_credentials(yf: YamlFile) -> tuple[dict[str, Span], Span] | None:
     return (declared, anchor) if anchor is not None else None
 
 
-def _group_settings(yf: YamlFile) -> tuple[dict[str, Span], Span] | None:
-    root = yf.root
+def _group_settings(read: Reader, yf: YamlFile) -> tuple[dict[str, Span], Span] | None:
+    root = read.root(yf)
     if root is None:
         return None
     node, _ = lookup(root, ("settings",))
@@ -141,10 +141,10 @@ def _group_settings(yf: YamlFile) -> tuple[dict[str, Span], Span] | None:
     return dict(names), root.pair("settings").key.span
 
 
-def _model_credentials(yf: YamlFile) -> tuple[dict[str, Span], Span] | None:
+def _model_credentials(read: Reader, yf: YamlFile) -> tuple[dict[str, Span], Span] | None:
     """Credential variables a model provider declares: its provider form and its per-model form (a model gets
     one or the other, so a read of either is fine); None when it declares neither or they cannot be read."""
-    root = yf.root
+    root = read.root(yf)
     if root is None:
         return None
     declared: dict[str, Span] = {}
@@ -164,9 +164,9 @@ def _model_credentials(yf: YamlFile) -> tuple[dict[str, Span], Span] | None:
     return (declared, anchor) if anchor is not None else None
 
 
-def _named_list(yf: YamlFile, keys: tuple[str, ...], empty_ok: bool = True) -> tuple[dict[str, Span], Span] | None:
+def _named_list(read: Reader, yf: YamlFile, keys: tuple[str, ...], empty_ok: bool = True) -> tuple[dict[str, Span], Span] | None:
     """Names of the mapping list at ``keys`` (``parameters``, ``credentials_schema`` ...) and the key's span."""
-    node, parent = lookup(yf.root, keys)
+    node, parent = lookup(read.root(yf), keys)
     if parent is None:
         return None
     pair = parent.pair(keys[-1])
@@ -207,7 +207,7 @@ def _expectations(ctx: CheckContext) -> Iterator[tuple[Path, str, str, str, Yaml
             continue
         path = sdk_source_file(ctx.index, ref.target)
         if owner.kind == MODEL_PROVIDER:
-            decl = _model_credentials(owner)
+            decl = _model_credentials(ctx.read, owner)
             if decl is not None:
                 if ref.key[-1] == "provider_source":
                     yield path, "ModelProvider", "validate_provider_credentials", "param:credentials", owner, decl, "credential"
@@ -216,29 +216,29 @@ def _expectations(ctx: CheckContext) -> Iterator[tuple[Path, str, str, str, Yaml
         elif owner.kind == TOOL:
             for provider in _owners(ctx, owner.path, TOOL_PROVIDER, ("tools",), by_target):
                 if provider.path not in provider_decls:
-                    provider_decls[provider.path] = _provider_credentials(provider)
+                    provider_decls[provider.path] = _provider_credentials(ctx.read, provider)
                 decl = provider_decls[provider.path]
                 if decl is not None:
                     yield path, "Tool", "*", "self.runtime.credentials", provider, decl, "credential"
         elif owner.kind == TOOL_PROVIDER:
-            decl = _provider_credentials(owner)
+            decl = _provider_credentials(ctx.read, owner)
             if decl is not None:
                 yield path, "ToolProvider", "_validate_credentials", "param:credentials", owner, decl, "credential"
         elif owner.kind == TRIGGER_PROVIDER and ref.key == ("subscription_constructor", "extra", "python", "source"):
-            decl = _named_list(owner, ("subscription_constructor", "parameters"))
+            decl = _named_list(ctx.read, owner, ("subscription_constructor", "parameters"))
             if decl is not None:
                 yield path, "TriggerSubscriptionConstructor", "_create_subscription", "param:parameters", owner, decl, "subscription parameter"
-            if lookup(owner.root, ("subscription_constructor", "oauth_schema"))[0] is None:
-                decl = _named_list(owner, ("subscription_constructor", "credentials_schema"))
+            if lookup(ctx.read.root(owner), ("subscription_constructor", "oauth_schema"))[0] is None:
+                decl = _named_list(ctx.read, owner, ("subscription_constructor", "credentials_schema"))
                 if decl is not None:
                     yield path, "TriggerSubscriptionConstructor", "*", "param:credentials", owner, decl, "credential"
         elif owner.kind == TRIGGER_EVENT:
-            decl = _named_list(owner, ("parameters",))
+            decl = _named_list(ctx.read, owner, ("parameters",))
             if decl is not None:
                 yield path, "Event", "_on_event", "param:parameters", owner, decl, "event parameter"
         elif owner.kind == ENDPOINT:
             for group in _owners(ctx, owner.path, ENDPOINT_GROUP, ("endpoints",), by_target):
-                decl = _group_settings(group)
+                decl = _group_settings(ctx.read, group)
                 if decl is not None:
                     yield path, "Endpoint", "_invoke", "param:settings", group, decl, "setting"
 
@@ -307,7 +307,7 @@ def credentials_are_declared(ctx: CheckContext) -> Iterator[Finding]:
         yf = ctx.plugin.yaml_files.get(yf_path)
         if keys is None or yf is None:
             continue
-        for name, span in _required_names(yf).items():
+        for name, span in _required_names(ctx.read, yf).items():
             if name in keys or f'"{name}"' in texts or f"'{name}'" in texts:
                 continue
             yield UNREAD_CREDENTIAL.at(

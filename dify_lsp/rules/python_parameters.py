@@ -39,8 +39,8 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
         declared: dict[str, YamlParam] = {}
         known = True
         for yf in yamls:
-            got = yaml_params(yf, ctx.index.caches)
-            if got is None or runtime_parameters(yf):
+            got = yaml_params(ctx.read, yf, ctx.index.caches)
+            if got is None or runtime_parameters(ctx.read, yf):
                 known = False
                 break
             for p in got:
@@ -53,7 +53,7 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
         names = list(declared)
         related = []
         for yf in yamls:
-            params_key = yf.root.pair("parameters") if yf.root else None
+            params_key = ctx.read.root(yf).pair("parameters") if ctx.read.root(yf) else None
             related.append(Related(yf.path, params_key.key.span if params_key else ZERO_SPAN, msg("the tool's parameters")))
         for inv in invokes:
             for read in inv.reads:

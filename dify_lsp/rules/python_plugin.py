@@ -149,10 +149,10 @@ def _from_requirements(path: Path, text: str) -> SdkRequirement:
 def sdk_requirement(ctx: CheckContext) -> SdkRequirement | None:
     """The dify-plugin requirement in the file the daemon installs from; None when there is no such file."""
 
-    def compute() -> SdkRequirement | None:
+    def compute(ctx: CheckContext) -> SdkRequirement | None:
         for name, parse in (("pyproject.toml", _from_pyproject), ("requirements.txt", _from_requirements)):
             path = ctx.plugin.root / name
-            ft = ctx.index.source.read(path)
+            ft = ctx.read.file(path)
             if ft.text is not None:
                 return parse(path, ft.text)
             if ft.exists:
@@ -172,7 +172,7 @@ def _imports_sdk(ctx: CheckContext) -> bool:
 
 @check(SDK_NOT_REQUIRED)
 def sdk_is_a_dependency(ctx: CheckContext) -> Iterator[Finding]:
-    if ctx.plugin.manifest.root is None or not _imports_sdk(ctx):
+    if ctx.read.root(ctx.plugin.manifest) is None or not _imports_sdk(ctx):
         return
     req = sdk_requirement(ctx)
     # Neither file: the daemon refuses to install ("neither pyproject.toml nor requirements.txt found"), but a
@@ -192,7 +192,7 @@ def sdk_is_a_dependency(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(ENTRYPOINT_MISSING)
 def entrypoint_exists(ctx: CheckContext) -> Iterator[Finding]:
-    entry = entry_module(ctx.plugin)
+    entry = entry_module(ctx.read, ctx.plugin)
     if entry is None:
         return
     name, span = entry
@@ -260,7 +260,7 @@ def abstract_methods_implemented(ctx: CheckContext) -> Iterator[Finding]:
         yield ABSTRACT_METHOD.at(
             cls.path, cls.info.name_span,
             msg('{name} does not implement {names}, abstract in {base}: Python refuses to create it ("Can\'t instantiate abstract class {name} without an implementation for abstract method{plural} {names}"), so {when_instantiated}.{hint}', name=cls.info.name, names=names, base=base, plural=plural, when_instantiated=Message(sdk.when_instantiated), hint=hint),
-            related=[Related(ref.owner, ref.span, msg("loaded from here"))],
+            related=[Related(ref.owner, ctx.read.span(ref), msg("loaded from here"))],
         )
 
 
@@ -363,7 +363,7 @@ def source_defines_the_class(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             others = Listing(msg("{name} subclasses {names}", name=c.info.name, names=sorted(r)[0]) for c, r in lc.others)
             yield MISSING_CLASS.at(
-                ref.owner, ref.span,
+                ref.owner, ctx.read.span(ref),
                 msg('{rel} defines no subclass of {want} ({others}); the SDK fails to load the plugin with "Missing subclass of {expected}"', rel=rel, want=want, others=others, expected=lc.expected[0])
                 if lc.others else msg('{rel} defines no subclass of {want}; the SDK fails to load the plugin with "Missing subclass of {expected}"', rel=rel, want=want, expected=lc.expected[0]),
                 related=[Related(c.path, c.info.name_span, msg("{name} subclasses {names}", name=c.info.name, names=Listing(sorted(r)))) for c, r in lc.others],
@@ -374,9 +374,9 @@ def source_defines_the_class(ctx: CheckContext) -> Iterator[Finding]:
             anchors = own[1:] if len(own) > 1 else own[:1]
             message = (msg('{rel} holds more than one subclass of {want} ({names}); the SDK finds every subclass bound in the module, imported ones included, and fails to load the plugin with "Multiple subclasses of {expected}"', rel=rel, want=want, names=names, expected=lc.expected[0]))
             if not anchors:
-                yield MULTIPLE_CLASSES.at(ref.owner, ref.span, message)
+                yield MULTIPLE_CLASSES.at(ref.owner, ctx.read.span(ref), message)
             for c in anchors:
-                yield MULTIPLE_CLASSES.at(lc.path, c.info.name_span, message, related=[Related(ref.owner, ref.span, msg("named here"))])
+                yield MULTIPLE_CLASSES.at(lc.path, c.info.name_span, message, related=[Related(ref.owner, ctx.read.span(ref), msg("named here"))])
 
 
 # What this family contributes to the registry (dify_lsp.rules.registry).

@@ -146,7 +146,7 @@ def model_config_objects(ctx: CheckContext) -> Iterator[Finding]:
     for unit in python_of(ctx).units:
         params: dict[str, YamlParam] = {}
         for yf in python_of(ctx).tool_yamls_for(unit.path):
-            for p in yaml_params(yf, ctx.index.caches) or []:
+            for p in yaml_params(ctx.read, yf, ctx.index.caches) or []:
                 params.setdefault(p.name, p)
         for call in unit.calls:
             method = call.method

@@ -67,11 +67,11 @@ def dispatched_events_exist(ctx: CheckContext) -> Iterator[Finding]:
     for provider in ctx.plugin.yaml_of_kind(TRIGGER_PROVIDER):
         refs = ctx.plugin.refs_from(provider.path)
         events = [ctx.plugin.yaml_files.get(r.target) for r in refs if r.target_kind == TRIGGER_EVENT and r.target is not None]
-        if not events or any(e is None or e.root is None for e in events):
+        if not events or any(e is None or ctx.read.root(e) is None for e in events):
             continue  # a missing or broken event file is reported as such
         names: list[str] = []
         for event in events:
-            node, _ = lookup(event.root, ("identity", "name"))
+            node, _ = lookup(ctx.read.root(event), ("identity", "name"))  # type: ignore[arg-type]  # none is None (above)
             if not (isinstance(node, YScalar) and isinstance(node.value, str)):
                 break
             names.append(node.value)
@@ -80,9 +80,9 @@ def dispatched_events_exist(ctx: CheckContext) -> Iterator[Finding]:
                 if ref.target_kind != PYTHON or ref.key != ("extra", "python", "source") or ref.target is None:
                     continue
                 source = ctx.plugin.python_files.get(ref.target)
-                if source is None or source.text is None:
+                if source is None or ctx.read.text(source) is None:
                     continue
-                for const in dispatched_names(source.text) or []:
+                for const in dispatched_names(ctx.read.text(source)) or []:
                     if const.value in names:
                         continue
                     options = suggest(const.value, names)
@@ -92,7 +92,7 @@ def dispatched_events_exist(ctx: CheckContext) -> Iterator[Finding]:
                         ref.target,
                         span,
                         msg("no event named '{value}'{did_you_mean}: the provider's events are {names}; Dify runs no event for this name", value=const.value, did_you_mean=did_you_mean(options), names=Listing(names)),
-                        related=[Related(provider.path, ref.span, msg("the trigger provider"))],
+                        related=[Related(provider.path, ctx.read.span(ref), msg("the trigger provider"))],
                         suggestions=options,
                     )
 

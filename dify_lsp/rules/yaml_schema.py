@@ -21,7 +21,7 @@ from packaging.version import InvalidVersion, Version
 from dify_lsp.caches import Caches
 from dify_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from dify_lsp.i18n import Listing, Message, msg
-from dify_lsp.index import YamlFile
+from dify_lsp.index import Reader, YamlFile
 from dify_lsp.rules import CheckContext, check, define_rule, did_you_mean, suggest
 from dify_lsp.schema import plugin_files as pf
 from dify_lsp.schema.model import (
@@ -102,9 +102,9 @@ class SchemaResult:
     reused: int = 0  # how many list items were taken from the previous validation
 
 
-def schema_result(yf: YamlFile, caches: Caches) -> SchemaResult:
+def schema_result(read: Reader, yf: YamlFile, caches: Caches) -> SchemaResult:
     """Validate one YAML file against its kind's schema (kept per parsed document in ``caches.schema_results``)."""
-    doc = yf.doc
+    doc = read.doc(yf)
     if doc is None or doc.root is None:
         return SchemaResult()
     key = (yf.path, yf.kind)
@@ -540,15 +540,15 @@ SCHEMA_RULES = (MISSING, WRONG_TYPE, PATTERN, ENUM, UNKNOWN_KEY, BOUNDS, MULTIPL
 @check(*SCHEMA_RULES)
 def yaml_files_match_schema(ctx: CheckContext) -> Iterator[Finding]:
     for yf in ctx.plugin.yaml_files.values():
-        if yf.doc is None or yf.doc.root is None:
+        if ctx.read.doc(yf) is None or ctx.read.doc(yf).root is None:
             continue
-        yield from schema_result(yf, ctx.index.caches).findings
+        yield from schema_result(ctx.read, yf, ctx.index.caches).findings
     # Tool YAMLs that no provider lists are checked as tools too (a misspelt key in them is not silent),
     # but neither the SDK nor the daemon reads them yet: what would fail is a warning at most.
     for yf in ctx.plugin.loose_tools:
-        if yf.doc is None or yf.doc.root is None:
+        if ctx.read.doc(yf) is None or ctx.read.doc(yf).root is None:
             continue
-        for f in schema_result(yf, ctx.index.caches).findings:
+        for f in schema_result(ctx.read, yf, ctx.index.caches).findings:
             yield dataclasses.replace(
                 f,
                 severity=max(f.severity, Severity.WARNING),

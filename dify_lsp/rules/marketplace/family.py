@@ -32,15 +32,18 @@ def enabled(ctx: CheckContext) -> bool:
     if value is not None:
         return value
 
-    def from_config() -> bool:
-        found = find_config_table(ctx.plugin.root, lambda path: ctx.index.source.read(path).text)
+    def from_config(ctx: CheckContext) -> bool:
+        found = find_config_table(ctx.plugin.root, lambda path: ctx.read.file(path).text)
         return found is not None and isinstance(found[2], dict) and found[2].get(SETTING) is True
 
     return ctx.memo((FAMILY, "config"), from_config)
 
 
 def folder_package(ctx: CheckContext) -> FolderPackage:
-    return ctx.memo((FAMILY, "package"), lambda: FolderPackage(ctx.plugin.root, ctx.index.source.read))
+    """The plugin folder as a package, listed once per check run; its files' texts are read through this
+    check's reader, so they count as read by the check that reads them."""
+    listed = ctx.memo((FAMILY, "package"), lambda ctx: FolderPackage(ctx.plugin.root))
+    return listed.reading_with(ctx.read.file)
 
 
 def package_check(*rules: Rule) -> Callable[[PackageCheck], PackageCheck]:

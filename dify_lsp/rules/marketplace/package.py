@@ -9,6 +9,7 @@ inflated at all.
 
 from __future__ import annotations
 
+import copy
 import os
 import stat
 import zipfile
@@ -151,6 +152,12 @@ class FolderPackage(PackageView):
                 members.append(Member("/".join([*base, name]), st.st_size, st.st_size, 0o644))
         super().__init__(root, members, dirs)
         self._read_text = read_text
+
+    def reading_with(self, read_text) -> "FolderPackage":
+        """The same listing (and shared analyses), its texts read through ``read_text``."""
+        view = copy.copy(self)
+        view._read_text = read_text
+        return view
 
     def text(self, name: str) -> str | None:
         if self._read_text is not None:
