@@ -25,6 +25,7 @@ SIZES: dict[str, int] = {
     "scans": 2048,  # Python text -> pyscan.Scan (a Scan keeps no syntax tree, only what the rules read)
     # Python file -> its last text the analysis scanned that parsed: the scan of its next text starts from it
     "scanned_texts": 2048,
+    "noqa_comments": 4096,  # a file's text -> its noqa comments by line (every file is looked at after each check)
     "syntax_verdicts": 4096,  # sha256 of a Python text -> Python 3.12's verdict on it (rules.python_syntax)
     "schema_results": 4096,  # (path, kind) -> (YamlDocument, SchemaResult): a YAML file checked against its schema
     "yaml_params": 4096,  # path -> (YAML root, parameter rows): a tool YAML's declared parameters
@@ -95,6 +96,7 @@ class Caches:
         self.within: Lru[bool] = Lru("within", sizes["within"])
         self.scans: Lru[Any] = Lru("scans", sizes["scans"])
         self.scanned_texts: Lru[str] = Lru("scanned_texts", sizes["scanned_texts"])
+        self.noqa_comments: Lru[Any] = Lru("noqa_comments", sizes["noqa_comments"])
         self.syntax_verdicts: Lru[Any] = Lru("syntax_verdicts", sizes["syntax_verdicts"])
         self.schema_results: Lru[Any] = Lru("schema_results", sizes["schema_results"])
         self.yaml_params: Lru[Any] = Lru("yaml_params", sizes["yaml_params"])

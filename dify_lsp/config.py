@@ -252,7 +252,7 @@ def apply_configuration(index, plugin, findings: list[Finding], settings: Server
     def noqa_of(path: Path) -> dict:
         if path not in noqa_by_path:
             text = read_text(path)
-            noqa_by_path[path] = noqa_comments(text) if text else {}
+            noqa_by_path[path] = index.caches.noqa_comments.get_or_compute(text, lambda: noqa_comments(text)) if text else {}
         return noqa_by_path[path]
 
     # A mistake in the configuration is reported whatever that configuration selects.

@@ -55,13 +55,24 @@ class InputLog(Protocol):
 INPUT_LOG: ContextVar[InputLog | None] = ContextVar("dify_lsp_input_log", default=None)
 
 
+# One Path object per absolute path: the same file's Path from one load of a plugin is then the very key of the
+# caches and tables filled by another, which dict lookups find by identity (pathlib's __hash__ and __eq__ are
+# Python code, and thousands of lookups follow every edit).  Bounded; a path not kept is only slower.
+_PATHS: dict[str, Path] = {}
+_MAX_PATHS = 200_000
+
+
 def norm(path: str | os.PathLike[str]) -> Path:
     """A path's identity in the index: absolute, symlinks left alone."""
     raw = os.fspath(path)
     absolute = os.path.abspath(raw)
-    if absolute == raw and isinstance(path, Path):
-        return path  # already one: a new Path would parse the same string again
-    return Path(absolute)
+    known = _PATHS.get(absolute)
+    if known is None:
+        # a Path already absolute and normal is kept as it is: a new one would parse the same string again
+        known = path if absolute == raw and isinstance(path, Path) else Path(absolute)
+        if len(_PATHS) < _MAX_PATHS:
+            _PATHS[absolute] = known
+    return known
 
 
 def holds(root: Path, path: Path) -> bool:
@@ -714,7 +725,7 @@ def _files_under(
                 continue
 
     walk(os.fspath(root), 0)
-    return [Path(p) for p in out] if as_paths else out
+    return [norm(p) for p in out] if as_paths else out
 
 
 ZERO_SPAN = Span(Pos(0, 0), Pos(0, 0))

@@ -89,6 +89,9 @@ class ModuleGraph:
                 if name not in self.by_module or path.name == "__init__.py":
                     self.by_module[name] = path
         self._ancestry: dict[tuple[Path, str], Ancestry] = {}
+        # the first name of every plugin module: an import of anything else (the SDK, the standard library)
+        # is none of the plugin's, whatever follows
+        self._tops = {name.partition(".")[0] for name in self.by_module}
 
     # -- modules ---------------------------------------------------------------------------------
     def module_of(self, path: Path) -> str | None:
@@ -119,7 +122,7 @@ class ModuleGraph:
         out: list[Path] = []
 
         def add(name: str | None) -> None:
-            if not name:
+            if not name or name.partition(".")[0] not in self._tops:
                 return
             parts = name.split(".")
             for i in range(1, len(parts) + 1):
@@ -194,6 +197,8 @@ class ModuleGraph:
             return None if qualified.startswith("dify_plugin.interfaces.") else "other"
         if qualified in _NEUTRAL_BASES:
             return "builtin"
+        if qualified.partition(".")[0] not in self._tops:
+            return None  # a third-party or standard-library name
         parts = qualified.split(".")
         # the longest prefix that is a plugin module; the rest is a name inside it
         for i in range(len(parts), 0, -1):

@@ -10,7 +10,9 @@ The first check of a just-opened plugin is first looked up in the result cache
 ``dify-lsp check`` keeps (:mod:`dify_lsp.cache`, setting ``cache``): when every
 input the stored findings came from is unchanged on disk and every open
 document of the plugin shows what is on disk, those findings are published at
-once, without importing or running the rules; the full check follows after the
+once, without importing or running the rules (nor building the settings model,
+when the client's settings are those of an earlier start:
+:class:`dify_lsp.cache.RememberedSettings`); the full check follows after the
 debounce (so later edits re-run only what they touch).  A plugin not found
 there is stored after its first check, as ``check`` stores it.
 """
@@ -215,7 +217,7 @@ class DiagnosticsService:
                 tool_names.append((str(yf.path), name.raw if isinstance(name, YScalar) else None))
             return (sorted(tool_names), sorted(map(str, r.plugin.python_files)))
 
-        if previous is not None and shape(previous) != shape(report) and self.server.client.code_lens_refresh:
+        if self.server.client.code_lens_refresh and previous is not None and shape(previous) != shape(report):
             try:
                 self.server.workspace_code_lens_refresh(None)
             except Exception:  # pragma: no cover - client went away
@@ -249,8 +251,9 @@ class DiagnosticsService:
         paths = [p for p in reversed(list(self.server.open_paths)) if p == root or root in p.parents]
         for path in paths:
             uri = self.server.open_paths[path]
-            lines = self.server.positions.lines_of(path)
-            diagnostics = [to_diagnostic(self.server, f, lines) for f in by_path.get(path, [])]
+            found = by_path.get(path, [])
+            lines = self.server.positions.lines_of(path) if found else []  # a long file is split only when needed
+            diagnostics = [to_diagnostic(self.server, f, lines) for f in found]
             doc = self.server.workspace.get_text_document(uri)
             self.server.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=doc.version)
