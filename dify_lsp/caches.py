@@ -46,12 +46,16 @@ class Lru(Generic[V]):
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, default: Any = None) -> Any:
-        with self._lock:
-            hit = self._data.get(key, _MISSING)
-            if hit is _MISSING:
-                return default
+        # No lock: each OrderedDict operation is atomic, and a get is the hot path (every file read, parse and
+        # symlink question of a re-index asks one).  Only put's insert-and-evict needs to be one step.
+        hit = self._data.get(key, _MISSING)
+        if hit is _MISSING:
+            return default
+        try:
             self._data.move_to_end(key)
-            return hit
+        except KeyError:  # evicted by another thread in between: still the value asked for
+            pass
+        return hit
 
     def put(self, key: Hashable, value: V) -> None:
         with self._lock:

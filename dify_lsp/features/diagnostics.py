@@ -10,7 +10,9 @@ The first check of a just-opened plugin is first looked up in the result cache
 ``dify-lsp check`` keeps (:mod:`dify_lsp.cache`, setting ``cache``): when every
 input the stored findings came from is unchanged on disk and every open
 document of the plugin shows what is on disk, those findings are published at
-once, without importing or running the rules; the full check follows after the
+once, without importing or running the rules (nor building the settings model,
+when the client's settings are those of an earlier start:
+:class:`dify_lsp.cache.RememberedSettings`); the full check follows after the
 debounce (so later edits re-run only what they touch).  A plugin not found
 there is stored after its first check, as ``check`` stores it.
 """
