@@ -144,6 +144,9 @@ class YamlDocument:
     error: YamlError | None = None
     duplicate_keys: list[tuple[YPair, YPair]] = field(default_factory=list)  # (first, repeat)
     alias_count: int = 0
+    # After a partial re-parse that added or removed lines: id(list item) -> (that item, the item of the
+    # last parse it is a copy of, the lines it moved by), for the list items on the way to the edit.
+    moved: dict[int, tuple[YNode, YNode, int]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -564,6 +567,7 @@ def _replace_element(old: str, new: str, chain: list[_Level], off_a: int, off_b:
     # The collections holding the element, rebuilt from the innermost out; their other elements are kept
     # (so are the keys of the pairs on the way down: they come before the edit).
     replacement: YNode | YPair = element
+    copies: dict[int, tuple[YNode, YNode, int]] = {}
     for level in range(len(chain) - 1, -1, -1):
         container, j = chain[level].collection, chain[level].index
         end = moved(container.span.end)
@@ -576,14 +580,36 @@ def _replace_element(old: str, new: str, chain: list[_Level], off_a: int, off_b:
             rebuilt: YNode = YMap(span, container.tag, [*pairs[:j], replacement, *after])
         else:
             items = container.items  # type: ignore[attr-defined]
-            after = items[j + 1 :] if not delta else [_shifted(i, delta) for i in items[j + 1 :]]
+            after = items[j + 1 :]
+            if delta:
+                after = [_shifted(i, delta) for i in after]
+                copies.update((id(new), (new, old, delta)) for new, old in zip(after, items[j + 1 :]))
             rebuilt = YSeq(span, container.tag, [*items[:j], replacement, *after])
         if level:
             parent = chain[level - 1]
             replacement = YPair(parent.collection.pairs[parent.index].key, rebuilt) if parent.collection.__class__ is YMap else rebuilt  # type: ignore[attr-defined]
         else:
             replacement = rebuilt
-    return YamlDocument(replacement, None, [], 0)  # type: ignore[arg-type]
+    return YamlDocument(replacement, None, [], 0, copies)  # type: ignore[arg-type]
+
+
+def shifted_span(span: Span, delta: int) -> Span:
+    """``span`` ``delta`` lines further down."""
+    (sl, sc), (el, ec) = span
+    return _tuple_new(Span, (_tuple_new(Pos, (sl + delta, sc)), _tuple_new(Pos, (el + delta, ec))))
+
+
+def same_places(old: YNode, new: YNode) -> dict[int, YNode]:
+    """id(node) -> node of ``new`` at the same place in ``old``'s tree (``new`` is a moved copy of it)."""
+    out: dict[int, YNode] = {id(old): new}
+    if old.__class__ is YMap:
+        for a, b in zip(old.pairs, new.pairs):  # type: ignore[attr-defined]
+            out.update(same_places(a.key, b.key))
+            out.update(same_places(a.value, b.value))
+    elif old.__class__ is YSeq:
+        for a, b in zip(old.items, new.items):  # type: ignore[attr-defined]
+            out.update(same_places(a, b))
+    return out
 
 
 def _shifted(node: YNode, delta: int) -> YNode:

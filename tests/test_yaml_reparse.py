@@ -236,3 +236,17 @@ def test_a_validation_after_an_edit_walks_only_the_edited_item():
     # every other parameter, and the three options of the edited one, are taken from the first validation
     assert again.reused == items - 1 + 3
     assert result_facts(again) == result_facts(validate_document(Path("t.yaml"), TOOL, doc2))
+
+
+def test_a_validation_after_lines_were_added_moves_the_other_items_findings_instead_of_walking_them():
+    text = workloads.large_tool_yaml(1200).replace("    form: form\n", "    form: nope\n")  # a finding in every option
+    doc = parse_yaml(text)
+    first = validate_document(Path("t.yaml"), TOOL, doc)
+    edited = text.replace("    llm_description: the question\n", "    llm_description: the question\n    # two\n    # lines\n", 1)
+    doc2 = reparse_yaml(text, doc, edited)
+    assert doc2.moved  # the parameters after the edited one are copies moved two lines down
+    again = validate_document(Path("t.yaml"), TOOL, doc2, first)
+    fresh = validate_document(Path("t.yaml"), TOOL, doc2)
+    assert again.reused == len(doc2.root.get("parameters").items) - 1
+    assert fresh.findings and result_facts(again) == result_facts(fresh)
+    assert [p.node for p in again.params] == [p.node for p in fresh.params]

@@ -44,7 +44,7 @@ from dify_lsp.schema.model import (
 )
 from dify_lsp.schema.references import MANIFEST
 from dify_lsp.textpos import Span
-from dify_lsp.yamlpos import YamlDocument, YMap, YNode, YPair, YScalar, YSeq
+from dify_lsp.yamlpos import YamlDocument, YMap, YNode, YPair, YScalar, YSeq, same_places, shifted_span
 
 FAMILY = "schema"
 
@@ -123,7 +123,7 @@ def validate_document(path: Path, kind: str, doc: YamlDocument, previous: Schema
     result = SchemaResult()
     if schema is None or doc.root is None:
         return result
-    walker = _Walker(path, result, previous.items if previous is not None else {})
+    walker = _Walker(path, result, previous.items if previous is not None else {}, doc.moved)
     root = doc.root
     anchor = root.pairs[0].key.span if isinstance(root, YMap) and root.pairs else root.span
     walker.kind = kind
@@ -198,6 +198,16 @@ def _matches(t: SchemaType, node: YNode) -> bool:
     return any(_matches(o, node) for o in t.options)
 
 
+def _moved_finding(f: Finding, delta: int) -> Finding:
+    """``f`` with every place it names ``delta`` lines further down (its file's text moved, not changed)."""
+    return dataclasses.replace(
+        f,
+        span=shifted_span(f.span, delta),
+        related=tuple(dataclasses.replace(r, span=shifted_span(r.span, delta)) for r in f.related),
+        fixes=tuple(dataclasses.replace(x, edits=tuple(dataclasses.replace(e, span=shifted_span(e.span, delta)) for e in x.edits)) for x in f.fixes),
+    )
+
+
 def _key_fix(path: Path, pair: YPair, new: str) -> Fix:
     return Fix(msg("Rename '{key_text}' to '{new}'", key_text=pair.key_text, new=new), (TextEdit(path, pair.key.span, new),))
 
@@ -214,12 +224,35 @@ def _version_fix(raw: str) -> str | None:
 
 
 class _Walker:
-    def __init__(self, path: Path, result: SchemaResult, known: dict[int, ItemResult]) -> None:
+    def __init__(self, path: Path, result: SchemaResult, known: dict[int, ItemResult], moved: dict | None = None) -> None:
         self.kind: str | None = None
         self.path = path
         self.result = result
         self.out = result.findings
         self.known = known
+        self.moved = moved or {}
+
+    def _known(self, item: YNode, t: SchemaType, fld: Field | None, at: tuple[str | int, ...], anchor: Span) -> ItemResult | None:
+        """What walking ``item`` gave last time: the same node at the same place, or the node it is a copy of
+        moved some lines (then its findings and parameter sites are moved along)."""
+        known = self.known.get(id(item))
+        if known is not None and known.node is item and known.schema is t and known.fld is fld and known.where == at and known.anchor == anchor:
+            return known
+        moved = self.moved.get(id(item))
+        if moved is None or moved[0] is not item:
+            return None
+        old, delta = moved[1], moved[2]
+        known = self.known.get(id(old))
+        if known is None or known.node is not old or known.schema is not t or known.fld is not fld or known.where != at:
+            return None
+        if shifted_span(known.anchor, delta) != anchor:
+            return None
+        places = same_places(old, item) if any(site.node is not old for site in known.params) else {id(old): item}
+        return ItemResult(
+            item, t, fld, at, anchor,
+            [_moved_finding(f, delta) for f in known.findings],
+            [ParamSite(places[id(site.node)], site.schema, site.path) for site in known.params],  # type: ignore[arg-type]
+        )
 
     # -- dispatch ----------------------------------------------------------
     def walk(self, node: YNode, t: SchemaType, fld: Field | None, where: tuple[str | int, ...], anchor: Span) -> None:
@@ -343,8 +376,8 @@ class _Walker:
                 if isinstance(name, YScalar):
                     anchor = name.span
             at = (*where, i)
-            known = self.known.get(id(item))
-            if known is not None and known.node is item and known.schema is t.item and known.fld is fld and known.where == at and known.anchor == anchor:
+            known = self._known(item, t.item, fld, at, anchor)
+            if known is not None:
                 self.out.extend(known.findings)
                 self.result.params.extend(known.params)
                 self.result.items[id(item)] = known
