@@ -53,7 +53,8 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
         names = list(declared)
         related = []
         for yf in yamls:
-            params_key = ctx.read.root(yf).pair("parameters") if ctx.read.root(yf) else None
+            root = ctx.read.root(yf)
+            params_key = root.pair("parameters") if root else None
             related.append(Related(yf.path, params_key.key.span if params_key else ZERO_SPAN, msg("the tool's parameters")))
         for inv in invokes:
             for read in inv.reads:
