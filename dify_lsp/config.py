@@ -21,6 +21,7 @@ from typing import Any, Iterable
 
 from dify_lsp.findings import Finding, Fix, Severity, TextEdit
 from dify_lsp.i18n import msg
+from dify_lsp.index import CONTENTS
 from dify_lsp.noqa import noqa_comments
 from dify_lsp.pyproject import find_config_table
 from dify_lsp.rules import did_you_mean, suggest
@@ -249,9 +250,14 @@ def apply_configuration(index, plugin, findings: list[Finding], settings: Server
     noqa_by_path: dict[Path, dict] = {}
     used: set[tuple[Path, int, str]] = set()  # (path, line, code) a noqa silenced
 
+    def file_text(path: Path) -> str | None:
+        # The plugin's own files as the check read them (no second read of every file after each edit).
+        loaded = plugin.yaml_files.get(path) or plugin.python_files.get(path)
+        return CONTENTS.text(loaded) if loaded is not None else read_text(path)
+
     def noqa_of(path: Path) -> dict:
         if path not in noqa_by_path:
-            text = read_text(path)
+            text = file_text(path)
             noqa_by_path[path] = index.caches.noqa_comments.get_or_compute(text, lambda: noqa_comments(text)) if text else {}
         return noqa_by_path[path]
 
@@ -294,7 +300,7 @@ def apply_configuration(index, plugin, findings: list[Finding], settings: Server
                 fixes = ()
                 if len(unused) == len(comment.codes):
                     # every code is unused and dify-lsp's: the whole comment can go, with the spaces before it
-                    line_text = (read_text(path) or "").split("\n")[comment.line]
+                    line_text = (file_text(path) or "").split("\n")[comment.line]
                     start = len(line_text[: comment.span.start.col].rstrip())
                     edit = TextEdit(path, Span.at(comment.line, start, comment.line, comment.span.end.col), "")
                     fixes = (Fix(msg("Remove the unused `# noqa` comment"), (edit,)),)

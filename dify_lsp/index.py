@@ -100,16 +100,21 @@ class TextSource:
 
     def __init__(self) -> None:
         self._overlays: dict[Path, str] = {}
+        self._overlay_names: set[str] = set()  # the overlays' paths as strings (root_for asks by name)
         self.disk_texts: Lru[tuple[tuple[int, int], FileText]] | None = None
         self._lock = threading.Lock()
 
     def set_overlay(self, path: Path, text: str) -> None:
+        path = norm(path)
         with self._lock:
-            self._overlays[norm(path)] = text
+            self._overlays[path] = text
+            self._overlay_names.add(str(path))
 
     def drop_overlay(self, path: Path) -> None:
+        path = norm(path)
         with self._lock:
-            self._overlays.pop(norm(path), None)
+            self._overlays.pop(path, None)
+            self._overlay_names.discard(str(path))
 
     def texts(self) -> dict[Path, str]:
         """Every text known so far: the editor's, and what was read from disk."""
@@ -124,6 +129,10 @@ class TextSource:
 
     def is_file(self, path: Path) -> bool:
         return norm(path) in self._overlays or path.is_file()
+
+    def is_file_named(self, name: str) -> bool:
+        """:meth:`is_file` for an absolute, normalized path string (no Path made: root_for runs per request)."""
+        return name in self._overlay_names or os.path.isfile(name)
 
     def is_dir(self, path: Path) -> bool:
         return path.is_dir()
@@ -360,12 +369,17 @@ class PluginIndex:
 
     # -- finding roots -------------------------------------------------
     def root_for(self, path: Path) -> Path | None:
-        path = norm(path)
-        folder = path if path.is_dir() else path.parent
-        for candidate in (folder, *folder.parents):
-            if self.source.is_file(candidate / MANIFEST_NAME):
-                return candidate
-        return None
+        # On path strings: every editor request asks this (pathlib objects cost more than the stats).
+        folder = os.path.abspath(os.fspath(path))
+        if not os.path.isdir(folder):
+            folder = os.path.dirname(folder)
+        while True:
+            if self.source.is_file_named(os.path.join(folder, MANIFEST_NAME)):
+                return Path(folder)
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                return None
+            folder = parent
 
     def plugin_for(self, path: Path) -> Plugin | None:
         root = self.root_for(path)

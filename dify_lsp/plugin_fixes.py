@@ -80,7 +80,7 @@ def _guess_type(site: FixSite, scanned: pyscan.Scan, read: pyscan.ParamRead) -> 
 
 
 def _declare_parameter(site: FixSite, finding: Finding) -> list[PlannedFix]:
-    scanned = pyscan.scan(site.text, site.index.caches)
+    scanned = pyscan.scan_file(site.path, site.text, site.index.caches)
     read = next((r for inv in scanned.invokes for r in inv.reads if r.span == finding.span), None)
     if read is None or not read.key:
         return []
@@ -198,7 +198,7 @@ def _sources_naming(site: FixSite, py: Path, owner_kind: str) -> list[Path]:
 def _declare_credential(site: FixSite, finding: Finding) -> list[PlannedFix]:
     """A credential or endpoint setting the code reads but the provider / endpoint group does not declare."""
     assert site.plugin is not None
-    scanned = pyscan.scan(site.text, site.index.caches)
+    scanned = pyscan.scan_file(site.path, site.text, site.index.caches)
     found = next((kr for kr in scanned.key_reads if kr.read.span == finding.span), None)
     if found is None or not found.read.key:
         return []

@@ -198,7 +198,7 @@ def _parameter_reads(source: TextSource, caches: Caches, py: Path, scope: NameSc
     ft = source.read(py)
     if ft.text is None:
         return
-    found = pyscan.scan(ft.text, caches)
+    found = pyscan.scan_file(py, ft.text, caches)
     for inv in found.invokes:
         for read in inv.reads:
             scope.sites.append(NameSite(read.key, py, read.inner or read.span, READ, exact=read.inner is not None))
@@ -214,7 +214,7 @@ def _key_reads(source: TextSource, caches: Caches, py: Path, scope: NameScope, m
     ft = source.read(py)
     if ft.text is None:
         return
-    found = pyscan.scan(ft.text, caches)
+    found = pyscan.scan_file(py, ft.text, caches)
     for kr in found.key_reads:
         if kr.source != mapping or (method is not None and kr.method != method):
             continue

@@ -35,6 +35,7 @@ import bisect
 import re
 import sys
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from dify_lsp.caches import Caches
 from dify_lsp.sdk import catalog
@@ -334,6 +335,15 @@ def scan(text: str, caches: Caches | None, previous: str | None = None) -> Scan:
         result = _scan(text, before)
     caches.scans.put(text, result)
     return result
+
+
+def scan_file(path: Path, text: str, caches: Caches) -> Scan:
+    """The scan of a file's text, starting from the scan of the file's last text that parsed (after an edit,
+    only the chunks the edit touched are scanned again; see :func:`scan`)."""
+    found = scan(text, caches, caches.scanned_texts.get(path))
+    if found.chunks is not None:
+        caches.scanned_texts.put(path, text)
+    return found
 
 
 def _scan(text: str, before: Scan | None = None) -> Scan:

@@ -82,14 +82,18 @@ class YMap(YNode):
     pairs: list[YPair] = field(default_factory=list)
 
     def pair(self, key: str) -> YPair | None:
-        for p in self.pairs:
-            if p.key_text == key:
+        for p in self.pairs:  # key_text inlined: rules ask this for every parameter of every tool
+            k = p.key
+            if k.__class__ is YScalar and k.raw == key:  # type: ignore[attr-defined]
                 return p
         return None
 
     def get(self, key: str) -> YNode | None:
-        p = self.pair(key)
-        return p.value if p else None
+        for p in self.pairs:
+            k = p.key
+            if k.__class__ is YScalar and k.raw == key:  # type: ignore[attr-defined]
+                return p.value
+        return None
 
     def keys(self) -> list[str]:
         return [k for p in self.pairs if (k := p.key_text) is not None]
@@ -362,14 +366,14 @@ def reparse_yaml(old_text: str, old_doc: YamlDocument, text: str) -> YamlDocumen
 
 
 # libyaml also breaks lines at NEL, LS and PS and counts \r\n as one break: with any of them, its
-# line numbers are not the text's "\n" lines.  Directives and document markers make fragments differ.
-_NOT_PLAIN = ("\r", "\x85", "\u2028", "\u2029", "\ufeff", "\n%", "\n---", "\n...")
+# line numbers are not the text's "\n" lines.  A %TAG directive changes what tags in a fragment mean.
+_OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029", "\ufeff")
+# A document marker or directive inside a fragment: the whole text is another stream of documents.
+_MARKERS = ("\n---", "\n...", "\n%")
 
 
 def _plain_layout(text: str) -> bool:
-    if text.startswith(("%", "---", "...")):
-        return False
-    return not any(s in text for s in _NOT_PLAIN)
+    return not text.startswith("%") and not any(s in text for s in _OTHER_BREAKS)
 
 
 # `&name` where a node may start (not `a&b` in a URL, not `Tom & Jerry`).
@@ -496,7 +500,7 @@ def _replace_element(old: str, new: str, chain: list[_Level], off_a: int, off_b:
     a, b, c = lv.first, lv.after, lv.col
     container, j = lv.collection, lv.index
     frag = " " * c + new[off_a + c : off_b + (len(new) - len(old))]
-    if frag[c : c + 1] in ("[", "{", ""):
+    if frag[c : c + 1] in ("[", "{", "") or frag.startswith(("---", "...", "%")) or any(m in frag for m in _MARKERS):
         return None
     if off_b < len(old) and frag[-1] != "\n":
         return None  # the edit joined the next element's line to this one

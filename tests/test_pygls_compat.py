@@ -2,12 +2,13 @@
 
 import asyncio
 import json
+import random
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument, Workspace
 
-from dify_lsp.pygls_compat import LspLinesTextDocument, current_request_future, use_lsp_lines
+from dify_lsp.pygls_compat import _LSP_LINE, LspLinesTextDocument, current_request_future, lsp_lines, use_lsp_lines
 
 URI = "file:///tmp/compat/a.py"
 TEXT = "a\x0cb\nc\u2028d\r\ne"
@@ -96,3 +97,26 @@ def test_the_response_future_of_a_running_command_is_the_one_cancel_request_canc
         assert seen.get("stopped"), "the handler never learnt of the cancellation"
 
     asyncio.run(drive())
+
+
+def test_an_incremental_change_gives_the_text_pygls_own_change_gives():
+    # The override applies an edit faster; pygls's own _apply_incremental_change (over LSP lines) is the reference.
+    rng = random.Random(5)
+    pieces = ["a", "bc", " ", "\n", "\r\n", "\r", "\x0c", "\u2028", "é", "😀", "中"]
+    for _ in range(600):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 30)))
+        n = len(lsp_lines(text))
+        start = types.Position(line=rng.randrange(n + 2), character=rng.randrange(8))
+        end = types.Position(line=rng.randrange(start.line, n + 2) if rng.random() < 0.9 else rng.randrange(n + 1), character=rng.randrange(8))
+        change = types.TextDocumentContentChangePartial(range=types.Range(start=start, end=end), text=rng.choice(["", "x", "\n", "😀y", "\r\nz"]))
+        ours, reference = LspLinesTextDocument(URI, text), LspLinesTextDocument(URI, text)
+        ours.apply_change(change)
+        TextDocument._apply_incremental_change(reference, change)
+        assert ours.source == reference.source, (text, change)
+
+
+def test_lsp_lines_split_in_c_where_the_text_allows_it_are_the_same_lines():
+    rng = random.Random(6)
+    for _ in range(300):
+        text = "".join(rng.choice(["a", " ", "\n", "\r\n", "\r", "é", "😀", "\x0c", "\u2028"]) for _ in range(rng.randrange(0, 25)))
+        assert lsp_lines(text) == tuple(m.group(0) for m in _LSP_LINE.finditer(text))

@@ -192,3 +192,15 @@ def test_changed_imports_scan_every_chunk_again():
     after = pyscan.scan(text, CACHES, previous=LARGE)
     assert after.reused_chunks == 0
     assert comparable(after) == comparable(pyscan._scan(text))
+
+
+def test_a_file_is_scanned_from_its_last_text_that_parsed(tmp_path):
+    caches = Caches()
+    path = tmp_path / "tool.py"
+    chunks = len(pyscan.scan_file(path, LARGE, caches).chunks)
+    broken = LARGE.replace('get("prompt", "")', 'get("prompt", "")\n        x = (', 1)
+    assert pyscan.scan_file(path, broken, caches).syntax_error is not None
+    edited = LARGE.replace('get("prompt"', 'get("prompt2"', 1)
+    after = pyscan.scan_file(path, edited, caches)  # from LARGE's scan: the broken text's is not kept as a base
+    assert after.reused_chunks == chunks - 1
+    assert comparable(after) == comparable(pyscan._scan(edited))

@@ -163,6 +163,9 @@ CASES = {
     "a tag before a key": ("m:\n  a:\n    b: 1\n  c:\n    d:\n\ne: 1\n", "m:\n  a:\n    b: 1\n  !c:\n    d:\n\ne: 1\n", False),
     "an explicit key ending an element": ("m:\n  s:\n    t: b\n  r: 1\n", "m:\n  s:\n    ? t: b\n  r: 1\n", True),
     "an explicit key with no value": ("m:\n  s:\n    a: b\n  r: 1\n", "m:\n  s:\n    ? a b\n  r: 1\n", True),
+    "a tag directive": ("%TAG ! tag:e.com,2000:\n---\na:\n  b: !x 1\nc: 2\n", "%TAG ! tag:e.com,2000:\n---\na:\n  b: !x 12\nc: 2\n", False),
+    "an explicit document start": ("---\na:\n  b: 1\nc: 2\n", "---\na:\n  b: 12\nc: 2\n", True),
+    "a document end": ("a:\n  b: 1\nc: 2\n...\n", "a:\n  b: 12\nc: 2\n...\n", False),
     "a document marker": ("a:\n  b: 1\nc: 2\n", "a:\n  b: 1\n---\nc: 2\n", False),
 }
 

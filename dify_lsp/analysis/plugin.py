@@ -92,13 +92,13 @@ def analyse(plugin: Plugin, index: PluginIndex, read: Reader) -> PluginPython:
         seen.add(path)
         text = read.text(pf) if path == pf.path else read.file(path).text
         if path.suffix == ".py" and text is not None:
-            units.append(PyUnit(path, _scan(index, path, text)))
+            units.append(PyUnit(path, pyscan.scan_file(path, text, index.caches)))
     for path in _extra_python_files(plugin):
         if path in seen:
             continue
         ft = read.file(path)
         if ft.text is not None:
-            units.append(PyUnit(path, _scan(index, path, ft.text)))
+            units.append(PyUnit(path, pyscan.scan_file(path, ft.text, index.caches)))
     graph = ModuleGraph(plugin.root, {u.path: u.scan for u in units})
     for unit in units:
         keep = {id(r.node) for r in unit.scan.refs if is_dify_session(graph, unit, r)}
@@ -106,15 +106,6 @@ def analyse(plugin: Plugin, index: PluginIndex, read: Reader) -> PluginPython:
         unit.calls = [c for c in unit.scan.calls if id(c.ref.node) in keep]
         unit.session_escapes = [r for r in unit.scan.session_escapes if is_dify_session(graph, unit, r)]
     return PluginPython(units, graph, tool_yamls_by_source(plugin))
-
-
-def _scan(index: PluginIndex, path: Path, text: str) -> pyscan.Scan:
-    """The scan of a file's text, starting from the scan of its last text that parsed (after an edit, only the
-    definitions that changed are scanned again)."""
-    found = pyscan.scan(text, index.caches, index.caches.scanned_texts.get(path))
-    if found.chunks is not None:
-        index.caches.scanned_texts.put(path, text)
-    return found
 
 
 def tool_yamls_by_source(plugin: Plugin) -> dict[Path, list[YamlFile]]:

@@ -16,6 +16,7 @@ a feature is one line there.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
@@ -91,12 +92,12 @@ class RequestContext:
             self._lines = text_lines(self.text, self.index.caches.document_lines)
         return self._lines
 
-    # Client capabilities worth asking about.
-    @property
+    # Client capabilities worth asking about (once per request: completion asks per item).
+    @cached_property
     def snippets(self) -> bool:
         return self.client.snippets
 
-    @property
+    @cached_property
     def markdown(self) -> bool:
         return self.client.markdown
 

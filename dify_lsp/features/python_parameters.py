@@ -67,7 +67,7 @@ def parameter_markdown(ctx: RequestContext, key: str) -> str | None:
 def parameter_hover(ctx: RequestContext, pos: Pos) -> types.Hover | None:
     if ctx.plugin is None or not _tool_yamls(ctx):
         return None
-    for invoke in pyscan.scan(ctx.text, ctx.index.caches).invokes:
+    for invoke in pyscan.scan_file(ctx.path, ctx.text, ctx.index.caches).invokes:
         for read in invoke.reads:
             if read.span.start <= pos <= read.span.end:
                 text = parameter_markdown(ctx, read.key)

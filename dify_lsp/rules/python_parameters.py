@@ -51,17 +51,18 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
         if any("_get_runtime_parameters" in (c.methods if c else []) for c in (unit.scan.class_named(i.class_name) for i in invokes)):
             continue
         names = list(declared)
-        related = []
-        for yf in yamls:
-            root = ctx.read.root(yf)
-            params_key = root.pair("parameters") if root else None
-            related.append(Related(yf.path, params_key.key.span if params_key else ZERO_SPAN, msg("the tool's parameters")))
+        related: list[Related] = []
         for inv in invokes:
             for read in inv.reads:
                 if read.key in declared or read.how == "in":
                     continue
                 if read.how == "get" and any(k in declared for k in read.fallback_after):
                     continue  # only asked for when a declared key gave nothing: an alternative spelling
+                if not related:  # made for the first finding (most files have none; yaml_params read the YAMLs)
+                    for yf in yamls:
+                        root = ctx.read.root(yf)
+                        params_key = root.pair("parameters") if root else None
+                        related.append(Related(yf.path, params_key.key.span if params_key else ZERO_SPAN, msg("the tool's parameters")))
                 options = suggest(read.key, names)
                 fixes = [Fix(msg("Change to '{o}'", o=o), (TextEdit(unit.path, read.inner, o),), preferred=len(options) == 1) for o in options] if read.inner else []
                 listed = Listing(f"'{n}'" for n in names)

@@ -76,12 +76,13 @@ class _Outline:
     lines that cannot matter without looking at each: per line one byte, twice its indentation (plus one
     for a list item, whose content starts further right), 255 for a blank or comment line."""
 
-    __slots__ = ("lines", "text", "codes")
+    __slots__ = ("lines", "text", "codes", "_marks")
 
     def __init__(self, lines: list[str], text: str | None, codes: bytes) -> None:
         self.lines = lines
         self.text = text
         self.codes = codes
+        self._marks: dict[int, bytes] = {}  # limit -> per line 1 where the code is at most the limit, else 0
 
     def above(self, line: int, column: int) -> int:
         """The nearest line above ``line`` whose content may start at or left of ``column`` (-1: none):
@@ -89,8 +90,21 @@ class _Outline:
         limit = 2 * column
         if limit >= 254:  # indentation this deep is not told apart in a byte: look at every line
             return line - 1
-        rfind = self.codes.rfind
-        return max([rfind(code, 0, line) for code in range(limit + 1)])
+        marks = self._marks.get(limit)
+        if marks is None:
+            marks = self._marks[limit] = self.codes.translate(_at_most(limit))
+        return marks.rfind(1, 0, line)
+
+
+_AT_MOST: dict[int, bytes] = {}
+
+
+def _at_most(limit: int) -> bytes:
+    """The bytes.translate table marking the codes up to ``limit`` with 1, the others with 0."""
+    table = _AT_MOST.get(limit)
+    if table is None:
+        table = _AT_MOST[limit] = bytes(1 if code <= limit else 0 for code in range(256))
+    return table
 
 
 def outline_codes(lines: list[str]) -> bytes:
