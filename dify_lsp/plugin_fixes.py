@@ -216,15 +216,16 @@ def _declare_credential(site: FixSite, finding: Finding) -> list[PlannedFix]:
     out: list[PlannedFix] = []
     for target in dict.fromkeys(targets):
         yf = site.plugin.yaml_files.get(target)
-        if yf is None or CONTENTS.root(yf) is None or CONTENTS.text(yf) is None:
+        root, text = (CONTENTS.root(yf), CONTENTS.text(yf)) if yf is not None else (None, None)
+        if yf is None or root is None or text is None:
             continue
         body = scaffold.form_field(name, required)
         if yf.kind == ENDPOINT_GROUP:
-            what, edits = msg("setting"), append_item(target, CONTENTS.text(yf), CONTENTS.root(yf), "settings", f"name: {name}\n{body}")
-        elif CONTENTS.root(yf).get("credentials_for_provider") is None and isinstance(CONTENTS.root(yf).get("credentials_schema"), YSeq):
-            what, edits = msg("credential"), append_item(target, CONTENTS.text(yf), CONTENTS.root(yf), "credentials_schema", f"name: {name}\n{body}")
+            what, edits = msg("setting"), append_item(target, text, root, "settings", f"name: {name}\n{body}")
+        elif root.get("credentials_for_provider") is None and isinstance(root.get("credentials_schema"), YSeq):
+            what, edits = msg("credential"), append_item(target, text, root, "credentials_schema", f"name: {name}\n{body}")
         else:
-            what, edits = msg("credential"), add_entry(target, CONTENTS.text(yf), CONTENTS.root(yf), "credentials_for_provider", name, body)
+            what, edits = msg("credential"), add_entry(target, text, root, "credentials_for_provider", name, body)
         if edits:
             out += [PlannedFix(msg("Declare {what} '{name}' in {file}", what=what, name=name, file=site.plugin.relative(target)), tuple(edits), {}, len(targets) == 1)]
     return out

@@ -11,6 +11,7 @@ from dify_lsp import pyscan
 from dify_lsp.analysis.plugin import tool_yamls_by_source
 from dify_lsp.features import HOVER, RequestContext, provides
 from dify_lsp.i18n import N_, msg, pick_translated
+from dify_lsp.index import lookup
 from dify_lsp.schema.references import PYTHON
 from dify_lsp.textpos import Pos
 from dify_lsp.yamlpos import YMap, YNode, YScalar, YSeq
@@ -38,7 +39,7 @@ def parameter_markdown(ctx: RequestContext, key: str) -> str | None:
         return None
     for yaml_path in _tool_yamls(ctx):
         yf = ctx.plugin.yaml_files.get(yaml_path)
-        params = ctx.read.root(yf).get("parameters") if yf is not None and isinstance(ctx.read.root(yf), YMap) else None
+        params, _ = lookup(ctx.read.root(yf) if yf is not None else None, ("parameters",))
         if not isinstance(params, YSeq):
             continue
         for item in params.items:

@@ -103,7 +103,7 @@ def _model_names(plugin: Plugin, files: list[Path]) -> dict[str, Path]:
     names: dict[str, Path] = {}
     for path in files:
         yf = plugin.yaml_files.get(path)
-        node = CONTENTS.root(yf).get("model") if yf is not None and yf.kind == MODEL and CONTENTS.root(yf) is not None else None
+        node, _ = lookup(CONTENTS.root(yf) if yf is not None and yf.kind == MODEL else None, ("model",))
         if isinstance(node, YScalar) and isinstance(node.value, str):
             names.setdefault(node.value, path)
     return names

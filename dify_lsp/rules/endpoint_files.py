@@ -10,6 +10,7 @@ from typing import Iterator
 
 from dify_lsp.findings import Finding, Related, Severity
 from dify_lsp.i18n import msg
+from dify_lsp.index import lookup
 from dify_lsp.rules import CheckContext, check, define_rule
 from dify_lsp.schema.references import ENDPOINT, ENDPOINT_GROUP
 from dify_lsp.textpos import Span
@@ -32,7 +33,7 @@ def endpoint_routes_are_unique(ctx: CheckContext) -> Iterator[Finding]:
     seen: dict[tuple[str, str], tuple[object, Span]] = {}
     # In load order: each group's `endpoints` list, files and inline mappings alike.
     for group in ctx.plugin.yaml_of_kind(ENDPOINT_GROUP):
-        items = ctx.read.root(group).get("endpoints") if ctx.read.root(group) is not None else None
+        items, _ = lookup(ctx.read.root(group), ("endpoints",))
         if not isinstance(items, YSeq):
             continue
         for item in items.items:

@@ -33,11 +33,12 @@ def yaml_files_parse(ctx: CheckContext) -> Iterator[Finding]:
         if yf.problem and yf.problem != "missing":
             yield UNREADABLE.at(yf.path, ZERO_SPAN, msg("{get} {path}: {problem}", get=Message(KIND_TITLES.get(yf.kind, 'file')), path=ctx.plugin.relative(yf.path), problem=yf.problem))
             continue
-        if ctx.read.doc(yf) is None:
+        doc = ctx.read.doc(yf)
+        if doc is None:
             continue
-        if ctx.read.doc(yf).error is not None:
-            yield YAML_SYNTAX.at(yf.path, ctx.read.doc(yf).error.span, ctx.read.doc(yf).error.message)
-        if ctx.read.doc(yf).duplicate_keys:
+        if doc.error is not None:
+            yield YAML_SYNTAX.at(yf.path, doc.error.span, doc.error.message)
+        if doc.duplicate_keys:
             yield from _duplicate_keys(ctx, yf, listed=yf.path in ctx.plugin.yaml_files)
     for pf in ctx.plugin.python_files.values():
         if pf.problem and pf.problem != "missing":

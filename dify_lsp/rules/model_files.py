@@ -46,7 +46,7 @@ def _model_origin(ctx: CheckContext) -> dict[Path, tuple[YamlFile, str]]:
 
 
 def _supported(read: Reader, provider: YamlFile) -> tuple[set[str], YSeq | None]:
-    node = read.root(provider).get("supported_model_types") if read.root(provider) is not None else None
+    node, _ = lookup(read.root(provider), ("supported_model_types",))
     if not isinstance(node, YSeq):
         return set(), None
     return {v for v in (_text(i) for i in node.items) if v}, node
@@ -54,14 +54,14 @@ def _supported(read: Reader, provider: YamlFile) -> tuple[set[str], YSeq | None]
 
 def _same_model_elsewhere(ctx: CheckContext, provider: YamlFile, mtype: str, yf: YamlFile, path: Path) -> Path | None:
     """A model YAML of the same provider, loaded through the `mtype` glob, that defines the same model."""
-    name = _text(ctx.read.root(yf).get("model")) if ctx.read.root(yf) is not None else None
+    name = _text(lookup(ctx.read.root(yf), ("model",))[0])
     if name is None:
         return None
     for other, (owner, type_key) in _model_origin(ctx).items():
         if other == path or owner.path != provider.path or MODEL_TYPE_KEYS.get(type_key) != mtype:
             continue
         oyf = ctx.plugin.yaml_files.get(other)
-        if oyf is not None and oyf.kind == MODEL and ctx.read.root(oyf) is not None and _text(ctx.read.root(oyf).get("model")) == name:
+        if oyf is not None and oyf.kind == MODEL and ctx.read.root(oyf) is not None and _text(lookup(ctx.read.root(oyf), ("model",))[0]) == name:
             return other
     return None
 
@@ -106,7 +106,7 @@ def model_types_agree(ctx: CheckContext) -> Iterator[Finding]:
 
 def _position_key(read: Reader, provider: YamlFile, type_key: str):
     """The provider's `models.<type>.position` pair (the daemon reads the order only from the file it names)."""
-    node, _ = lookup(read.root(provider), ("models", type_key)) if read.root(provider) is not None else (None, None)
+    node, _ = lookup(read.root(provider), ("models", type_key))
     return node.pair("position") if isinstance(node, YMap) else None
 
 
@@ -131,16 +131,17 @@ def positions_name_models(ctx: CheckContext) -> Iterator[Finding]:
                 names.setdefault((provider.path, type_key), []).append(name)
     for path, (provider, type_key) in origin.items():
         yf = ctx.plugin.yaml_files.get(path)
-        if yf is None or yf.kind != MODEL_POSITION or ctx.read.doc(yf) is None or not isinstance(ctx.read.doc(yf).root, YSeq):
+        doc = ctx.read.doc(yf) if yf is not None and yf.kind == MODEL_POSITION else None
+        if doc is None or not isinstance(doc.root, YSeq):
             continue
         known = names.get((provider.path, type_key), [])
         mtype = MODEL_TYPE_KEYS[type_key]
-        unknown = [item for item in ctx.read.doc(yf).root.items if _text(item) is not None and _text(item) not in known]
+        unknown = [item for item in doc.root.items if _text(item) is not None and _text(item) not in known]
         if not unknown:
             continue
         if _position_key(ctx.read, provider, type_key) is None:
             # The daemon reads the order only from the file `position` names: this one orders nothing at all.
-            models_key, _ = lookup(ctx.read.root(provider), ("models", type_key)) if ctx.read.root(provider) is not None else (None, None)
+            models_key, _ = lookup(ctx.read.root(provider), ("models", type_key))
             yield POSITION_UNKNOWN.at(
                 path,
                 unknown[0].span,
@@ -171,7 +172,7 @@ def positions_name_models(ctx: CheckContext) -> Iterator[Finding]:
 @check(UNKNOWN_TEMPLATE)
 def parameter_templates_exist(ctx: CheckContext) -> Iterator[Finding]:
     for yf in ctx.plugin.yaml_of_kind(MODEL):
-        rules = ctx.read.root(yf).get("parameter_rules") if ctx.read.root(yf) is not None else None
+        rules, _ = lookup(ctx.read.root(yf), ("parameter_rules",))
         if not isinstance(rules, YSeq):
             continue
         for rule in rules.items:

@@ -60,7 +60,8 @@ def tool_parameters_match_yaml(ctx: CheckContext) -> Iterator[Finding]:
                     continue  # only asked for when a declared key gave nothing: an alternative spelling
                 if not related:  # made for the first finding (most files have none; yaml_params read the YAMLs)
                     for yf in yamls:
-                        params_key = ctx.read.root(yf).pair("parameters") if ctx.read.root(yf) else None
+                        root = ctx.read.root(yf)
+                        params_key = root.pair("parameters") if root else None
                         related.append(Related(yf.path, params_key.key.span if params_key else ZERO_SPAN, msg("the tool's parameters")))
                 options = suggest(read.key, names)
                 fixes = [Fix(msg("Change to '{o}'", o=o), (TextEdit(unit.path, read.inner, o),), preferred=len(options) == 1) for o in options] if read.inner else []

@@ -111,7 +111,8 @@ def _what(site: ParamSite) -> str:
 @check(UNKNOWN_SCOPE, NO_SCOPE, FORM_LLM, SCOPE_IGNORED)
 def selector_scopes(ctx: CheckContext) -> Iterator[Finding]:
     for yf in ctx.plugin.yaml_files.values():
-        if ctx.read.doc(yf) is None or ctx.read.doc(yf).root is None:
+        doc = ctx.read.doc(yf)
+        if doc is None or doc.root is None:
             continue
         for site in schema_result(ctx.read, yf, ctx.index.caches).params:
             yield from check_site(yf.path, site)

@@ -573,13 +573,15 @@ SCHEMA_RULES = (MISSING, WRONG_TYPE, PATTERN, ENUM, UNKNOWN_KEY, BOUNDS, MULTIPL
 @check(*SCHEMA_RULES)
 def yaml_files_match_schema(ctx: CheckContext) -> Iterator[Finding]:
     for yf in ctx.plugin.yaml_files.values():
-        if ctx.read.doc(yf) is None or ctx.read.doc(yf).root is None:
+        doc = ctx.read.doc(yf)
+        if doc is None or doc.root is None:
             continue
         yield from schema_result(ctx.read, yf, ctx.index.caches).findings
     # Tool YAMLs that no provider lists are checked as tools too (a misspelt key in them is not silent),
     # but neither the SDK nor the daemon reads them yet: what would fail is a warning at most.
     for yf in ctx.plugin.loose_tools:
-        if ctx.read.doc(yf) is None or ctx.read.doc(yf).root is None:
+        doc = ctx.read.doc(yf)
+        if doc is None or doc.root is None:
             continue
         for f in schema_result(ctx.read, yf, ctx.index.caches).findings:
             yield dataclasses.replace(
