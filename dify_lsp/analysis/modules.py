@@ -23,12 +23,14 @@ rules then say nothing.
 from __future__ import annotations
 
 import builtins
+import os
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dify_lsp import pyscan
+from dify_lsp.index import holds
 from dify_lsp.sdk.classes import SDK_MIXINS, SdkClass, sdk_class
 
 _BUILTINS = frozenset(dir(builtins))
@@ -62,13 +64,16 @@ _UNKNOWN: Any = object()
 
 def module_name(root: Path, path: Path) -> str | None:
     """``tools/search.py`` -> ``tools.search``; ``pkg/__init__.py`` -> ``pkg``."""
-    try:
-        rel = path.relative_to(root)
-    except ValueError:
+    if not holds(root, path):  # (strings compared: Path.relative_to builds Paths)
         return None
-    parts = list(rel.with_suffix("").parts)
-    if not parts:
+    rest = os.fspath(path)[len(os.fspath(root).rstrip(os.sep)) + 1 :]
+    if not rest:
         return None
+    parts = rest.split(os.sep)
+    name = parts[-1]
+    dot = name.rfind(".")
+    if 0 < dot < len(name) - 1:  # the suffix, as pathlib sees one
+        parts[-1] = name[:dot]
     if parts[-1] == "__init__":
         parts.pop()
     if not parts or not all(p.isidentifier() for p in parts):
