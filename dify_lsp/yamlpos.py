@@ -613,7 +613,9 @@ def same_places(old: YNode, new: YNode) -> dict[int, YNode]:
 
 
 def _shifted(node: YNode, delta: int) -> YNode:
-    """A copy of ``node`` ``delta`` lines further down (the parse has no aliases: it is a tree)."""
+    """A copy of ``node`` ``delta`` lines further down (the parse has no aliases: it is a tree).  Runs for
+    every node after an edit that added or removed lines, so a mapping's scalar keys and values are copied
+    in its loop."""
     (sl, sc), (el, ec) = node.span
     span = _tuple_new(Span, (_tuple_new(Pos, (sl + delta, sc)), _tuple_new(Pos, (el + delta, ec))))
     cls = node.__class__
@@ -621,4 +623,19 @@ def _shifted(node: YNode, delta: int) -> YNode:
         return YScalar(span, node.tag, node.value, node.raw, node.style)  # type: ignore[attr-defined]
     if cls is YSeq:
         return YSeq(span, node.tag, [_shifted(i, delta) for i in node.items])  # type: ignore[attr-defined]
-    return YMap(span, node.tag, [YPair(_shifted(p.key, delta), _shifted(p.value, delta)) for p in node.pairs])  # type: ignore[attr-defined]
+    pairs: list[YPair] = []
+    append = pairs.append
+    for pair in node.pairs:  # type: ignore[attr-defined]
+        k, v = pair.key, pair.value
+        if k.__class__ is YScalar:
+            (a, b), (c, e) = k.span
+            k = YScalar(_tuple_new(Span, (_tuple_new(Pos, (a + delta, b)), _tuple_new(Pos, (c + delta, e)))), k.tag, k.value, k.raw, k.style)  # type: ignore[attr-defined]
+        else:
+            k = _shifted(k, delta)
+        if v.__class__ is YScalar:
+            (a, b), (c, e) = v.span
+            v = YScalar(_tuple_new(Span, (_tuple_new(Pos, (a + delta, b)), _tuple_new(Pos, (c + delta, e)))), v.tag, v.value, v.raw, v.style)  # type: ignore[attr-defined]
+        else:
+            v = _shifted(v, delta)
+        append(YPair(k, v))
+    return YMap(span, node.tag, pairs)
