@@ -144,10 +144,7 @@ def session_call_arguments(ctx: CheckContext) -> Iterator[Finding]:
 @check(DICT_MODEL_CONFIG)
 def model_config_objects(ctx: CheckContext) -> Iterator[Finding]:
     for unit in python_of(ctx).units:
-        params: dict[str, YamlParam] = {}
-        for yf in python_of(ctx).tool_yamls_for(unit.path):
-            for p in yaml_params(ctx.read, yf, ctx.index.caches) or []:
-                params.setdefault(p.name, p)
+        params: dict[str, YamlParam] | None = None  # the tool YAMLs' parameters, read only when a call needs them
         for call in unit.calls:
             method = call.method
             if method is None:
@@ -166,8 +163,14 @@ def model_config_objects(ctx: CheckContext) -> Iterator[Finding]:
                 what = "a dict"
             elif arg.dict_var:
                 what = msg("'{text}', a dict", text=arg.text)
-            elif arg.param_key is not None and arg.param_key in params and params[arg.param_key].type == "model-selector":
-                what = msg("the value of model-selector parameter '{param_key}' (a dict)", param_key=arg.param_key)
+            elif arg.param_key is not None:
+                if params is None:
+                    params = {}
+                    for yf in python_of(ctx).tool_yamls_for(unit.path):
+                        for p in yaml_params(ctx.read, yf, ctx.index.caches) or []:
+                            params.setdefault(p.name, p)
+                if arg.param_key in params and params[arg.param_key].type == "model-selector":
+                    what = msg("the value of model-selector parameter '{param_key}' (a dict)", param_key=arg.param_key)
             if what is None:
                 continue
             cls = catalog.CONFIG_CLASSES[cfg_param.config_class]
