@@ -22,6 +22,8 @@ SIZES: dict[str, int] = {
     "disk_texts": 20_000,  # path -> (mtime and size, FileText): a file's disk text, re-read when its stamp changes
     "yaml_parses": 20_000,  # path -> (text, YamlDocument): one parse per file, kept while its text is unchanged
     "within": 20_000,  # (plugin root, path) -> does the path resolve inside the root (symlinks); cleared on disk changes
+    # YAML file -> (its parse, plugin root, kind, the paths it names and where they point); cleared on disk changes
+    "path_refs": 20_000,
     "scans": 2048,  # Python text -> pyscan.Scan (a Scan keeps no syntax tree, only what the rules read)
     # Python file -> its last text the analysis scanned that parsed: the scan of its next text starts from it
     "scanned_texts": 2048,
@@ -94,6 +96,7 @@ class Caches:
         self.disk_texts: Lru[Any] = Lru("disk_texts", sizes["disk_texts"])
         self.yaml_parses: Lru[Any] = Lru("yaml_parses", sizes["yaml_parses"])
         self.within: Lru[bool] = Lru("within", sizes["within"])
+        self.path_refs: Lru[Any] = Lru("path_refs", sizes["path_refs"])
         self.scans: Lru[Any] = Lru("scans", sizes["scans"])
         self.scanned_texts: Lru[str] = Lru("scanned_texts", sizes["scanned_texts"])
         self.noqa_comments: Lru[Any] = Lru("noqa_comments", sizes["noqa_comments"])

@@ -398,6 +398,9 @@ class PluginIndex:
         """Forget plugins that hold ``path``; returns their roots."""
         path = norm(path)
         dropped = []
+        if self.source.overlay(path) is None:
+            # not the editor's text that changed: maybe a file appeared or went away on disk
+            self.caches.path_refs.clear()
         with self._lock:
             for root in list(self._plugins):
                 if path == root or root in path.parents:
@@ -416,6 +419,7 @@ class PluginIndex:
     def forget_disk_state(self) -> None:
         """Drop what was learnt about symlinks (after files changed on disk)."""
         self.caches.within.clear()
+        self.caches.path_refs.clear()
         self.disk_generation += 1
 
     def _within(self, root: Path, target: Path) -> bool:
@@ -453,7 +457,7 @@ class PluginIndex:
         queue = [manifest]
         while queue:
             yf = queue.pop(0)
-            for ref in self._refs_in(plugin, yf):
+            for ref in self._refs_of(plugin, yf):
                 plugin.refs.append(ref)
                 if ref.target is None or ref.escapes:
                     continue
@@ -531,6 +535,28 @@ class PluginIndex:
             if isinstance(root.get("identity"), YMap) and isinstance(desc, YMap) and desc.get("llm") is not None:
                 loose.append(yf)
         return loose
+
+    def _refs_of(self, plugin: Plugin, yf: YamlFile) -> list[PathRef]:
+        """The paths ``yf`` names, as new PathRefs (``exists`` is decided by the load).  Where they point is
+        worked out again only when the file's parse changed: each edit reloads the plugin, and the other
+        YAML files' references (hundreds, a normalization and a stat each) are the same as last time.  They
+        also depend on which files exist on disk (a missing target's folder is what is resolved for
+        symlinks), so the store is emptied when the disk may have changed (:meth:`forget_disk_state`,
+        :meth:`invalidate` of a file the editor does not hold).  A Python source spelt as a module path
+        depends on which candidate file exists, overlays included: such a file's references are not kept."""
+        doc = yf._doc
+        kept = self.caches.path_refs.get(yf.path)
+        if kept is not None and kept[0] is doc and kept[1] == plugin.root and kept[2] == yf.kind:
+            return [
+                PathRef(yf.path, key, span, raw, kind, target, escapes, False, loaded_as, _owner_text=yf._text)
+                for key, span, raw, kind, target, escapes, loaded_as in kept[3]
+            ]
+        refs = list(self._refs_in(plugin, yf))
+        # While a check records its inputs (the result cache), _within logs every question: none is skipped.
+        if doc is not None and INPUT_LOG.get() is None and not any(r.target_kind == PYTHON and not r.raw.endswith(".py") for r in refs):
+            rows = [(r.key, r._span, r.raw, r.target_kind, r.target, r.escapes, r.loaded_as) for r in refs]
+            self.caches.path_refs.put(yf.path, (doc, plugin.root, yf.kind, rows))
+        return refs
 
     def _refs_in(self, plugin: Plugin, yf: YamlFile) -> Iterator[PathRef]:
         root = CONTENTS.root(yf)

@@ -80,3 +80,33 @@ def test_unchanged_files_are_not_reparsed(llm_tool: Path):
     second = index.plugin_at(llm_tool)
     assert second is not first
     assert CONTENTS.doc(second.yaml_files[norm(llm_tool / "tools" / "llm.yaml")]) is tool_doc
+
+
+def test_kept_references_follow_a_target_appearing_on_disk(llm_tool: Path, tmp_path: Path):
+    """A YAML file's references are kept while its text is unchanged, but where a missing target resolves
+    (its folder, then the file: here a symlink out of the plugin) is asked again after a disk change."""
+    tool = llm_tool / "tools" / "llm.yaml"
+    tool.write_text(tool.read_text().replace("source: tools/llm.py", "source: tools/new.py"))
+    index = PluginIndex()
+
+    def ref_of_tool():
+        return next(r for r in index.plugin_at(llm_tool).refs if r.owner == norm(tool) and r.target_kind == PYTHON)
+
+    ref = ref_of_tool()
+    assert not ref.exists and not ref.escapes
+    index.invalidate(llm_tool / "manifest.yaml")
+    again = ref_of_tool()
+    assert again is not ref and (again.target, again.escapes) == (ref.target, ref.escapes)  # a new object each load
+    outside = tmp_path / "outside.py"
+    outside.write_text("x = 1\n")
+    (llm_tool / "tools" / "new.py").symlink_to(outside)
+    index.forget_disk_state()  # what the editor's file watcher reports ends here
+    index.invalidate(llm_tool / "tools" / "new.py")
+    assert ref_of_tool().escapes
+    # the same through an invalidation alone (a file the editor does not hold changed on disk)
+    (llm_tool / "tools" / "new.py").unlink()
+    index = PluginIndex()
+    assert not ref_of_tool().escapes
+    (llm_tool / "tools" / "new.py").symlink_to(outside)
+    index.invalidate(llm_tool / "tools" / "new.py")
+    assert ref_of_tool().escapes
