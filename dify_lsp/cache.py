@@ -27,7 +27,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator
 
 from dify_lsp import __version__
 from dify_lsp.findings import Finding
@@ -271,25 +271,11 @@ class ResultCache:
     def put(self, root: Path, settings: ServerSettings, inputs: Inputs, findings: list[Finding]) -> None:
         """Store atomically (write a temporary file, then rename); a cache that cannot be written is skipped."""
         path = self._path(root, settings.rule_key())
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
-            try:
-                # one Path object per file, so the pickle stores (and loading rebuilds) each path once
-                paths: dict[Path, Path] = {}
-                for f in findings:
-                    f.path = paths.setdefault(f.path, f.path)
-                with os.fdopen(fd, "wb") as fh:
-                    pickle.dump(Entry(inputs, findings), fh, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
-        except OSError:
-            return
+        # one Path object per file, so the pickle stores (and loading rebuilds) each path once
+        paths: dict[Path, Path] = {}
+        for f in findings:
+            f.path = paths.setdefault(f.path, f.path)
+        _write_atomically(path, ".pickle", lambda fh: pickle.dump(Entry(inputs, findings), fh, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 # -- what a client's settings object validated to -------------------------------------------------
@@ -357,18 +343,25 @@ class RememberedSettings:
         if path is None:
             return
         digest = SettingsDigest.of(settings)
+        data = {"rule_key": digest.rule_key, "serve": digest.serve, "locale": digest.locale}
+        _write_atomically(path, ".json", lambda fh: fh.write(json.dumps(data).encode("utf-8")))
+
+
+def _write_atomically(path: Path, suffix: str, write: Callable[[BinaryIO], object]) -> None:
+    """Write ``path`` through a temporary file renamed over it, so a reader never sees half a file; a folder
+    that cannot be written is skipped (the cache is an optimisation)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=suffix)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+            os.replace(tmp, path)
+        except BaseException:
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump({"rule_key": digest.rule_key, "serve": digest.serve, "locale": digest.locale}, fh)
-                os.replace(tmp, path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
-        except OSError:
-            return
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    except OSError:
+        return

@@ -28,6 +28,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from dify_lsp import __version__, i18n
+from dify_lsp.dicts import deep_merge
 from dify_lsp.features import (
     CODE_ACTION,
     CODE_LENS,
@@ -198,7 +199,7 @@ class DifyLanguageServer(LanguageServer):
         validate keeps its default."""
         if not isinstance(settings, dict):
             return
-        merged = _deep_merge(self._client_settings, settings)
+        merged = deep_merge(self._client_settings, settings)
         if merged == self._client_settings:
             return  # the same settings again (workspace/configuration answering what initialize gave)
         self._client_settings = merged
@@ -220,16 +221,6 @@ class DifyLanguageServer(LanguageServer):
             return
         if result and isinstance(result[0], dict):
             self.apply_settings(result[0])
-
-
-def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def _providers_for(method: str, kind: str | None) -> list[Provider]:

@@ -19,6 +19,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 
+from dify_lsp.dicts import deep_merge
+
 log = logging.getLogger(__name__)
 
 DEFAULT_OPENAI_MODELS = {
@@ -184,7 +186,7 @@ class ServerSettings(_Settings):
         """These settings with the keys in ``raw`` (a partial settings object from the client) changed."""
         if not isinstance(raw, dict):
             return self
-        return ServerSettings.from_client(_deep_merge(self.wire(), raw))
+        return ServerSettings.from_client(deep_merge(self.wire(), raw))
 
     def rule_key(self) -> dict[str, Any]:
         """What decides which findings a check reports (part of the result cache's key)."""
@@ -195,16 +197,6 @@ class ServerSettings(_Settings):
             "diagnostics": sorted(self.diagnostics.disabled()),
             "marketplace": self.marketplace,
         }
-
-
-def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def as_settings(value: "ServerSettings | dict[str, Any] | None") -> ServerSettings:
