@@ -153,4 +153,4 @@ async def test_run_model_and_datasource_from_the_editor(client: LanguageClient):
 async def test_usage_error_is_a_clear_result(client: LanguageClient):
     out = await execute(client, {"uri": (WS["agent"] / "strategies" / "tool_loop.yaml").as_uri(), "kind": "strategy",
                                  "strategy": "missing"})
-    assert out["status"] == "error" and "no strategy 'missing'" in out["error"]["message"]
+    assert out["status"] == "error" and "no agent strategy 'missing' in this plugin (it has: tool_loop)" in out["error"]["message"]
