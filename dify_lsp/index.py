@@ -227,7 +227,7 @@ class PathRef:
 
 class Reader:
     """The one way to a plugin file's content: ``text(file)``, ``doc(yaml)``, ``root(yaml)``, ``span(ref)``,
-    ``file(path)``.  The checker hands each rule run a Reader of its own that records every file read with the
+    ``file(path)``, ``exists(path)``.  The checker hands each rule run a Reader of its own that records every file read with the
     text it saw (``seen``), so the editor's incremental re-check runs a rule again only when one of those files
     changed (dify_lsp.checker.PreviousRun).  :data:`CONTENTS` records nothing: for the editor features, the
     runner and the index itself, whose reads decide nothing about re-running rules."""
@@ -268,6 +268,11 @@ class Reader:
         if self.seen is not None:
             self.seen[ft.path] = ft.text
         return ft
+
+    def exists(self, path: Path) -> bool:
+        """Whether ``path`` is a file (the editor's unsaved text counts), recorded as a read of it: a rule that
+        found a file missing runs again when the file appears, as when its text changes."""
+        return self.file(path).exists
 
     def took(self, seen: dict[Path, str | None]) -> None:
         """Count ``seen`` (what a shared analysis read on this reader's behalf) as read here too."""

@@ -125,6 +125,23 @@ def test_a_yaml_edit_that_another_files_finding_depends_on(llm_tool: Path):
     assert facts(after) == fresh(llm_tool, {yml: text})
 
 
+def test_a_file_that_appears_in_the_editor_reruns_the_rule_that_found_it_missing(llm_tool: Path):
+    """DL216 looked for the entrypoint's main.py and did not find it; the editor then opens main.py (a file not on
+    disk: its unsaved text): the rule must run again, though main.py is no file of the plugin's shape."""
+    main = llm_tool / "main.py"
+    text = main.read_text()
+    main.unlink()
+    index = PluginIndex()
+    previous = PreviousRun()
+    before = check_plugin(index, llm_tool, {}, previous)
+    assert [f.code for f in before.findings if f.path.name == "manifest.yaml" and f.code == "DL216"] == ["DL216"]
+    index.source.set_overlay(main, text)
+    index.invalidate(main)
+    after = check_plugin(index, llm_tool, {}, previous)
+    assert not any(f.code == "DL216" for f in after.findings)
+    assert facts(after) == fresh(llm_tool, {main: text})
+
+
 def test_disk_changes_and_settings_rerun_everything(llm_tool: Path):
     index = PluginIndex()
     previous = PreviousRun()
@@ -243,8 +260,8 @@ def test_rules_read_only_through_their_reader():
                 offenders.append(f"{rel}:{node.lineno} .{node.attr}")
             if ruled and isinstance(node, ast.Name) and node.id == "CONTENTS":
                 offenders.append(f"{rel}:{node.lineno} CONTENTS")
-            if ruled and isinstance(node, ast.Attribute) and node.attr == "read" and isinstance(node.value, ast.Attribute) and node.value.attr == "source":
-                offenders.append(f"{rel}:{node.lineno} .source.read")
+            if ruled and isinstance(node, ast.Attribute) and node.attr in ("read", "is_file") and isinstance(node.value, ast.Attribute) and node.value.attr == "source":
+                offenders.append(f"{rel}:{node.lineno} .source.{node.attr}")
             # nor through a helper that reads unrecorded (the features' and the runner's modules)
             if ruled and isinstance(node, ast.ImportFrom) and node.module in unrecording:
                 offenders += [f"{rel}:{node.lineno} imports {node.module}.{a.name}" for a in node.names if (node.module, a.name) not in READS_NO_CONTENT]

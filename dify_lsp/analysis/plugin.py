@@ -63,14 +63,14 @@ class PluginPython:
         return self.tool_yamls.get(path, [])
 
 
-def sdk_source_file(index: PluginIndex, path: Path) -> Path:
+def sdk_source_file(read: Reader, path: Path) -> Path:
     """The file the SDK loads for an ``extra.python.source`` path: it strips the suffix and imports that
     module, so ``tools/search.yaml`` loads ``tools/search.py`` (or the package ``tools/search/``)."""
     if path.suffix == ".py":
         return path
     stem = path.with_suffix("")
     for cand in (stem.with_name(stem.name + ".py"), stem / "__init__.py"):
-        if index.source.is_file(cand):
+        if read.exists(cand):
             return cand
     return path
 
@@ -86,7 +86,7 @@ def analyse(plugin: Plugin, index: PluginIndex, read: Reader) -> PluginPython:
     units: list[PyUnit] = []
     seen: set[Path] = set()
     for pf in plugin.python_files.values():
-        path = sdk_source_file(index, pf.path)
+        path = sdk_source_file(read, pf.path)
         if path in seen:
             continue
         seen.add(path)
@@ -170,7 +170,7 @@ def reachable_files(ctx: AnalysisContext) -> set[Path]:
                 hit = graph.by_module.get(name)
                 if hit is not None:
                     starts.append(hit)
-        starts.extend(sdk_source_file(ctx.index, p) for p in ctx.plugin.python_files)
+        starts.extend(sdk_source_file(ctx.read, p) for p in ctx.plugin.python_files)
         return graph.reachable(starts)
 
     return ctx.memo(("analysis", "reachable"), compute)
@@ -206,7 +206,7 @@ def _source_expectations(ctx: AnalysisContext):
         else:
             continue
         if expected:
-            yield ref, sdk_source_file(ctx.index, ref.target), expected
+            yield ref, sdk_source_file(ctx.read, ref.target), expected
 
 
 def loaded_classes(ctx: AnalysisContext) -> list[LoadedClass]:
@@ -344,7 +344,7 @@ def never_called_hooks(ctx: AnalysisContext) -> set[tuple[Path, str, str]]:
             hook = "_validate_credentials"
         else:
             continue
-        path = sdk_source_file(ctx.index, ref.target)
+        path = sdk_source_file(ctx.read, ref.target)
         scan = graph.scans.get(path)
         for cls in scan.classes if scan is not None else ():
             out.add((path, cls.name, hook))

@@ -205,7 +205,7 @@ def _expectations(ctx: CheckContext) -> Iterator[tuple[Path, str, str, str, Yaml
         owner = ctx.plugin.yaml_files.get(ref.owner)
         if owner is None:
             continue
-        path = sdk_source_file(ctx.index, ref.target)
+        path = sdk_source_file(ctx.read, ref.target)
         if owner.kind == MODEL_PROVIDER:
             decl = _model_credentials(ctx.read, owner)
             if decl is not None:

@@ -180,7 +180,7 @@ def sdk_is_a_dependency(ctx: CheckContext) -> Iterator[Finding]:
     if req is None:
         return
     if req.found is False:
-        other = msg("requirements.txt is not read when pyproject.toml exists; ") if req.path.name == "pyproject.toml" and ctx.index.source.is_file(ctx.plugin.root / "requirements.txt") else ""
+        other = msg("requirements.txt is not read when pyproject.toml exists; ") if req.path.name == "pyproject.toml" and ctx.read.exists(ctx.plugin.root / "requirements.txt") else ""
         yield SDK_NOT_REQUIRED.at(
             req.path, ZERO_SPAN,
             msg('{name} does not list dify-plugin, which the plugin imports: the daemon installs only what it lists ({other}uv {value}), so the plugin fails at start-up with "No module named \'dify_plugin\'"', name=req.path.name, other=other, value='sync' if req.path.name == 'pyproject.toml' else 'pip install -r'),
@@ -199,10 +199,10 @@ def entrypoint_exists(ctx: CheckContext) -> Iterator[Finding]:
     if not all(part.isidentifier() for part in name.split(".")):
         return  # a malformed value: the schema rules judge it
     base = ctx.plugin.root.joinpath(*name.split("."))
-    source = ctx.index.source
-    if source.is_file(base.with_name(base.name + ".py")) or source.is_file(base / "__main__.py"):
+    if ctx.read.exists(base.with_name(base.name + ".py")) or ctx.read.exists(base / "__main__.py"):
         return
-    if source.is_file(base / "__init__.py") or source.is_dir(base):
+    # (a folder only appears on disk, and a disk change re-checks every rule)
+    if ctx.read.exists(base / "__init__.py") or ctx.index.source.is_dir(base):
         message = (msg('\'{name}\' is a package without __main__.py: the daemon runs `python -m {name}`, which fails with "No module named {name}.__main__; \'{name}\' is a package and cannot be directly executed"', name=name))
     else:
         message = (msg('the plugin has no module \'{name}\' ({replace}.py): the daemon runs `python -m {name}` in the plugin folder, which fails with "No module named {name}"', name=name, replace=name.replace('.', '/')))
